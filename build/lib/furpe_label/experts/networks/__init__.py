@@ -1,0 +1,1 @@
+"""furpe_label.experts.networks."""
