@@ -19,3 +19,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)
+
+
+@pytest.fixture(scope="session")
+def synthetic_models_dir(tmp_path_factory):
+    """The synthetic body-model family (seed 0), written once per test session."""
+    from furpe_label.experts.bodymodels.synthetic.family import write_synthetic_family
+
+    out_dir = tmp_path_factory.mktemp("synthetic-models")
+    write_synthetic_family(out_dir, seed=0)
+    return out_dir

@@ -38,8 +38,18 @@ def test_installed_package_resolves_to_repository_folders():
 @pytest.mark.slow
 def test_wheel_maps_folders_under_furpe_label(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
         check=True,
     )
     (wheel,) = tmp_path.glob("furpe_label-*.whl")
@@ -47,7 +57,7 @@ def test_wheel_maps_folders_under_furpe_label(tmp_path):
     for package in _declared_packages():
         assert package.replace(".", "/") + "/__init__.py" in names
     assert "furpe_label/workflows/cli.py" in names
-    assert not any(name.split("/")[0] in TOP_FOLDERS + ("tests",) for name in names)
+    assert not any(name.split("/")[0] in (*TOP_FOLDERS, "tests") for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "furpe-label = furpe_label.workflows.cli:main" in text

@@ -59,7 +59,7 @@ def test_builtins_eval_refused(tmp_path):
 
     path = tmp_path / "x.pkl"
     path.write_bytes(pickle.dumps(EvalPayload()))
-    with pytest.raises(UnsafePickleError, match="builtins.eval"):
+    with pytest.raises(UnsafePickleError, match=r"builtins\.eval"):
         safe_pickle_load(path)
 
 
@@ -76,7 +76,7 @@ def test_npz_with_pickled_dict_member_and_malicious_member(tmp_path):
     payload = np.empty((), dtype=object)
     payload[()] = MaliciousPayload(marker)
     np.savez(bad, v_template=np.ones(3), evil=payload)
-    with pytest.raises(UnsafePickleError, match="bad.npz:evil"):
+    with pytest.raises(UnsafePickleError, match=r"bad\.npz:evil"):
         safe_load_npz(bad)
     assert not marker.exists()
 

@@ -57,7 +57,7 @@ class MaliciousPayload:
     def __init__(self, marker: Path) -> None:
         self.marker = marker
 
-    def __reduce__(self):  # noqa: D105
+    def __reduce__(self):
         import os
 
         return (os.system, (f"touch {self.marker}",))
