@@ -28,8 +28,6 @@ Rules and their origin:
   eyes, ears + face landmarks). Scale factors: hand 3.0 and head 2.0 as in open-mmlab/mmhuman3d
   ``configs/expose/expose.py`` (the config that runs the released ExPose weights); ExPose's code
   defaults are 2.0 / 2.0 (``expose/config/defaults.py``, ``predictor.py``).
-
-Boxes are returned as :class:`PartBoxes` (pixel ``xywh`` of the original image).
 """
 
 from __future__ import annotations
@@ -86,14 +84,6 @@ class PartBoxes:
         """(N,) longer box side, pixels (the square crop side for square rules)."""
         return np.max(self.xywh[:, 2:], axis=1)
 
-    @property
-    def xyxy(self) -> np.ndarray:
-        """(N, 4) ``(x0, y0, x1, y1)`` pixels."""
-        return np.concatenate([self.xywh[:, :2], self.xywh[:, :2] + self.xywh[:, 2:]], axis=1)
-
-    def __len__(self) -> int:
-        return int(self.xywh.shape[0])
-
 
 def _as_batch(keypoints: np.ndarray, last: int = 3) -> np.ndarray:
     kp = np.asarray(keypoints, dtype=np.float64)
@@ -118,6 +108,15 @@ def _square(center: np.ndarray, side: np.ndarray) -> np.ndarray:
     return np.concatenate([center - side[:, None] / 2.0, np.stack([side, side], axis=1)], axis=1)
 
 
+def part_keypoints(keypoints: np.ndarray, part: str) -> np.ndarray:
+    """(N, 137, 3) -> (N, K, 3) keypoints of ``part`` ("body", "face", "head", "left_hand",
+    "right_hand"); "face" is the 68 landmarks, "head" is ExPose's head set (5 body + 70 face)."""
+    kp = _as_batch(keypoints)
+    if part == "head":
+        return np.concatenate([kp[:, list(HEAD_BODY_IDXS)], kp[:, FACE]], axis=1)
+    return kp[:, PART_SLICES[part]]
+
+
 def spin_body_center_scale(
     keypoints: np.ndarray,
     rescale: float = SPIN_RESCALE,
@@ -136,11 +135,13 @@ def spin_body_center_scale(
     """
     kp = _as_batch(keypoints)[:, BODY]
     valid = kp[..., 2] > detection_thresh
+    center = np.full((kp.shape[0], 2), np.nan)
+    scale = np.full(kp.shape[0], np.nan)
+    for i in np.flatnonzero(valid.any(axis=1)):  # per person, same float ops as SPIN
+        pts = kp[i][valid[i]][:, :2]
+        center[i] = pts.mean(axis=0)
+        scale[i] = (pts.max(axis=0) - pts.min(axis=0)).max() / REFERENCE_BOX_SIZE * rescale
     count = valid.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        center = np.where(valid[..., None], kp[..., :2], 0.0).sum(axis=1) / count[:, None]
-    lo, hi = _masked_minmax(kp[..., :2], valid)
-    scale = (hi - lo).max(axis=1) / REFERENCE_BOX_SIZE * rescale
     return center, scale, count.astype(np.int64)
 
 
@@ -155,10 +156,10 @@ def spin_body_boxes(
     return PartBoxes("body", "spin", xywh, center, count)
 
 
-def deca_center_size(landmarks: np.ndarray, valid: np.ndarray | None = None) -> tuple[
-    np.ndarray, np.ndarray
-]:
-    """DECA ``bbox2point(type='kpt68')`` + ``size = int(old_size * 1.25)``.
+def deca_center_size(
+    landmarks: np.ndarray, valid: np.ndarray | None = None, scale: float = DECA_SCALE
+) -> tuple[np.ndarray, np.ndarray]:
+    """DECA ``bbox2point(type='kpt68')`` + ``size = int(old_size * scale)`` (scale 1.25).
 
     Args:
         landmarks: (N, 68, 2) face landmarks, pixels.
@@ -168,17 +169,14 @@ def deca_center_size(landmarks: np.ndarray, valid: np.ndarray | None = None) -> 
         center (N, 2) pixels, size (N,) float64 integral side of the square crop (NaN if empty).
     """
     lm = _as_batch(landmarks, last=2)
-    ok = np.ones(lm.shape[:2], bool) if valid is None else np.asarray(valid, bool).reshape(
-        lm.shape[:2]
-    )
-    (left, top), (right, bottom) = np.moveaxis(_masked_minmax(lm, ok)[0], 1, 0), np.moveaxis(
-        _masked_minmax(lm, ok)[1], 1, 0
-    )
+    ok = np.ones(lm.shape[:2], bool) if valid is None else np.asarray(valid, bool)
+    lo, hi = _masked_minmax(lm, ok.reshape(lm.shape[:2]))
+    left, top, right, bottom = lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1]
     old_size = (right - left + bottom - top) / 2.0 * DECA_KPT68_ENLARGE
     center = np.stack([right - (right - left) / 2.0, bottom - (bottom - top) / 2.0], axis=1)
     size = np.full(old_size.shape, np.nan)
     finite = np.isfinite(old_size)
-    size[finite] = np.trunc(old_size[finite] * DECA_SCALE)  # python int() truncates
+    size[finite] = np.trunc(old_size[finite] * scale)  # python int() truncates
     return center, size
 
 
@@ -190,7 +188,7 @@ def deca_face_boxes(keypoints: np.ndarray, conf_thresh: float = DEFAULT_PART_THR
         conf_thresh: landmark confidence threshold (DECA's FAN landmarks are all used; OpenPose
             marks missing ones with confidence 0).
     """
-    kp = _as_batch(keypoints)[:, FACE68]
+    kp = part_keypoints(keypoints, "face")
     valid = kp[..., 2] > conf_thresh
     center, size = deca_center_size(kp[..., :2], valid)
     return PartBoxes("face", "deca", _square(center, size), center, valid.sum(1).astype(np.int64))
@@ -215,24 +213,20 @@ def frankmocap_hand_boxes(
     Returns:
         Rectangular (not square) boxes clipped to ``[0, W] x [0, H]``.
     """
-    part = {"left": LEFT_HAND, "right": RIGHT_HAND}[side]
-    kp = _as_batch(keypoints)[:, part]
+    kp = part_keypoints(keypoints, f"{side}_hand")
     valid = kp[..., 2] > conf_thresh
     lo, hi = _masked_minmax(kp[..., :2], valid)
-    wh = hi - lo
-    margin = np.trunc(np.max(wh, axis=1, keepdims=True) * margin_ratio)
-    height, width = image_hw
-    limit = np.array([width, height], dtype=np.float64)
+    margin = np.trunc(np.max(hi - lo, axis=1, keepdims=True) * margin_ratio)
     x0y0 = np.maximum(lo - margin, 0.0)
-    x1y1 = np.minimum(hi + margin, limit)
+    x1y1 = np.minimum(hi + margin, np.array([image_hw[1], image_hw[0]], dtype=np.float64))
     xywh = np.concatenate([x0y0, x1y1 - x0y0], axis=1)
     center = (x0y0 + x1y1) / 2.0
     return PartBoxes(f"{side}_hand", "frankmocap", xywh, center, valid.sum(1).astype(np.int64))
 
 
-def expose_boxes(points: np.ndarray, valid: np.ndarray, scale_factor: float) -> tuple[
-    np.ndarray, np.ndarray
-]:
+def expose_boxes(
+    points: np.ndarray, valid: np.ndarray, scale_factor: float
+) -> tuple[np.ndarray, np.ndarray]:
     """ExPose ``points_to_bbox`` on the valid points.
 
     Args:
@@ -252,8 +246,7 @@ def expose_hand_boxes(
     scale_factor: float = EXPOSE_HAND_SCALE,
 ) -> PartBoxes:
     """ExPose body-driven hand boxes from the 21 OpenPose hand keypoints (wrist included)."""
-    part = {"left": LEFT_HAND, "right": RIGHT_HAND}[side]
-    kp = _as_batch(keypoints)[:, part]
+    kp = part_keypoints(keypoints, f"{side}_hand")
     valid = kp[..., 2] > conf_thresh
     center, size = expose_boxes(kp[..., :2], valid, scale_factor)
     return PartBoxes(
@@ -267,8 +260,7 @@ def expose_head_boxes(
     scale_factor: float = EXPOSE_HEAD_SCALE,
 ) -> PartBoxes:
     """ExPose body-driven head boxes: nose, eyes, ears (body25) + 70 face keypoints."""
-    kp = _as_batch(keypoints)
-    head = np.concatenate([kp[:, list(HEAD_BODY_IDXS)], kp[:, FACE]], axis=1)
+    head = part_keypoints(keypoints, "head")
     valid = head[..., 2] > conf_thresh
     center, size = expose_boxes(head[..., :2], valid, scale_factor)
     return PartBoxes("head", "expose", _square(center, size), center, valid.sum(1).astype(np.int64))

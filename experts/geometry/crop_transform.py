@@ -126,8 +126,9 @@ def center_size_to_affine(
 ) -> np.ndarray:
     """Affine image -> crop (pixel-centre convention) of a square box.
 
-    The box ``[c - size/2, c + size/2]`` (cell edges) fills the ``res x res`` crop exactly as in
-    SPIN's ``get_transform``; ``rot`` (degrees) rotates about the crop centre with SPIN's sign.
+    The box ``[c - size/2, c + size/2]``, read in SPIN's corner convention (pixel-centre edges
+    ``c - 0.5 -+ size/2``), fills the ``res x res`` crop exactly as SPIN's ``get_transform`` /
+    ``crop()``; ``rot`` (degrees) rotates about the crop centre with SPIN's sign.
 
     Args:
         center: (..., 2) box centres, pixels.
@@ -166,8 +167,9 @@ def center_scale_to_affine(
 ) -> np.ndarray:
     """SPIN center/scale (``scale = side / 200``) -> (..., 2, 3) image -> crop affine.
 
-    Pixel-centre form of SPIN's ``get_transform`` (see module docstring); shapes as in
-    :func:`center_size_to_affine`.
+    Pixel-centre form of SPIN's ``get_transform`` (see module docstring): SPIN's ``center`` is a
+    corner-convention point, so the crop centre is the pixel-centre image point ``center - 0.5``,
+    as SPIN's ``crop()`` realises it. Shapes as in :func:`center_size_to_affine`.
     """
     return center_size_to_affine(
         center, REFERENCE_BOX_SIZE * np.asarray(scale, dtype=np.float64), res, rot
@@ -226,7 +228,9 @@ def _norm_params(res: int, convention: NormalizedConvention) -> tuple[float, flo
         return (res - 1) / 2.0, 0.0
     if convention == "origin":
         return res / 2.0, 0.0
-    raise ValueError(f"unknown convention {convention!r}; use one of {list(NORMALIZED_CONVENTIONS)}")
+    raise ValueError(
+        f"unknown convention {convention!r}; use one of {list(NORMALIZED_CONVENTIONS)}"
+    )
 
 
 def normalized_to_crop(points: Any, res: int, convention: NormalizedConvention = "edges") -> Any:
@@ -240,7 +244,7 @@ def normalized_to_crop(points: Any, res: int, convention: NormalizedConvention =
 
 
 def crop_to_normalized(points: Any, res: int, convention: NormalizedConvention = "edges") -> Any:
-    """(..., 2) crop pixels -> crop-normalised coordinates; inverse of :func:`normalized_to_crop`."""
+    """(..., 2) crop pixels -> crop-normalised coordinates (inverse of normalized_to_crop)."""
     a, b = _norm_params(res, convention)
     return (points - b) / a - 1.0
 

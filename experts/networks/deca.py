@@ -67,9 +67,13 @@ def decompose_code(code: torch.Tensor) -> DecaCode:
     """Split (B, 236) DECA parameters into a :class:`DecaCode` (official order)."""
     if code.shape[-1] != DECA_CODE_SIZE:
         raise ValueError(f"DECA code must have {DECA_CODE_SIZE} values, got {code.shape[-1]}")
-    parts = dict(zip([name for name, _ in DECA_CODE_LAYOUT],
-                     torch.split(code, [size for _, size in DECA_CODE_LAYOUT], dim=-1),
-                     strict=True))
+    parts = dict(
+        zip(
+            [name for name, _ in DECA_CODE_LAYOUT],
+            torch.split(code, [size for _, size in DECA_CODE_LAYOUT], dim=-1),
+            strict=True,
+        )
+    )
     parts["light"] = parts["light"].reshape(code.shape[0], 9, 3)
     return DecaCode(**parts)
 

@@ -70,13 +70,19 @@ def load_mean_mano_params(path: Path) -> np.ndarray:
         raise ValueError(f"{path}: expected a dict with 'mean_pose', found {found}")
     mean_pose = np.asarray(data["mean_pose"], dtype=np.float64).reshape(-1)
     if mean_pose.shape != (POSE_DIM,) or not np.all(np.isfinite(mean_pose)):
-        raise ValueError(f"{path}: 'mean_pose' must be {POSE_DIM} finite values, "
-                         f"got shape {np.shape(data['mean_pose'])}")
+        raise ValueError(
+            f"{path}: 'mean_pose' must be {POSE_DIM} finite values, "
+            f"got shape {np.shape(data['mean_pose'])}"
+        )
     return mean_pose
 
 
 def hand_mean_params(mean_pose: np.ndarray) -> np.ndarray:
-    """``H3DWModel.load_params``: (61,) float32 start [5, 0, 0 | 0, 0, 0, mean_pose[3:] | 0 x 10]."""
+    """``H3DWModel.load_params``: (61,) float32 [5, 0, 0 | 0, 0, 0, mean_pose[3:] | 0 x 10].
+
+    Args:
+        mean_pose: (48,) mean MANO pose from ``mean_mano_params.pkl`` (axis-angle, radians).
+    """
     params = np.zeros(HAND_PARAM_DIM, dtype=np.float32)
     params[0] = MEAN_CAM_SCALE
     params[CAM_DIM + 3 : CAM_DIM + POSE_DIM] = np.asarray(mean_pose, dtype=np.float32)[3:]

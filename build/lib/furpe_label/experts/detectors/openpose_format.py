@@ -4,10 +4,11 @@ Supported file layouts (``{"version": ..., "people": [...]}``, one file per imag
 
 * OpenPose 1.x: ``pose_keypoints_2d`` (75 = BODY_25, or 54 = COCO-18), ``face_keypoints_2d``
   (210), ``hand_left_keypoints_2d``, ``hand_right_keypoints_2d`` (63 each).
-* OpenPose 0.x: the same without the ``_2d`` suffix (``pose_keypoints``, ...).
+* OpenPose 0.x: the same without the ``_2d`` suffix (``pose_keypoints``, ...); the very first
+  releases (0.1) wrote the body as ``body_parts``.
 * Empty face/hand arrays (face or hands disabled) become zero-confidence keypoints.
 * 18-keypoint COCO body output (54 values, OpenPose ``--model_pose COCO``) is converted to the
-  BODY_25 layout through the conventions module; MidHip is derived there, feet stay zero.
+  BODY_25 layout (:func:`coco18_to_body25`); MidHip is derived from the hips, feet stay zero.
 
 Flat arrays are x, y, c triplets. Confidences are clipped to [0, 1] (OpenPose heat-map peaks can
 exceed 1 by a little). Coordinates are converted to pixels of the original image according to
@@ -30,7 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from furpe_label.experts.keypoints.conventions import OPENPOSE137_PARTS, convert
+from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES, OPENPOSE137_PARTS
 
 Coordinates = Literal["auto", "pixels", "zero_to_one", "minus_one_to_one"]
 COORDINATE_MODES: tuple[str, ...] = ("auto", "pixels", "zero_to_one", "minus_one_to_one")
@@ -43,15 +44,37 @@ _PARTS = (
     ("face", "face", 70),
 )
 _COCO18_VALUES = 54
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".json")
 
 
 class OpenPoseFormatError(ValueError):
     """The JSON content is not an OpenPose keypoint file this reader understands."""
 
 
+def coco18_to_body25(body: np.ndarray) -> np.ndarray:
+    """OpenPose COCO-18 body (18, 3) -> BODY_25 layout (25, 3).
+
+    OpenPose's BODY_25 is its COCO-18 model with MidHip inserted at index 8 and six foot points
+    appended, so the COCO-18 names are ``openpose25`` minus ``mid_hip`` and the feet (names from
+    the conventions module). MidHip is the midpoint of the hips with the smaller confidence,
+    as ``conventions.convert`` derives it, when both hips were detected; feet stay (0, 0, 0).
+    """
+    names25 = KEYPOINT_NAMES["openpose25"]
+    mid = names25.index("mid_hip")
+    coco18 = names25[:mid] + names25[mid + 1 : names25.index("left_big_toe")]
+    out = np.zeros((25, 3), np.float64)
+    out[[names25.index(n) for n in coco18]] = body
+    hips = out[[names25.index("right_hip"), names25.index("left_hip")]]
+    if np.all(hips[:, 2] > 0):
+        out[mid, :2] = hips[:, :2].mean(axis=0)
+        out[mid, 2] = hips[:, 2].min()
+    return out
+
+
 def _part_array(person: dict[str, Any], key: str) -> np.ndarray:
     """The flat triplets of one part as (N, 3) float64, preferring the 1.x ``_2d`` key."""
-    for name in (f"{key}_keypoints_2d", f"{key}_keypoints"):
+    names = [f"{key}_keypoints_2d", f"{key}_keypoints"] + (["body_parts"] if key == "pose" else [])
+    for name in names:
         if name in person:
             values = np.asarray(person[name] if person[name] is not None else [], np.float64)
             if values.ndim != 1 or values.size % 3:
@@ -73,8 +96,7 @@ def person_to_openpose137(person: dict[str, Any]) -> np.ndarray:
         if len(arr) == 0:
             continue
         if key == "pose" and arr.size == _COCO18_VALUES:
-            body, mask = convert(arr, "openpose18", "openpose25")
-            arr = np.where(mask[:, None], body, 0.0)
+            arr = coco18_to_body25(arr)
         if len(arr) != count:
             raise OpenPoseFormatError(f"{key}: {len(arr)} keypoints, expected {count}")
         out[OPENPOSE137_PARTS[part]] = arr
@@ -146,11 +168,11 @@ def candidate_files(folder: Path, image_id: str) -> list[Path]:
 
     For an image id ``sub/dir/name.jpg`` (a path or a bare stem) the names tried are
     ``name_keypoints.json`` (OpenPose's default naming), ``name_openpose.json`` and
-    ``name.json``, first in ``folder/sub/dir`` (for relative ids with directories), then in
-    ``folder`` itself.
+    ``name.json`` (only a known image suffix is stripped: H36M names contain dots), first in
+    ``folder/sub/dir`` (for relative ids with directories), then in ``folder`` itself.
     """
     rel = Path(image_id)
-    stem = rel.stem if rel.suffix.lower() != ".json" else rel.stem
+    stem = rel.stem if rel.suffix.lower() in _IMAGE_SUFFIXES else rel.name
     names = (f"{stem}_keypoints.json", f"{stem}_openpose.json", f"{stem}.json")
     dirs = [folder]
     if not rel.is_absolute() and rel.parent != Path("."):

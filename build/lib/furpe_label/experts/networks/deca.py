@@ -49,8 +49,9 @@ class DecaCode(NamedTuple):
         tex: (B, 50) albedo (BFM-derived FLAME texture) coefficients.
         exp: (B, 50) FLAME expression coefficients.
         pose: (B, 6) axis-angle radians: [0:3] global head rotation, [3:6] jaw.
-        cam: (B, 3) orthographic camera [s, tx, ty] of the 224 x 224 crop in [-1, 1]
-            normalised crop coordinates (image y points down: DECA negates projected y).
+        cam: (B, 3) orthographic camera [s, tx, ty] (``util.batch_orth_proj``): a FLAME
+            point X projects to s * (X[:2] + [tx, ty]) in [-1, 1] normalised crop
+            coordinates, after which DECA negates y (FLAME's y points up, the image's down).
         light: (B, 9, 3) second-order spherical-harmonics lighting, 9 bands x RGB.
     """
 
@@ -66,9 +67,13 @@ def decompose_code(code: torch.Tensor) -> DecaCode:
     """Split (B, 236) DECA parameters into a :class:`DecaCode` (official order)."""
     if code.shape[-1] != DECA_CODE_SIZE:
         raise ValueError(f"DECA code must have {DECA_CODE_SIZE} values, got {code.shape[-1]}")
-    parts = dict(zip([name for name, _ in DECA_CODE_LAYOUT],
-                     torch.split(code, [size for _, size in DECA_CODE_LAYOUT], dim=-1),
-                     strict=True))
+    parts = dict(
+        zip(
+            [name for name, _ in DECA_CODE_LAYOUT],
+            torch.split(code, [size for _, size in DECA_CODE_LAYOUT], dim=-1),
+            strict=True,
+        )
+    )
     parts["light"] = parts["light"].reshape(code.shape[0], 9, 3)
     return DecaCode(**parts)
 

@@ -19,7 +19,12 @@ from torch import nn
 __all__ = ["FEATURE_DIM", "RESNET50_STAGES", "Bottleneck", "ResNet50Trunk"]
 
 # (planes, blocks, stride) per stage; output channels are planes * Bottleneck.expansion.
-RESNET50_STAGES: tuple[tuple[int, int, int], ...] = ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2))
+RESNET50_STAGES: tuple[tuple[int, int, int], ...] = (
+    (64, 3, 1),
+    (128, 4, 2),
+    (256, 6, 2),
+    (512, 3, 2),
+)
 
 FEATURE_DIM = 2048
 """Channels of ``layer4`` and length of the pooled feature vector."""

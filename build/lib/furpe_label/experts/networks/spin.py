@@ -19,6 +19,7 @@ Gram-Schmidt on the two columns).
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -71,7 +72,7 @@ def load_smpl_mean_params(path: Path) -> SmplMeanParams:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path}: cannot be read as an npz archive: {exc}") from exc
     values = {}
     for key, shape in _MEAN_SHAPES.items():
@@ -79,9 +80,7 @@ def load_smpl_mean_params(path: Path) -> SmplMeanParams:
             raise ValueError(f"{path}: missing key '{key}' (found {sorted(arrays)})")
         value = np.asarray(arrays[key], dtype=np.float32).reshape(-1)
         if value.shape != shape:
-            raise ValueError(
-                f"{path}: key '{key}' has {value.size} values, expected {shape[0]}"
-            )
+            raise ValueError(f"{path}: key '{key}' has {value.size} values, expected {shape[0]}")
         if not np.all(np.isfinite(value)):
             raise ValueError(f"{path}: key '{key}' has non-finite values")
         values[key] = value
@@ -94,8 +93,9 @@ class SpinOutput(NamedTuple):
     Attributes:
         rotmats: (B, 24, 3, 3) SMPL joint rotations (global orient + 23 body joints).
         betas: (B, 10) SMPL shape coefficients.
-        cam: (B, 3) weak-perspective camera [s, tx, ty] of the 224 x 224 crop in [-1, 1]
-            normalised crop coordinates.
+        cam: (B, 3) weak-perspective camera [s, tx, ty]: a body point X projects to
+            s * (X[:2] + [tx, ty]) in [-1, 1] normalised coordinates of the 224 x 224 crop
+            (SPIN's perspective equivalent: translation [tx, ty, 2 * 5000 / (224 * s)]).
         feature: (B, 2048) pooled ResNet-50 feature.
     """
 

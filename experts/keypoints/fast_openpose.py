@@ -1,0 +1,249 @@
+"""OpenPose-137 keypoints from SMPL-X parameters without building the mesh.
+
+``smplx.SMPLX.forward`` shapes, poses and skins all 10 475 vertices to read ~100 keypoints.
+Only three things feed the keypoints (see ``smplx_openpose``):
+
+* the 55 posed joints: linear in (betas, expression) before posing, so the joint regressor is
+  folded into the blend shapes once (``J = J_template + J_dirs @ [betas, expression]``) and the
+  kinematic chain is walked level by level (all joints of one tree depth in one batched op);
+* 21 vertex keypoints and the 51 static face landmarks: ~174 vertices, shaped, pose-corrected
+  and skinned exactly as ``smplx.lbs`` does, then barycentric-interpolated;
+* with ``use_face_contour``, 17 contour landmarks whose faces depend on the neck's yaw
+  (``smplx.lbs.find_dynamic_lmk_idx_and_bcoords``): samples are grouped by look-up-table row
+  and each group skins only that row's 51 vertices.
+
+The result equals ``smplx_joints_to_openpose137(model(...).joints)`` to float32 round-off.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from smplx import SMPLX
+from smplx.lbs import batch_rodrigues
+from smplx.utils import rot_mat_to_euler
+from torch import nn
+
+from furpe_label.experts.keypoints.smplx_openpose import smplx_to_openpose137
+
+_NUM_JOINTS = 55
+_LUT_ROWS_MAX_YAW = 39  # smplx's dynamic landmark table: one row per degree, |yaw| <= 39
+
+
+def _tree_levels(parents: np.ndarray) -> list[np.ndarray]:
+    """Joint indices grouped by depth in the tree (root excluded), shallowest first."""
+    depth = np.zeros(len(parents), dtype=np.int64)
+    for joint in range(1, len(parents)):
+        depth[joint] = depth[parents[joint]] + 1  # smplx trees list parents before children
+    return [np.flatnonzero(depth == d) for d in range(1, int(depth.max()) + 1)]
+
+
+def _vertex_data(model: SMPLX, ids: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-vertex model data restricted to ``ids`` (U,): template (U,3) m, shape+expression
+    directions (nc, U*3) m, pose correctives (486, U*3) m, skinning weights (U, 55)."""
+    dirs = torch.cat([model.shapedirs, model.expr_dirs], dim=-1)[ids]  # (U, 3, nc)
+    posedirs = model.posedirs.view(model.posedirs.shape[0], -1, 3)[:, ids]  # (486, U, 3)
+    return {
+        "vt": model.v_template[ids].clone(),
+        "dirs": dirs.reshape(-1, dirs.shape[-1]).T.contiguous(),
+        "posedirs": posedirs.reshape(posedirs.shape[0], -1).contiguous(),
+        "weights": model.lbs_weights[ids].clone(),
+    }
+
+
+class OpenPoseFromSMPLX(nn.Module):
+    """OpenPose-137 keypoints (metres) of a loaded ``smplx.SMPLX`` model, computed sparsely.
+
+    Built once from a model (any gender, ``num_betas``, ``num_expression_coeffs``,
+    ``flat_hand_mean``, ``use_face_contour``); keeps only the buffers the keypoints need, so it
+    moves with ``.to(device)`` independently of the model. Hand poses are always full
+    axis-angle (15 x 3 per hand), relative to the model's hand mean as in ``smplx``.
+    """
+
+    def __init__(self, model: SMPLX) -> None:
+        super().__init__()
+        if not hasattr(model, "expr_dirs") or not hasattr(model, "lmk_faces_idx"):
+            raise TypeError("OpenPoseFromSMPLX needs an smplx.SMPLX model")
+        self.use_face_contour = bool(model.use_face_contour)
+        self.num_betas = int(model.num_betas)
+        self.num_expression_coeffs = int(model.num_expression_coeffs)
+        parents = model.parents.cpu().numpy().astype(np.int64)
+        self.register_buffer("parents", torch.as_tensor(parents), persistent=False)
+        self._levels = _tree_levels(parents)
+        for i, level in enumerate(self._levels):
+            self.register_buffer(f"level{i}", torch.as_tensor(level), persistent=False)
+            self.register_buffer(f"level{i}_parent", torch.as_tensor(parents[level]), False)
+        dtype = model.v_template.dtype
+        self.register_buffer("pose_mean", model.pose_mean.reshape(-1, 3).clone(), False)
+
+        # Joints are linear in [betas, expression]: fold the regressor in, in float64.
+        j_reg = model.J_regressor.double()
+        dirs = torch.cat([model.shapedirs, model.expr_dirs], dim=-1).double()
+        self.register_buffer("j_template", (j_reg @ model.v_template.double()).to(dtype), False)
+        j_dirs = torch.einsum("jv,vcn->jcn", j_reg, dirs).reshape(3 * _NUM_JOINTS, -1)
+        self.register_buffer("j_dirs", j_dirs.T.contiguous().to(dtype), False)
+
+        # Static surface points: the 21 vertex keypoints, then the 51 static landmarks.
+        faces = model.faces_tensor
+        extra = model.vertex_joint_selector.extra_joints_idxs.long()
+        lmk_vertices = faces[model.lmk_faces_idx]  # (51, 3)
+        static_ids, inverse = torch.unique(torch.cat([extra, lmk_vertices.reshape(-1)]), True,
+                                           return_inverse=True)  # fmt: skip
+        n_extra = len(extra)
+        bary = torch.zeros(n_extra + len(lmk_vertices), len(static_ids), dtype=dtype)
+        bary[torch.arange(n_extra), inverse[:n_extra]] = 1.0
+        rows = torch.arange(len(lmk_vertices)).repeat_interleave(3) + n_extra
+        bary.index_put_((rows, inverse[n_extra:]), model.lmk_bary_coords.reshape(-1), True)
+        self.register_buffer("static_bary", bary, False)
+        for key, value in _vertex_data(model, static_ids).items():
+            self.register_buffer(f"static_{key}", value, False)
+
+        if self.use_face_contour:  # per look-up-table row: 17 landmarks x 3 vertices
+            lut_vertices = faces[model.dynamic_lmk_faces_idx].reshape(-1)  # (79 * 51,)
+            n_rows = model.dynamic_lmk_faces_idx.shape[0]
+            data = _vertex_data(model, lut_vertices)
+            n_c = data["dirs"].shape[0]
+            self.register_buffer("dyn_vt", data["vt"].view(n_rows, -1, 3), False)
+            dyn_dirs = data["dirs"].view(n_c, n_rows, -1).transpose(0, 1).contiguous()
+            self.register_buffer("dyn_dirs", dyn_dirs, False)  # (79, nc, 153)
+            dyn_pose = data["posedirs"].view(-1, n_rows, dyn_dirs.shape[-1]).transpose(0, 1)
+            self.register_buffer("dyn_posedirs", dyn_pose.contiguous(), False)  # (79,486,153)
+            self.register_buffer("dyn_weights", data["weights"].view(n_rows, -1, 55), False)
+            self.register_buffer("dyn_bary", model.dynamic_lmk_bary_coords.clone(), False)
+            self.register_buffer("neck_kin_chain", model.neck_kin_chain.clone(), False)
+
+        index, mask = smplx_to_openpose137(self.use_face_contour)
+        self.register_buffer("op_index", torch.tensor(index), False)
+        self.register_buffer("op_mask", torch.tensor(mask), False)
+
+    # ------------------------------------------------------------------ pieces
+    def _kinematic_chain(
+        self, rot: torch.Tensor, joints: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Global rotations (B,55,3,3) and posed joints (B,55,3) m from local rotations
+        (B,55,3,3) and rest joints (B,55,3) m."""
+        rel = joints.clone()
+        rel[:, 1:] = joints[:, 1:] - joints[:, self.parents[1:]]
+        rot_g = torch.empty_like(rot)
+        pos_g = torch.empty_like(joints)
+        rot_g[:, 0] = rot[:, 0]
+        pos_g[:, 0] = joints[:, 0]
+        for i in range(len(self._levels)):
+            idx, par = getattr(self, f"level{i}"), getattr(self, f"level{i}_parent")
+            rot_p = rot_g[:, par]
+            rot_g[:, idx] = rot_p @ rot[:, idx]
+            pos_g[:, idx] = (rot_p @ rel[:, idx, :, None])[..., 0] + pos_g[:, par]
+        return rot_g, pos_g
+
+    @staticmethod
+    def _skin(
+        vt: torch.Tensor,
+        dirs: torch.Tensor,
+        posedirs: torch.Tensor,
+        weights: torch.Tensor,
+        coeffs: torch.Tensor,
+        pose_feature: torch.Tensor,
+        transforms: torch.Tensor,
+    ) -> torch.Tensor:
+        """Posed vertices (b,U,3) m: template (U,3) + blend shapes (nc,U*3) x coeffs (b,nc) +
+        correctives (486,U*3) x pose feature (b,486), skinned by weights (U,55) with the
+        per-joint transforms (b,55,12) = [rotation (9) | translation (3)]."""
+        b = coeffs.shape[0]
+        v_rest = vt + (coeffs @ dirs + pose_feature @ posedirs).view(b, -1, 3)
+        blended = weights @ transforms  # (b, U, 12)
+        rot = blended[..., :9].reshape(b, -1, 3, 3)
+        return (rot * v_rest[..., None, :]).sum(-1) + blended[..., 9:]
+
+    def _lut_rows(self, full_pose: torch.Tensor) -> torch.Tensor:
+        """(B,) long row of the dynamic-landmark table, computed as smplx does from the
+        (B,165) full pose (axis-angle, hand mean included)."""
+        batch = full_pose.shape[0]
+        aa = torch.index_select(full_pose.view(batch, -1, 3), 1, self.neck_kin_chain)
+        rots = batch_rodrigues(aa.view(-1, 3)).view(batch, -1, 3, 3)
+        rel = torch.eye(3, device=full_pose.device, dtype=full_pose.dtype).repeat(batch, 1, 1)
+        for i in range(rots.shape[1]):
+            rel = torch.bmm(rots[:, i], rel)
+        yaw = torch.clamp(-rot_mat_to_euler(rel) * 180.0 / np.pi, max=_LUT_ROWS_MAX_YAW)
+        yaw = torch.round(yaw).to(torch.long)
+        negative = torch.where(yaw < -_LUT_ROWS_MAX_YAW, 2 * _LUT_ROWS_MAX_YAW, 39 - yaw)
+        return torch.where(yaw < 0, negative, yaw)
+
+    def _contour(self, rows, coeffs, pose_feature, transforms) -> torch.Tensor:
+        """(B,17,3) m contour landmarks; each table row's samples are skinned together."""
+        order = torch.argsort(rows, stable=True)
+        counts = torch.bincount(rows, minlength=self.dyn_vt.shape[0]).tolist()
+        parts, start = [], 0
+        for row, count in enumerate(counts):
+            if count == 0:
+                continue
+            sel = order[start : start + count]
+            start += count
+            verts = self._skin(self.dyn_vt[row], self.dyn_dirs[row], self.dyn_posedirs[row],
+                               self.dyn_weights[row], coeffs[sel], pose_feature[sel],
+                               transforms[sel])  # fmt: skip
+            parts.append(torch.einsum("nlkc,lk->nlc", verts.view(count, -1, 3, 3),
+                                      self.dyn_bary[row]))  # fmt: skip
+        out = torch.empty(rows.shape[0], self.dyn_bary.shape[1], 3, dtype=coeffs.dtype,
+                          device=coeffs.device)  # fmt: skip
+        out[order] = torch.cat(parts)
+        return out
+
+    # ------------------------------------------------------------------ API
+    def joints(
+        self,
+        global_orient: torch.Tensor,
+        body_pose: torch.Tensor,
+        betas: torch.Tensor,
+        left_hand_pose: torch.Tensor,
+        right_hand_pose: torch.Tensor,
+        jaw_pose: torch.Tensor | None = None,
+        leye_pose: torch.Tensor | None = None,
+        reye_pose: torch.Tensor | None = None,
+        expression: torch.Tensor | None = None,
+        transl: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """smplx's ``joints`` output, (B, 127 or 144, 3) metres, without the mesh.
+
+        Args (axis-angle in radians): global_orient (B,3); body_pose (B,21,3) or (B,63);
+        left/right_hand_pose (B,15,3) or (B,45); jaw/leye/reye_pose (B,3), default 0;
+        betas (B or 1, num_betas); expression (B, num_expression_coeffs), default 0;
+        transl (B,3) metres, default 0.
+        """
+        batch = global_orient.shape[0]
+        zeros3 = global_orient.new_zeros(batch, 3)
+        full_pose = torch.cat([global_orient.reshape(-1, 1, 3), body_pose.reshape(-1, 21, 3),
+                               (zeros3 if jaw_pose is None else jaw_pose).reshape(-1, 1, 3),
+                               (zeros3 if leye_pose is None else leye_pose).reshape(-1, 1, 3),
+                               (zeros3 if reye_pose is None else reye_pose).reshape(-1, 1, 3),
+                               left_hand_pose.reshape(-1, 15, 3),
+                               right_hand_pose.reshape(-1, 15, 3)], dim=1)  # fmt: skip
+        full_pose = full_pose + self.pose_mean  # (B, 55, 3)
+        if expression is None:
+            expression = global_orient.new_zeros(batch, self.num_expression_coeffs)
+        coeffs = torch.cat([betas.expand(batch, -1), expression], dim=-1)
+
+        rot = batch_rodrigues(full_pose.reshape(-1, 3)).view(batch, _NUM_JOINTS, 3, 3)
+        rest_joints = self.j_template + (coeffs @ self.j_dirs).view(batch, _NUM_JOINTS, 3)
+        rot_g, posed = self._kinematic_chain(rot, rest_joints)
+        trans = posed - (rot_g @ rest_joints[..., None])[..., 0]
+        transforms = torch.cat([rot_g.reshape(batch, _NUM_JOINTS, 9), trans], dim=-1)
+        eye = torch.eye(3, dtype=rot.dtype, device=rot.device)
+        pose_feature = (rot[:, 1:] - eye).reshape(batch, -1)
+
+        verts = self._skin(self.static_vt, self.static_dirs, self.static_posedirs,
+                           self.static_weights, coeffs, pose_feature, transforms)  # fmt: skip
+        parts = [posed, self.static_bary @ verts]
+        if self.use_face_contour:
+            rows = self._lut_rows(full_pose.reshape(batch, -1))
+            parts.append(self._contour(rows, coeffs, pose_feature, transforms))
+        joints = torch.cat(parts, dim=1)
+        return joints if transl is None else joints + transl[:, None, :]
+
+    def forward(self, **params: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """OpenPose-137 keypoints (B,137,3) metres, 0 where unmapped, and the (137,) bool
+        mask (pupils, and the contour without ``use_face_contour``, are unmapped).
+
+        Takes the keyword arguments of ``joints`` (smplx parameter names).
+        """
+        points = self.joints(**params)[:, self.op_index]
+        return torch.where(self.op_mask[:, None], points, torch.zeros_like(points)), self.op_mask
