@@ -109,6 +109,17 @@ def test_fp16_is_ignored_on_cpu(expert):
     assert runner.fp16 is False
 
 
+@pytest.mark.gpu
+def test_fp16_autocast_on_cuda_stays_close_to_float32(spin_files, crops, record):
+    expert = load_spin(spin_files[0], device="cuda", fp16=True)
+    assert expert.fp16
+    half = expert(crops)
+    rot = half.params.rotmats.astype(np.float64)
+    np.testing.assert_allclose(np.linalg.det(rot), 1.0, atol=1e-4)
+    np.testing.assert_allclose(half.params.rotmats, record.params.rotmats, atol=5e-2)
+    np.testing.assert_allclose(half.camera, record.camera, atol=5e-2)
+
+
 def _rewrite(spin_files, tmp_path: Path, edit) -> Path:
     checkpoint = torch.load(spin_files[1], map_location="cpu", weights_only=True)
     edit(checkpoint["model"])

@@ -38,17 +38,21 @@ def _tree_levels(parents: np.ndarray) -> list[np.ndarray]:
     return [np.flatnonzero(depth == d) for d in range(1, int(depth.max()) + 1)]
 
 
-def _vertex_data(model: SMPLX, ids: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Per-vertex model data restricted to ``ids`` (U,): template (U,3) m, shape+expression
-    directions (nc, U*3) m, pose correctives (486, U*3) m, skinning weights (U, 55)."""
+def _vertex_data(model: SMPLX, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Model data of the vertices ``ids`` (U,), as two matrices.
+
+    Returns:
+        blend (nc + 486 + 1, U*3) metres: rows are the shape+expression directions, the pose
+            correctives, then the template, so ``[coeffs, pose_feature, 1] @ blend`` is the
+            rest-pose (shaped, expression- and pose-corrected) position of every vertex;
+        weights (U, 55) skinning weights.
+    """
     dirs = torch.cat([model.shapedirs, model.expr_dirs], dim=-1)[ids]  # (U, 3, nc)
     posedirs = model.posedirs.view(model.posedirs.shape[0], -1, 3)[:, ids]  # (486, U, 3)
-    return {
-        "vt": model.v_template[ids].clone(),
-        "dirs": dirs.reshape(-1, dirs.shape[-1]).T.contiguous(),
-        "posedirs": posedirs.reshape(posedirs.shape[0], -1).contiguous(),
-        "weights": model.lbs_weights[ids].clone(),
-    }
+    blend = torch.cat([dirs.reshape(-1, dirs.shape[-1]).T,
+                       posedirs.reshape(posedirs.shape[0], -1),
+                       model.v_template[ids].reshape(1, -1)])  # fmt: skip
+    return blend.contiguous(), model.lbs_weights[ids].clone()
 
 
 class OpenPoseFromSMPLX(nn.Module):
@@ -95,20 +99,16 @@ class OpenPoseFromSMPLX(nn.Module):
         rows = torch.arange(len(lmk_vertices)).repeat_interleave(3) + n_extra
         bary.index_put_((rows, inverse[n_extra:]), model.lmk_bary_coords.reshape(-1), True)
         self.register_buffer("static_bary", bary, False)
-        for key, value in _vertex_data(model, static_ids).items():
-            self.register_buffer(f"static_{key}", value, False)
+        blend, weights = _vertex_data(model, static_ids)
+        self.register_buffer("static_blend", blend, False)
+        self.register_buffer("static_weights", weights, False)
 
         if self.use_face_contour:  # per look-up-table row: 17 landmarks x 3 vertices
-            lut_vertices = faces[model.dynamic_lmk_faces_idx].reshape(-1)  # (79 * 51,)
             n_rows = model.dynamic_lmk_faces_idx.shape[0]
-            data = _vertex_data(model, lut_vertices)
-            n_c = data["dirs"].shape[0]
-            self.register_buffer("dyn_vt", data["vt"].view(n_rows, -1, 3), False)
-            dyn_dirs = data["dirs"].view(n_c, n_rows, -1).transpose(0, 1).contiguous()
-            self.register_buffer("dyn_dirs", dyn_dirs, False)  # (79, nc, 153)
-            dyn_pose = data["posedirs"].view(-1, n_rows, dyn_dirs.shape[-1]).transpose(0, 1)
-            self.register_buffer("dyn_posedirs", dyn_pose.contiguous(), False)  # (79,486,153)
-            self.register_buffer("dyn_weights", data["weights"].view(n_rows, -1, 55), False)
+            blend, weights = _vertex_data(model, faces[model.dynamic_lmk_faces_idx].reshape(-1))
+            blend = blend.view(blend.shape[0], n_rows, -1).transpose(0, 1).contiguous()
+            self.register_buffer("dyn_blend", blend, False)  # (79, nc + 487, 153)
+            self.register_buffer("dyn_weights", weights.view(n_rows, -1, _NUM_JOINTS), False)
             self.register_buffer("dyn_bary", model.dynamic_lmk_bary_coords.clone(), False)
             self.register_buffer("neck_kin_chain", model.neck_kin_chain.clone(), False)
 
@@ -131,28 +131,24 @@ class OpenPoseFromSMPLX(nn.Module):
         for i in range(len(self._levels)):
             idx, par = getattr(self, f"level{i}"), getattr(self, f"level{i}_parent")
             rot_p = rot_g[:, par]
-            rot_g[:, idx] = rot_p @ rot[:, idx]
-            pos_g[:, idx] = (rot_p @ rel[:, idx, :, None])[..., 0] + pos_g[:, par]
+            # 3x3 products as broadcast multiply-adds: faster than many tiny bmm calls.
+            rot_g[:, idx] = (rot_p[..., :, :, None] * rot[:, idx, None, :, :]).sum(-2)
+            pos_g[:, idx] = (rot_p * rel[:, idx, None, :]).sum(-1) + pos_g[:, par]
         return rot_g, pos_g
 
     @staticmethod
     def _skin(
-        vt: torch.Tensor,
-        dirs: torch.Tensor,
-        posedirs: torch.Tensor,
-        weights: torch.Tensor,
-        coeffs: torch.Tensor,
-        pose_feature: torch.Tensor,
-        transforms: torch.Tensor,
+        blend: torch.Tensor, weights: torch.Tensor, feats: torch.Tensor, transforms: torch.Tensor
     ) -> torch.Tensor:
-        """Posed vertices (b,U,3) m: template (U,3) + blend shapes (nc,U*3) x coeffs (b,nc) +
-        correctives (486,U*3) x pose feature (b,486), skinned by weights (U,55) with the
-        per-joint transforms (b,55,12) = [rotation (9) | translation (3)]."""
-        b = coeffs.shape[0]
-        v_rest = vt + (coeffs @ dirs + pose_feature @ posedirs).view(b, -1, 3)
-        blended = weights @ transforms  # (b, U, 12)
+        """Posed vertices (b,U,3) m: rest positions ``feats (b,K) @ blend (K,U*3)`` skinned by
+        ``weights`` (U,55) with the per-joint transforms (b,55,12) = [rotation 9 | shift 3]."""
+        b = feats.shape[0]
+        v_rest = (feats @ blend).view(b, -1, 1, 3)
+        # One (U,55) x (55, b*12) product instead of b small ones.
+        blended = weights @ transforms.transpose(0, 1).reshape(weights.shape[1], -1)
+        blended = blended.view(-1, b, 12).transpose(0, 1)  # (b, U, 12)
         rot = blended[..., :9].reshape(b, -1, 3, 3)
-        return (rot * v_rest[..., None, :]).sum(-1) + blended[..., 9:]
+        return (rot * v_rest).sum(-1) + blended[..., 9:]
 
     def _lut_rows(self, full_pose: torch.Tensor) -> torch.Tensor:
         """(B,) long row of the dynamic-landmark table, computed as smplx does from the
@@ -165,26 +161,26 @@ class OpenPoseFromSMPLX(nn.Module):
             rel = torch.bmm(rots[:, i], rel)
         yaw = torch.clamp(-rot_mat_to_euler(rel) * 180.0 / np.pi, max=_LUT_ROWS_MAX_YAW)
         yaw = torch.round(yaw).to(torch.long)
-        negative = torch.where(yaw < -_LUT_ROWS_MAX_YAW, 2 * _LUT_ROWS_MAX_YAW, 39 - yaw)
+        negative = torch.where(yaw < -_LUT_ROWS_MAX_YAW, 2 * _LUT_ROWS_MAX_YAW, _LUT_ROWS_MAX_YAW - yaw)
         return torch.where(yaw < 0, negative, yaw)
 
-    def _contour(self, rows, coeffs, pose_feature, transforms) -> torch.Tensor:
-        """(B,17,3) m contour landmarks; each table row's samples are skinned together."""
+    def _contour(self, rows: torch.Tensor, feats: torch.Tensor, transforms: torch.Tensor):
+        """(B,17,3) m contour landmarks; the samples of each table row are skinned together
+        (``rows`` (B,) long, ``feats`` (B,K), ``transforms`` (B,55,12))."""
         order = torch.argsort(rows, stable=True)
-        counts = torch.bincount(rows, minlength=self.dyn_vt.shape[0]).tolist()
+        counts = torch.bincount(rows, minlength=self.dyn_blend.shape[0]).tolist()
+        feats, transforms = feats[order], transforms[order]
         parts, start = [], 0
         for row, count in enumerate(counts):
             if count == 0:
                 continue
-            sel = order[start : start + count]
-            start += count
-            verts = self._skin(self.dyn_vt[row], self.dyn_dirs[row], self.dyn_posedirs[row],
-                               self.dyn_weights[row], coeffs[sel], pose_feature[sel],
-                               transforms[sel])  # fmt: skip
-            parts.append(torch.einsum("nlkc,lk->nlc", verts.view(count, -1, 3, 3),
-                                      self.dyn_bary[row]))  # fmt: skip
-        out = torch.empty(rows.shape[0], self.dyn_bary.shape[1], 3, dtype=coeffs.dtype,
-                          device=coeffs.device)  # fmt: skip
+            stop = start + count
+            verts = self._skin(self.dyn_blend[row], self.dyn_weights[row], feats[start:stop],
+                               transforms[start:stop])  # fmt: skip
+            bary = self.dyn_bary[row][None, :, :, None]  # (1, 17, 3, 1)
+            parts.append((verts.view(count, -1, 3, 3) * bary).sum(2))
+            start = stop
+        out = parts[0].new_empty(rows.shape[0], *parts[0].shape[1:])
         out[order] = torch.cat(parts)
         return out
 
@@ -225,17 +221,17 @@ class OpenPoseFromSMPLX(nn.Module):
         rot = batch_rodrigues(full_pose.reshape(-1, 3)).view(batch, _NUM_JOINTS, 3, 3)
         rest_joints = self.j_template + (coeffs @ self.j_dirs).view(batch, _NUM_JOINTS, 3)
         rot_g, posed = self._kinematic_chain(rot, rest_joints)
-        trans = posed - (rot_g @ rest_joints[..., None])[..., 0]
+        trans = posed - (rot_g * rest_joints[:, :, None, :]).sum(-1)
         transforms = torch.cat([rot_g.reshape(batch, _NUM_JOINTS, 9), trans], dim=-1)
         eye = torch.eye(3, dtype=rot.dtype, device=rot.device)
         pose_feature = (rot[:, 1:] - eye).reshape(batch, -1)
+        feats = torch.cat([coeffs, pose_feature, coeffs.new_ones(batch, 1)], dim=-1)
 
-        verts = self._skin(self.static_vt, self.static_dirs, self.static_posedirs,
-                           self.static_weights, coeffs, pose_feature, transforms)  # fmt: skip
+        verts = self._skin(self.static_blend, self.static_weights, feats, transforms)
         parts = [posed, self.static_bary @ verts]
         if self.use_face_contour:
             rows = self._lut_rows(full_pose.reshape(batch, -1))
-            parts.append(self._contour(rows, coeffs, pose_feature, transforms))
+            parts.append(self._contour(rows, feats, transforms))
         joints = torch.cat(parts, dim=1)
         return joints if transl is None else joints + transl[:, None, :]
 

@@ -23,6 +23,7 @@ Key policy (what is tolerated, compared with the official loaders)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,10 +131,19 @@ def read_checkpoint(path: Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # any parse failure of a foreign or truncated file (IndexError...)
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointFormatError(
-            f"{path}: cannot be read as a weights-only torch checkpoint: {first_line}"
+            f"{path}: cannot be read as a weights-only torch checkpoint: {_reason(exc)}"
         ) from exc
+
+
+def _reason(exc: Exception) -> str:
+    """The informative line of a ``torch.load`` error (the refused global when there is one)."""
+    text = str(exc)
+    refused = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if refused:
+        return f"it holds an object of '{refused.group(1)}', not only tensors (refused, not run)"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 def state_dict_entry(obj: Any, section: str | None, path: Path) -> Mapping[str, Any]:

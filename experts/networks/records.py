@@ -119,7 +119,9 @@ class ExpertRecord:
         expert: expert name ("spin", "deca", "frankmocap").
         params: parameters in the expert's official layout.
         camera: (B, 3) float32 weak-perspective [s, tx, ty] in the expert's normalised
-            224 x 224 crop frame ([-1, 1]); for left hands, un-mirrored (tx negated).
+            224 x 224 crop frame ([-1, 1]): all three experts project a model point X to
+            s * (X[:2] + [tx, ty]) (DECA then negates y); for left hands, un-mirrored (tx
+            negated). For DECA this is the code's ``cam``.
         feature: (B, 2048) float16 pooled ResNet-50 feature (for feature distillation).
         checkpoint_sha256: hex SHA-256 of the checkpoint file that produced the record.
     """

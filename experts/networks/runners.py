@@ -80,7 +80,9 @@ class NetworkExpert:
         for start in range(0, count, self.batch_size):
             yield slice(start, min(start + self.batch_size, count))
 
-    def _run(self, crops: np.ndarray, step: Callable[[slice], dict[str, torch.Tensor]]) -> dict:
+    def _run(
+        self, crops: np.ndarray, step: Callable[[slice], dict[str, torch.Tensor]]
+    ) -> dict[str, np.ndarray]:
         """Apply ``step`` per chunk; concatenate its tensors into numpy arrays."""
         check_crops(crops)
         pieces: dict[str, list[np.ndarray]] = {}
@@ -92,7 +94,9 @@ class NetworkExpert:
             raise ValueError(f"{self.name}: empty crop batch")
         return {key: np.concatenate(parts, axis=0) for key, parts in pieces.items()}
 
-    def _record(self, params: BodyParams | FaceParams | HandParams, out: dict) -> ExpertRecord:
+    def _record(
+        self, params: BodyParams | FaceParams | HandParams, out: dict[str, np.ndarray]
+    ) -> ExpertRecord:
         return ExpertRecord(
             part=self.part,
             expert=self.name,
@@ -162,6 +166,7 @@ class FrankMocapExpert(NetworkExpert):
         Left crops are mirrored before the network and the predictions mirrored back
         (pose y/z components and camera tx negated), as FrankMocap's ``HandMocap.regress``.
         """
+        crops = check_crops(crops)
         is_left = np.asarray(is_left, dtype=bool).reshape(-1)
         if is_left.shape[0] != crops.shape[0]:
             raise ValueError(f"is_left has {is_left.shape[0]} entries for {crops.shape[0]} crops")
