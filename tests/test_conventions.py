@@ -49,12 +49,13 @@ def test_counts_and_unique_names():
 
 def test_openpose137_parts_match_the_part_conventions():
     names = KEYPOINT_NAMES["openpose137"]
-    assert OPENPOSE137_PARTS == {
+    expected_parts = {
         "body": slice(0, 25),
         "left_hand": slice(25, 46),
         "right_hand": slice(46, 67),
         "face": slice(67, 137),
     }
+    assert expected_parts == OPENPOSE137_PARTS
     assert names[OPENPOSE137_PARTS["body"]] == KEYPOINT_NAMES["openpose25"]
     assert names[OPENPOSE137_PARTS["face"]] == KEYPOINT_NAMES["openpose_face70"]
     hand = KEYPOINT_NAMES["openpose_hand21"]
@@ -128,6 +129,8 @@ def test_derived_points_need_both_ends_and_respect_has_confidence():
     face = _tagged(70)
     op, mask = convert(face, "openpose_face70", "openpose137")
     assert not mask[[1, 8]].any() and not mask[:25].any() and mask[67:].all()
+    np.testing.assert_array_equal(op[67:], face)
+    assert (op[:67] == 0).all()
     xyz = np.random.default_rng(0).normal(size=(4, 17, 3))
     op3d, mask3d = convert(xyz, "h36m17", "openpose25", has_confidence=False)
     np.testing.assert_allclose(op3d[:, 1], (xyz[:, 11] + xyz[:, 14]) / 2)  # plain mean

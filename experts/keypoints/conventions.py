@@ -154,7 +154,7 @@ def _check_tables() -> None:
 _check_tables()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _mapping_cached(src: str, dst: str) -> tuple[np.ndarray, np.ndarray]:
     src_index = {name: i for i, name in enumerate(_names(src))}
     src_idx: list[int] = []

@@ -93,12 +93,14 @@ class OpenPoseFromSMPLX(nn.Module):
         lmk_vertices = faces[model.lmk_faces_idx]  # (51, 3)
         static_ids, inverse = torch.unique(torch.cat([extra, lmk_vertices.reshape(-1)]), True,
                                            return_inverse=True)  # fmt: skip
+        # Each point is a weighted sum of 3 of those vertices (a keypoint vertex: weights 1,0,0).
         n_extra = len(extra)
-        bary = torch.zeros(n_extra + len(lmk_vertices), len(static_ids), dtype=dtype)
-        bary[torch.arange(n_extra), inverse[:n_extra]] = 1.0
-        rows = torch.arange(len(lmk_vertices)).repeat_interleave(3) + n_extra
-        bary.index_put_((rows, inverse[n_extra:]), model.lmk_bary_coords.reshape(-1), True)
-        self.register_buffer("static_bary", bary, False)
+        point_vertices = torch.cat([inverse[:n_extra, None].expand(-1, 3),
+                                    inverse[n_extra:].view(-1, 3)])  # fmt: skip
+        point_weights = torch.cat([torch.eye(3, dtype=dtype)[:1].expand(n_extra, -1),
+                                   model.lmk_bary_coords])  # fmt: skip
+        self.register_buffer("static_point_vertices", point_vertices.contiguous(), False)
+        self.register_buffer("static_point_weights", point_weights.contiguous(), False)
         blend, weights = _vertex_data(model, static_ids)
         self.register_buffer("static_blend", blend, False)
         self.register_buffer("static_weights", weights, False)
@@ -143,12 +145,13 @@ class OpenPoseFromSMPLX(nn.Module):
         """Posed vertices (b,U,3) m: rest positions ``feats (b,K) @ blend (K,U*3)`` skinned by
         ``weights`` (U,55) with the per-joint transforms (b,55,12) = [rotation 9 | shift 3]."""
         b = feats.shape[0]
-        v_rest = (feats @ blend).view(b, -1, 1, 3)
+        v_rest = (feats @ blend).view(b, -1, 1, 3)  # (b, U, 1, 3): broadcasts over rows
         # One (U,55) x (55, b*12) product instead of b small ones.
         blended = weights @ transforms.transpose(0, 1).reshape(weights.shape[1], -1)
         blended = blended.view(-1, b, 12).transpose(0, 1)  # (b, U, 12)
         rot = blended[..., :9].reshape(b, -1, 3, 3)
-        return (rot * v_rest).sum(-1) + blended[..., 9:]
+        out = blended[..., 9:] + rot[..., 0] * v_rest[..., 0]
+        return out + rot[..., 1] * v_rest[..., 1] + rot[..., 2] * v_rest[..., 2]
 
     def _lut_rows(self, full_pose: torch.Tensor) -> torch.Tensor:
         """(B,) long row of the dynamic-landmark table, computed as smplx does from the
@@ -161,7 +164,9 @@ class OpenPoseFromSMPLX(nn.Module):
             rel = torch.bmm(rots[:, i], rel)
         yaw = torch.clamp(-rot_mat_to_euler(rel) * 180.0 / np.pi, max=_LUT_ROWS_MAX_YAW)
         yaw = torch.round(yaw).to(torch.long)
-        negative = torch.where(yaw < -_LUT_ROWS_MAX_YAW, 2 * _LUT_ROWS_MAX_YAW, _LUT_ROWS_MAX_YAW - yaw)
+        # Non-negative yaw: row = yaw; negative: rows 40..78 (39 - yaw), 78 beyond -39 degrees.
+        lim = _LUT_ROWS_MAX_YAW
+        negative = torch.where(yaw < -lim, 2 * lim, lim - yaw)
         return torch.where(yaw < 0, negative, yaw)
 
     def _contour(self, rows: torch.Tensor, feats: torch.Tensor, transforms: torch.Tensor):
@@ -228,7 +233,8 @@ class OpenPoseFromSMPLX(nn.Module):
         feats = torch.cat([coeffs, pose_feature, coeffs.new_ones(batch, 1)], dim=-1)
 
         verts = self._skin(self.static_blend, self.static_weights, feats, transforms)
-        parts = [posed, self.static_bary @ verts]
+        corners = verts[:, self.static_point_vertices]  # (B, 72, 3, 3)
+        parts = [posed, (corners * self.static_point_weights[..., None]).sum(2)]
         if self.use_face_contour:
             rows = self._lut_rows(full_pose.reshape(batch, -1))
             parts.append(self._contour(rows, feats, transforms))

@@ -61,11 +61,12 @@ def _skinning_weights(rng: np.random.Generator, v_template: np.ndarray, joints: 
 def _faces(rng: np.random.Generator) -> np.ndarray:
     """(F, 3) int64 triangles with three distinct vertex ids each."""
     faces = rng.integers(0, NUM_VERTICES, size=(NUM_FACES, 3))
-    bad = (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 0] == faces[:, 2])
-    while bad.any():
+    while True:
+        bad = (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2])
+        bad |= faces[:, 0] == faces[:, 2]
+        if not bad.any():
+            return faces.astype(np.int64)
         faces[bad] = rng.integers(0, NUM_VERTICES, size=(int(bad.sum()), 3))
-        bad = (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 0] == faces[:, 2])
-    return faces.astype(np.int64)
 
 
 def random_smplx_arrays(seed: int) -> dict[str, np.ndarray]:

@@ -33,7 +33,7 @@ class BodyPiece:
         faces: (F, 3) outward triangles.
         rings: name -> Ring (e.g. "neck", "wrist_l", "knee_r", "spine2", "foot_l").
         groups: name -> (k,) vertex ids ("foot_l", "foot_r", "toe_apex_l", ...).
-        fixed: (V,) True where smoothing must not move a vertex (all ring vertices).
+        fixed: (V,) True where smoothing must not move a vertex (all but junction points).
     """
 
     vertices: np.ndarray
@@ -96,7 +96,8 @@ def _leg(b: MeshBuilder, left: bool, rings: dict[str, Ring], tag: str) -> tuple[
         radii = (_interp(y, key_y, half_z), _interp(y, key_y, half_x))
         out.append(b.ring(_side(c, left), _side(axis, left), _Z, radii, 24))
     b.tube(out)
-    rings[f"hip_{tag}"], rings[f"knee_{tag}"], rings[f"ankle_{tag}"] = out[0], out[ys.index(-0.72) + 1], out[-1]
+    rings[f"hip_{tag}"], rings[f"ankle_{tag}"] = out[0], out[-1]
+    rings[f"knee_{tag}"] = out[ys.index(-0.72) + 1]
     return out[0], out[-1]
 
 
@@ -194,10 +195,6 @@ def build_body_piece() -> BodyPiece:
     shoulder_extra += [[0.0, 0.19, 0.104], [0.0, 0.215, -0.092]]
     b.hull([torso[-1], neck, *arm_rings], np.array(shoulder_extra))
     vertices, faces = b.arrays()
-    fixed = np.zeros(len(vertices), dtype=bool)
-    for ring in rings.values():
-        fixed[ring.ids] = True
-    for tag in ("l", "r"):
-        fixed[groups[f"toe_ring_{tag}"]] = True
-        fixed[groups[f"toe_apex_{tag}"]] = True
+    fixed = np.ones(len(vertices), dtype=bool)
+    fixed[b.junction_ids] = False
     return BodyPiece(vertices, faces, rings, groups, fixed)

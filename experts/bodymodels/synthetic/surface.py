@@ -75,6 +75,8 @@ class MeshBuilder:
         self._chunks: list[np.ndarray] = []
         self.n_vertices = 0
         self._faces: list[np.ndarray] = []
+        self.junction_ids: list[int] = []
+        """Shaping points added by :meth:`hull` (the only vertices smoothing may move)."""
 
     def add(self, points: np.ndarray) -> np.ndarray:
         """Append (n, 3) points; returns their (n,) indices."""
@@ -140,11 +142,16 @@ class MeshBuilder:
         for a, b in zip(rings[:-1], rings[1:], strict=True):
             self.zipper(a, b)
 
-    def cap(self, ring: Ring, apex: np.ndarray) -> int:
-        """Close the end of a tube (axis pointing to the apex) with a fan; returns the apex id."""
+    def cap(self, ring: Ring, apex: np.ndarray, start: bool = False) -> int:
+        """Close a tube with a fan to ``apex``; returns the apex id.
+
+        ``start=False``: the tube ends at the apex (axis points to it); True: it starts there.
+        """
         apex_id = int(self.add(apex)[0])
         n = len(ring.ids)
         tris = [(ring.ids[k], ring.ids[(k + 1) % n], apex_id) for k in range(n)]
+        if start:
+            tris = [t[::-1] for t in tris]
         self.add_faces(np.array(tris))
         return apex_id
 
@@ -174,6 +181,7 @@ class MeshBuilder:
         simplices[flip] = simplices[flip][:, ::-1]
         used_extra = np.unique(simplices[simplices >= len(ring_ids)]) - len(ring_ids)
         extra_ids = self.add(extra[used_extra])
+        self.junction_ids.extend(int(i) for i in extra_ids)
         lookup = np.concatenate([ring_ids, np.full(len(extra), -1)])
         lookup[len(ring_ids) + used_extra] = extra_ids
         faces = lookup[simplices]
