@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -37,6 +38,8 @@ def test_installed_package_resolves_to_repository_folders():
 
 @pytest.mark.slow
 def test_wheel_maps_folders_under_furpe_label(tmp_path):
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__"))
     subprocess.run(
         [
             sys.executable,
@@ -48,7 +51,7 @@ def test_wheel_maps_folders_under_furpe_label(tmp_path):
             "-q",
             "-w",
             str(tmp_path),
-            str(ROOT),
+            str(source),
         ],
         check=True,
     )

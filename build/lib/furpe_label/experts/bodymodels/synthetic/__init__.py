@@ -1,1 +1,0 @@
-"""furpe_label.experts.bodymodels.synthetic."""
