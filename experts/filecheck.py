@@ -48,6 +48,19 @@ class FileCheck:
             return True
         return self.required and self.status is not CheckStatus.OK
 
+    def as_dict(self) -> dict[str, str | bool | None]:
+        """JSON-ready form (status as its string, path as text)."""
+        return {
+            "component": self.component,
+            "expected": self.expected,
+            "status": self.status.value,
+            "detail": self.detail,
+            "required": self.required,
+            "blocking": self.blocking,
+            "source": self.source,
+            "path": None if self.path is None else str(self.path),
+        }
+
 
 def any_blocking(rows: Iterable[FileCheck]) -> bool:
     """True when at least one row blocks a run."""

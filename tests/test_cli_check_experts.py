@@ -36,3 +36,13 @@ def test_check_without_folders_is_a_usage_error(monkeypatch):
     result = CliRunner().invoke(main, ["check"])
     assert result.exit_code == 2
     assert "--models" in result.output
+
+
+def test_check_json_output(tmp_path):
+    import json
+
+    result = CliRunner().invoke(main, ["check", "--experts", str(tmp_path), "--json"])
+    assert result.exit_code == 1
+    rows = json.loads(result.output)["experts"]
+    spin = next(row for row in rows if row["expected"] == "spin/model_checkpoint.pt")
+    assert spin["status"] == "missing" and spin["blocking"] is True and spin["path"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def main(verbose: int) -> None:
     envvar=EXPERTS_ENV,
     help=f"Expert-checkpoint folder (default ${EXPERTS_ENV}).",
 )
-def check(models_dir: Path | None, experts_dir: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
+def check(models_dir: Path | None, experts_dir: Path | None, as_json: bool) -> None:
     """Validate the user-provided folders before any work starts.
 
     Lists every expected file (official names, where found, sizes, synthetic or real) and
@@ -50,13 +52,18 @@ def check(models_dir: Path | None, experts_dir: Path | None) -> None:
     if models_dir is None and experts_dir is None:
         raise click.UsageError(f"give --models and/or --experts (or ${MODELS_ENV}/${EXPERTS_ENV})")
     blocking = False
+    report = {}
     for title, folder, checker in _folder_checks(models_dir, experts_dir):
         if not folder.is_dir():
             raise click.BadParameter(f"{folder} is not a folder", param_hint=title)
         rows = checker(folder)
-        click.echo(render_rows(f"{title}: {folder}", rows))
-        click.echo()
         blocking |= any_blocking(rows)
+        if as_json:
+            report[title] = [row.as_dict() for row in rows]
+        else:
+            click.echo(render_rows(f"{title}: {folder}", rows) + "\n")
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
     if blocking:
         raise SystemExit(1)
 

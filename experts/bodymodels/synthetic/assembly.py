@@ -133,9 +133,7 @@ def build_assembly() -> Assembly:
     bv, bf, _ = bisect_longest_edges(body.vertices, body.faces, BODY_SMPL)
     move = np.concatenate([~body.fixed, np.ones(len(bv) - len(body.vertices), bool)])
     bv = taubin_smooth(bv, bf, move)
-    for tag in ("l", "r"):
-        foot = body.groups[f"foot_{tag}"]
-        bv[foot, 1] = np.maximum(bv[foot, 1], sk.FLOOR_Y)
+    bv[:, 1] = np.maximum(bv[:, 1], sk.FLOOR_Y)
     neck = body.rings["neck"]
     head = build_head_piece(bv[neck.ids], neck.angles)
     protect = np.zeros(len(head.vertices), bool)
