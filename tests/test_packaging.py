@@ -39,7 +39,8 @@ def test_installed_package_resolves_to_repository_folders():
 @pytest.mark.slow
 def test_wheel_maps_folders_under_furpe_label(tmp_path):
     source = tmp_path / "source"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__"))
+    ignored = shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__")
+    shutil.copytree(ROOT, source, ignore=ignored)
     subprocess.run(
         [
             sys.executable,

@@ -90,3 +90,34 @@ def test_npy_dict_and_fortran_arrays(tmp_path):
     fortran = np.asfortranarray(np.arange(12.0).reshape(3, 4))
     np.save(tmp_path / "f.npy", fortran)
     np.testing.assert_array_equal(safe_load_any(tmp_path / "f.npy"), fortran)
+
+
+def test_deca_style_embedding_with_torch_tensors(tmp_path):
+    import torch
+
+    embedding = {
+        "static_lmk_faces_idx": np.arange(51),
+        "dynamic_lmk_faces_idx": torch.arange(79 * 17).reshape(79, 17),
+        "dynamic_lmk_bary_coords": torch.full((79, 17, 3), 1 / 3, dtype=torch.float64),
+    }
+    path = tmp_path / "landmark_embedding.npy"
+    np.save(path, embedding)
+    assert b"torch" in path.read_bytes()
+    loaded = safe_load_npy(path)
+    assert isinstance(loaded["dynamic_lmk_faces_idx"], np.ndarray)
+    np.testing.assert_array_equal(
+        loaded["dynamic_lmk_faces_idx"], np.arange(79 * 17).reshape(79, 17)
+    )
+    assert loaded["dynamic_lmk_bary_coords"].dtype == np.float64
+
+
+def test_torch_tensor_with_malicious_storage_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    bad = pickle.dumps({"x": MaliciousPayload(marker)})
+    path = tmp_path / "bad.npy"
+    array = np.empty((), dtype=object)
+    array[()] = {"nested": bad}
+    np.save(path, array)
+    # bytes inside a dict are data, never unpickled
+    assert safe_load_npy(path)["nested"] == bad
+    assert not marker.exists()

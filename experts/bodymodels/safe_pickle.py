@@ -7,6 +7,9 @@ through :class:`RestrictedUnpickler`, which resolves only the numpy / scipy.spar
 classes these files need and refuses every other global (``os.system``, ``builtins.eval``,
 ...) with :class:`UnsafePickleError` naming the file and the global, before anything runs.
 
+Torch tensors (DECA stores some embedding arrays as tensors) are rebuilt through torch's
+weights-only loader and returned as numpy arrays.
+
 Chumpy is not installed (it does not work with current numpy): ``chumpy.*`` classes map to
 :class:`ChumpyArrayStandIn`, which keeps the array that a ``Ch`` object carries in its
 state (key ``x``) and is replaced by a plain ``np.ndarray`` after loading.
@@ -53,6 +56,24 @@ def _chumpy_class(qualified_name: str) -> type:
     )
 
 
+def _tensor_storage_from_bytes(data: bytes) -> Any:
+    """``torch.storage._load_from_bytes`` re-done with ``weights_only=True``.
+
+    DECA's official ``landmark_embedding.npy`` holds torch tensors (its FLAME layer calls
+    ``.long()`` on them); a plainly pickled tensor stores its storage as nested torch.save
+    bytes, which are read here by torch's own weights-only loader.
+    """
+    import torch
+
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+
+
+def _rebuild_tensor(*args: Any) -> Any:
+    import torch._utils
+
+    return torch._utils._rebuild_tensor_v2(*args)
+
+
 _SPARSE_CLASSES = {
     "csc_matrix": scipy.sparse.csc_matrix,
     "csr_matrix": scipy.sparse.csr_matrix,
@@ -70,6 +91,9 @@ _ALLOWED: dict[tuple[str, str], Any] = {
     ("builtins", "object"): object,
     # protocol-2 pickles written by Python 3 store bytes as _codecs.encode(text, "latin1")
     ("_codecs", "encode"): __import__("_codecs").encode,
+    ("torch.storage", "_load_from_bytes"): _tensor_storage_from_bytes,
+    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+    ("collections", "OrderedDict"): __import__("collections").OrderedDict,
 }
 
 
@@ -103,6 +127,10 @@ def _plain(value: Any, source: str, key: str = "") -> Any:
                 "array value; only plain chumpy arrays (Ch with 'x') can be read without chumpy"
             )
         return value.value
+    if isinstance(value, np.ndarray) and value.dtype.hasobject and value.shape == ():
+        return _plain(value.item(), source, key)  # np.save of a dict: unwrap, then convert
+    if type(value).__module__ == "torch" and hasattr(value, "numpy"):
+        return value.detach().cpu().numpy()
     if isinstance(value, dict):
         return {k: _plain(v, source, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -140,10 +168,7 @@ def safe_load_npy(path: Path) -> Any:
     """Load a ``.npy`` file; a 0-d object array (``np.save`` of a dict) returns its item."""
     path = Path(path)
     with open(path, "rb") as handle:
-        value = _read_npy(handle, str(path))
-    if isinstance(value, np.ndarray) and value.dtype.hasobject and value.shape == ():
-        return value.item()
-    return value
+        return _read_npy(handle, str(path))
 
 
 def safe_load_npz(path: Path) -> dict[str, Any]:
@@ -157,10 +182,7 @@ def safe_load_npz(path: Path) -> dict[str, Any]:
         for member in archive.namelist():
             key = member[:-4] if member.endswith(".npy") else member
             with archive.open(member) as handle:
-                value = _read_npy(handle, f"{path}:{key}")  # type: ignore[arg-type]
-            if isinstance(value, np.ndarray) and value.dtype.hasobject and value.shape == ():
-                value = value.item()
-            out[key] = value
+                out[key] = _read_npy(handle, f"{path}:{key}")  # type: ignore[arg-type]
     return out
 
 

@@ -19,10 +19,12 @@ from furpe_label.experts.bodymodels.synthetic import skeleton as sk
 from furpe_label.experts.bodymodels.synthetic.body import (
     NECK_RING_SIZE,
     WRIST_RING_SIZE,
+    BodyPiece,
     build_body_piece,
 )
-from furpe_label.experts.bodymodels.synthetic.hand import build_hand_piece
+from furpe_label.experts.bodymodels.synthetic.hand import HandPiece, build_hand_piece
 from furpe_label.experts.bodymodels.synthetic.head import (
+    HeadPiece,
     build_eyeball,
     build_head_piece,
     eyeball_center,
@@ -97,13 +99,22 @@ class _Refined:
     rows: sp.csr_matrix
 
 
-def _refine(vertices, faces, n_smpl, n_smplx, protected, movable) -> _Refined:
+def _refine(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    n_smpl: int,
+    n_smplx: int,
+    protected: np.ndarray | None,
+    movable: np.ndarray | None,
+) -> _Refined:
+    """Bisect a piece to ``n_smpl`` vertices, smooth its ``movable`` (and new) vertices, then
+    bisect further to ``n_smplx`` (new vertices exactly on the SMPL-level triangles)."""
     v1, f1, _ = bisect_longest_edges(vertices, faces, n_smpl, protected)
     if movable is not None:
         move = np.concatenate([movable, np.ones(len(v1) - len(vertices), bool)])
         v1 = taubin_smooth(v1, f1, move)
-    v2, f2, parents = bisect_longest_edges(v1, f1, n_smplx, protected)
-    rows = midpoint_rows(n_smpl, parents)
+    _, f2, parents = bisect_longest_edges(v1, f1, n_smplx, protected)
+    rows = midpoint_rows(n_smpl, parents)  # vertices below: exactly rows @ v1
     return _Refined(rows @ v1, f1, f2, n_smpl, rows)
 
 
@@ -149,7 +160,18 @@ def build_assembly() -> Assembly:
     return _combine(body, bv, bf, head, hand, pieces)
 
 
-def _combine(body, bv, bf, head, hand, pieces: dict[str, _Refined]) -> Assembly:
+def _combine(
+    body: BodyPiece,
+    bv: np.ndarray,
+    bf: np.ndarray,
+    head: HeadPiece,
+    hand: HandPiece,
+    pieces: dict[str, _Refined],
+) -> Assembly:
+    """Glue the refined body (bv (B, 3), bf (F, 3)), head and hand pieces and the eyeballs.
+
+    SMPL-X faces are ordered body, head, left hand, right hand, left eye, right eye.
+    """
     n_smpl, n_x = specs.SMPL.n_vertices, specs.SMPLX.n_vertices
     boundaries = {
         "head": body.rings["neck"].ids,
@@ -162,7 +184,8 @@ def _combine(body, bv, bf, head, hand, pieces: dict[str, _Refined]) -> Assembly:
         maps[name] = _piece_map(boundaries[name], piece, off_s, off_x)
         off_s += piece.n_smpl - len(boundaries[name])
         off_x += len(piece.vertices) - piece.n_smpl
-    assert off_s == n_smpl and off_x == n_x - 2 * EYEBALL_VERTICES
+    if off_s != n_smpl or off_x != n_x - 2 * EYEBALL_VERTICES:
+        raise AssertionError("vertex budgets of the pieces do not add up to the official counts")
     smplx = np.zeros((n_x, 3))
     smplx[: len(bv)] = bv
     smpl_faces, smplx_faces, triplets = [bf], [bf], []
@@ -192,7 +215,11 @@ def _combine(body, bv, bf, head, hand, pieces: dict[str, _Refined]) -> Assembly:
     eye_face_start = sum(len(f) for f in smplx_faces[:4])
     n_eye = len(eyes["l"])
     flame_faces = np.concatenate(
-        [pieces["head"].smplx_faces[~strips], eyes["l"] + HEAD_SMPLX, eyes["r"] + HEAD_SMPLX + EYEBALL_VERTICES]
+        [
+            pieces["head"].smplx_faces[~strips],
+            eyes["l"] + HEAD_SMPLX,
+            eyes["r"] + HEAD_SMPLX + EYEBALL_VERTICES,
+        ]
     )
     flame_face_ids = np.concatenate(
         [n_body_faces + np.arange(n_head_faces), eye_face_start + np.arange(2 * n_eye)]
@@ -218,7 +245,9 @@ def _combine(body, bv, bf, head, hand, pieces: dict[str, _Refined]) -> Assembly:
     return assembly
 
 
-def _name_sets(a: Assembly, body, head, hand, maps) -> None:
+def _name_sets(
+    a: Assembly, body: BodyPiece, head: HeadPiece, hand: HandPiece, maps: dict[str, np.ndarray]
+) -> None:
     """Fill the named rings / points / groups / design joints (SMPL-X construction ids)."""
     a.rings.update({name: ring.ids for name, ring in body.rings.items()})
     a.rings["head"] = maps["head"][head.rings["head"].ids]

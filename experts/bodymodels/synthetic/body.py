@@ -197,4 +197,8 @@ def build_body_piece() -> BodyPiece:
     vertices, faces = b.arrays()
     fixed = np.ones(len(vertices), dtype=bool)
     fixed[b.junction_ids] = False
+    for tag in ("l", "r"):  # keep the heel and the flat sole where they were designed
+        foot = groups[f"foot_{tag}"]
+        sole = foot[(vertices[foot, 1] < sk.FLOOR_Y + 0.04) & (vertices[foot, 2] < 0.08)]
+        fixed[sole] = True
     return BodyPiece(vertices, faces, rings, groups, fixed)

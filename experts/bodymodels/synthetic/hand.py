@@ -59,8 +59,24 @@ class HandPiece:
     junction: np.ndarray
 
 
-def _finger(b: MeshBuilder, joints: list[np.ndarray], radii: list[float], name: str, out):
-    """Rings through ``joints`` (base, j2, j3, tip) with radii; returns the base ring."""
+class _Parts:
+    """Named rings, tips, pads and designed joints collected while building a hand."""
+
+    def __init__(self) -> None:
+        self.rings: dict[str, Ring] = {}
+        self.tips: dict[str, int] = {}
+        self.pads: dict[str, int] = {}
+        self.design: dict[str, np.ndarray] = {}
+
+
+def _finger(
+    b: MeshBuilder, joints: list[np.ndarray], radii: list[float], name: str, out: _Parts
+) -> Ring:
+    """Tube of 8-vertex rings through (3,) ``joints`` (base, j2, j3, tip), radii in metres.
+
+    Records the rings at the 3 joints, the tip apex and a pad vertex in ``out``; returns the
+    base ring (closed by the palm hull).
+    """
     base, j2, j3, tip = joints
     stops = [
         (base, j2 - base, radii[0], 1),
@@ -81,14 +97,6 @@ def _finger(b: MeshBuilder, joints: list[np.ndarray], radii: list[float], name: 
     out.tips[name] = b.cap(rings[-1], tip)
     out.pads[name] = int(rings[-1].ids[FINGER_RING // 2 - 1])
     return rings[0]
-
-
-class _Parts:
-    def __init__(self) -> None:
-        self.rings: dict[str, Ring] = {}
-        self.tips: dict[str, int] = {}
-        self.pads: dict[str, int] = {}
-        self.design: dict[str, np.ndarray] = {}
 
 
 def build_hand_piece(wrist: np.ndarray, wrist_angles: np.ndarray) -> HandPiece:
@@ -134,21 +142,3 @@ def build_hand_piece(wrist: np.ndarray, wrist_angles: np.ndarray) -> HandPiece:
     junction = b.hull([wrist_ring, *bases, stub], w + np.array(extra))
     vertices, faces = b.arrays()
     return HandPiece(vertices, faces, parts.rings, parts.tips, parts.pads, parts.design, junction)
-
-
-def mirror_hand(piece: HandPiece) -> HandPiece:
-    """The right hand: every vertex mirrored (x -> -x), triangles re-oriented."""
-    rings = {
-        name: Ring(r.ids, r.angles, sk.mirror_points(r.center), sk.mirror_points(r.axis))
-        for name, r in piece.rings.items()
-    }
-    design = {k: sk.mirror_points(v) for k, v in piece.design.items()}
-    return HandPiece(
-        sk.mirror_points(piece.vertices),
-        piece.faces[:, ::-1].copy(),
-        rings,
-        dict(piece.tips),
-        dict(piece.pads),
-        design,
-        piece.junction,
-    )

@@ -18,8 +18,10 @@ import numpy as np
 from furpe_label.experts.bodymodels.synthetic import skeleton as sk
 from furpe_label.experts.bodymodels.synthetic.surface import TWO_PI, MeshBuilder, Ring
 
-PHI_EYE = float(np.arccos(0.02 / sk.HEAD_RADII[1]))
-PHI_MOUTH = float(np.arccos(-0.06 / sk.HEAD_RADII[1]))
+PHI_EYE = float(np.arccos(0.028 / sk.HEAD_RADII[1]))
+PHI_MOUTH = float(np.arccos(-0.04 / sk.HEAD_RADII[1]))
+PHI_NOSE_TIP, PHI_NOSE_BASE, PHI_CHIN, PHI_EAR = 1.72, 1.79, 2.36, 1.5
+"""Polar angles (radians from the crown) of the eye and mouth slits and of face features."""
 ROW_STEP = (PHI_MOUTH - PHI_EYE) / 16.0
 EYE_COLUMN = 5
 """Column offset of the eye centres from the front column."""
@@ -52,18 +54,18 @@ class HeadPiece:
 
 
 def head_columns() -> np.ndarray:
-    """(50,) grid azimuths in [0, 2 pi): 0.082 rad apart on the face, coarser behind."""
+    """(46,) grid azimuths in [0, 2 pi): 0.082 rad apart on the face, coarser behind."""
     front = np.arange(12) * (0.9 / 11)
     side = 0.9 + np.arange(1, 5) * ((np.pi / 2 - 0.9) / 4)
-    back = np.pi / 2 + np.arange(1, 10) * (np.pi / 20)
+    back = np.pi / 2 + np.arange(1, 8) * (np.pi / 16)
     half = np.concatenate([front, side, back])
     return np.concatenate([half, [np.pi], TWO_PI - half[1:][::-1]])
 
 
 def head_rows() -> np.ndarray:
-    """(37,) polar angles, bottom (chin/neck) to top; 4.5e-2 rad apart on the face."""
-    fine = PHI_EYE + (np.arange(-6, 21) + 0.5) * ROW_STEP
-    coarse = fine[0] - np.arange(1, 11) * ((fine[0] - 0.22) / 10)
+    """(43,) polar angles, bottom (under the chin) to top; 3.8e-2 rad apart on the face."""
+    fine = PHI_EYE + (np.arange(-5, 30) + 0.5) * ROW_STEP
+    coarse = fine[0] - np.arange(1, 9) * ((fine[0] - 0.22) / 8)
     return np.concatenate([fine[::-1], coarse])
 
 
@@ -79,17 +81,17 @@ def head_surface(theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
     normal = e / sk.HEAD_RADII
     normal /= np.linalg.norm(normal, axis=-1, keepdims=True)
     at = np.abs(theta)
-    ridge = np.clip((phi - 1.40) / 0.40, 0.0, 1.0) ** 1.3
-    ridge = np.where(phi > 1.80, _g(phi - 1.80, 0.05), ridge)
-    h = 0.014 * np.exp(-((theta / 0.75) ** 4)) * np.exp(-(((phi - 1.65) / 0.6) ** 4))
-    h += 0.022 * ridge * _g(theta, 0.085 + 0.05 * ridge)
-    h += 0.007 * _g(at - 0.13, 0.06) * _g(phi - 1.80, 0.06)
+    ridge = np.clip((phi - PHI_EYE) / (PHI_NOSE_TIP - PHI_EYE), 0.0, 1.0) ** 1.3
+    ridge = np.where(phi > PHI_NOSE_TIP, _g(phi - PHI_NOSE_TIP, 0.05), ridge)
+    h = 0.014 * np.exp(-((theta / 0.75) ** 4)) * np.exp(-(((phi - 1.75) / 0.7) ** 4))
+    h += 0.020 * ridge * _g(theta, 0.085 + 0.05 * ridge)
+    h += 0.007 * _g(at - 0.13, 0.06) * _g(phi - (PHI_NOSE_TIP + 0.02), 0.06)
     h -= 0.007 * _g(at - EYE_COLUMN * 0.9 / 11, 0.22) * _g(phi - PHI_EYE, 0.14)
     h += 0.005 * _g(at - 0.40, 0.30) * _g(phi - (PHI_EYE - 0.22), 0.07)
-    h += 0.006 * _g(at - 0.60, 0.22) * _g(phi - 1.85, 0.16)
+    h += 0.006 * _g(at - 0.60, 0.22) * _g(phi - 1.72, 0.16)
     h += 0.007 * _g(theta, 0.28) * _g(phi - PHI_MOUTH, 0.09)
-    h += 0.013 * _g(theta, 0.32) * _g(phi - 2.22, 0.10)
-    h += 0.016 * _g(at - np.pi / 2, 0.11) * _g(phi - 1.55, 0.20)
+    h += 0.014 * _g(theta, 0.32) * _g(phi - PHI_CHIN, 0.10)
+    h += 0.016 * _g(at - np.pi / 2, 0.11) * _g(phi - PHI_EAR, 0.20)
     return base + h[..., None] * normal
 
 
@@ -147,8 +149,8 @@ def build_head_piece(neck: np.ndarray, neck_angles: np.ndarray) -> HeadPiece:
         "eye_l": _slit(grid, eye_row, eye_cols[1]),
     }
     nose_row = int(np.argmax(vertices[grid[:, 0], 2]))
-    ear_row = int(np.argmin(np.abs(phis - 1.55)))
-    chin_row = int(np.argmin(np.abs(phis - 2.22)))
+    ear_row = int(np.argmin(np.abs(phis - PHI_EAR)))
+    chin_row = int(np.argmin(np.abs(phis - PHI_CHIN)))
     points_ids = {
         "nose": int(grid[nose_row, 0]),
         "crown": int(np.searchsorted(used, crown)),
@@ -175,17 +177,24 @@ def _grid_faces(grid: np.ndarray, thetas: np.ndarray) -> np.ndarray:
             else:
                 faces += [(a0, a1, b0), (a1, b1, b0)]
     faces = np.array(faces)
-    keep = (faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])
+    keep = (
+        (faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])
+    )
     return faces[keep]
 
 
-def _drop_unused(vertices, faces, grid, used):
+def _drop_unused(
+    vertices: np.ndarray, faces: np.ndarray, grid: np.ndarray, used: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep the ``used`` vertices; faces and grid re-indexed."""
     remap = np.full(len(vertices), -1)
     remap[used] = np.arange(len(used))
     return vertices[used], remap[faces], remap[grid]
 
 
-def slit_strip_faces(faces: np.ndarray, slits: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+def slit_strip_faces(
+    faces: np.ndarray, slits: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> np.ndarray:
     """(F,) True for the triangles that close a slit (all three vertices on its rows)."""
     mask = np.zeros(len(faces), dtype=bool)
     for upper, lower in slits.values():

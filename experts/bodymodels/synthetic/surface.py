@@ -12,6 +12,7 @@ rule) and a tube runs along the axis, which makes every strip/cap triangle face 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,7 +140,7 @@ class MeshBuilder:
 
     def tube(self, rings: list[Ring]) -> None:
         """Zip consecutive rings."""
-        for a, b in zip(rings[:-1], rings[1:], strict=True):
+        for a, b in itertools.pairwise(rings):
             self.zipper(a, b)
 
     def cap(self, ring: Ring, apex: np.ndarray, start: bool = False) -> int:
