@@ -154,3 +154,25 @@ def test_gradients_match_full_forward(model_dir):
         (keypoints**2).sum().backward()
         grads.append(body_pose.grad)
     torch.testing.assert_close(grads[1], grads[0], atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("use_face_contour", [False, True])
+def test_fast_keypoints_on_synthetic_family(synthetic_models_dir, use_face_contour):
+    """The human-like family, loaded through the project's safe loader, gives the same result,
+    and its semantic keypoints land where a person's would (nose above neck, toes low)."""
+    from furpe_label.experts.bodymodels.loading import load_body_model
+
+    model = load_body_model(
+        synthetic_models_dir, "smplx", use_face_contour=use_face_contour, flat_hand_mean=True
+    ).layer
+    fast = OpenPoseFromSMPLX(model)
+    params = _params(16, seed=7)
+    ref, ref_mask = smplx_joints_to_openpose137(_reference(model, params), use_face_contour)
+    with torch.no_grad():
+        keypoints, mask = fast(**params)
+        rest, _ = fast(**{name: torch.zeros_like(value[:1]) for name, value in params.items()})
+    assert (keypoints - ref).abs().max().item() < TOL_M
+    assert torch.equal(mask, ref_mask)
+    nose, neck, big_toe = rest[0, 0], rest[0, 1], rest[0, 19]
+    assert nose[1] > neck[1] > big_toe[1] + 1.0
+    assert big_toe[2] > rest[0, 21, 2]  # big toe in front of the heel

@@ -1,6 +1,7 @@
 """Benchmark: OpenPose-137 keypoints from SMPL-X parameters, fast path vs full forward.
 
-Baseline: ``smplx.SMPLX.forward`` (whole mesh) followed by the SMPLify-X mapping. Both run in
+Baseline: ``smplx.SMPLX.forward`` (whole mesh) followed by the SMPLify-X mapping. The model
+is the synthetic SMPL-X (official sizes) loaded through the project's loader. Both run in
 the same process on the same random batch of 1024 (CPU, float32, no autograd), after a
 warm-up; the median of several repeats is reported with the speed-up ratio.
 
@@ -14,12 +15,11 @@ import time
 from collections.abc import Callable
 
 import pytest
-import smplx
 import torch
 
+from furpe_label.experts.bodymodels.loading import load_body_model
 from furpe_label.experts.keypoints.fast_openpose import OpenPoseFromSMPLX
 from furpe_label.experts.keypoints.smplx_openpose import smplx_joints_to_openpose137
-from tests.doubles.random_smplx import write_random_smplx_npz
 
 BATCH = 1024
 REPEATS = 7
@@ -38,11 +38,14 @@ def _median_seconds(fn: Callable[[], object], repeats: int = REPEATS) -> float:
 
 @pytest.mark.benchmark
 @pytest.mark.parametrize("use_face_contour", [False, True])
-def test_fast_openpose_speedup(tmp_path, use_face_contour):
-    write_random_smplx_npz(tmp_path, seed=0)
-    model = smplx.create(str(tmp_path), model_type="smplx", ext="npz", use_pca=False,
-                         use_face_contour=use_face_contour, num_betas=10,
-                         num_expression_coeffs=10)  # fmt: skip
+def test_fast_openpose_speedup(synthetic_models_dir, use_face_contour):
+    model = load_body_model(
+        synthetic_models_dir,
+        "smplx",
+        use_face_contour=use_face_contour,
+        num_betas=10,
+        num_expression_coeffs=10,
+    ).layer
     fast = OpenPoseFromSMPLX(model)
     g = torch.Generator().manual_seed(0)
     params = {
