@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from furpe_label.experts.geometry import crop_transform as ct
+from tests.real_data import SPIN_EXAMPLE
 
-DATA = Path("/work/shared/data/real/spin_example")
+DATA = SPIN_EXAMPLE
 
 
 def _conjugate_to_centres(t: np.ndarray) -> np.ndarray:

@@ -9,7 +9,6 @@ The reference functions below re-implement, in the test, SPIN ``crop()`` + ``sci
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -20,8 +19,9 @@ from skimage.transform import estimate_transform, warp
 
 from furpe_label.experts.crops import boxes, warps
 from furpe_label.experts.geometry import crop_transform as ct
+from tests.real_data import SPIN_EXAMPLE
 
-DATA = Path("/work/shared/data/real/spin_example")
+DATA = SPIN_EXAMPLE
 
 
 # ---------------------------------------------------------------- independent references

@@ -12,8 +12,9 @@ import pytest
 
 from furpe_label.experts.detectors import create_detector
 from furpe_label.experts.detectors.openpose_format import candidate_files
+from tests.real_data import SPIN_EXAMPLE
 
-REAL = Path("/work/shared/data/real/spin_example")
+REAL = SPIN_EXAMPLE
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from furpe_label.experts.crops import boxes, quality
+from tests.real_data import SPIN_EXAMPLE
 
-DATA = Path("/work/shared/data/real/spin_example")
+DATA = SPIN_EXAMPLE
 IMAGE_HW = (192, 153)  # im1010.jpg
 
 

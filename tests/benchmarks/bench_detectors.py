@@ -14,7 +14,6 @@ import json
 import shutil
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import cv2
 import matplotlib.cbook
@@ -24,8 +23,9 @@ import pytest
 import skimage.data
 
 from furpe_label.experts.detectors import create_detector
+from tests.real_data import SPIN_EXAMPLE
 
-REAL = Path("/work/shared/data/real/spin_example")
+REAL = SPIN_EXAMPLE
 
 
 def _rate(fn: Callable[[], object], n_images: int, repeats: int) -> float:
