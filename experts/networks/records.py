@@ -6,7 +6,7 @@ Parameters keep the official layout of each expert; no conversion to SMPL-X happ
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 
 import numpy as np
@@ -147,3 +147,10 @@ class ExpertRecord:
         """Number of crops B."""
         first = fields(self.params)[0].name
         return int(getattr(self.params, first).shape[0])
+
+    def take(self, rows: np.ndarray | slice) -> ExpertRecord:
+        """A record of the selected crops only (``rows``: indices, bool mask or slice)."""
+        params = type(self.params)(
+            **{f.name: getattr(self.params, f.name)[rows] for f in fields(self.params)}
+        )
+        return replace(self, params=params, camera=self.camera[rows], feature=self.feature[rows])

@@ -1,0 +1,137 @@
+"""Every part crop of one image: boxes, quality, warped network inputs, named refusals.
+
+For P persons with OpenPose-137 keypoints this makes, per part, the crop boxes by the expert's
+own rule (SPIN body, DECA face, FrankMocap hands; :mod:`.boxes`), a :class:`CropQuality` per
+person (:mod:`.quality`), and the 224 x 224 RGB network inputs of the persons whose crop is
+usable (:mod:`.warps`). A person whose crop is not made keeps a named reason, so nothing is
+dropped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from furpe_label.experts.crops.boxes import (
+    REFERENCE_BOX_SIZE,
+    PartBoxes,
+    part_boxes_from_openpose,
+    part_keypoints,
+)
+from furpe_label.experts.crops.quality import REASON_OK, CropQuality, assess_crops
+from furpe_label.experts.crops.warps import (
+    NETWORK_INPUT_SIZE,
+    deca_inputs,
+    frankmocap_inputs,
+    spin_input,
+)
+
+PARTS = ("body", "face", "left_hand", "right_hand")
+"""Crop parts, in the order of the label store's ``part_valid`` columns."""
+
+REASON_CROP_FAILED = "crop_failed"
+
+
+@dataclass(frozen=True)
+class PartCrops:
+    """One part's crops for the P persons of one image.
+
+    Attributes:
+        part: one of :data:`PARTS`.
+        boxes: (P, 4) float64 crop boxes, pixel ``xywh`` of the original image (NaN: no box).
+        affines: (P, 2, 3) float64 image -> crop pixel transforms (NaN rows: no crop made).
+        quality: P :class:`CropQuality` records.
+        reasons: P strings: ``"ok"`` for persons with a crop, else why there is none (the
+            crop-quality reason or ``"crop_failed: <message>"``).
+        person_index: (M,) int64 persons (indices into P) that have a crop, ascending.
+        crops: (M, 224, 224, 3) uint8 RGB network inputs of those persons.
+    """
+
+    part: str
+    boxes: np.ndarray
+    affines: np.ndarray
+    quality: tuple[CropQuality, ...]
+    reasons: tuple[str, ...]
+    person_index: np.ndarray
+    crops: np.ndarray
+
+    @property
+    def usable(self) -> np.ndarray:
+        """(P,) bool: the person has a crop."""
+        return np.array([reason == REASON_OK for reason in self.reasons], dtype=bool)
+
+
+def _warp(
+    part: str, image: np.ndarray, boxes: PartBoxes, person: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """One (224, 224, 3) crop and its (2, 3) affine for ``person`` by the part's rule."""
+    if part == "body":
+        scale = float(boxes.side[person]) / REFERENCE_BOX_SIZE
+        return spin_input(image, boxes.center[person], scale)
+    if part == "face":
+        crops, tforms = deca_inputs(
+            image, boxes.center[person : person + 1], boxes.side[person : person + 1]
+        )
+        return crops[0], tforms[0, :2]
+    crops, affines, _ = frankmocap_inputs(image, boxes.xywh[person : person + 1])
+    return crops[0], affines[0]
+
+
+def crops_for_part(
+    part: str, image: np.ndarray, keypoints: np.ndarray, boxes: PartBoxes, conf_thresh: float
+) -> PartCrops:
+    """Quality-check and warp one part's boxes (see :class:`PartCrops`)."""
+    n_persons = keypoints.shape[0]
+    quality = tuple(
+        assess_crops(boxes.xywh, part_keypoints(keypoints, part), image.shape[:2], conf_thresh)
+    )
+    reasons = [q.reason for q in quality]
+    affines = np.full((n_persons, 2, 3), np.nan)
+    crops = []
+    for person in range(n_persons):
+        if reasons[person] != REASON_OK:
+            continue
+        try:
+            crop, affines[person] = _warp(part, image, boxes, person)
+        except ValueError as error:
+            reasons[person] = f"{REASON_CROP_FAILED}: {error}"
+            continue
+        crops.append(crop)
+    person_index = np.array([p for p in range(n_persons) if reasons[p] == REASON_OK], np.int64)
+    size = NETWORK_INPUT_SIZE
+    return PartCrops(
+        part=part,
+        boxes=boxes.xywh,
+        affines=affines,
+        quality=quality,
+        reasons=tuple(reasons),
+        person_index=person_index,
+        crops=np.stack(crops) if crops else np.zeros((0, size, size, 3), np.uint8),
+    )
+
+
+def make_part_crops(
+    image: np.ndarray, keypoints: np.ndarray, conf_thresh: float = 0.2
+) -> dict[str, PartCrops]:
+    """All parts' crops of one image.
+
+    Args:
+        image: (H, W, 3) uint8 RGB.
+        keypoints: (P, 137, 3) OpenPose-137 ``(x, y, conf)``, pixels of ``image``.
+        conf_thresh: confidence above which face/hand keypoints count (body: SPIN's 0.2).
+
+    Returns:
+        ``{part: PartCrops}`` for every part of :data:`PARTS`.
+    """
+    keypoints = np.asarray(keypoints, dtype=np.float64).reshape(-1, 137, 3)
+    if keypoints.shape[0] == 0:
+        empty = np.zeros((0, 4))
+        boxes = {
+            p: PartBoxes(p, "none", empty, np.zeros((0, 2)), np.zeros(0, np.int64)) for p in PARTS
+        }
+    else:
+        boxes = part_boxes_from_openpose(keypoints, image.shape[:2], conf_thresh)
+    return {
+        part: crops_for_part(part, image, keypoints, boxes[part], conf_thresh) for part in PARTS
+    }
