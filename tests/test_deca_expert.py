@@ -10,7 +10,7 @@ import torch
 
 from furpe_label.experts.networks.checkpoints import CheckpointFormatError, CheckpointMismatchError
 from furpe_label.experts.networks.loading import check_deca_checkpoint, load_deca
-from furpe_label.experts.networks.preprocess import deca_input
+from furpe_label.experts.networks.preprocess import deca_tensor
 from furpe_label.experts.networks.records import FaceParams, Part
 from tests.doubles.official_checkpoints import write_deca_file
 
@@ -38,7 +38,7 @@ def test_record_layout_and_official_code_order(expert, crops):
     assert record.part is Part.FACE and record.expert == "deca" and len(record) == 2
     assert isinstance(record.params, FaceParams)
     with torch.no_grad():
-        code, feature = expert.model(deca_input(crops, torch.device("cpu")))
+        code, feature = expert.model(deca_tensor(crops, torch.device("cpu")))
     code = code.numpy()
     # decompose_code with param_list ['shape', 'tex', 'exp', 'pose', 'cam', 'light']
     np.testing.assert_allclose(record.params.shape, code[:, 0:100], atol=1e-6)
@@ -65,7 +65,7 @@ def test_only_e_flame_is_loaded(expert, deca_root):
 def test_normalisation_matches_official_transform(crops):
     # datasets.TestData: RGB image / 255., transpose(2, 0, 1); no mean / std
     expected = (crops.astype(np.float32) / 255.0).transpose(0, 3, 1, 2)
-    np.testing.assert_allclose(deca_input(crops, torch.device("cpu")).numpy(), expected, atol=1e-7)
+    np.testing.assert_allclose(deca_tensor(crops, torch.device("cpu")).numpy(), expected, atol=1e-7)
 
 
 def _rewrite(deca_root: Path, tmp_path: Path, edit) -> Path:

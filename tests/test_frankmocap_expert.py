@@ -12,7 +12,7 @@ from furpe_label.experts.bodymodels.safe_pickle import UnsafePickleError
 from furpe_label.experts.networks.checkpoints import CheckpointMismatchError
 from furpe_label.experts.networks.frankmocap import load_mean_mano_params
 from furpe_label.experts.networks.loading import check_frankmocap_checkpoint, load_frankmocap
-from furpe_label.experts.networks.preprocess import frankmocap_input
+from furpe_label.experts.networks.preprocess import frankmocap_tensor
 from furpe_label.experts.networks.records import HandParams, Part
 from tests.doubles.official_checkpoints import mean_mano_pose, write_frankmocap_files
 
@@ -81,7 +81,7 @@ def test_normalisation_matches_official_transform(crop):
         image = image[:, ::-1] if left else image
         tensor = image.astype(np.float32).transpose(2, 0, 1) / 255.0
         expected.append((tensor - 0.5) / 0.5)
-    got = frankmocap_input(crops, is_left, torch.device("cpu")).numpy()
+    got = frankmocap_tensor(crops, is_left, torch.device("cpu")).numpy()
     np.testing.assert_allclose(got, np.stack(expected), atol=1e-6, rtol=0)
 
 

@@ -11,7 +11,7 @@ import torch
 from furpe_label.experts.filecheck import sha256_of_file
 from furpe_label.experts.networks.checkpoints import CheckpointMismatchError
 from furpe_label.experts.networks.loading import build_spin, check_spin_checkpoint, load_spin
-from furpe_label.experts.networks.preprocess import spin_input
+from furpe_label.experts.networks.preprocess import spin_tensor
 from furpe_label.experts.networks.records import BodyParams, Part
 from furpe_label.experts.networks.runners import SpinExpert
 from tests.doubles.official_checkpoints import write_spin_files
@@ -83,7 +83,7 @@ def test_zero_iterations_return_the_mean_pose_in_spin_6d_convention(expert, crop
     with np.load(spin_files[2]) as npz:
         mean_pose, mean_cam = npz["pose"], npz["cam"]
     with torch.no_grad():
-        out = expert.model(spin_input(crops[:1], torch.device("cpu")), n_iter=0)
+        out = expert.model(spin_tensor(crops[:1], torch.device("cpu")), n_iter=0)
     np.testing.assert_allclose(out.rotmats[0].numpy(), _spin_rot6d_numpy(mean_pose), atol=1e-6)
     np.testing.assert_allclose(out.cam[0].numpy(), mean_cam, atol=1e-7)
 
@@ -94,7 +94,7 @@ def test_normalisation_matches_official_transform(crops):
     mean = np.array([0.485, 0.456, 0.406], dtype=np.float32)
     std = np.array([0.229, 0.224, 0.225], dtype=np.float32)
     expected = ((img - mean) / std).transpose(0, 3, 1, 2)
-    got = spin_input(crops, torch.device("cpu")).numpy()
+    got = spin_tensor(crops, torch.device("cpu")).numpy()
     np.testing.assert_allclose(got, expected, atol=1e-6, rtol=0)
 
 

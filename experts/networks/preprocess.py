@@ -22,9 +22,9 @@ __all__ = [
     "IMAGENET_STD",
     "INPUT_SIZE",
     "check_crops",
-    "deca_input",
-    "frankmocap_input",
-    "spin_input",
+    "deca_tensor",
+    "frankmocap_tensor",
+    "spin_tensor",
 ]
 
 INPUT_SIZE = 224
@@ -51,7 +51,7 @@ def _channel_vector(values: tuple[float, float, float], device: torch.device) ->
     return torch.tensor(values, dtype=torch.float32, device=device).view(1, 3, 1, 1)
 
 
-def spin_input(crops: np.ndarray, device: torch.device) -> torch.Tensor:
+def spin_tensor(crops: np.ndarray, device: torch.device) -> torch.Tensor:
     """SPIN: (B, 224, 224, 3) uint8 RGB -> (B, 3, 224, 224) float32 ImageNet-normalised RGB."""
     x = _unit_nchw(crops, device)
     return x.sub_(_channel_vector(IMAGENET_MEAN, device)).div_(
@@ -59,12 +59,12 @@ def spin_input(crops: np.ndarray, device: torch.device) -> torch.Tensor:
     )
 
 
-def deca_input(crops: np.ndarray, device: torch.device) -> torch.Tensor:
+def deca_tensor(crops: np.ndarray, device: torch.device) -> torch.Tensor:
     """DECA: (B, 224, 224, 3) uint8 RGB -> (B, 3, 224, 224) float32 RGB in [0, 1]."""
     return _unit_nchw(crops, device).contiguous()
 
 
-def frankmocap_input(crops: np.ndarray, is_left: np.ndarray, device: torch.device) -> torch.Tensor:
+def frankmocap_tensor(crops: np.ndarray, is_left: np.ndarray, device: torch.device) -> torch.Tensor:
     """FrankMocap: uint8 RGB crops -> (B, 3, 224, 224) float32 BGR in [-1, 1], left rows mirrored.
 
     Args:

@@ -19,9 +19,9 @@ from furpe_label.experts.networks.deca import DecaFlameEncoder, decompose_code
 from furpe_label.experts.networks.frankmocap import FrankMocapHandEncoder, unflip_left_hand
 from furpe_label.experts.networks.preprocess import (
     check_crops,
-    deca_input,
-    frankmocap_input,
-    spin_input,
+    deca_tensor,
+    frankmocap_tensor,
+    spin_tensor,
 )
 from furpe_label.experts.networks.records import (
     BodyParams,
@@ -118,7 +118,7 @@ class SpinExpert(NetworkExpert):
         """crops: (B, 224, 224, 3) uint8 RGB -> body :class:`ExpertRecord`."""
 
         def step(rows: slice) -> dict[str, torch.Tensor]:
-            out = self.model(spin_input(crops[rows], self.device))
+            out = self.model(spin_tensor(crops[rows], self.device))
             return {
                 "rotmats": out.rotmats,
                 "betas": out.betas,
@@ -144,7 +144,7 @@ class DecaExpert(NetworkExpert):
         """crops: (B, 224, 224, 3) uint8 RGB -> face :class:`ExpertRecord`."""
 
         def step(rows: slice) -> dict[str, torch.Tensor]:
-            code, feature = self.model(deca_input(crops[rows], self.device))
+            code, feature = self.model(deca_tensor(crops[rows], self.device))
             parts = decompose_code(code.float())
             return {**parts._asdict(), "feature": feature.half()}
 
@@ -172,7 +172,7 @@ class FrankMocapExpert(NetworkExpert):
             raise ValueError(f"is_left has {is_left.shape[0]} entries for {crops.shape[0]} crops")
 
         def step(rows: slice) -> dict[str, torch.Tensor]:
-            out = self.model(frankmocap_input(crops[rows], is_left[rows], self.device))
+            out = self.model(frankmocap_tensor(crops[rows], is_left[rows], self.device))
             left = torch.from_numpy(is_left[rows]).to(self.device)
             pose, cam = unflip_left_hand(out.pose, out.cam, left)
             return {"pose": pose, "shape": out.shape, "cam": cam, "feature": out.feature.half()}

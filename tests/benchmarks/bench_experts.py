@@ -1,13 +1,15 @@
-"""Network part experts: crops/s of the full runner vs the bare ResNet-50 forward (same run).
+"""Expert stage: crops/s of crop + preprocess + forward + postprocess vs the bare ResNet-50.
 
 Run: ``pytest tests/benchmarks/bench_experts.py -m benchmark -s``.
 
-For each expert (SPIN, DECA, FrankMocap with half the crops left hands), the runner does
-preprocess (uint8 -> official normalisation) + forward (trunk + heads / iterations) +
-postprocess (6D -> matrices, code split, left-hand un-flip, numpy records). The baseline is the
-expert's own ResNet-50 trunk on the same crops already normalised (same weights, same data), so the
-ratio is the overhead the expert adds on top of the unavoidable convolution work. Target on
-the CPU: overhead <= 15 %. Batch 16 on the CPU (64 on CUDA).
+For each expert alone (SPIN on bodies, DECA on faces, FrankMocap on left + right hands), the
+stage is :func:`run_part_experts_batch` on real photos (skimage's astronaut, one person per
+image with OpenPose-137 keypoints): part boxes by the expert's rule, crop quality, the warp
+from the full image, the official normalisation, the network (trunk + heads / iterations) and
+the post-processing into records. The baseline, measured in the same run and alternated with
+it, is the same expert's ResNet-50 trunk alone on the same number of already-normalised crops
+in the same batch size. Target on the CPU: overhead <= 15 %. Batch 16 on the CPU, 64 on CUDA
+(where fp16 autocast is also reported).
 """
 
 from __future__ import annotations
@@ -17,23 +19,20 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+import skimage.data
 import torch
 
 from furpe_label.experts.networks.layout import resolve_device
-from furpe_label.experts.networks.loading import load_deca, load_frankmocap, load_spin
-from furpe_label.experts.networks.preprocess import deca_input, frankmocap_input, spin_input
+from furpe_label.experts.networks.preprocess import deca_tensor, frankmocap_tensor, spin_tensor
+from furpe_label.experts.part_stage import PartExperts, load_part_experts, run_part_experts_batch
 from tests.doubles.official_checkpoints import write_experts_folder
 
 TARGET_OVERHEAD = 0.15
+PARTS_OF = {"spin": ("body",), "deca": ("face",), "frankmocap": ("left_hand", "right_hand")}
 
 
-def _interleaved_rates(
-    fns: dict[str, Callable[[], object]], n_crops: int, repeats: int
-) -> dict[str, float]:
-    """Crops/s of each ``fn`` (each processes ``n_crops``), best of ``repeats``, timed in turn.
-
-    Alternating the candidates spreads the noise of a shared machine over all of them.
-    """
+def _interleaved_seconds(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Best wall time of each ``fn`` over ``repeats`` rounds, timed in turn (shared machine)."""
     for fn in fns.values():
         fn()  # warm-up
     best = dict.fromkeys(fns, float("inf"))
@@ -44,53 +43,64 @@ def _interleaved_rates(
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
             best[name] = min(best[name], time.perf_counter() - start)
-    return {name: n_crops / seconds for name, seconds in best.items()}
+    return best
+
+
+def _person() -> np.ndarray:
+    """(1, 137, 3) OpenPose-137 keypoints of the astronaut: body, face ring, both hands."""
+    kps = np.zeros((1, 137, 3))
+    body = {0: (226, 120), 1: (210, 250), 2: (120, 245), 5: (305, 255), 3: (70, 400),
+            4: (140, 480), 6: (330, 370), 7: (340, 460), 8: (210, 500)}  # fmt: skip
+    for index, (x, y) in body.items():
+        kps[0, index] = (x, y, 0.9)
+    ring = np.linspace(0, 2 * np.pi, 68, endpoint=False)
+    kps[0, 67:135] = np.c_[228 + 45 * np.cos(ring), 125 + 60 * np.sin(ring), np.full(68, 0.9)]
+    arc = np.linspace(0, np.pi, 21)
+    for start, (cx, cy) in ((25, (340, 470)), (46, (150, 480))):
+        kps[0, start : start + 21] = np.c_[
+            cx + 25 * np.cos(arc), cy + 20 * np.sin(arc), np.full(21, 0.8)
+        ]
+    return kps
 
 
 @pytest.mark.benchmark
-def test_bench_network_experts(tmp_path):
+def test_bench_expert_stage(tmp_path):
     device = resolve_device(None)
     batch = 64 if device.type == "cuda" else 16
     root = write_experts_folder(tmp_path / "experts", seed=0)
-    crops = np.random.default_rng(0).integers(0, 256, (batch, 224, 224, 3), dtype=np.uint8)
-    is_left = np.arange(batch) % 2 == 1
-
-    experts = {
-        "spin": (
-            load_spin(root, device, batch_size=batch),
-            lambda e: e(crops),
-            lambda e: e.model.pooled_features,
-            spin_input,
-        ),
-        "deca": (
-            load_deca(root, device, batch_size=batch),
-            lambda e: e(crops),
-            lambda e: e.model.encoder.pooled_features,
-            deca_input,
-        ),
-        "frankmocap": (
-            load_frankmocap(root, device, batch_size=batch),
-            lambda e: e(crops, is_left),
-            lambda e: e.model.main_encoder.pooled_features,
-            lambda c, d: frankmocap_input(c, is_left, d),
-        ),
-    }
+    loaded = load_part_experts(root, device, batch_size=batch)
+    images = [skimage.data.astronaut()] * batch
+    keypoints = [_person()] * batch
+    rng = np.random.default_rng(0)
+    cases = {
+        "spin": (PartExperts(body=loaded.body), batch, lambda c: spin_tensor(c, device),
+                 loaded.body.model.pooled_features),
+        "deca": (PartExperts(face=loaded.face), batch, lambda c: deca_tensor(c, device),
+                 loaded.face.model.encoder.pooled_features),
+        "frankmocap": (PartExperts(hands=loaded.hands), 2 * batch,
+                       lambda c: frankmocap_tensor(c, np.arange(len(c)) % 2 == 1, device),
+                       loaded.hands.model.main_encoder.pooled_features),
+    }  # fmt: skip
     lines = [f"device={device} batch={batch} threads={torch.get_num_threads()}"]
     overheads = {}
-    for name, (expert, run, trunk_of, prepare) in experts.items():
-        trunk, normalised = trunk_of(expert), prepare(crops, device)
+    for name, (experts, n_crops, normalise, trunk) in cases.items():
+        crops = rng.integers(0, 256, (n_crops, 224, 224, 3), dtype=np.uint8)
+        normalised = normalise(crops)
 
         def bare(trunk=trunk, normalised=normalised) -> None:
             with torch.no_grad():
-                trunk(normalised)
+                for start in range(0, len(normalised), batch):
+                    trunk(normalised[start : start + batch])
 
-        rates = _interleaved_rates(
-            {"bare": bare, "full": lambda expert=expert, run=run: run(expert)}, batch, repeats=4
-        )
-        overheads[name] = rates["bare"] / rates["full"] - 1.0
+        def stage(experts=experts, parts=PARTS_OF[name]) -> None:
+            results = run_part_experts_batch(images, keypoints, experts)
+            assert all(len(result[part].record) == 1 for result in results for part in parts)
+
+        seconds = _interleaved_seconds({"bare": bare, "stage": stage}, repeats=3)
+        overheads[name] = seconds["stage"] / seconds["bare"] - 1.0
         lines.append(
-            f"{name:<11} runner {rates['full']:7.1f} crops/s   bare ResNet-50 "
-            f"{rates['bare']:7.1f} crops/s   overhead {100 * overheads[name]:+.1f} % "
+            f"{name:<11} stage {n_crops / seconds['stage']:7.1f} crops/s   bare ResNet-50 "
+            f"{n_crops / seconds['bare']:7.1f} crops/s   overhead {100 * overheads[name]:+.1f} % "
             f"(target <= {100 * TARGET_OVERHEAD:.0f} %)"
         )
     print("\n" + "\n".join(lines))  # benchmark report (run with -s)
