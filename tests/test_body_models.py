@@ -148,3 +148,15 @@ def test_missing_models_folder_is_a_clear_error(tmp_path, monkeypatch):
         load_body_model(tmp_path / "nope", "smplx")
     with pytest.raises(FileNotFoundError, match="SMPLX_NEUTRAL"):
         load_body_model(tmp_path, "smplx")
+
+
+def test_mano_left_shapedirs_bug_of_the_official_release_is_fixed(models_copy):
+    correct = load_body_model(models_copy, "mano", "left").layer.shapedirs.clone()
+    right = safe_pickle_load(models_copy / "mano" / "MANO_RIGHT.pkl")
+    left_path = models_copy / "mano" / "MANO_LEFT.pkl"
+    left = safe_pickle_load(left_path)
+    left["shapedirs"] = np.array(left["shapedirs"], copy=True)
+    left["shapedirs"][:, 0, :] = right["shapedirs"][:, 0, :]  # the official file's bug
+    left_path.write_bytes(pickle.dumps(left, protocol=2))
+    fixed = load_body_model(models_copy, "mano", "left").layer.shapedirs
+    torch.testing.assert_close(fixed, correct)

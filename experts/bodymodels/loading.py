@@ -150,6 +150,24 @@ def _flame_embeddings(models_dir: Path, flame_path: Path, target_dir: Path) -> N
     _atomic_write(dynamic_path, lambda temp: np.save(temp, np.array(dynamic, dtype=object)))
 
 
+def _fix_mano_left_shapedirs(models_dir: Path, left: dict[str, Any]) -> dict[str, Any]:
+    """The official MANO_LEFT.pkl repeats the right hand's x shape directions (a known bug of
+    the release): mirror them when they equal the right model's, as the MANO community fix
+    does. Correct files (left already mirrored) are returned unchanged."""
+    right_path = find_file(models_dir, specs.MANO.folder, specs.MANO_FILE_NAMES["right"])
+    if right_path is None:
+        return left
+    right = load_and_validate(right_path, specs.MANO.arrays).data
+    left_x = np.asarray(left["shapedirs"])[:, 0, :10]
+    right_x = np.asarray(right["shapedirs"])[:, 0, :10]
+    if np.abs(left_x - right_x).sum() >= 1.0:
+        return left
+    logger.warning("%s: x shape directions equal the right hand's; mirroring them", right_path)
+    shapedirs = np.array(left["shapedirs"], dtype=np.float64, copy=True)
+    shapedirs[:, 0, :] *= -1
+    return {**left, "shapedirs": shapedirs}
+
+
 def locate_model_file(models_dir: Path, kind: str, variant: str) -> Path:
     """The official file for ``kind`` and ``variant`` (gender, or side for MANO)."""
     names = _NAMES[kind].get(variant)
@@ -194,9 +212,10 @@ def load_body_model(
             str(path.parent), data_struct=Struct(**loaded.data), gender=variant, **layer_options
         )
     elif kind == "mano":
+        data = _fix_mano_left_shapedirs(root, loaded.data) if variant == "left" else loaded.data
         layer = smplx.MANO(
             str(path),
-            data_struct=Struct(**loaded.data),
+            data_struct=Struct(**data),
             is_rhand=variant == "right",
             **layer_options,
         )
