@@ -29,15 +29,17 @@ def render_rows(title: str, rows: Sequence[FileCheck], width: int | None = None)
     for row in rows:
         where = str(row.path) if row.path else f"expected {row.expected}"
         lines.append(f"{row.component:<{comp_w}}{_MARK[row.status]:<{status_w}}{where}")
-        details = [row.detail] if row.status is not CheckStatus.MISSING else []
+        details = [row.detail] if row.status in (CheckStatus.OK, CheckStatus.INVALID) else []
         if row.status in (CheckStatus.MISSING, CheckStatus.OPTIONAL_MISSING):
             details.append(f"download: {row.source}")
         for detail in details:
             wrapped = textwrap.wrap(detail, width=max(40, width - len(indent)))
             lines.extend(indent + part for part in wrapped)
     blocking = [r for r in rows if r.blocking]
+    found = sum(r.status is CheckStatus.OK for r in rows)
+    absent = sum(r.status is CheckStatus.OPTIONAL_MISSING for r in rows)
     lines.append(
-        f"-> {len(rows) - len(blocking)} of {len(rows)} usable; "
+        f"-> {found} of {len(rows)} files valid, {absent} optional absent; "
         + (f"{len(blocking)} blocking problem(s)" if blocking else "nothing blocking")
     )
     return "\n".join(lines)

@@ -99,7 +99,7 @@ SMPL = ModelSpec(
     n_faces=13776,
     n_joints=24,
     arrays=_common(6890, 13776, 24, 23 * 9, 10),
-    source="https://smpl.is.tue.mpg.de (SMPL for Python, v1.1.0) or SMPLify's neutral model",
+    source="https://smpl.is.tue.mpg.de (SMPL for Python v1.1.0; the neutral one also from SMPLify)",
 )
 
 MANO = ModelSpec(
