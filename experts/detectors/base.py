@@ -134,7 +134,18 @@ class KeypointDetector(Protocol):
 
 
 class DetectorBase:
-    """Context-manager plumbing shared by the backends (``with create_detector(...) as d:``)."""
+    """Plumbing shared by the backends: the name/version pair that every output row carries,
+    failure rows, and context-manager use (``with create_detector(...) as d:``).
+
+    Subclasses set the class attribute ``name`` and an instance ``version`` (or property).
+    """
+
+    name: str = ""
+    version: str = ""
+
+    def failed(self, reason: str) -> PersonKeypoints:
+        """A failure row of this detector with the named ``reason``."""
+        return PersonKeypoints.failed(self.name, self.version, reason)
 
     def close(self) -> None:
         """Release backend resources; the default has none."""

@@ -97,6 +97,8 @@ class MediaPipeDetector(DetectorBase):
             with the two thresholds; closed by :meth:`close` either way).
     """
 
+    name = "mediapipe"
+
     def __init__(
         self,
         body_margin: float = 0.15,
@@ -118,19 +120,11 @@ class MediaPipeDetector(DetectorBase):
         if models is None:
             models = MediaPipeModels(min_detection_confidence, min_presence_confidence)
         self._models = models
-        self._version = (
+        self.version = (
             f"mediapipe {mediapipe.__version__} (pose full, hands full, face mesh refined; "
             f"body_margin={body_margin}, face_window_scale={face_window_scale}, "
             f"mirrored_input={mirrored_input}, hand_fallback={hand_fallback})"
         )
-
-    @property
-    def name(self) -> str:
-        return "mediapipe"
-
-    @property
-    def version(self) -> str:
-        return self._version
 
     def close(self) -> None:
         """Release the MediaPipe graphs."""
@@ -143,7 +137,7 @@ class MediaPipeDetector(DetectorBase):
         boxes = as_boxes(boxes)
         problem = image_problem(image)
         if problem:
-            return [PersonKeypoints.failed(self.name, self.version, problem) for _ in boxes]
+            return [self.failed(problem) for _ in boxes]
         assert image is not None
         rows = []
         for box in boxes:
@@ -151,13 +145,13 @@ class MediaPipeDetector(DetectorBase):
                 crop_window(box, self.body_margin, image.shape[:2]) if box_is_valid(box) else None
             )
             if window is None:
-                rows.append(PersonKeypoints.failed(self.name, self.version, FAILURE_INVALID_BOX))
+                rows.append(self.failed(FAILURE_INVALID_BOX))
                 continue
             try:
                 rows.append(self._detect_person(image, box, window))
             except (RuntimeError, ValueError):  # MediaPipe graph errors
                 LOG.exception("MediaPipe failed on %s box %s", image_id, box.tolist())
-                rows.append(PersonKeypoints.failed(self.name, self.version, FAILURE_BACKEND_ERROR))
+                rows.append(self.failed(FAILURE_BACKEND_ERROR))
         return rows
 
     def _detect_person(self, image: np.ndarray, box: np.ndarray, window: Window) -> PersonKeypoints:
@@ -179,7 +173,7 @@ class MediaPipeDetector(DetectorBase):
         hands_world = self._detect_hands(image, box, window, pose33, kps)
         kps = _drop_outside(kps, image.shape[:2])
         if pose33 is None and face is None and not hands_world:
-            return PersonKeypoints.failed(self.name, self.version, FAILURE_NO_PERSON)
+            return self.failed(FAILURE_NO_PERSON)
         return PersonKeypoints(
             kps.astype(np.float32),
             self.name,

@@ -55,6 +55,8 @@ class MMPoseDetector(DetectorBase):
         min_score: scores at or below this become undetected keypoints.
     """
 
+    name = "mmpose"
+
     def __init__(
         self,
         config: str | Path,
@@ -85,18 +87,10 @@ class MMPoseDetector(DetectorBase):
         if num != 133:
             raise ValueError(f"{self.config.name} predicts {num} keypoints, not COCO-WholeBody 133")
         self.min_score = min_score
-        self._version = (
+        self.version = (
             f"mmpose {mmpose.__version__}; config={self.config.name}; "
             f"checkpoint={self.checkpoint.name}"
         )
-
-    @property
-    def name(self) -> str:
-        return "mmpose"
-
-    @property
-    def version(self) -> str:
-        return self._version
 
     def detect(
         self, image: np.ndarray | None, boxes: np.ndarray, *, image_id: str | None = None
@@ -105,9 +99,9 @@ class MMPoseDetector(DetectorBase):
         boxes = as_boxes(boxes)
         problem = image_problem(image)
         if problem:
-            return [PersonKeypoints.failed(self.name, self.version, problem) for _ in boxes]
+            return [self.failed(problem) for _ in boxes]
         valid = np.array([box_is_valid(b) for b in boxes], bool)
-        rows = [PersonKeypoints.failed(self.name, self.version, FAILURE_INVALID_BOX)] * len(boxes)
+        rows = [self.failed(FAILURE_INVALID_BOX)] * len(boxes)
         if not valid.any():
             return rows
         bgr = np.ascontiguousarray(image[..., ::-1])  # type: ignore[index]
@@ -118,9 +112,7 @@ class MMPoseDetector(DetectorBase):
         except Exception:  # third-party inference: report, never raise out of detect()
             LOG.exception("mmpose inference failed on %s", image_id)
             return [
-                PersonKeypoints.failed(self.name, self.version, FAILURE_BACKEND_ERROR)
-                if ok
-                else row
+                self.failed(FAILURE_BACKEND_ERROR) if ok else row
                 for ok, row in zip(valid, rows, strict=True)
             ]
         for index, sample in zip(np.flatnonzero(valid), results, strict=True):

@@ -67,6 +67,8 @@ class OpenPifPafDetector(DetectorBase):
         min_iou, min_containment: matching thresholds (see ``match_people_to_boxes``).
     """
 
+    name = "openpifpaf"
+
     def __init__(
         self,
         checkpoint: str | Path,
@@ -92,18 +94,10 @@ class OpenPifPafDetector(DetectorBase):
         self.min_score = min_score
         self.min_iou = min_iou
         self.min_containment = min_containment
-        self._version = (
+        self.version = (
             f"openpifpaf {openpifpaf.__version__}; basenet={basenet}; "
             f"checkpoint={self.checkpoint.name}"
         )
-
-    @property
-    def name(self) -> str:
-        return "openpifpaf"
-
-    @property
-    def version(self) -> str:
-        return self._version
 
     def detect(
         self, image: np.ndarray | None, boxes: np.ndarray, *, image_id: str | None = None
@@ -112,15 +106,12 @@ class OpenPifPafDetector(DetectorBase):
         boxes = as_boxes(boxes)
         problem = image_problem(image)
         if problem:
-            return [PersonKeypoints.failed(self.name, self.version, problem) for _ in boxes]
+            return [self.failed(problem) for _ in boxes]
         try:
             predictions, _, _ = self.predictor.numpy_image(image)
         except Exception:  # third-party inference: report, never raise out of detect()
             LOG.exception("openpifpaf inference failed on %s", image_id)
-            return [
-                PersonKeypoints.failed(self.name, self.version, FAILURE_BACKEND_ERROR)
-                for _ in boxes
-            ]
+            return [self.failed(FAILURE_BACKEND_ERROR) for _ in boxes]
         people = [
             wholebody133_to_openpose137(ann.data[:, :2], ann.data[:, 2], self.min_score)
             for ann in predictions
@@ -135,9 +126,9 @@ class OpenPifPafDetector(DetectorBase):
         for ok in valid:
             index = next(matched) if ok else None
             if not ok:
-                rows.append(PersonKeypoints.failed(self.name, self.version, FAILURE_INVALID_BOX))
+                rows.append(self.failed(FAILURE_INVALID_BOX))
             elif index is None:
-                rows.append(PersonKeypoints.failed(self.name, self.version, FAILURE_NO_PERSON))
+                rows.append(self.failed(FAILURE_NO_PERSON))
             else:
                 rows.append(PersonKeypoints(people[index], self.name, self.version))
         return rows

@@ -62,6 +62,8 @@ class OpenPoseJsonDetector(DetectorBase):
         min_containment: fraction of confident keypoints inside the box that admits a match.
     """
 
+    name = "openpose-json"
+
     def __init__(
         self,
         folder: str | Path,
@@ -81,10 +83,6 @@ class OpenPoseJsonDetector(DetectorBase):
         self.min_containment = min_containment
 
     @property
-    def name(self) -> str:
-        return "openpose-json"
-
-    @property
     def version(self) -> str:
         return f"openpose-json-reader {READER_VERSION} (coordinates={self.coordinates})"
 
@@ -96,7 +94,7 @@ class OpenPoseJsonDetector(DetectorBase):
         return None
 
     def _fail_all(self, n: int, reason: str) -> list[PersonKeypoints]:
-        return [PersonKeypoints.failed(self.name, self.version, reason) for _ in range(n)]
+        return [self.failed(reason) for _ in range(n)]
 
     def detect(
         self, image: np.ndarray | None, boxes: np.ndarray, *, image_id: str | None = None
