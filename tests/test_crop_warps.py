@@ -281,3 +281,11 @@ def test_frankmocap_input_on_real_hand_and_geometry(photo, kp137):
     np.testing.assert_array_equal(crops[1], warps.frankmocap_input(img, hand + 40, flip=True)[0])
     with pytest.raises(ValueError):
         warps.frankmocap_input(img, np.array([np.nan, 0, 10, 10]))
+
+
+def test_bytescale_table_equals_float_formula():
+    rng = np.random.default_rng(5)
+    for low, high in ((0, 256), (10, 200), (37, 38), (0, 1), (3, 256)):
+        canvas = rng.integers(low, high, (17, 23, 3)).astype(np.uint8)
+        reference = warps.spin_bytescale(canvas.astype(np.float64))  # float path, scipy's formula
+        np.testing.assert_array_equal(warps.spin_bytescale(canvas), reference)

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import skimage.data
 
+from furpe_label.experts.crops import warps
+from furpe_label.experts.crops.boxes import spin_body_center_scale
 from furpe_label.experts.crops.part_crops import PARTS, make_part_crops
 from furpe_label.experts.detectors import create_detector
 from furpe_label.experts.geometry.crop_transform import crop_to_image
@@ -119,3 +121,60 @@ def test_disabled_expert_and_no_person(real_example, experts):
 def test_unknown_part_is_refused():
     with pytest.raises(ValueError, match="unknown expert parts"):
         load_part_experts(None, parts=("body", "feet"))
+
+
+def test_crops_follow_each_experts_rule_and_left_hands_flip_once(real_example, experts):
+    image, keypoints = real_example
+    crops = make_part_crops(image, keypoints)
+    center, scale, _ = spin_body_center_scale(keypoints)
+    np.testing.assert_array_equal(
+        crops["body"].crops[0], warps.spin_input(image, center[0], scale[0])[0]
+    )
+    hand_crop, affine, _ = warps.frankmocap_input(image, crops["left_hand"].boxes[0])  # no flip
+    np.testing.assert_array_equal(crops["left_hand"].crops[0], hand_crop)
+    np.testing.assert_allclose(crops["left_hand"].affines[0], affine)
+    # the runner mirrors left hands once: the stage equals the runner on the unflipped crop ...
+    staged = run_part_experts(image, keypoints, experts)["left_hand"].record
+    direct = experts.hands(hand_crop[None], np.array([True]))
+    np.testing.assert_allclose(staged.params.pose, direct.params.pose, atol=1e-5)
+    np.testing.assert_allclose(staged.camera, direct.camera, atol=1e-5)
+    # ... and differs from feeding a crop that was already mirrored (a double flip)
+    twice = experts.hands(np.ascontiguousarray(hand_crop[None, :, ::-1]), np.array([True]))
+    assert np.abs(twice.params.pose - staged.params.pose).max() > 1e-4
+
+
+def test_every_person_is_in_a_record_or_has_a_reason(experts):
+    image, full = skimage.data.astronaut(), _astronaut_keypoints()
+    broken = np.zeros((1, 137, 3))
+    broken[0, 1] = (200, 250, 0.9)  # one body keypoint: a zero-area SPIN box
+    broken[0, 67:135] = (300.0, 300.0, 0.9)  # 68 landmarks on one point: zero-area face box
+    hand = np.c_[np.linspace(600, 640, 21), np.linspace(100, 140, 21), np.full(21, 0.8)]
+    broken[0, 46:67] = hand  # right hand right of the image: clipped to nothing
+    keypoints = np.concatenate([full, broken, full])
+    result = run_part_experts(image, keypoints, experts)
+    for part, part_result in result.items():
+        ok = [i for i, reason in enumerate(part_result.reasons) if reason == "ok"]
+        np.testing.assert_array_equal(part_result.crops.person_index, ok)
+        assert len(part_result.reasons) == 3 and len(part_result.crops.quality) == 3
+        assert part_result.crops.boxes.shape == (3, 4)
+        assert part_result.crops.affines.shape == (3, 2, 3)
+        assert (part_result.record is None) == (not ok)
+        if ok:
+            assert len(part_result.record) == len(ok), part
+            assert part_result.record.feature.shape == (len(ok), 2048)
+    for part in ("body", "face", "right_hand"):
+        assert result[part].reasons == ("ok", "zero_area", "ok"), part
+        assert result[part].crops.quality[1].degenerate
+        assert np.isnan(result[part].crops.affines[1]).all()
+    assert result["left_hand"].reasons == ("empty_box",) * 3
+    assert result["body"].record.params.rotmats.shape == (2, 24, 3, 3)
+    assert result["face"].record.params.exp.shape == (2, 50)
+    assert result["right_hand"].record.params.is_left.tolist() == [False, False]
+    # persons 0 and 2 are the same person: the same crops give the same labels
+    np.testing.assert_allclose(*result["face"].record.camera, atol=1e-5)
+    for part in ("body", "face", "right_hand"):
+        for person in (0, 2):
+            part_crops = result[part].crops
+            centre = crop_to_image(np.array([[111.5, 111.5]]), part_crops.affines[person])[0]
+            x, y, w, h = part_crops.boxes[person]
+            assert x - 1 <= centre[0] <= x + w + 1 and y - 1 <= centre[1] <= y + h + 1, part

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from furpe_label.experts.crops.boxes import (
-    REFERENCE_BOX_SIZE,
     PartBoxes,
     part_boxes_from_openpose,
     part_keypoints,
+    spin_body_center_scale,
 )
 from furpe_label.experts.crops.quality import REASON_OK, CropQuality, assess_crops
 from furpe_label.experts.crops.warps import (
@@ -63,12 +63,16 @@ class PartCrops:
 
 
 def _warp(
-    part: str, image: np.ndarray, boxes: PartBoxes, person: int
+    part: str, image: np.ndarray, keypoints: np.ndarray, boxes: PartBoxes, person: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One (224, 224, 3) crop and its (2, 3) affine for ``person`` by the part's rule."""
+    """One (224, 224, 3) crop and its (2, 3) affine for ``person`` by the part's rule.
+
+    ``keypoints``: (P, 137, 3); the body crop takes SPIN's own center/scale from them rather
+    than re-deriving the scale from the box side (SPIN truncates ``200 * scale`` to pixels).
+    """
     if part == "body":
-        scale = float(boxes.side[person]) / REFERENCE_BOX_SIZE
-        return spin_input(image, boxes.center[person], scale)
+        center, scale, _ = spin_body_center_scale(keypoints[person : person + 1])
+        return spin_input(image, center[0], float(scale[0]))
     if part == "face":
         crops, tforms = deca_inputs(
             image, boxes.center[person : person + 1], boxes.side[person : person + 1]
@@ -93,7 +97,7 @@ def crops_for_part(
         if reasons[person] != REASON_OK:
             continue
         try:
-            crop, affines[person] = _warp(part, image, boxes, person)
+            crop, affines[person] = _warp(part, image, keypoints, boxes, person)
         except ValueError as error:
             reasons[person] = f"{REASON_CROP_FAILED}: {error}"
             continue

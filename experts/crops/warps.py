@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from furpe_label.experts.crops.boxes import DECA_SCALE, deca_center_size
+from furpe_label.experts.crops.bytescale import spin_bytescale
 from furpe_label.experts.geometry.crop_transform import (
     center_scale_to_affine,
     spin_crop_corners,
@@ -46,18 +47,6 @@ def _paste(image: np.ndarray, x0: int, y0: int, width: int, height: int) -> np.n
     if ox1 > ox0 and oy1 > oy0:
         canvas[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = image[oy0:oy1, ox0:ox1]
     return canvas
-
-
-def spin_bytescale(data: np.ndarray) -> np.ndarray:
-    """``scipy.misc.bytescale`` as ``imresize`` applies it to SPIN's float canvas: (h, w, 3)
-    array -> (h, w, 3) uint8 with ``[min, max]`` stretched to ``[0, 255]``, rounded half up."""
-    data = np.asarray(data, dtype=np.float64)
-    cmin, cmax = data.min(), data.max()
-    cscale = cmax - cmin
-    if cscale == 0:
-        cscale = 1
-    scaled = (data - cmin) * (255.0 / cscale)
-    return (scaled.clip(0, 255) + 0.5).astype(np.uint8)
 
 
 def spin_input(
