@@ -147,6 +147,14 @@ class DetectorBase:
         """A failure row of this detector with the named ``reason``."""
         return PersonKeypoints.failed(self.name, self.version, reason)
 
+    def unusable_image_rows(
+        self, image: np.ndarray | None, boxes: np.ndarray
+    ) -> list[PersonKeypoints] | None:
+        """One failure row per (P, 4) box when ``image`` is not an (H, W, 3) uint8 image, else
+        None (the image can be run)."""
+        problem = image_problem(image)
+        return None if problem is None else [self.failed(problem) for _ in boxes]
+
     def close(self) -> None:
         """Release backend resources; the default has none."""
 

@@ -54,7 +54,6 @@ from furpe_label.experts.detectors.base import (
     PersonKeypoints,
     as_boxes,
     box_is_valid,
-    image_problem,
 )
 from furpe_label.experts.detectors.boxes import crop_window, points_box
 from furpe_label.experts.detectors.hand_assignment import (
@@ -135,9 +134,8 @@ class MediaPipeDetector(DetectorBase):
     ) -> list[PersonKeypoints]:
         """One OpenPose-137 row per (P, 4) pixel-xywh box of an (H, W, 3) uint8 RGB image."""
         boxes = as_boxes(boxes)
-        problem = image_problem(image)
-        if problem:
-            return [self.failed(problem) for _ in boxes]
+        if (rows := self.unusable_image_rows(image, boxes)) is not None:
+            return rows
         assert image is not None
         rows = []
         for box in boxes:

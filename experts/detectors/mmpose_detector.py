@@ -26,7 +26,6 @@ from furpe_label.experts.detectors.base import (
     PersonKeypoints,
     as_boxes,
     box_is_valid,
-    image_problem,
 )
 from furpe_label.experts.detectors.checkpoints import load_checkpoint_weights_only, state_dict_of
 from furpe_label.experts.detectors.wholebody import wholebody133_to_openpose137
@@ -97,9 +96,8 @@ class MMPoseDetector(DetectorBase):
     ) -> list[PersonKeypoints]:
         """One OpenPose-137 row per (P, 4) pixel-xywh box of an (H, W, 3) uint8 RGB image."""
         boxes = as_boxes(boxes)
-        problem = image_problem(image)
-        if problem:
-            return [self.failed(problem) for _ in boxes]
+        if (rows := self.unusable_image_rows(image, boxes)) is not None:
+            return rows
         valid = np.array([box_is_valid(b) for b in boxes], bool)
         rows = [self.failed(FAILURE_INVALID_BOX)] * len(boxes)
         if not valid.any():

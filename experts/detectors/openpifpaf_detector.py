@@ -32,7 +32,6 @@ from furpe_label.experts.detectors.base import (
     PersonKeypoints,
     as_boxes,
     box_is_valid,
-    image_problem,
 )
 from furpe_label.experts.detectors.boxes import match_people_to_boxes
 from furpe_label.experts.detectors.checkpoints import load_checkpoint_weights_only, state_dict_of
@@ -104,9 +103,8 @@ class OpenPifPafDetector(DetectorBase):
     ) -> list[PersonKeypoints]:
         """One OpenPose-137 row per (P, 4) pixel-xywh box of an (H, W, 3) uint8 RGB image."""
         boxes = as_boxes(boxes)
-        problem = image_problem(image)
-        if problem:
-            return [self.failed(problem) for _ in boxes]
+        if (rows := self.unusable_image_rows(image, boxes)) is not None:
+            return rows
         try:
             predictions, _, _ = self.predictor.numpy_image(image)
         except Exception:  # third-party inference: report, never raise out of detect()
