@@ -1,0 +1,143 @@
+"""The project's one vocabulary: the four labelled parts and every reason a row can carry.
+
+:class:`Part` is the order of the label store's ``part_valid`` columns (body, face, left hand,
+right hand); each part's OpenPose-137 keypoint indices come from the convention table
+(:data:`furpe_label.experts.keypoints.conventions.OPENPOSE137_PARTS`), never from local slices.
+
+:class:`Reason` names why a person instance or one of its parts was dropped or suppressed, from
+reading the image to the last selection step. Members are stable strings (the audit table stores
+them dictionary-encoded); :meth:`Reason.meaning` gives the one-line explanation the report and
+``furpe-label audit`` print. Free text (an exception message, a file name) never goes into a
+reason: it goes into a separate ``detail`` string beside it.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+__all__ = ["PART_KEYPOINT_NAMES", "Part", "Reason", "Stage"]
+
+
+class Part(StrEnum):
+    """The four labelled parts, in ``part_valid`` column order."""
+
+    BODY = "body"
+    FACE = "face"
+    LEFT_HAND = "left_hand"
+    RIGHT_HAND = "right_hand"
+
+    @property
+    def column(self) -> int:
+        """Column of this part in ``part_valid`` and every other (N, 4) per-part array."""
+        return _PART_ORDER.index(self)
+
+    @property
+    def is_hand(self) -> bool:
+        """True for the two hands."""
+        return self in (Part.LEFT_HAND, Part.RIGHT_HAND)
+
+    @property
+    def keypoint_slice(self) -> slice:
+        """This part's indices in the OpenPose-137 layout (from the convention table)."""
+        from furpe_label.experts.keypoints.conventions import OPENPOSE137_PARTS
+
+        return OPENPOSE137_PARTS[self.value]
+
+
+_PART_ORDER = tuple(Part)
+
+PART_KEYPOINT_NAMES = {part: part.value for part in Part}
+"""Part -> key of ``OPENPOSE137_PARTS`` (the same strings)."""
+
+
+class Stage(IntEnum):
+    """Where in the run a row was dropped (the audit's ``drop_step``); 0 = kept."""
+
+    KEPT = 0
+    INPUT = 1  # reading the image / frame, before keypoints
+    KEYPOINTS = 2  # detection and selection step 1
+    EXPERTS = 3  # crops, expert forwards and selection step 2
+    FUSION = 4  # fusion into SMPL-X and shape transfer
+    REPROJECTION = 5  # selection step 3
+
+
+class Reason(StrEnum):
+    """Why a person instance (or one part of it) is not labelled; ``OK`` when it is."""
+
+    OK = "ok"
+    # input
+    IMAGE_MISSING = "image_missing"
+    IMAGE_UNREADABLE = "image_unreadable"
+    IMAGE_TOO_SMALL = "image_too_small"
+    IMAGE_TOO_LARGE = "image_too_large"
+    FRAME_UNREADABLE = "frame_unreadable"
+    INVALID_BOX = "invalid_box"
+    # keypoint detection
+    NO_PERSON = "no_person_in_box"
+    IMAGE_ID_MISSING = "image_id_missing"
+    KEYPOINTS_FILE_MISSING = "keypoints_file_missing"
+    KEYPOINTS_FILE_INVALID = "keypoints_file_invalid"
+    BACKEND_ERROR = "backend_error"
+    # selection step 1
+    FEW_CONFIDENT_KEYPOINTS = "few_confident_keypoints"
+    # crops
+    EMPTY_BOX = "empty_box"
+    ZERO_AREA = "zero_area"
+    OUTSIDE_IMAGE = "outside_image"
+    TOO_FEW_KEYPOINTS = "too_few_keypoints"
+    CROP_FAILED = "crop_failed"
+    # experts and selection step 2
+    EXPERT_DISABLED = "expert_disabled"
+    EXPERT_FAILED = "expert_failed"
+    NON_FINITE_OUTPUT = "non_finite_output"
+    OUT_OF_RANGE = "parameters_out_of_range"
+    HAND_INVISIBLE = "hand_invisible"
+    BODY_INVALID = "body_invalid"
+    # fusion
+    FUSION_FAILED = "fusion_failed"
+    # selection step 3
+    REPROJECTION_ERROR = "reprojection_error"
+    # the run itself
+    TASK_FAILED = "task_failed"
+
+    @property
+    def meaning(self) -> str:
+        """One line saying what the reason means (for the audit and the report)."""
+        return _MEANINGS[self]
+
+
+_MEANINGS: dict[Reason, str] = {
+    Reason.OK: "labelled",
+    Reason.IMAGE_MISSING: "the image (or video) file does not exist",
+    Reason.IMAGE_UNREADABLE: "the file could not be decoded as an image (corrupt, truncated, "
+    "zero bytes or not an image)",
+    Reason.IMAGE_TOO_SMALL: "the image is smaller than the smallest size the detector accepts",
+    Reason.IMAGE_TOO_LARGE: "the image is larger than the configured maximum side",
+    Reason.FRAME_UNREADABLE: "the video frame could not be decoded",
+    Reason.INVALID_BOX: "the person box is not finite or has no area",
+    Reason.NO_PERSON: "the keypoint detector found no person in the box",
+    Reason.IMAGE_ID_MISSING: "the keypoint source needs the image's name and none was given",
+    Reason.KEYPOINTS_FILE_MISSING: "the precomputed keypoint file for the image does not exist",
+    Reason.KEYPOINTS_FILE_INVALID: "the precomputed keypoint file is empty or malformed",
+    Reason.BACKEND_ERROR: "the keypoint backend raised an error on this image",
+    Reason.FEW_CONFIDENT_KEYPOINTS: "step 1: fewer confident OpenPose-137 keypoints than the "
+    "minimum (FuRPE: 12 at body 0.1 / hand 0.2 / face 0.4)",
+    Reason.EMPTY_BOX: "the part's crop rule produced no box (no usable keypoints)",
+    Reason.ZERO_AREA: "the part's crop box has zero width or height",
+    Reason.OUTSIDE_IMAGE: "the part's crop box does not overlap the image",
+    Reason.TOO_FEW_KEYPOINTS: "the part has too few confident keypoints to crop",
+    Reason.CROP_FAILED: "warping the part's crop failed",
+    Reason.EXPERT_DISABLED: "no expert is loaded for this part",
+    Reason.EXPERT_FAILED: "the part expert raised an error on this batch",
+    Reason.NON_FINITE_OUTPUT: "step 2: the expert returned NaN or infinite values",
+    Reason.OUT_OF_RANGE: "step 2: the expert's parameters are outside their plausible range",
+    Reason.HAND_INVISIBLE: "step 2: the hand has too few confident keypoints (FuRPE: <= 8)",
+    Reason.BODY_INVALID: "step 2: the body expert's output is unusable, so the sample is dropped",
+    Reason.FUSION_FAILED: "merging the parts into SMPL-X failed",
+    Reason.REPROJECTION_ERROR: "step 3: the fused SMPL-X keypoints reproject too far from the "
+    "detected ones",
+    Reason.TASK_FAILED: "the shard task failed after its retries",
+}
+
+if set(_MEANINGS) != set(Reason):  # pragma: no cover - guards edits of this module
+    raise RuntimeError("every Reason needs a meaning")
