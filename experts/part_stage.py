@@ -1,161 +1,213 @@
-"""The expert stage: part crops of many images -> one batched forward per expert.
+"""The expert stage: N person instances in, dense per-part outputs row-aligned with them out.
 
-For each image with P persons (OpenPose-137 keypoints), :func:`make_part_crops` cuts the body,
-face and hand crops by each expert's own rule; the crops of all images are then concatenated
-so every network runs on large batches (SPIN on bodies, DECA on faces, FrankMocap on left and
-right hands together, left ones mirrored inside the runner), and the records are split back
-per image and part. Every person of every part ends either in the part's record or with a
-named reason (bad crop, or ``"expert_disabled"`` when that expert is not loaded).
+For a batch of N person instances (each with its image, OpenPose-137 keypoints and the
+detector's failure reason, if any), every expert's crop rule plans the crops of the persons of
+each image, the usable crops are cut and run through the expert in chunks (one batched call per
+chunk, the pixels released right after), and each expert's record is scattered back to N rows.
+Nothing is dropped: every (instance, part) cell ends with either an output (``Reason.OK``) or a
+named :class:`Reason` plus a free-text ``detail``.
 """
 
 from __future__ import annotations
 
-import itertools
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
-from furpe_label.experts.crops.part_crops import PARTS, PartCrops, make_part_crops
-from furpe_label.experts.networks.loading import load_deca, load_frankmocap, load_spin
+from furpe_label.experts.crops.rules import CropPlan
 from furpe_label.experts.networks.records import ExpertRecord
-from furpe_label.experts.networks.runners import (
-    DEFAULT_BATCH_SIZE,
-    DecaExpert,
-    FrankMocapExpert,
-    SpinExpert,
-)
+from furpe_label.experts.part_experts import ExpertBatch, PartExpert
+from furpe_label.experts.vocabulary import Part, Reason
 
-REASON_EXPERT_DISABLED = "expert_disabled"
+__all__ = ["DEFAULT_CHUNK", "ExpertOutputs", "PersonBatch", "run_expert_stage"]
 
+logger = logging.getLogger(__name__)
 
-@dataclass(frozen=True)
-class PartExperts:
-    """The loaded network experts; a None expert means that part is not labelled."""
+DEFAULT_CHUNK = 256
+"""Instances per expert call: bounds the crop pixels alive at once (256 x 150 KB)."""
 
-    body: SpinExpert | None = None
-    face: DecaExpert | None = None
-    hands: FrankMocapExpert | None = None
+N_PARTS = len(Part)
 
 
 @dataclass(frozen=True)
-class PartResult:
-    """One part of one image.
+class PersonBatch:
+    """N person instances and the images they stand in.
 
     Attributes:
-        crops: the part's :class:`PartCrops` (boxes, affines, quality, reasons).
-        record: the expert's output for ``crops.person_index`` (row i is person
-            ``crops.person_index[i]``), or None when no person has a usable crop or the expert
-            is disabled (then ``reasons`` say so).
-        reasons: (P,) ``"ok"`` for persons in ``record``, else the named reason.
+        images: decoded images, each (H, W, 3) uint8 RGB, or None where decoding failed.
+        image_index: (N,) int64 index into ``images`` of each instance.
+        keypoints: (N, 137, 3) float32 OpenPose-137 ``(x, y, conf)``, pixels.
+        failure: N :class:`Reason` members (``Reason.OK`` when the instance is usable).
+        world_landmarks: (N, 33, 3) float32 metres, NaN rows where absent; or None.
     """
 
-    crops: PartCrops
-    record: ExpertRecord | None
-    reasons: tuple[str, ...]
+    images: Sequence[np.ndarray | None]
+    image_index: np.ndarray
+    keypoints: np.ndarray
+    failure: Sequence[Reason]
+    world_landmarks: np.ndarray | None = None
 
-
-def _expert_for(
-    part: str, experts: PartExperts
-) -> SpinExpert | DecaExpert | FrankMocapExpert | None:
-    if part == "body":
-        return experts.body
-    if part == "face":
-        return experts.face
-    return experts.hands
-
-
-def _run_group(
-    expert: SpinExpert | DecaExpert | FrankMocapExpert, members: list[tuple[int, PartCrops]]
-) -> list[ExpertRecord]:
-    """One batched forward over the crops of ``members``; the record split back per member."""
-    crops = np.concatenate([part_crops.crops for _, part_crops in members])
-    counts = [len(part_crops.person_index) for _, part_crops in members]
-    if isinstance(expert, FrankMocapExpert):
-        is_left = np.concatenate(
-            [np.full(n, pc.part == "left_hand") for n, (_, pc) in zip(counts, members, strict=True)]
-        )
-        record = expert(crops, is_left)
-    else:
-        record = expert(crops)
-    bounds = np.cumsum([0, *counts])
-    return [record.take(slice(a, b)) for a, b in itertools.pairwise(bounds)]
-
-
-def run_part_experts_batch(
-    images: Sequence[np.ndarray],
-    keypoints: Sequence[np.ndarray],
-    experts: PartExperts,
-    conf_thresh: float = 0.2,
-) -> list[dict[str, PartResult]]:
-    """The expert stage over several images.
-
-    Args:
-        images: N images, each (H, W, 3) uint8 RGB.
-        keypoints: N arrays (P_i, 137, 3) OpenPose-137 ``(x, y, conf)``, pixels.
-        experts: the loaded experts.
-        conf_thresh: confidence above which face/hand keypoints count.
-
-    Returns:
-        N dicts ``{part: PartResult}`` over :data:`PARTS`.
-    """
-    if len(images) != len(keypoints):
-        raise ValueError(f"{len(images)} images but {len(keypoints)} keypoint arrays")
-    crops = [
-        make_part_crops(img, kps, conf_thresh) for img, kps in zip(images, keypoints, strict=True)
-    ]
-    records: dict[tuple[int, str], ExpertRecord] = {}
-    groups: dict[int, tuple[object, list[tuple[int, PartCrops]]]] = {}
-    for index, per_part in enumerate(crops):
-        for part in PARTS:
-            expert = _expert_for(part, experts)
-            if expert is not None and len(per_part[part].person_index):
-                groups.setdefault(id(expert), (expert, []))[1].append((index, per_part[part]))
-    for expert, members in groups.values():
-        for (index, part_crops), record in zip(members, _run_group(expert, members), strict=True):
-            records[(index, part_crops.part)] = record
-    results = []
-    for index, per_part in enumerate(crops):
-        result = {}
-        for part in PARTS:
-            part_crops = per_part[part]
-            disabled = _expert_for(part, experts) is None
-            reasons = tuple(
-                REASON_EXPERT_DISABLED if disabled and r == "ok" else r for r in part_crops.reasons
+    def __post_init__(self) -> None:
+        count = len(self.image_index)
+        if self.keypoints.shape != (count, 137, 3) or len(self.failure) != count:
+            raise ValueError(
+                f"PersonBatch of {count} instances got keypoints {self.keypoints.shape} and "
+                f"{len(self.failure)} failure reasons"
             )
-            result[part] = PartResult(part_crops, records.get((index, part)), reasons)
-        results.append(result)
-    return results
+
+    def __len__(self) -> int:
+        return len(self.image_index)
 
 
-def run_part_experts(
-    image: np.ndarray, keypoints: np.ndarray, experts: PartExperts, conf_thresh: float = 0.2
-) -> dict[str, PartResult]:
-    """The expert stage for one image (see :func:`run_part_experts_batch`)."""
-    return run_part_experts_batch([image], [keypoints], experts, conf_thresh)[0]
+@dataclass
+class ExpertOutputs:
+    """The stage's output, row-aligned with the N instances; columns in :class:`Part` order.
 
-
-def load_part_experts(
-    experts_dir: Path | str | None = None,
-    device: str | torch.device | None = None,
-    fp16: bool = False,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    parts: Sequence[str] = ("body", "face", "hands"),
-) -> PartExperts:
-    """Load the wanted experts from ``experts_dir`` (default ``$FURPE_EXPERTS``).
-
-    Args:
-        parts: any of ``"body"`` (SPIN), ``"face"`` (DECA), ``"hands"`` (FrankMocap).
-        device: None picks CUDA when present, else the CPU; fp16 autocast applies on CUDA only.
+    Attributes:
+        reason: (N, 4) object array of :class:`Reason`; ``Reason.OK`` where the part has output.
+        detail: (N, 4) object array of str, free text beside a reason ("" if none).
+        boxes: (N, 4, 4) float64 realised crop regions, pixel xywh (NaN: no crop).
+        affines: (N, 4, 2, 3) float64 image -> crop pixels (NaN: no crop).
+        crop_side_px, crop_outside_fraction: (N, 4) float64 crop quality (NaN: no box).
+        crop_keypoints, crop_keypoints_inside: (N, 4) int32 confident part keypoints, and those
+            inside the box.
+        records: part -> the expert's :class:`ExpertRecord` scattered to N rows (NaN where no
+            output); absent for parts without an expert.
+        experts: part -> (expert name, SHA-256 of its file).
     """
-    unknown = set(parts) - {"body", "face", "hands"}
-    if unknown:
-        raise ValueError(f"unknown expert parts {sorted(unknown)}; use body, face, hands")
-    options = {"device": device, "fp16": fp16, "batch_size": batch_size}
-    return PartExperts(
-        body=load_spin(experts_dir, **options) if "body" in parts else None,
-        face=load_deca(experts_dir, **options) if "face" in parts else None,
-        hands=load_frankmocap(experts_dir, **options) if "hands" in parts else None,
+
+    reason: np.ndarray
+    detail: np.ndarray
+    boxes: np.ndarray
+    affines: np.ndarray
+    crop_side_px: np.ndarray
+    crop_outside_fraction: np.ndarray
+    crop_keypoints: np.ndarray
+    crop_keypoints_inside: np.ndarray
+    records: dict[Part, ExpertRecord] = field(default_factory=dict)
+    experts: dict[Part, tuple[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, count: int, failure: Sequence[Reason]) -> ExpertOutputs:
+        """N rows, every part marked with the instance's failure (or ``EXPERT_DISABLED``)."""
+        reason = np.empty((count, N_PARTS), dtype=object)
+        for row, why in enumerate(failure):
+            reason[row] = Reason.EXPERT_DISABLED if why is Reason.OK else why
+        nan = np.full((count, N_PARTS), np.nan)
+        return cls(
+            reason=reason,
+            detail=np.full((count, N_PARTS), "", dtype=object),
+            boxes=np.full((count, N_PARTS, 4), np.nan),
+            affines=np.full((count, N_PARTS, 2, 3), np.nan),
+            crop_side_px=nan.copy(),
+            crop_outside_fraction=nan.copy(),
+            crop_keypoints=np.zeros((count, N_PARTS), np.int32),
+            crop_keypoints_inside=np.zeros((count, N_PARTS), np.int32),
+        )
+
+    @property
+    def valid(self) -> np.ndarray:
+        """(N, 4) bool: the part has an expert output."""
+        return self.reason == Reason.OK
+
+
+def _plan_all(
+    expert: PartExpert, persons: PersonBatch, out: ExpertOutputs
+) -> list[tuple[int, int, CropPlan]]:
+    """Plan the expert's crops image by image; fill boxes/quality/reasons of its column.
+
+    Returns (instance row, person index in its image's plan, plan) for every usable crop.
+    """
+    col = expert.part.column
+    usable: list[tuple[int, int, CropPlan]] = []
+    ok_rows = np.array([why is Reason.OK for why in persons.failure], dtype=bool)
+    for image_id in np.unique(persons.image_index[ok_rows]):
+        rows = np.flatnonzero(ok_rows & (persons.image_index == image_id))
+        image = persons.images[int(image_id)]
+        if image is None:
+            out.reason[rows, col] = Reason.IMAGE_UNREADABLE
+            continue
+        plan = expert.crop_rule.plan(persons.keypoints[rows].astype(np.float64), image.shape[:2])
+        out.boxes[rows, col] = plan.boxes
+        out.affines[rows, col] = plan.affines
+        for person, row in enumerate(rows):
+            quality = plan.quality[person]
+            out.crop_side_px[row, col] = quality.side_px
+            out.crop_outside_fraction[row, col] = quality.outside_fraction
+            out.crop_keypoints[row, col] = quality.num_keypoints
+            out.crop_keypoints_inside[row, col] = quality.num_inside
+            out.reason[row, col] = plan.reasons[person]
+            out.detail[row, col] = plan.details[person]
+            if plan.reasons[person] is Reason.OK:
+                usable.append((int(row), person, plan))
+    return usable
+
+
+def _run_chunk(
+    expert: PartExpert,
+    persons: PersonBatch,
+    chunk: list[tuple[int, int, CropPlan]],
+) -> ExpertRecord:
+    """Cut the chunk's crops (if the expert reads pixels) and call the expert once."""
+    rows = np.array([row for row, _, _ in chunk], np.int64)
+    crops = None
+    if expert.needs_crops:
+        crops = np.stack(
+            [
+                expert.crop_rule.cut(persons.images[int(persons.image_index[row])], plan, person)
+                for row, person, plan in chunk
+            ]
+        )
+    landmarks = None if persons.world_landmarks is None else persons.world_landmarks[rows]
+    batch = ExpertBatch(
+        crops=crops,
+        keypoints=persons.keypoints[rows],
+        crop_from_image=np.stack([plan.affines[person] for _, person, plan in chunk]),
+        world_landmarks=landmarks,
     )
+    record = expert(batch)
+    if len(record) != len(rows):
+        raise RuntimeError(f"{expert.name} returned {len(record)} rows for {len(rows)} inputs")
+    return record
+
+
+def _run_expert(
+    expert: PartExpert, persons: PersonBatch, out: ExpertOutputs, chunk_size: int
+) -> None:
+    col = expert.part.column
+    usable = _plan_all(expert, persons, out)
+    done_rows: list[np.ndarray] = []
+    records: list[ExpertRecord] = []
+    for start in range(0, len(usable), chunk_size):
+        chunk = usable[start : start + chunk_size]
+        rows = np.array([row for row, _, _ in chunk], np.int64)
+        try:
+            records.append(_run_chunk(expert, persons, chunk))
+            done_rows.append(rows)
+        except Exception as error:  # one bad chunk must not lose the shard
+            logger.exception("%s failed on %d instances", expert.name, len(rows))
+            out.reason[rows, col] = Reason.EXPERT_FAILED
+            out.detail[rows, col] = f"{type(error).__name__}: {error}"
+    if records:
+        record = ExpertRecord.concat(records)
+        out.records[expert.part] = record.scatter(np.concatenate(done_rows), len(persons))
+
+
+def run_expert_stage(
+    persons: PersonBatch,
+    experts: Sequence[PartExpert],
+    chunk_size: int = DEFAULT_CHUNK,
+) -> ExpertOutputs:
+    """Run every expert over the N instances; see :class:`ExpertOutputs`.
+
+    Parts without an expert keep ``Reason.EXPERT_DISABLED`` (or the instance's failure).
+    """
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be >= 1")
+    out = ExpertOutputs.empty(len(persons), persons.failure)
+    for expert in experts:
+        out.experts[expert.part] = (expert.name, expert.sha256)
+        _run_expert(expert, persons, out, chunk_size)
+    return out

@@ -11,7 +11,8 @@ import torch
 from furpe_label.experts.networks.checkpoints import CheckpointFormatError, CheckpointMismatchError
 from furpe_label.experts.networks.loading import check_deca_checkpoint, load_deca
 from furpe_label.experts.networks.preprocess import deca_tensor
-from furpe_label.experts.networks.records import FaceParams, Part
+from furpe_label.experts.networks.records import FaceParams
+from furpe_label.experts.vocabulary import Part
 from tests.doubles.official_checkpoints import write_deca_file
 
 

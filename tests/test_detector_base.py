@@ -10,7 +10,6 @@ import torch
 
 from furpe_label.experts.detectors import BACKENDS, PersonKeypoints, create_detector
 from furpe_label.experts.detectors.base import (
-    FAILURE_NO_PERSON,
     as_boxes,
     box_is_valid,
     image_problem,
@@ -32,6 +31,7 @@ from furpe_label.experts.detectors.hand_assignment import (
     assign_hands,
     side_probability,
 )
+from furpe_label.experts.vocabulary import Reason
 
 
 def test_person_keypoints_validates_and_freezes():
@@ -46,7 +46,7 @@ def test_person_keypoints_validates_and_freezes():
         PersonKeypoints(np.zeros((25, 3), np.float32), "x", "1")
     with pytest.raises(ValueError, match="unknown failure"):
         PersonKeypoints(kps.copy(), "x", "1", failure="oops")
-    failed = PersonKeypoints.failed("x", "1", FAILURE_NO_PERSON)
+    failed = PersonKeypoints.failed("x", "1", Reason.NO_PERSON)
     assert not failed.ok and failed.failure == "no_person_in_box"
     assert not failed.keypoints.any()
 

@@ -13,7 +13,7 @@ from furpe_label.experts.networks.checkpoints import CheckpointMismatchError
 from furpe_label.experts.networks.frankmocap import load_mean_mano_params
 from furpe_label.experts.networks.loading import check_frankmocap_checkpoint, load_frankmocap
 from furpe_label.experts.networks.preprocess import frankmocap_tensor
-from furpe_label.experts.networks.records import HandParams, Part
+from furpe_label.experts.networks.records import HandParams
 from tests.doubles.official_checkpoints import mean_mano_pose, write_frankmocap_files
 
 
@@ -48,7 +48,7 @@ def test_mean_params_as_official(expert):
 
 def test_record_layout(expert, crop):
     record = expert(np.concatenate([crop, crop]), np.array([False, True]))
-    assert record.part is Part.HAND and record.expert == "frankmocap" and len(record) == 2
+    assert record.part.is_hand and record.expert == "frankmocap" and len(record) == 2
     assert isinstance(record.params, HandParams)
     assert record.params.pose.shape == (2, 48) and record.params.shape.shape == (2, 10)
     assert record.params.is_left.tolist() == [False, True]

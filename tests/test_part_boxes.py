@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from furpe_label.experts.crops import boxes, quality
+from furpe_label.experts.vocabulary import Reason
 from tests.real_data import SPIN_EXAMPLE
 
 DATA = SPIN_EXAMPLE
@@ -97,7 +98,7 @@ def test_real_openpose_face_and_right_hand_are_missing(kp137):
     assert np.isnan(found["face"].xywh).all() and found["face"].num_keypoints[0] == 0
     assert np.isnan(found["right_hand"].xywh).all()
     q = quality.assess_crops(found["face"].xywh, boxes.part_keypoints(kp137, "face"), IMAGE_HW)
-    assert q[0].degenerate and q[0].reason == quality.REASON_EMPTY
+    assert q[0].degenerate and q[0].reason == Reason.EMPTY_BOX
 
 
 def test_frankmocap_hand_box_matches_get_hand_bboxes(kp137):
@@ -126,7 +127,7 @@ def test_frankmocap_hand_box_matches_get_hand_bboxes(kp137):
 
 def test_expose_rules_on_real_keypoints(kp137):
     found = boxes.part_boxes_from_openpose(kp137, IMAGE_HW, rule="expose")
-    assert set(found) == {"body", "head", "left_hand", "right_hand"}
+    assert set(found) == {"body", "face", "left_hand", "right_hand"}
     # independent: points_to_bbox on nose/eyes/ears with conf > 0.2 (face is empty here)
     raw = np.reshape(
         json.loads((DATA / "im1010_openpose.json").read_text())["people"][0]["pose_keypoints_2d"],
@@ -134,9 +135,9 @@ def test_expose_rules_on_real_keypoints(kp137):
     )[[0, 15, 16, 17, 18]]
     pts = raw[raw[:, 2] > 0.2, :2]
     lo, hi = pts.min(0), pts.max(0)
-    np.testing.assert_allclose(found["head"].center[0], (lo + hi) * 0.5)
-    np.testing.assert_allclose(found["head"].side[0], (hi - lo).max() * 2.0)
-    assert found["head"].num_keypoints[0] == 3  # right eye 0.126 and right ear 0 are dropped
+    np.testing.assert_allclose(found["face"].center[0], (lo + hi) * 0.5)
+    np.testing.assert_allclose(found["face"].side[0], (hi - lo).max() * 2.0)
+    assert found["face"].num_keypoints[0] == 3  # right eye 0.126 and right ear 0 are dropped
     lh = found["left_hand"]
     hand = kp137[0, 25:46]
     hp = hand[hand[:, 2] > 0.2, :2]

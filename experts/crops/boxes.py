@@ -1,8 +1,8 @@
 """Part boxes (body, face, hands) from OpenPose-137 keypoints, following each expert's own rule.
 
 Input keypoints are ``(N, 137, 3)`` arrays ``(x, y, confidence)`` in pixels of the original image,
-layout body25 ``0:25``, left hand ``25:46``, right hand ``46:67``, face ``67:137`` (68 landmarks
-``67:135`` + 2 pupils ``135:137``). Undetected OpenPose points are ``(0, 0, 0)``; a keypoint is
+layout from the convention table (``OPENPOSE137_PARTS``: body 25, left hand 21, right hand 21,
+face 70 = 68 landmarks + 2 pupils). Undetected OpenPose points are ``(0, 0, 0)``; a keypoint is
 *confident* when its confidence is strictly above the rule's threshold.
 
 Rules and their origin:
@@ -37,19 +37,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from furpe_label.experts.geometry.crop_transform import REFERENCE_BOX_SIZE
+from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES
+from furpe_label.experts.vocabulary import Part
 
-BODY = slice(0, 25)
-LEFT_HAND = slice(25, 46)
-RIGHT_HAND = slice(46, 67)
-FACE = slice(67, 137)
-FACE68 = slice(67, 135)
-HEAD_BODY_IDXS = (0, 15, 16, 17, 18)  # nose, right eye, left eye, right ear, left ear
-PART_SLICES: dict[str, slice] = {
-    "body": BODY,
-    "face": FACE68,
-    "left_hand": LEFT_HAND,
-    "right_hand": RIGHT_HAND,
-}
+BODY = Part.BODY.keypoint_slice
+FACE = Part.FACE.keypoint_slice
+# DECA's rule reads the 68 dlib-order landmarks: the face's 70 points without the two pupils.
+FACE_LANDMARKS68 = slice(FACE.start, FACE.stop - 2)
+_OPENPOSE137 = KEYPOINT_NAMES["openpose137"]
+if _OPENPOSE137[FACE_LANDMARKS68.stop :] != ("right_pupil", "left_pupil"):  # pragma: no cover
+    raise RuntimeError("OpenPose-137 face must end with the two pupils")
+# ExPose's head set: nose, eyes and ears of the body, plus the 70 face points.
+HEAD_BODY_IDXS = tuple(
+    _OPENPOSE137.index(name) for name in ("nose", "right_eye", "left_eye", "right_ear", "left_ear")
+)
 
 SPIN_DETECTION_THRESH = 0.2
 SPIN_RESCALE = 1.2
@@ -66,14 +67,14 @@ class PartBoxes:
     """Boxes of one part for N people.
 
     Attributes:
-        part: ``"body"``, ``"face"``, ``"head"``, ``"left_hand"`` or ``"right_hand"``.
+        part: the labelled part (the ExPose head box labels the face).
         rule: ``"spin"``, ``"deca"``, ``"frankmocap"`` or ``"expose"``.
         xywh: (N, 4) float64 ``(x0, y0, w, h)`` pixels; NaN where the rule found no keypoint.
         center: (N, 2) float64 centre the rule crops around, pixels (SPIN: keypoint mean).
         num_keypoints: (N,) int64 confident keypoints the rule used.
     """
 
-    part: str
+    part: Part
     rule: str
     xywh: np.ndarray
     center: np.ndarray
@@ -108,13 +109,20 @@ def _square(center: np.ndarray, side: np.ndarray) -> np.ndarray:
     return np.concatenate([center - side[:, None] / 2.0, np.stack([side, side], axis=1)], axis=1)
 
 
-def part_keypoints(keypoints: np.ndarray, part: str) -> np.ndarray:
-    """(N, 137, 3) -> (N, K, 3) keypoints of ``part`` ("body", "face", "head", "left_hand",
-    "right_hand"); "face" is the 68 landmarks, "head" is ExPose's head set (5 body + 70 face)."""
+def part_keypoints(keypoints: np.ndarray, part: Part | str) -> np.ndarray:
+    """(N, 137, 3) -> (N, K, 3) keypoints of ``part`` (all 70 face points for the face)."""
+    return _as_batch(keypoints)[:, Part(part).keypoint_slice]
+
+
+def face_landmarks68(keypoints: np.ndarray) -> np.ndarray:
+    """(N, 137, 3) -> (N, 68, 3) the dlib-order face landmarks (no pupils): DECA's input."""
+    return _as_batch(keypoints)[:, FACE_LANDMARKS68]
+
+
+def expose_head_keypoints(keypoints: np.ndarray) -> np.ndarray:
+    """(N, 137, 3) -> (N, 75, 3) ExPose's head set: nose, eyes, ears (body) + 70 face points."""
     kp = _as_batch(keypoints)
-    if part == "head":
-        return np.concatenate([kp[:, list(HEAD_BODY_IDXS)], kp[:, FACE]], axis=1)
-    return kp[:, PART_SLICES[part]]
+    return np.concatenate([kp[:, list(HEAD_BODY_IDXS)], kp[:, FACE]], axis=1)
 
 
 def spin_body_center_scale(
@@ -153,7 +161,7 @@ def spin_body_boxes(
     """Square SPIN body boxes (side ``200 * scale``) centred on the keypoint mean."""
     center, scale, count = spin_body_center_scale(keypoints, rescale, detection_thresh)
     xywh = _square(center, REFERENCE_BOX_SIZE * scale)
-    return PartBoxes("body", "spin", xywh, center, count)
+    return PartBoxes(Part.BODY, "spin", xywh, center, count)
 
 
 def deca_center_size(
@@ -188,10 +196,12 @@ def deca_face_boxes(keypoints: np.ndarray, conf_thresh: float = DEFAULT_PART_THR
         conf_thresh: landmark confidence threshold (DECA's FAN landmarks are all used; OpenPose
             marks missing ones with confidence 0).
     """
-    kp = part_keypoints(keypoints, "face")
+    kp = face_landmarks68(keypoints)
     valid = kp[..., 2] > conf_thresh
     center, size = deca_center_size(kp[..., :2], valid)
-    return PartBoxes("face", "deca", _square(center, size), center, valid.sum(1).astype(np.int64))
+    return PartBoxes(
+        Part.FACE, "deca", _square(center, size), center, valid.sum(1).astype(np.int64)
+    )
 
 
 def frankmocap_hand_boxes(
@@ -213,7 +223,7 @@ def frankmocap_hand_boxes(
     Returns:
         Rectangular (not square) boxes clipped to ``[0, W] x [0, H]``.
     """
-    kp = part_keypoints(keypoints, f"{side}_hand")
+    kp = part_keypoints(keypoints, Part(f"{side}_hand"))
     valid = kp[..., 2] > conf_thresh
     lo, hi = _masked_minmax(kp[..., :2], valid)
     margin = np.trunc(np.max(hi - lo, axis=1, keepdims=True) * margin_ratio)
@@ -221,7 +231,9 @@ def frankmocap_hand_boxes(
     x1y1 = np.minimum(hi + margin, np.array([image_hw[1], image_hw[0]], dtype=np.float64))
     xywh = np.concatenate([x0y0, x1y1 - x0y0], axis=1)
     center = (x0y0 + x1y1) / 2.0
-    return PartBoxes(f"{side}_hand", "frankmocap", xywh, center, valid.sum(1).astype(np.int64))
+    return PartBoxes(
+        Part(f"{side}_hand"), "frankmocap", xywh, center, valid.sum(1).astype(np.int64)
+    )
 
 
 def expose_boxes(
@@ -246,11 +258,11 @@ def expose_hand_boxes(
     scale_factor: float = EXPOSE_HAND_SCALE,
 ) -> PartBoxes:
     """ExPose body-driven hand boxes from the 21 OpenPose hand keypoints (wrist included)."""
-    kp = part_keypoints(keypoints, f"{side}_hand")
+    kp = part_keypoints(keypoints, Part(f"{side}_hand"))
     valid = kp[..., 2] > conf_thresh
     center, size = expose_boxes(kp[..., :2], valid, scale_factor)
     return PartBoxes(
-        f"{side}_hand", "expose", _square(center, size), center, valid.sum(1).astype(np.int64)
+        Part(f"{side}_hand"), "expose", _square(center, size), center, valid.sum(1).astype(np.int64)
     )
 
 
@@ -260,10 +272,12 @@ def expose_head_boxes(
     scale_factor: float = EXPOSE_HEAD_SCALE,
 ) -> PartBoxes:
     """ExPose body-driven head boxes: nose, eyes, ears (body25) + 70 face keypoints."""
-    head = part_keypoints(keypoints, "head")
+    head = expose_head_keypoints(keypoints)
     valid = head[..., 2] > conf_thresh
     center, size = expose_boxes(head[..., :2], valid, scale_factor)
-    return PartBoxes("head", "expose", _square(center, size), center, valid.sum(1).astype(np.int64))
+    return PartBoxes(
+        Part.FACE, "expose", _square(center, size), center, valid.sum(1).astype(np.int64)
+    )
 
 
 def part_boxes_from_openpose(
@@ -282,17 +296,19 @@ def part_boxes_from_openpose(
             ExPose head and hands).
 
     Returns:
-        ``{"body", "face" | "head", "left_hand", "right_hand"}`` -> :class:`PartBoxes`.
+        ``{Part: PartBoxes}`` for the four parts (ExPose's head box is the face's box).
     """
-    out = {"body": spin_body_boxes(keypoints)}
+    out = {Part.BODY: spin_body_boxes(keypoints)}
     if rule == "experts":
-        out["face"] = deca_face_boxes(keypoints, conf_thresh)
+        out[Part.FACE] = deca_face_boxes(keypoints, conf_thresh)
         for side in ("left", "right"):
-            out[f"{side}_hand"] = frankmocap_hand_boxes(keypoints, side, image_hw, conf_thresh)
+            out[Part(f"{side}_hand")] = frankmocap_hand_boxes(
+                keypoints, side, image_hw, conf_thresh
+            )
     elif rule == "expose":
-        out["head"] = expose_head_boxes(keypoints, conf_thresh)
+        out[Part.FACE] = expose_head_boxes(keypoints, conf_thresh)
         for side in ("left", "right"):
-            out[f"{side}_hand"] = expose_hand_boxes(keypoints, side, conf_thresh)
+            out[Part(f"{side}_hand")] = expose_hand_boxes(keypoints, side, conf_thresh)
     else:
         raise ValueError(f"unknown rule {rule!r}; use 'experts' or 'expose'")
     return out

@@ -15,13 +15,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from furpe_label.experts.vocabulary import Reason
+
 MIN_KEYPOINTS = 2
 
-REASON_OK = "ok"
-REASON_EMPTY = "empty_box"  # the rule produced no box (NaN / inf coordinates)
-REASON_ZERO_AREA = "zero_area"  # width or height <= 0
-REASON_OUTSIDE = "outside_image"  # the box does not overlap the image at all
-REASON_FEW_KEYPOINTS = "too_few_keypoints"  # fewer than MIN_KEYPOINTS confident keypoints
+# Crop reasons are members of the project's one Reason enum (EMPTY_BOX, ZERO_AREA,
+# OUTSIDE_IMAGE, TOO_FEW_KEYPOINTS).
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class CropQuality:
         num_inside: confident keypoints of the part inside the box.
         inside_fraction: ``num_inside / num_keypoints`` (0 when there is none).
         degenerate: the crop should not be used.
-        reason: :data:`REASON_OK` or the first failing check, in the order empty box, zero area,
+        reason: ``Reason.OK`` or the first failing check, in the order empty box, zero area,
             outside image, too few keypoints.
     """
 
@@ -45,7 +44,7 @@ class CropQuality:
     num_inside: int
     inside_fraction: float
     degenerate: bool
-    reason: str
+    reason: Reason
 
     def as_dict(self) -> dict[str, float | int | bool | str]:
         """Plain dict (for tables / parquet rows)."""
@@ -109,15 +108,15 @@ def assess_crops(
     for i in range(box.shape[0]):
         finite = bool(np.all(np.isfinite(box[i])))
         if not finite:
-            reason = REASON_EMPTY
+            reason = Reason.EMPTY_BOX
         elif box[i, 2] <= 0 or box[i, 3] <= 0:
-            reason = REASON_ZERO_AREA
+            reason = Reason.ZERO_AREA
         elif out_frac[i] >= 1.0:
-            reason = REASON_OUTSIDE
+            reason = Reason.OUTSIDE_IMAGE
         elif n_conf[i] < min_keypoints:
-            reason = REASON_FEW_KEYPOINTS
+            reason = Reason.TOO_FEW_KEYPOINTS
         else:
-            reason = REASON_OK
+            reason = Reason.OK
         records.append(
             CropQuality(
                 side_px=float(max(box[i, 2], box[i, 3])) if finite else float("nan"),
@@ -125,7 +124,7 @@ def assess_crops(
                 num_keypoints=int(n_conf[i]),
                 num_inside=int(n_in[i]),
                 inside_fraction=float(n_in[i] / n_conf[i]) if n_conf[i] else 0.0,
-                degenerate=reason != REASON_OK,
+                degenerate=reason != Reason.OK,
                 reason=reason,
             )
         )

@@ -20,25 +20,21 @@ from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
 
+from furpe_label.experts.vocabulary import Reason
+
 NUM_KEYPOINTS = 137
 
-# Named failure reasons (the `failure` field of a row); stable strings written to the audit.
-FAILURE_IMAGE_UNREADABLE = "image_unreadable"
-FAILURE_INVALID_BOX = "invalid_box"
-FAILURE_NO_PERSON = "no_person_in_box"
-FAILURE_IMAGE_ID_MISSING = "image_id_missing"
-FAILURE_KEYPOINTS_FILE_MISSING = "keypoints_file_missing"
-FAILURE_KEYPOINTS_FILE_INVALID = "keypoints_file_invalid"
-FAILURE_BACKEND_ERROR = "backend_error"
-
-FAILURE_REASONS = (
-    FAILURE_IMAGE_UNREADABLE,
-    FAILURE_INVALID_BOX,
-    FAILURE_NO_PERSON,
-    FAILURE_IMAGE_ID_MISSING,
-    FAILURE_KEYPOINTS_FILE_MISSING,
-    FAILURE_KEYPOINTS_FILE_INVALID,
-    FAILURE_BACKEND_ERROR,
+# The reasons a detector row can fail with (members of the project's one Reason enum).
+FAILURE_REASONS = frozenset(
+    {
+        Reason.IMAGE_UNREADABLE,
+        Reason.INVALID_BOX,
+        Reason.NO_PERSON,
+        Reason.IMAGE_ID_MISSING,
+        Reason.KEYPOINTS_FILE_MISSING,
+        Reason.KEYPOINTS_FILE_INVALID,
+        Reason.BACKEND_ERROR,
+    }
 )
 
 
@@ -60,7 +56,7 @@ class PersonKeypoints:
         detector: backend name, e.g. "mediapipe".
         detector_version: backend/model version string recorded with the labels.
         failure: ``None`` when the person was processed, else one of ``FAILURE_REASONS``
-            (keypoints are then all zero).
+            (keypoints are then all zero); a :class:`Reason` member.
         world_landmarks: optional (33, 3) float32 MediaPipe pose world landmarks, metres,
             origin at the hip centre (x right, y down, z towards the camera is negative).
         left_hand_world_landmarks: optional (21, 3) float32 MediaPipe hand world landmarks of
@@ -71,7 +67,7 @@ class PersonKeypoints:
     keypoints: np.ndarray
     detector: str
     detector_version: str
-    failure: str | None = None
+    failure: Reason | None = None
     world_landmarks: np.ndarray | None = None
     left_hand_world_landmarks: np.ndarray | None = None
     right_hand_world_landmarks: np.ndarray | None = None
@@ -81,8 +77,10 @@ class PersonKeypoints:
         _frozen_array(self.world_landmarks, (33, 3), "world_landmarks")
         _frozen_array(self.left_hand_world_landmarks, (21, 3), "left_hand_world_landmarks")
         _frozen_array(self.right_hand_world_landmarks, (21, 3), "right_hand_world_landmarks")
-        if self.failure is not None and self.failure not in FAILURE_REASONS:
-            raise ValueError(f"unknown failure reason {self.failure!r}")
+        if self.failure is not None:
+            if self.failure not in FAILURE_REASONS:
+                raise ValueError(f"unknown failure reason {self.failure!r}")
+            object.__setattr__(self, "failure", Reason(self.failure))
 
     @property
     def ok(self) -> bool:
@@ -188,11 +186,11 @@ def box_is_valid(box: np.ndarray) -> bool:
 
 
 def image_problem(image: np.ndarray | None) -> str | None:
-    """``FAILURE_IMAGE_UNREADABLE`` unless ``image`` is a non-empty (H, W, 3) uint8 array."""
+    """``Reason.IMAGE_UNREADABLE`` unless ``image`` is a non-empty (H, W, 3) uint8 array."""
     if not isinstance(image, np.ndarray):
-        return FAILURE_IMAGE_UNREADABLE
+        return Reason.IMAGE_UNREADABLE
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        return FAILURE_IMAGE_UNREADABLE
+        return Reason.IMAGE_UNREADABLE
     if image.shape[0] < 2 or image.shape[1] < 2:
-        return FAILURE_IMAGE_UNREADABLE
+        return Reason.IMAGE_UNREADABLE
     return None

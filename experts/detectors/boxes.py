@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from furpe_label.experts.vocabulary import Part
+
 
 def crop_window(
     box: np.ndarray, margin: float, image_hw: tuple[int, int], square: bool = False
@@ -115,7 +117,7 @@ def match_people_to_boxes(
         return [None] * n_boxes
     score = np.full((n_people, n_boxes), -1.0)
     for i, kps in enumerate(people):
-        body = kps[:25]
+        body = kps[Part.BODY.keypoint_slice]
         pts = body[body[:, 2] > min_conf, :2]
         if len(pts) < 2:
             pts = kps[kps[:, 2] > min_conf, :2]

@@ -47,9 +47,6 @@ import mediapipe
 import numpy as np
 
 from furpe_label.experts.detectors.base import (
-    FAILURE_BACKEND_ERROR,
-    FAILURE_INVALID_BOX,
-    FAILURE_NO_PERSON,
     DetectorBase,
     PersonKeypoints,
     as_boxes,
@@ -64,6 +61,7 @@ from furpe_label.experts.detectors.hand_assignment import (
 )
 from furpe_label.experts.detectors.mediapipe_models import MediaPipeModels, Window
 from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES, OPENPOSE137_PARTS, convert
+from furpe_label.experts.vocabulary import Reason
 
 LOG = logging.getLogger(__name__)
 
@@ -143,13 +141,13 @@ class MediaPipeDetector(DetectorBase):
                 crop_window(box, self.body_margin, image.shape[:2]) if box_is_valid(box) else None
             )
             if window is None:
-                rows.append(self.failed(FAILURE_INVALID_BOX))
+                rows.append(self.failed(Reason.INVALID_BOX))
                 continue
             try:
                 rows.append(self._detect_person(image, box, window))
             except (RuntimeError, ValueError):  # MediaPipe graph errors
                 LOG.exception("MediaPipe failed on %s box %s", image_id, box.tolist())
-                rows.append(self.failed(FAILURE_BACKEND_ERROR))
+                rows.append(self.failed(Reason.BACKEND_ERROR))
         return rows
 
     def _detect_person(self, image: np.ndarray, box: np.ndarray, window: Window) -> PersonKeypoints:
@@ -171,7 +169,7 @@ class MediaPipeDetector(DetectorBase):
         hands_world = self._detect_hands(image, box, window, pose33, kps)
         kps = _drop_outside(kps, image.shape[:2])
         if pose33 is None and face is None and not hands_world:
-            return self.failed(FAILURE_NO_PERSON)
+            return self.failed(Reason.NO_PERSON)
         return PersonKeypoints(
             kps.astype(np.float32),
             self.name,

@@ -20,8 +20,6 @@ from typing import Any
 import numpy as np
 
 from furpe_label.experts.detectors.base import (
-    FAILURE_BACKEND_ERROR,
-    FAILURE_INVALID_BOX,
     DetectorBase,
     PersonKeypoints,
     as_boxes,
@@ -29,6 +27,7 @@ from furpe_label.experts.detectors.base import (
 )
 from furpe_label.experts.detectors.checkpoints import load_checkpoint_weights_only, state_dict_of
 from furpe_label.experts.detectors.wholebody import wholebody133_to_openpose137
+from furpe_label.experts.vocabulary import Reason
 
 LOG = logging.getLogger(__name__)
 
@@ -99,7 +98,7 @@ class MMPoseDetector(DetectorBase):
         if (rows := self.unusable_image_rows(image, boxes)) is not None:
             return rows
         valid = np.array([box_is_valid(b) for b in boxes], bool)
-        rows = [self.failed(FAILURE_INVALID_BOX)] * len(boxes)
+        rows = [self.failed(Reason.INVALID_BOX)] * len(boxes)
         if not valid.any():
             return rows
         bgr = np.ascontiguousarray(image[..., ::-1])  # type: ignore[index]
@@ -110,7 +109,7 @@ class MMPoseDetector(DetectorBase):
         except Exception:  # third-party inference: report, never raise out of detect()
             LOG.exception("mmpose inference failed on %s", image_id)
             return [
-                self.failed(FAILURE_BACKEND_ERROR) if ok else row
+                self.failed(Reason.BACKEND_ERROR) if ok else row
                 for ok, row in zip(valid, rows, strict=True)
             ]
         for index, sample in zip(np.flatnonzero(valid), results, strict=True):

@@ -25,9 +25,6 @@ from typing import Any
 import numpy as np
 
 from furpe_label.experts.detectors.base import (
-    FAILURE_BACKEND_ERROR,
-    FAILURE_INVALID_BOX,
-    FAILURE_NO_PERSON,
     DetectorBase,
     PersonKeypoints,
     as_boxes,
@@ -36,6 +33,7 @@ from furpe_label.experts.detectors.base import (
 from furpe_label.experts.detectors.boxes import match_people_to_boxes
 from furpe_label.experts.detectors.checkpoints import load_checkpoint_weights_only, state_dict_of
 from furpe_label.experts.detectors.wholebody import wholebody133_to_openpose137
+from furpe_label.experts.vocabulary import Reason
 
 LOG = logging.getLogger(__name__)
 
@@ -109,7 +107,7 @@ class OpenPifPafDetector(DetectorBase):
             predictions, _, _ = self.predictor.numpy_image(image)
         except Exception:  # third-party inference: report, never raise out of detect()
             LOG.exception("openpifpaf inference failed on %s", image_id)
-            return [self.failed(FAILURE_BACKEND_ERROR) for _ in boxes]
+            return [self.failed(Reason.BACKEND_ERROR) for _ in boxes]
         people = [
             wholebody133_to_openpose137(ann.data[:, :2], ann.data[:, 2], self.min_score)
             for ann in predictions
@@ -124,9 +122,9 @@ class OpenPifPafDetector(DetectorBase):
         for ok in valid:
             index = next(matched) if ok else None
             if not ok:
-                rows.append(self.failed(FAILURE_INVALID_BOX))
+                rows.append(self.failed(Reason.INVALID_BOX))
             elif index is None:
-                rows.append(self.failed(FAILURE_NO_PERSON))
+                rows.append(self.failed(Reason.NO_PERSON))
             else:
                 rows.append(PersonKeypoints(people[index], self.name, self.version))
         return rows

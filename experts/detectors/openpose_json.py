@@ -23,12 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from furpe_label.experts.detectors.base import (
-    FAILURE_IMAGE_ID_MISSING,
-    FAILURE_IMAGE_UNREADABLE,
-    FAILURE_INVALID_BOX,
-    FAILURE_KEYPOINTS_FILE_INVALID,
-    FAILURE_KEYPOINTS_FILE_MISSING,
-    FAILURE_NO_PERSON,
     DetectorBase,
     PersonKeypoints,
     as_boxes,
@@ -44,6 +38,7 @@ from furpe_label.experts.detectors.openpose_format import (
     read_openpose_json,
     to_pixels,
 )
+from furpe_label.experts.vocabulary import Reason
 
 LOG = logging.getLogger(__name__)
 
@@ -105,20 +100,20 @@ class OpenPoseJsonDetector(DetectorBase):
         """
         boxes = as_boxes(boxes)
         if image_id is None:
-            return self._fail_all(len(boxes), FAILURE_IMAGE_ID_MISSING)
+            return self._fail_all(len(boxes), Reason.IMAGE_ID_MISSING)
         path = self.find_file(str(image_id))
         if path is None:
             LOG.debug("no OpenPose JSON for %s in %s", image_id, self.folder)
-            return self._fail_all(len(boxes), FAILURE_KEYPOINTS_FILE_MISSING)
+            return self._fail_all(len(boxes), Reason.KEYPOINTS_FILE_MISSING)
         try:
             people, file_version = read_openpose_json(path)
         except (OSError, UnicodeDecodeError, OpenPoseFormatError) as err:
             LOG.warning("unusable OpenPose JSON %s: %s", path, err)
-            return self._fail_all(len(boxes), FAILURE_KEYPOINTS_FILE_INVALID)
+            return self._fail_all(len(boxes), Reason.KEYPOINTS_FILE_INVALID)
         mode = self.coordinates if self.coordinates != "auto" else detect_coordinates(people)
         image_hw = None if image_problem(image) else image.shape[:2]  # type: ignore[union-attr]
         if mode != "pixels" and image_hw is None:
-            return self._fail_all(len(boxes), FAILURE_IMAGE_UNREADABLE)
+            return self._fail_all(len(boxes), Reason.IMAGE_UNREADABLE)
         people = [to_pixels(p, mode, image_hw) for p in people]
         valid = [box_is_valid(b) for b in boxes]
         matched = match_people_to_boxes(
@@ -133,11 +128,11 @@ class OpenPoseJsonDetector(DetectorBase):
         matched_iter = iter(matched)
         for is_valid in valid:
             if not is_valid:
-                rows.append(PersonKeypoints.failed(self.name, version, FAILURE_INVALID_BOX))
+                rows.append(PersonKeypoints.failed(self.name, version, Reason.INVALID_BOX))
                 continue
             index = next(matched_iter)
             if index is None:
-                rows.append(PersonKeypoints.failed(self.name, version, FAILURE_NO_PERSON))
+                rows.append(PersonKeypoints.failed(self.name, version, Reason.NO_PERSON))
             else:
                 rows.append(PersonKeypoints(people[index].astype(np.float32), self.name, version))
         return rows

@@ -92,3 +92,12 @@ class DecaFlameEncoder(nn.Module):
         """Crops (B, 3, 224, 224) RGB in [0, 1] -> (code (B, 236), pooled feature (B, 2048))."""
         feature = self.encoder.pooled_features(images)
         return self.layers(feature), feature
+
+    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Crops (B, 3, 224, 224) -> (code (B, 236), pooled feature (B, 2048), head feature
+        (B, 1024)): the head feature is ``layers[0]``'s output (Linear 2048 -> 1024, before its
+        ReLU), the project's distillation feature for the face."""
+        feature = self.encoder.pooled_features(images)
+        head = self.layers[0](feature)
+        code = self.layers[2](self.layers[1](head))
+        return code, feature, head

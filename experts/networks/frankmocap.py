@@ -99,12 +99,15 @@ class FrankMocapOutput(NamedTuple):
             relative to the mean hand (``flat_hand_mean=False``).
         shape: (B, 10) MANO/SMPL-X hand shape coefficients.
         feature: (B, 2048) pooled ResNet-50 feature (before ``fc1``).
+        head_feature: (B, 1024) ``main_encoder`` output (``fc1`` 2048 -> 1024 after its ReLU),
+            the input of ``feat_encoder``: the project's distillation feature for hands.
     """
 
     cam: torch.Tensor
     pose: torch.Tensor
     shape: torch.Tensor
     feature: torch.Tensor
+    head_feature: torch.Tensor
 
 
 class FrankMocapResNet(ResNet50Trunk):
@@ -143,7 +146,7 @@ class FrankMocapHandEncoder(nn.Module):
             params = params + self.regressor(torch.cat([feat, params], dim=1))
         params = params.float()
         cam, pose, shape = torch.split(params, [CAM_DIM, POSE_DIM, SHAPE_DIM], dim=1)
-        return FrankMocapOutput(cam, pose, shape, pooled)
+        return FrankMocapOutput(cam, pose, shape, pooled, main_feat)
 
 
 def unflip_left_hand(

@@ -7,19 +7,15 @@ Parameters keep the official layout of each expert; no conversion to SMPL-X happ
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from enum import StrEnum
 
 import numpy as np
 
-__all__ = ["BodyParams", "ExpertRecord", "FaceParams", "HandParams", "Part"]
+from furpe_label.experts.vocabulary import Part
 
+__all__ = ["PARAMS_FOR_PART", "BodyParams", "ExpertRecord", "FaceParams", "HandParams"]
 
-class Part(StrEnum):
-    """Which body part an expert labels."""
-
-    BODY = "body"
-    FACE = "face"
-    HAND = "hand"
+FEATURE_DIM = 2048
+HEAD_FEATURE_DIM = 1024
 
 
 def _check(owner: object, batch: int | None = None) -> int:
@@ -110,38 +106,63 @@ class HandParams:
             raise TypeError("HandParams.is_left must be a bool array")
 
 
+PARAMS_FOR_PART: dict[Part, type] = {
+    Part.BODY: BodyParams,
+    Part.FACE: FaceParams,
+    Part.LEFT_HAND: HandParams,
+    Part.RIGHT_HAND: HandParams,
+}
+
+
+def _check_feature(value: np.ndarray | None, name: str, batch: int, dim: int) -> None:
+    if value is None:
+        return
+    if value.shape != (batch, dim) or value.dtype != np.float16:
+        found = f"{value.dtype} {value.shape}"
+        raise ValueError(f"{name} must be float16 ({batch}, {dim}), got {found}")
+
+
 @dataclass(frozen=True)
 class ExpertRecord:
     """One expert's output for B crops.
 
     Attributes:
-        part: the labelled part.
-        expert: expert name ("spin", "deca", "frankmocap").
+        part: the labelled part. A hand record may hold both hands (the FrankMocap runner
+            batches left and right crops together); then ``part`` is the side of the first row
+            and ``params.is_left`` gives each row's side.
+        expert: expert name ("spin", "deca", "frankmocap", or a keypoint fitter's name).
         params: parameters in the expert's official layout.
         camera: (B, 3) float32 weak-perspective [s, tx, ty] in the expert's normalised
             224 x 224 crop frame ([-1, 1]): all three experts project a model point X to
             s * (X[:2] + [tx, ty]) (DECA then negates y); for left hands, un-mirrored (tx
             negated). For DECA this is the code's ``cam``.
-        feature: (B, 2048) float16 pooled ResNet-50 feature (for feature distillation).
-        checkpoint_sha256: hex SHA-256 of the checkpoint file that produced the record.
+        feature: (B, 2048) float16 pooled ResNet-50 feature, or None (keypoint fitters).
+        checkpoint_sha256: hex SHA-256 of the file that produced the record (checkpoint, or
+            the body-model file of a keypoint fitter).
+        head_feature: (B, 1024) float16 activation of the expert's regressor head, the feature
+            FuRPE's trainer distils (``save_feature_*``, 1024 values per part), or None. Which
+            layer (a stated choice; FuRPE's extraction script is not public): SPIN ``fc1`` at
+            the final iteration; DECA ``E_flame.layers[0]`` (before its ReLU); FrankMocap
+            ``main_encoder`` (2048 -> 1024 ``fc1`` after its ReLU).
     """
 
     part: Part
     expert: str
     params: BodyParams | FaceParams | HandParams
     camera: np.ndarray
-    feature: np.ndarray
+    feature: np.ndarray | None
     checkpoint_sha256: str
+    head_feature: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        expected = {Part.BODY: BodyParams, Part.FACE: FaceParams, Part.HAND: HandParams}
-        if not isinstance(self.params, expected[self.part]):
-            raise TypeError(f"{self.part.value} record needs {expected[self.part].__name__}")
+        expected = PARAMS_FOR_PART[self.part]
+        if not isinstance(self.params, expected):
+            raise TypeError(f"{self.part.value} record needs {expected.__name__}")
         batch = len(self)
         if self.camera.shape != (batch, 3) or self.camera.dtype != np.float32:
             raise ValueError(f"camera must be float32 ({batch}, 3), got {self.camera.shape}")
-        if self.feature.shape != (batch, 2048) or self.feature.dtype != np.float16:
-            raise ValueError(f"feature must be float16 ({batch}, 2048), got {self.feature.shape}")
+        _check_feature(self.feature, "feature", batch, FEATURE_DIM)
+        _check_feature(self.head_feature, "head_feature", batch, HEAD_FEATURE_DIM)
 
     def __len__(self) -> int:
         """Number of crops B."""
@@ -153,4 +174,70 @@ class ExpertRecord:
         params = type(self.params)(
             **{f.name: getattr(self.params, f.name)[rows] for f in fields(self.params)}
         )
-        return replace(self, params=params, camera=self.camera[rows], feature=self.feature[rows])
+        return replace(
+            self,
+            params=params,
+            camera=self.camera[rows],
+            feature=None if self.feature is None else self.feature[rows],
+            head_feature=None if self.head_feature is None else self.head_feature[rows],
+        )
+
+    def scatter(self, rows: np.ndarray, total: int) -> ExpertRecord:
+        """A record of ``total`` rows with this record's B rows placed at ``rows`` (B,) int.
+
+        Rows without an output are NaN (float arrays, float16 features included); a hand
+        record's ``is_left`` is the record part's side there.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.shape != (len(self),):
+            raise ValueError(f"scatter needs {len(self)} row indices, got {rows.shape}")
+
+        def spread(value: np.ndarray | None, fill: float | bool = np.nan) -> np.ndarray | None:
+            if value is None:
+                return None
+            out = np.full((total, *value.shape[1:]), fill, dtype=value.dtype)
+            out[rows] = value
+            return out
+
+        values = {f.name: getattr(self.params, f.name) for f in fields(self.params)}
+        if isinstance(self.params, HandParams):
+            params = HandParams(
+                pose=spread(values["pose"]),
+                shape=spread(values["shape"]),
+                is_left=spread(values["is_left"], self.part is Part.LEFT_HAND),
+            )
+        else:
+            params = type(self.params)(**{name: spread(v) for name, v in values.items()})
+        return replace(
+            self,
+            params=params,
+            camera=spread(self.camera),
+            feature=spread(self.feature),
+            head_feature=spread(self.head_feature),
+        )
+
+    @staticmethod
+    def concat(records: list[ExpertRecord]) -> ExpertRecord:
+        """One record of the rows of ``records`` (same part, expert and file), in order."""
+        first = records[0]
+        if any(
+            (r.part, r.expert, r.checkpoint_sha256)
+            != (first.part, first.expert, first.checkpoint_sha256)
+            for r in records
+        ):
+            raise ValueError("concat needs records of one expert and part")
+
+        def join(name: str, owner: str = "record") -> np.ndarray | None:
+            parts = [getattr(r if owner == "record" else r.params, name) for r in records]
+            return None if parts[0] is None else np.concatenate(parts)
+
+        params = type(first.params)(
+            **{f.name: join(f.name, "params") for f in fields(first.params)}
+        )
+        return replace(
+            first,
+            params=params,
+            camera=join("camera"),
+            feature=join("feature"),
+            head_feature=join("head_feature"),
+        )

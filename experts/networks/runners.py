@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -28,9 +29,9 @@ from furpe_label.experts.networks.records import (
     ExpertRecord,
     FaceParams,
     HandParams,
-    Part,
 )
 from furpe_label.experts.networks.spin import SpinHMR
+from furpe_label.experts.vocabulary import Part
 
 __all__ = ["DecaExpert", "FrankMocapExpert", "NetworkExpert", "SpinExpert"]
 
@@ -104,6 +105,7 @@ class NetworkExpert:
             camera=out["cam"].astype(np.float32),
             feature=out["feature"].astype(np.float16),
             checkpoint_sha256=self.checkpoint_sha256,
+            head_feature=out["head_feature"].astype(np.float16),
         )
 
 
@@ -124,6 +126,7 @@ class SpinExpert(NetworkExpert):
                 "betas": out.betas,
                 "cam": out.cam,
                 "feature": out.feature.half(),
+                "head_feature": out.head_feature.half(),
             }
 
         out = self._run(crops, step)
@@ -144,9 +147,9 @@ class DecaExpert(NetworkExpert):
         """crops: (B, 224, 224, 3) uint8 RGB -> face :class:`ExpertRecord`."""
 
         def step(rows: slice) -> dict[str, torch.Tensor]:
-            code, feature = self.model(deca_tensor(crops[rows], self.device))
+            code, feature, head = self.model.encode(deca_tensor(crops[rows], self.device))
             parts = decompose_code(code.float())
-            return {**parts._asdict(), "feature": feature.half()}
+            return {**parts._asdict(), "feature": feature.half(), "head_feature": head.half()}
 
         out = self._run(crops, step)
         params = FaceParams(**{k: out[k].astype(np.float32) for k in FaceParams.SHAPES})
@@ -157,7 +160,7 @@ class FrankMocapExpert(NetworkExpert):
     """FrankMocap hand expert: 224 x 224 RGB hand crops (left and right) -> MANO pose/shape."""
 
     name = "frankmocap"
-    part = Part.HAND
+    part = Part.RIGHT_HAND
     model: FrankMocapHandEncoder
 
     def __call__(self, crops: np.ndarray, is_left: np.ndarray) -> ExpertRecord:
@@ -175,7 +178,13 @@ class FrankMocapExpert(NetworkExpert):
             out = self.model(frankmocap_tensor(crops[rows], is_left[rows], self.device))
             left = torch.from_numpy(is_left[rows]).to(self.device)
             pose, cam = unflip_left_hand(out.pose, out.cam, left)
-            return {"pose": pose, "shape": out.shape, "cam": cam, "feature": out.feature.half()}
+            return {
+                "pose": pose,
+                "shape": out.shape,
+                "cam": cam,
+                "feature": out.feature.half(),
+                "head_feature": out.head_feature.half(),
+            }
 
         out = self._run(crops, step)
         params = HandParams(
@@ -183,4 +192,5 @@ class FrankMocapExpert(NetworkExpert):
             shape=out["shape"].astype(np.float32),
             is_left=is_left.copy(),
         )
-        return self._record(params, out)
+        record = self._record(params, out)
+        return replace(record, part=Part.LEFT_HAND) if is_left[0] else record

@@ -97,12 +97,16 @@ class SpinOutput(NamedTuple):
             s * (X[:2] + [tx, ty]) in [-1, 1] normalised coordinates of the 224 x 224 crop
             (SPIN's perspective equivalent: translation [tx, ty, 2 * 5000 / (224 * s)]).
         feature: (B, 2048) pooled ResNet-50 feature.
+        head_feature: (B, 1024) output of ``fc1`` at the final iteration (before dropout,
+            which is the identity in eval mode): the regressor's 1024-d input representation,
+            the project's distillation feature for the body (see ``records.ExpertRecord``).
     """
 
     rotmats: torch.Tensor
     betas: torch.Tensor
     cam: torch.Tensor
     feature: torch.Tensor
+    head_feature: torch.Tensor
 
 
 class SpinHMR(ResNet50Trunk):
@@ -131,11 +135,12 @@ class SpinHMR(ResNet50Trunk):
         pose = self.init_pose.expand(batch, -1)
         shape = self.init_shape.expand(batch, -1)
         cam = self.init_cam.expand(batch, -1)
+        head_feature = feature.new_zeros(batch, 1024)
         for _ in range(n_iter):
-            x = torch.cat([feature, pose, shape, cam], dim=1)
-            x = self.drop2(self.fc2(self.drop1(self.fc1(x))))
+            head_feature = self.fc1(torch.cat([feature, pose, shape, cam], dim=1))
+            x = self.drop2(self.fc2(self.drop1(head_feature)))
             pose = self.decpose(x) + pose
             shape = self.decshape(x) + shape
             cam = self.deccam(x) + cam
         rotmats = rot6d_to_matrix(pose.float().reshape(batch, N_JOINTS, 6))
-        return SpinOutput(rotmats, shape.float(), cam.float(), feature)
+        return SpinOutput(rotmats, shape.float(), cam.float(), feature, head_feature)

@@ -3,13 +3,13 @@
 Run: ``pytest tests/benchmarks/bench_experts.py -m benchmark -s``.
 
 For each expert alone (SPIN on bodies, DECA on faces, FrankMocap on left + right hands), the
-stage is :func:`run_part_experts_batch` on real photos (skimage's astronaut, one person per
-image with OpenPose-137 keypoints): part boxes by the expert's rule, crop quality, the warp
+stage is :func:`run_expert_stage` on real photos (skimage's astronaut, one person per
+image with OpenPose-137 keypoints): crop plans by the expert's rule, crop quality, the warp
 from the full image, the official normalisation, the network (trunk + heads / iterations) and
-the post-processing into records. The baseline, measured in the same run and alternated with
-it, is the same expert's ResNet-50 trunk alone on the same number of already-normalised crops
-in the same batch size. Target on the CPU: overhead <= 15 %. Batch 16 on the CPU, 64 on CUDA
-(where fp16 autocast is also reported).
+the post-processing into records scattered back to the N rows. The baseline, measured in the
+same run and alternated with it, is the same expert's ResNet-50 trunk alone on the same number
+of already-normalised crops in the same batch size. Target on the CPU: overhead <= 15 %.
+Batch 16 on the CPU, 64 on CUDA (where fp16 autocast is also reported).
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ import torch
 
 from furpe_label.experts.networks.layout import resolve_device
 from furpe_label.experts.networks.preprocess import deca_tensor, frankmocap_tensor, spin_tensor
-from furpe_label.experts.part_stage import PartExperts, load_part_experts, run_part_experts_batch
+from furpe_label.experts.part_experts import ExpertOptions, build_experts
+from furpe_label.experts.part_stage import PersonBatch, run_expert_stage
+from furpe_label.experts.vocabulary import Part, Reason
 from tests.doubles.official_checkpoints import write_experts_folder
 
 TARGET_OVERHEAD = 0.15
-PARTS_OF = {"spin": ("body",), "deca": ("face",), "frankmocap": ("left_hand", "right_hand")}
 
 
 def _interleaved_seconds(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
@@ -68,18 +69,23 @@ def test_bench_expert_stage(tmp_path):
     device = resolve_device(None)
     batch = 64 if device.type == "cuda" else 16
     root = write_experts_folder(tmp_path / "experts", seed=0)
-    loaded = load_part_experts(root, device, batch_size=batch)
+    options = ExpertOptions(experts_dir=root, device=device, batch_size=batch)
+    loaded = {e.part: e for e in build_experts(["spin", "deca", "frankmocap"], options)}
     images = [skimage.data.astronaut()] * batch
-    keypoints = [_person()] * batch
+    persons = PersonBatch(
+        images, np.arange(batch), np.repeat(_person(), batch, 0).astype(np.float32),
+        [Reason.OK] * batch,
+    )  # fmt: skip
     rng = np.random.default_rng(0)
+    hands = [loaded[Part.LEFT_HAND], loaded[Part.RIGHT_HAND]]
     cases = {
-        "spin": (PartExperts(body=loaded.body), batch, lambda c: spin_tensor(c, device),
-                 loaded.body.model.pooled_features),
-        "deca": (PartExperts(face=loaded.face), batch, lambda c: deca_tensor(c, device),
-                 loaded.face.model.encoder.pooled_features),
-        "frankmocap": (PartExperts(hands=loaded.hands), 2 * batch,
+        "spin": ([loaded[Part.BODY]], batch, lambda c: spin_tensor(c, device),
+                 loaded[Part.BODY].runner.model.pooled_features),
+        "deca": ([loaded[Part.FACE]], batch, lambda c: deca_tensor(c, device),
+                 loaded[Part.FACE].runner.model.encoder.pooled_features),
+        "frankmocap": (hands, 2 * batch,
                        lambda c: frankmocap_tensor(c, np.arange(len(c)) % 2 == 1, device),
-                       loaded.hands.model.main_encoder.pooled_features),
+                       hands[0].runner.model.main_encoder.pooled_features),
     }  # fmt: skip
     lines = [f"device={device} batch={batch} threads={torch.get_num_threads()}"]
     overheads = {}
@@ -92,9 +98,9 @@ def test_bench_expert_stage(tmp_path):
                 for start in range(0, len(normalised), batch):
                     trunk(normalised[start : start + batch])
 
-        def stage(experts=experts, parts=PARTS_OF[name]) -> None:
-            results = run_part_experts_batch(images, keypoints, experts)
-            assert all(len(result[part].record) == 1 for result in results for part in parts)
+        def stage(experts=experts) -> None:
+            out = run_expert_stage(persons, experts, chunk_size=batch)
+            assert all(out.valid[:, e.part.column].all() for e in experts)
 
         seconds = _interleaved_seconds({"bare": bare, "stage": stage}, repeats=3)
         overheads[name] = seconds["stage"] / seconds["bare"] - 1.0

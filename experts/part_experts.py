@@ -1,0 +1,190 @@
+"""The part-expert protocol: what every expert (network or keypoint fitter) offers the stage.
+
+A :class:`PartExpert` has a ``name``, the :class:`Part` it labels, the SHA-256 of the file it
+loaded, a :class:`~furpe_label.experts.crops.rules.CropRule` (keypoints -> realised crop regions
+and image -> crop affines), whether it needs the crop pixels, and a call: an
+:class:`ExpertBatch` of M instances -> an :class:`ExpertRecord` of M rows. The stage
+(:mod:`.part_stage`) loops over a tuple of experts and never asks what kind each one is.
+
+Adding an expert: write its module (a runner or fitter plus a class satisfying the protocol)
+and register its builder in :data:`EXPERT_BUILDERS` (the one registration point).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from furpe_label.experts.crops.rules import (
+    CropRule,
+    DecaFaceCrop,
+    FrankMocapHandCrop,
+    SpinBodyCrop,
+)
+from furpe_label.experts.networks.loading import load_deca, load_frankmocap, load_spin
+from furpe_label.experts.networks.records import ExpertRecord
+from furpe_label.experts.networks.runners import (
+    DEFAULT_BATCH_SIZE,
+    DecaExpert,
+    FrankMocapExpert,
+    SpinExpert,
+)
+from furpe_label.experts.vocabulary import Part
+
+__all__ = [
+    "EXPERT_BUILDERS",
+    "ExpertBatch",
+    "ExpertOptions",
+    "HandNetworkPartExpert",
+    "NetworkPartExpert",
+    "PartExpert",
+    "build_experts",
+]
+
+
+@dataclass(frozen=True)
+class ExpertBatch:
+    """M instances of one part, as an expert's call receives them.
+
+    Attributes:
+        crops: (M, 224, 224, 3) uint8 RGB crops cut by the expert's rule, or None for experts
+            that do not read pixels.
+        keypoints: (M, 137, 3) float32 OpenPose-137 ``(x, y, conf)``, pixels of the original
+            image.
+        crop_from_image: (M, 2, 3) float64 image pixels -> crop pixels (224 x 224; the
+            normalised [-1, 1] frame is ``crop_px / 112 - 1``).
+        world_landmarks: (M, 33, 3) float32 MediaPipe pose world landmarks, metres (NaN rows
+            where the detector gave none), or None.
+    """
+
+    crops: np.ndarray | None
+    keypoints: np.ndarray
+    crop_from_image: np.ndarray
+    world_landmarks: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.keypoints.shape[0])
+
+
+class PartExpert(Protocol):
+    """One expert for one part (see the module docstring)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def part(self) -> Part: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+    @property
+    def crop_rule(self) -> CropRule: ...
+
+    @property
+    def needs_crops(self) -> bool: ...
+
+    def __call__(self, batch: ExpertBatch) -> ExpertRecord: ...
+
+
+@dataclass(frozen=True)
+class NetworkPartExpert:
+    """A network runner (SPIN / DECA / FrankMocap) seen through the protocol.
+
+    Args:
+        runner: the loaded runner; one FrankMocap runner may serve both hands.
+        part: the part this instance labels.
+        crop_rule: the runner's official crop rule for that part.
+    """
+
+    runner: SpinExpert | DecaExpert | FrankMocapExpert
+    part: Part
+    crop_rule: CropRule
+    needs_crops: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.runner.name
+
+    @property
+    def sha256(self) -> str:
+        return self.runner.checkpoint_sha256
+
+    def __call__(self, batch: ExpertBatch) -> ExpertRecord:
+        if batch.crops is None:
+            raise ValueError(f"{self.name} needs crops")
+        return self.runner(batch.crops)
+
+
+@dataclass(frozen=True)
+class HandNetworkPartExpert(NetworkPartExpert):
+    """A FrankMocap runner for one side: its crops are mirrored once inside the runner."""
+
+    runner: FrankMocapExpert
+
+    def __call__(self, batch: ExpertBatch) -> ExpertRecord:
+        if batch.crops is None:
+            raise ValueError(f"{self.name} needs crops")
+        return self.runner(batch.crops, np.full(len(batch), self.part is Part.LEFT_HAND))
+
+
+@dataclass(frozen=True)
+class ExpertOptions:
+    """Where the experts' files are and how they run."""
+
+    experts_dir: Path | str | None = None
+    models_dir: Path | str | None = None
+    device: str | torch.device | None = None
+    fp16: bool = False
+    batch_size: int = DEFAULT_BATCH_SIZE
+    conf_thresh: float = 0.2
+
+
+def _spin(options: ExpertOptions) -> list[NetworkPartExpert]:
+    runner = load_spin(options.experts_dir, options.device, options.fp16, options.batch_size)
+    return [NetworkPartExpert(runner, Part.BODY, SpinBodyCrop(conf_thresh=options.conf_thresh))]
+
+
+def _deca(options: ExpertOptions) -> list[NetworkPartExpert]:
+    runner = load_deca(options.experts_dir, options.device, options.fp16, options.batch_size)
+    return [NetworkPartExpert(runner, Part.FACE, DecaFaceCrop(conf_thresh=options.conf_thresh))]
+
+
+def _frankmocap(options: ExpertOptions) -> list[HandNetworkPartExpert]:
+    runner = load_frankmocap(options.experts_dir, options.device, options.fp16, options.batch_size)
+    return [
+        HandNetworkPartExpert(
+            runner, side, FrankMocapHandCrop(side, conf_thresh=options.conf_thresh)
+        )
+        for side in (Part.LEFT_HAND, Part.RIGHT_HAND)
+    ]
+
+
+EXPERT_BUILDERS: dict[str, Callable[[ExpertOptions], Sequence[PartExpert]]] = {
+    "spin": _spin,
+    "deca": _deca,
+    "frankmocap": _frankmocap,
+}
+"""Expert name -> builder of its part experts (the one registration point)."""
+
+
+def build_experts(names: Sequence[str], options: ExpertOptions) -> tuple[PartExpert, ...]:
+    """Build the named experts; at most one expert per part.
+
+    Raises:
+        ValueError: an unknown name, or two experts for the same part.
+    """
+    unknown = [name for name in names if name not in EXPERT_BUILDERS]
+    if unknown:
+        raise ValueError(f"unknown experts {unknown}; known: {sorted(EXPERT_BUILDERS)}")
+    experts = [expert for name in names for expert in EXPERT_BUILDERS[name](options)]
+    parts = [expert.part for expert in experts]
+    doubled = sorted({p.value for p in parts if parts.count(p) > 1})
+    if doubled:
+        raise ValueError(f"more than one expert for {doubled}")
+    return tuple(experts)
