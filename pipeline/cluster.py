@@ -1,0 +1,113 @@
+"""Cluster start-up: an embedded LocalCluster, a running scheduler, or SLURM batch jobs.
+
+:func:`connect` returns a ``distributed.Client``: it joins a running scheduler when given an
+address or a scheduler file, starts SLURM jobs through dask-jobqueue for ``cluster="slurm"``,
+and otherwise starts a LocalCluster of processes on this machine. Workers that own a GPU
+advertise the ``GPU`` resource, which the shard tasks ask for when the run uses one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["ClusterOptions", "connect", "slurm_job_script"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Where shard tasks run (none of this changes the labels, so it is not in the run hash).
+
+    Attributes:
+        cluster: ``"local"`` (LocalCluster on this machine) or ``"slurm"`` (dask-jobqueue).
+        scheduler: address of a running scheduler (``tcp://host:8786``) to join.
+        scheduler_file: a scheduler file written by ``dask scheduler --scheduler-file``.
+        workers: local worker processes (local) / workers per job (slurm).
+        threads_per_worker: threads of each worker process.
+        gpus: GPUs per local worker (advertised as the ``GPU`` resource) or per SLURM job.
+        queue, account, walltime, jobs, memory, cores: SLURM job settings.
+    """
+
+    cluster: Literal["local", "slurm"] = "local"
+    scheduler: str | None = None
+    scheduler_file: str | None = None
+    workers: int = 1
+    threads_per_worker: int = 1
+    gpus: int = 0
+    queue: str | None = None
+    account: str | None = None
+    walltime: str = "04:00:00"
+    jobs: int = 1
+    memory: str = "32GB"
+    cores: int = 8
+
+    def __post_init__(self) -> None:
+        if self.cluster not in ("local", "slurm"):
+            raise ValueError(f"unknown cluster {self.cluster!r}; use local or slurm")
+        if self.scheduler and self.scheduler_file:
+            raise ValueError("give either a scheduler address or a scheduler file, not both")
+        if self.workers < 1 or self.threads_per_worker < 1 or self.jobs < 1 or self.gpus < 0:
+            raise ValueError("workers, threads per worker and jobs must be >= 1, gpus >= 0")
+
+    @property
+    def joins_running_scheduler(self) -> bool:
+        return bool(self.scheduler or self.scheduler_file)
+
+
+def _slurm_cluster(options: ClusterOptions):  # -> dask_jobqueue.SLURMCluster
+    try:
+        from dask_jobqueue import SLURMCluster
+    except ImportError as error:  # pragma: no cover - depends on the optional extra
+        raise RuntimeError(
+            "--cluster slurm needs dask-jobqueue: pip install 'furpe-label[slurm]'"
+        ) from error
+    extra = [f"--resources GPU={options.gpus}"] if options.gpus else []
+    directives = [f"--gres=gpu:{options.gpus}"] if options.gpus else []
+    return SLURMCluster(
+        queue=options.queue,
+        account=options.account,
+        walltime=options.walltime,
+        cores=options.cores,
+        processes=options.workers,
+        memory=options.memory,
+        worker_extra_args=extra,
+        job_extra_directives=directives,
+    )
+
+
+def slurm_job_script(options: ClusterOptions) -> str:
+    """The SLURM batch script one job would run (for ``--dry-run``); starts nothing."""
+    cluster = _slurm_cluster(options)
+    try:
+        return cluster.job_script()
+    finally:
+        cluster.close()
+
+
+def connect(options: ClusterOptions):  # -> distributed.Client
+    """A Dask client for the options (see the module docstring)."""
+    from distributed import Client, LocalCluster
+
+    if options.scheduler_file:
+        logger.info("joining the scheduler in %s", options.scheduler_file)
+        return Client(scheduler_file=options.scheduler_file)
+    if options.scheduler:
+        logger.info("joining the scheduler at %s", options.scheduler)
+        return Client(options.scheduler)
+    if options.cluster == "slurm":
+        cluster = _slurm_cluster(options)
+        cluster.scale(jobs=options.jobs)
+        logger.info("submitted %d SLURM job(s)", options.jobs)
+        return Client(cluster)
+    resources = {"GPU": options.gpus} if options.gpus else None
+    cluster = LocalCluster(
+        n_workers=options.workers,
+        threads_per_worker=options.threads_per_worker,
+        processes=True,
+        resources=resources,
+        dashboard_address=None,
+    )
+    return Client(cluster)

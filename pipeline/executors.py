@@ -1,0 +1,94 @@
+"""Executors: run one task per shard inline or on Dask, yield results as shards complete.
+
+A shard task is a plain top-level function ``task(shard_id) -> result`` (a
+``functools.partial`` of picklable arguments): only the shard id goes to the worker and only a
+small result (the shard's stats) comes back. Failures are yielded, not raised, so the driver can
+report every failed shard and the completed ones stay completed (a re-run resumes).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+__all__ = ["DaskExecutor", "InlineExecutor", "ShardExecutor", "ShardOutcome"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ShardOutcome:
+    """One finished shard: its ``result``, or the ``error`` text after the retries."""
+
+    shard_id: int
+    result: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class ShardExecutor(Protocol):
+    """Runs ``task`` for each shard id; yields outcomes in completion order."""
+
+    def run(
+        self, task: Callable[[int], Any], shard_ids: Sequence[int]
+    ) -> Iterator[ShardOutcome]: ...
+
+
+class InlineExecutor:
+    """In this process, in order (tests, debugging, single-image runs)."""
+
+    def run(self, task: Callable[[int], Any], shard_ids: Sequence[int]) -> Iterator[ShardOutcome]:
+        for shard_id in shard_ids:
+            try:
+                yield ShardOutcome(shard_id, task(shard_id))
+            except Exception as error:  # reported by the driver; other shards go on
+                logger.exception("shard %d failed", shard_id)
+                yield ShardOutcome(shard_id, error=f"{type(error).__name__}: {error}")
+
+
+class DaskExecutor:
+    """Futures on a ``distributed.Client``: retries, GPU resources, ``as_completed``.
+
+    Args:
+        client: a connected client (:func:`furpe_label.pipeline.cluster.connect`).
+        retries: times a failed task (including a killed worker) is re-run.
+        needs_gpu: ask for the ``GPU`` resource (one per task).
+        key_prefix: task key prefix (the run's config hash keeps runs apart).
+    """
+
+    def __init__(
+        self, client: Any, retries: int = 2, needs_gpu: bool = False, key_prefix: str = "shard"
+    ) -> None:
+        self.client = client
+        self.retries = retries
+        self.resources = {"GPU": 1} if needs_gpu else None
+        self.key_prefix = key_prefix
+
+    def run(self, task: Callable[[int], Any], shard_ids: Sequence[int]) -> Iterator[ShardOutcome]:
+        from distributed import as_completed
+
+        futures = {
+            self.client.submit(
+                task,
+                shard_id,
+                key=f"{self.key_prefix}-{shard_id:05d}",
+                retries=self.retries,
+                resources=self.resources,
+                pure=False,
+            ): shard_id
+            for shard_id in shard_ids
+        }
+        for future in as_completed(futures):
+            shard_id = futures[future]
+            try:
+                yield ShardOutcome(shard_id, future.result())
+            except Exception as error:
+                logger.error("shard %d failed after %d retries: %s", shard_id, self.retries, error)
+                yield ShardOutcome(shard_id, error=f"{type(error).__name__}: {error}")
+            finally:
+                future.release()
