@@ -72,6 +72,8 @@ def test_rig_refuses_a_layer_without_mean_hands(models):
         SmplxRig.from_layer(models.flame)
     with pytest.raises(ValueError, match="betas have 3"):
         models.rig.rest_joints(torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="12 expression coefficients, rig has 10"):
+        models.rig.rest_joints(torch.zeros(2, 10), torch.zeros(2, 12))
 
 
 def test_load_smplx_rig_from_a_models_folder(synthetic_models_dir, models, tmp_path):

@@ -155,8 +155,9 @@ def fuse_parts(
 
     Args:
         parts: the experts' outputs and per-part usable masks (:class:`PartOutputs`).
-        betas: (N, rig.num_betas) SMPL-X shape coefficients (from the shape transfer); they
-            shape the elbow->wrist bone axis of the ``adaptive`` rule.
+        betas: (N, rig.num_betas) SMPL-X shape coefficients (from the shape transfer); with
+            the expression they shape the rest joints, whose elbow->wrist bone is the twist
+            axis of the ``adaptive`` rule (PyMAF-X: the shaped T-pose joints).
         rig: the SMPL-X rig (kinematic tree, shaped rest joints, mean hands).
         config: the merge rules (default :class:`FusionConfig`).
 
@@ -186,7 +187,9 @@ def fuse_parts(
     )
     hand_global = axis_angle_to_matrix(hand_poses[..., :3])  # (N, 2, 3, 3)
     betas_t = _tensor(betas, body_ok)
-    rest = rig.rest_joints(betas_t)
+    flame_expression = _tensor(parts.face_expression, face_ok)
+    expression = flame_expression[:, : min(SMPLX_EXPRESSION_COEFFS, rig.num_expression)]
+    rest = rig.rest_joints(betas_t, expression)  # the joints smplx poses for these labels
     axes = torch.stack(
         [rig.bone_direction(rest, LEFT_WRIST), rig.bone_direction(rest, RIGHT_WRIST)], dim=1
     )
@@ -210,7 +213,6 @@ def fuse_parts(
     pose = matrix_to_axis_angle(local)  # (N, 22, 3)
     means = torch.stack([rig.left_hand_mean, rig.right_hand_mean])  # (2, 15, 3)
     fingers = hand_poses[..., 3:].reshape(n, 2, 15, 3) + means  # relative 0 where suppressed
-    flame_expression = _tensor(parts.face_expression, face_ok)
     zeros3 = np.zeros((n, 3), np.float32)
     return FusedSmplx(
         global_orient=_f32(pose[:, 0]),

@@ -123,7 +123,8 @@ class SmplxRig:
 
         Args:
             betas: (N, num_betas) SMPL-X shape coefficients.
-            expression: (N, num_expression) expression coefficients, default 0.
+            expression: (N, E) the first E <= num_expression expression coefficients (the
+                rest count as 0), default 0. In SMPL-X they move only face joints.
 
         Returns:
             (N, 55, 3) float64 joint positions, metres, model frame.
@@ -133,8 +134,11 @@ class SmplxRig:
         joints = self.joint_template + torch.einsum("nb,bjc->njc", betas.double(),
                                                     self.joint_shape_dirs)  # fmt: skip
         if expression is not None:
+            count = expression.shape[-1]
+            if count > self.num_expression:
+                raise ValueError(f"{count} expression coefficients, rig has {self.num_expression}")
             joints = joints + torch.einsum("ne,ejc->njc", expression.double(),
-                                           self.joint_expression_dirs)  # fmt: skip
+                                           self.joint_expression_dirs[:count])  # fmt: skip
         return joints
 
     def bone_direction(self, rest_joints: torch.Tensor, joint: int) -> torch.Tensor:
