@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 import pytest
 
 from furpe_label.experts.fusion.fuse import FusionConfig, fuse_parts
 from furpe_label.experts.fusion.inputs import PartOutputs
+from furpe_label.experts.networks import records as expert_records
 from furpe_label.experts.networks.records import (
     BodyParams,
     ExpertRecord,
     FaceParams,
     HandParams,
 )
-from furpe_label.experts.networks.records import Part as ExpertPart
 from furpe_label.experts.vocabulary import Part
 from tests.doubles.simulated_part_outputs import simulated_part_outputs
 from tests.fusion_support import load_fusion_models
@@ -29,43 +31,68 @@ def inputs(models):
     return simulated_part_outputs(models.rig, 6, seed=3)
 
 
-def _record(part: ExpertPart, params, rows: int) -> ExpertRecord:
+def _record_part(part: Part):
+    """The record's part member: ``records.Part`` had a single HAND before the experts layer
+    moved to the vocabulary's four parts (one test for both layouts)."""
+    legacy_hand = expert_records.Part.__members__.get("HAND") if part.is_hand else None
+    return legacy_hand or expert_records.Part(part.value)
+
+
+def _record(part: Part, params) -> ExpertRecord:
+    rows = len(getattr(params, fields(params)[0].name))
     camera = np.tile(np.array([[0.9, 0.01, -0.02]], np.float32), (rows, 1))
-    return ExpertRecord(part, "double", params, camera, np.zeros((rows, 2048), np.float16), "0")
+    feature = np.zeros((rows, 2048), np.float16)
+    return ExpertRecord(_record_part(part), "double", params, camera, feature, "0")
 
 
-def test_from_records_scatters_rows_and_marks_missing_ones(inputs):
+def _nan_rows(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    out = values.astype(np.float32).copy()
+    out[~keep] = np.nan
+    return out
+
+
+def test_from_records_takes_row_aligned_records_and_the_usable_mask(inputs):
     parts, _ = inputs
-    body_rows, face_rows, left_rows = np.array([0, 2, 3, 5]), np.array([2, 5]), np.array([3])
+    present = np.zeros((6, 4), bool)
+    present[[0, 2, 3, 5], 0] = True
+    present[[2, 5], 1] = True
+    present[3, 2] = present[4, 3] = True
+    zeros = np.zeros
+    hands = HandParams(  # one FrankMocap record holding both sides, NaN where absent
+        np.where(present[:, 2:3], parts.left_hand_pose, _nan_rows(parts.right_hand_pose,
+                                                                  present[:, 3])),
+        zeros((6, 10), np.float32), present[:, 2] | ~present[:, 3])  # fmt: skip
     records = {
-        Part.BODY: (body_rows, _record(ExpertPart.BODY, BodyParams(
-            parts.body_rotmats[body_rows], np.zeros((4, 10), np.float32)), 4)),
-        Part.FACE: (face_rows, _record(ExpertPart.FACE, FaceParams(
-            np.zeros((2, 100), np.float32), parts.face_expression[face_rows],
-            parts.face_pose[face_rows], np.zeros((2, 50), np.float32),
-            np.zeros((2, 9, 3), np.float32)), 2)),
-        Part.LEFT_HAND: (left_rows, _record(ExpertPart.HAND, HandParams(
-            parts.left_hand_pose[left_rows], np.zeros((1, 10), np.float32),
-            np.array([True])), 1)),
+        Part.BODY: _record(Part.BODY, BodyParams(
+            _nan_rows(parts.body_rotmats, present[:, 0]), zeros((6, 10), np.float32))),
+        Part.FACE: _record(Part.FACE, FaceParams(
+            zeros((6, 100), np.float32), _nan_rows(parts.face_expression, present[:, 1]),
+            _nan_rows(parts.face_pose, present[:, 1]), zeros((6, 50), np.float32),
+            zeros((6, 9, 3), np.float32))),
+        Part.LEFT_HAND: _record(Part.LEFT_HAND, hands),
+        Part.RIGHT_HAND: _record(Part.RIGHT_HAND, hands),
     }  # fmt: skip
-    usable = np.ones((6, 4), bool)
+    usable = present.copy()
     usable[5, Part.FACE.column] = False
-    out = PartOutputs.from_records(6, records, usable)
-    expected = np.zeros((6, 4), bool)
-    expected[body_rows, 0] = True
-    expected[2, 1] = True
-    expected[3, 2] = True
-    np.testing.assert_array_equal(out.part_valid, expected)
-    np.testing.assert_array_equal(out.body_rotmats[body_rows], parts.body_rotmats[body_rows])
-    np.testing.assert_array_equal(out.body_camera[body_rows[0]], np.float32([0.9, 0.01, -0.02]))
+    out = PartOutputs.from_records(records, usable)
+    np.testing.assert_array_equal(out.part_valid, usable)
+    np.testing.assert_array_equal(out.body_rotmats[0], parts.body_rotmats[0])
+    np.testing.assert_array_equal(out.body_camera[0], np.float32([0.9, 0.01, -0.02]))
     np.testing.assert_array_equal(out.left_hand_pose[3], parts.left_hand_pose[3])
-    assert np.isnan(out.body_rotmats[1]).all() and np.isnan(out.right_hand_pose).all()
-    with pytest.raises(ValueError, match="other side"):
-        PartOutputs.from_records(6, {Part.RIGHT_HAND: records[Part.LEFT_HAND]})
+    np.testing.assert_array_equal(out.right_hand_pose[4], parts.right_hand_pose[4])
+    assert np.isnan(out.body_rotmats[1]).all() and np.isnan(out.face_pose[0]).all()
+    without_face = PartOutputs.from_records({Part.BODY: records[Part.BODY]}, usable)
+    assert not without_face.part_valid[:, 1:].any()
+    swapped = usable.copy()
+    swapped[3, Part.RIGHT_HAND.column] = True  # row 3 holds a left hand
+    with pytest.raises(ValueError, match="right_hand: usable rows hold hands of the other"):
+        PartOutputs.from_records({Part.RIGHT_HAND: records[Part.RIGHT_HAND]}, swapped)
     with pytest.raises(TypeError, match="unexpected BodyParams"):
-        PartOutputs.from_records(6, {Part.FACE: records[Part.BODY]})
-    with pytest.raises(ValueError, match="2 rows for 4 outputs"):
-        PartOutputs.from_records(6, {Part.BODY: (face_rows, records[Part.BODY][1])})
+        PartOutputs.from_records({Part.FACE: records[Part.BODY]}, usable)
+    with pytest.raises(ValueError, match="record has 6 rows, expected 4"):
+        PartOutputs.from_records({Part.BODY: records[Part.BODY]}, usable[:4])
+    with pytest.raises(ValueError, match="marked usable but hold NaN"):
+        PartOutputs.from_records({Part.BODY: records[Part.BODY]}, np.ones((6, 4), bool))
 
 
 def test_inputs_refuse_bad_shapes_and_non_finite_usable_rows(inputs):

@@ -93,44 +93,39 @@ class PartOutputs:
         return int(self.body_rotmats.shape[0]) if self.body_rotmats.ndim else 0
 
     @classmethod
-    def from_records(
-        cls,
-        num_rows: int,
-        records: Mapping[Part, tuple[np.ndarray, ExpertRecord]],
-        usable: np.ndarray | None = None,
-    ) -> PartOutputs:
-        """Scatter expert records into N rows.
+    def from_records(cls, records: Mapping[Part, ExpertRecord], usable: np.ndarray) -> PartOutputs:
+        """From expert records row-aligned with the N instances.
 
         Args:
-            num_rows: N.
-            records: ``{part: (rows, record)}``: record row i belongs to instance ``rows[i]``
-                ((M,) int indices); both hands may come from one FrankMocap record split by
-                ``is_left`` beforehand. Missing parts are unusable in every row.
-            usable: optional (N, 4) bool, e.g. selection step 2's verdict, and-ed with presence.
+            records: ``{part: record}``, each record with N rows (the expert stage's records
+                scattered to the instances, NaN where a part has no output); both hands may
+                come from one FrankMocap record (``params.is_left`` must match the side on
+                usable rows). A part without a record is unusable in every row.
+            usable: (N, 4) bool usable rows per part, e.g. selection step 2's verdict.
 
         Returns:
-            PartOutputs with NaN in rows without an output.
+            PartOutputs (NaN in the rows and parts without an output).
         """
-        arrays = {name: np.full((num_rows, *shape), np.nan, np.float32)
+        usable = np.asarray(usable, dtype=bool)
+        n = usable.shape[0]
+        arrays = {name: np.full((n, *shape), np.nan, np.float32)
                   for name, shape in _SHAPES.items()}  # fmt: skip
-        present = np.zeros((num_rows, 4), dtype=bool)
-        for part, (rows, record) in records.items():
-            rows = np.asarray(rows, dtype=np.int64)
-            if len(rows) != len(record):
-                raise ValueError(f"{part.value}: {len(rows)} rows for {len(record)} outputs")
-            params = record.params
+        valid = np.zeros((n, 4), dtype=bool)
+        for part, record in records.items():
+            if len(record) != n:
+                raise ValueError(f"{part.value}: record has {len(record)} rows, expected {n}")
+            params, rows = record.params, usable[:, part.column]
             if part is Part.BODY and isinstance(params, BodyParams):
-                arrays["body_rotmats"][rows] = params.rotmats
-                arrays["body_camera"][rows] = record.camera
+                arrays["body_rotmats"][:] = params.rotmats
+                arrays["body_camera"][:] = record.camera
             elif part is Part.FACE and isinstance(params, FaceParams):
-                arrays["face_pose"][rows] = params.pose
-                arrays["face_expression"][rows] = params.exp
+                arrays["face_pose"][:] = params.pose
+                arrays["face_expression"][:] = params.exp
             elif part.is_hand and isinstance(params, HandParams):
-                if not np.all(params.is_left == (part is Part.LEFT_HAND)):
-                    raise ValueError(f"{part.value}: the record holds hands of the other side")
-                arrays[f"{part.value}_pose"][rows] = params.pose
+                if np.any(params.is_left[rows] != (part is Part.LEFT_HAND)):
+                    raise ValueError(f"{part.value}: usable rows hold hands of the other side")
+                arrays[f"{part.value}_pose"][:] = params.pose
             else:
                 raise TypeError(f"{part.value}: unexpected {type(params).__name__} record")
-            present[rows, part.column] = True
-        valid = present if usable is None else present & np.asarray(usable, dtype=bool)
+            valid[:, part.column] = rows
         return cls(part_valid=valid, **arrays)
