@@ -107,6 +107,8 @@ class CocoWholeBodyAdapter(DatasetAdapter):
                 for column, box_key, valid_key in _PART_BOXES:
                     rows[column].append(_part_box(ann, box_key, valid_key, where))
         n = len(rows["image_path"])
+        if n == 0:
+            return {"image_path": []}
         wholebody = visibility_to_confidence(np.asarray(rows.pop("wholebody")).reshape(n, 133, 3))
         columns: dict[str, ColumnValues] = {k: v for k, v in rows.items()}
         for key in ("box_xywh", "box_face", "box_lhand", "box_rhand"):

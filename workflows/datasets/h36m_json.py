@@ -145,6 +145,8 @@ def h36m_json_columns(data_files: list[Path], root: Path) -> dict[str, ColumnVal
     if missing_joints:
         LOG.warning("Human3.6M: %d annotations have no entry in the joint_3d files", missing_joints)
     n = len(rows["image_path"])
+    if n == 0:
+        return {"image_path": []}
     columns: dict[str, ColumnValues] = {k: v for k, v in rows.items()}
     for key in (
         "box_xywh",

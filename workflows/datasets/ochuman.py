@@ -91,6 +91,8 @@ class OCHumanAdapter(DatasetAdapter):
             if len({len(k) for k in rows["kps"]}) > 1:
                 raise DatasetError(f"{path}: keypoint count differs from the previous files")
         n = len(rows["image_path"])
+        if n == 0:
+            return {"image_path": []}
         points = visibility_to_confidence(np.asarray(rows.pop("kps")).reshape(n, -1, 3))
         keypoints = named_to_openpose137(points, names) if n else np.zeros((0, 137, 3))
         labelled = keypoints[..., 2].max(axis=1) > 0 if n else np.zeros(0, bool)

@@ -92,6 +92,8 @@ class PoseTrackAdapter(DatasetAdapter):
                 rows["frame"].append(_frame_number(image))
                 rows["person_idx"].append(person)
         n = len(rows["image_path"])
+        if n == 0:
+            return {"image_path": []}
         points = np.asarray(rows.pop("kps")).reshape(n, 17, 3)
         keypoints = named_to_openpose137(points, names) if n else np.zeros((0, 137, 3))
         labelled = keypoints[..., 2].max(axis=1) > 0
