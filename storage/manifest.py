@@ -95,6 +95,9 @@ def build_manifest_table(
     if "dataset" not in columns:
         raise ValueError("the 'dataset' column is required")
     n = len(columns["dataset"])
+    order = _sort_order(columns, n)
+    if not np.array_equal(order, np.arange(n)):
+        columns = {name: _permute(values, order) for name, values in columns.items()}
     schema = manifest_schema()
     arrays = []
     for field in schema:
@@ -107,7 +110,6 @@ def build_manifest_table(
             arrays.append(pa.nulls(n, type=field.type))
     table = pa.Table.from_arrays(arrays, schema=schema)
     _check_rows(table)
-    table = _sorted(table)
     table = table.set_column(0, schema.field("sample_idx"), pa.array(np.arange(n, dtype=np.int64)))
     metadata = {"format_version": FORMAT_VERSION, **dict(info or {})}
     return table.replace_schema_metadata({METADATA_KEY: json.dumps(metadata).encode()})
@@ -128,13 +130,33 @@ def _check_rows(table: pa.Table) -> None:
             raise ValueError(f"column {field.name} is required in every row")
 
 
-def _sorted(table: pa.Table) -> pa.Table:
-    """Rows of one image (or one video frame) adjacent, in person order (stable)."""
-    media = pc.coalesce(table.column("image_path"), table.column("video_path"))
-    keyed = table.append_column("__media", media)
-    keys = [("__media", "ascending"), ("frame_index", "ascending"), ("person_idx", "ascending")]
-    order = pc.sort_indices(keyed, sort_keys=keys)
-    return table.take(order)
+def _sort_order(columns: Mapping[str, ColumnValues], n: int) -> np.ndarray:
+    """Row order putting the rows of one image (or video frame) together, in person order
+    (a stable sort on image or video path, frame_index, person_idx)."""
+    keys = {}
+    for name in ("image_path", "video_path", "frame_index", "person_idx"):
+        column = COLUMNS_BY_NAME[name]
+        keys[name] = (
+            _column_array(column, columns[name], n)
+            if name in columns
+            else pa.nulls(n, type=column.arrow_type)
+        )
+    table = pa.table(
+        {
+            "media": pc.coalesce(keys["image_path"], keys["video_path"]),
+            "frame_index": keys["frame_index"],
+            "person_idx": keys["person_idx"],
+        }
+    )
+    sort_keys = [("media", "ascending"), ("frame_index", "ascending"), ("person_idx", "ascending")]
+    return pc.sort_indices(table, sort_keys=sort_keys).to_numpy()
+
+
+def _permute(values: ColumnValues, order: np.ndarray) -> ColumnValues:
+    if isinstance(values, np.ndarray):
+        return values[order]
+    values = list(values)
+    return [values[i] for i in order]
 
 
 def manifest_info(table: pa.Table) -> dict[str, Any]:
@@ -143,23 +165,47 @@ def manifest_info(table: pa.Table) -> dict[str, Any]:
     return json.loads(raw) if raw else {}
 
 
-def write_manifest(table: pa.Table, out_dir: Path) -> Path:
-    """Write ``out_dir/manifest.parquet`` (temporary name, then an atomic rename)."""
+def write_manifest(table: pa.Table, out_dir: Path, row_group_size: int | None = None) -> Path:
+    """Write ``out_dir/manifest.parquet`` (temporary name, then an atomic rename).
+
+    ``row_group_size``: rows per Parquet row group; equal to the shard size it lets a shard task
+    read its rows alone (:func:`read_manifest` ``rows``). Default: pyarrow's.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / MANIFEST_FILENAME
     tmp = out_dir / f".{MANIFEST_FILENAME}.{os.getpid()}.tmp"
-    pq.write_table(table, tmp)
+    pq.write_table(table, tmp, row_group_size=row_group_size)
     os.replace(tmp, path)
     return path
 
 
-def read_manifest(path: Path) -> pa.Table:
+def _schema_problems(schema: pa.Schema) -> list[str]:
+    expected = manifest_schema()
+    problems = []
+    for field in expected:
+        if field.name not in schema.names:
+            problems.append(f"missing column {field.name}")
+        elif not schema.field(field.name).type.equals(field.type):
+            got = schema.field(field.name).type
+            problems.append(f"column {field.name} is {got}, expected {field.type}")
+    return problems + [f"unexpected column {n}" for n in schema.names if n not in expected.names]
+
+
+def read_manifest(
+    path: Path, columns: Sequence[str] | None = None, rows: tuple[int, int] | None = None
+) -> pa.Table:
     """Read a manifest (a file, or a run folder holding ``manifest.parquet``) and check it.
+
+    Args:
+        path: the file or the run folder.
+        columns: read only these columns (default: all, in schema order).
+        rows: read only ``start <= sample_idx < stop`` (row groups outside are skipped).
 
     Raises:
         ManifestError: the file is missing, not Parquet, or its columns differ from the schema
             (each missing, unexpected or mistyped column is named).
+        ValueError: ``columns`` names a column the manifest does not have.
     """
     path = Path(path)
     if path.is_dir():
@@ -167,23 +213,23 @@ def read_manifest(path: Path) -> pa.Table:
     if not path.is_file():
         raise ManifestError(f"{path}: manifest file not found")
     try:
-        table = pq.read_table(path)
+        schema = pq.read_schema(path)
     except (pa.ArrowInvalid, OSError) as err:
         raise ManifestError(f"{path}: not a readable Parquet file ({err})") from err
-    expected = manifest_schema()
-    problems = []
-    for field in expected:
-        if field.name not in table.schema.names:
-            problems.append(f"missing column {field.name}")
-        elif not table.schema.field(field.name).type.equals(field.type):
-            got = table.schema.field(field.name).type
-            problems.append(f"column {field.name} is {got}, expected {field.type}")
-    problems += [
-        f"unexpected column {name}" for name in table.schema.names if name not in expected.names
-    ]
+    problems = _schema_problems(schema)
     if problems:
         raise ManifestError(f"{path}: not a furpe-label manifest: " + "; ".join(problems))
-    return table.select(expected.names)
+    names = list(columns) if columns is not None else manifest_schema().names
+    unknown = [name for name in names if name not in COLUMNS_BY_NAME]
+    if unknown:
+        raise ValueError(f"not manifest columns: {unknown}")
+    filters = None
+    if rows is not None:
+        filters = [("sample_idx", ">=", rows[0]), ("sample_idx", "<", rows[1])]
+    try:
+        return pq.read_table(path, columns=names, filters=filters)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise ManifestError(f"{path}: cannot be read ({err})") from err
 
 
 def _flatten_values(array: pa.Array) -> pa.Array:
@@ -217,7 +263,7 @@ def column_array(table: pa.Table, name: str) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(f"{name}: rows of different lengths {sorted(sizes)}")
         fixed = (sizes.pop() if sizes else 0, *fixed)
     out = np.full((n, *fixed), np.nan, np.float32)
-    flat = _flatten_values(array.filter(pa.array(valid))).to_numpy(zero_copy_only=False)
+    flat = _flatten_values(array).to_numpy(zero_copy_only=False)  # flatten skips null rows
     if flat.size != int(valid.sum()) * int(np.prod(fixed)):
         raise ValueError(f"{name}: stored rows do not have the shape {fixed}")
     out[valid] = flat.reshape(-1, *fixed)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from furpe_label.storage.manifest import read_manifest, write_manifest
-from furpe_label.workflows.datasets import ADAPTERS, DatasetError, adapter_class
+from furpe_label.workflows.datasets import ADAPTERS, DatasetError, adapter_class, create_adapter
 from furpe_label.workflows.datasets import samples as samples_module
 from tests.dataset_fixtures import write_image
 
@@ -136,3 +136,12 @@ def test_every_adapter_declares_its_kind():
     for name, cls in ADAPTERS.items():
         assert cls.name == name
         assert cls.gives_boxes == (name not in {"image-folder", "video", "samples"})
+
+
+def test_create_adapter_passes_given_options_and_names_foreign_ones(tmp_path):
+    write_image(tmp_path / "a.jpg")
+    adapter = create_adapter("image-folder", root=tmp_path, openpose=None, frame_step=None)
+    assert adapter.build_manifest().num_rows == 1
+    assert create_adapter("video", root=tmp_path, frame_step=2).frame_step == 2
+    with pytest.raises(DatasetError, match=r"'h36m' does not take \['openpose'\]; it takes: no"):
+        create_adapter("h36m", root=tmp_path, openpose=tmp_path)

@@ -109,3 +109,19 @@ def test_schema_types_are_lists_of_the_documented_depth():
     assert schema.field("keypoints2d").type == pa.list_(pa.list_(pa.float32()))
     assert schema.field("box_xywh").type == pa.list_(pa.float32())
     assert not schema.field("sample_idx").nullable and schema.field("box_xywh").nullable
+
+
+def test_read_selected_columns_and_row_range(tmp_path):
+    n = 25
+    table = build_manifest_table(
+        {"dataset": ["x"] * n, "image_path": [f"/i/{k:03d}.jpg" for k in range(n)],
+         "keypoints2d": np.ones((n, 137, 3))}
+    )  # fmt: skip
+    path = write_manifest(table, tmp_path, row_group_size=10)
+    assert pq.ParquetFile(path).num_row_groups == 3
+    part = read_manifest(path, columns=["sample_idx", "keypoints2d"], rows=(10, 20))
+    assert part.schema.names == ["sample_idx", "keypoints2d"]
+    assert part.column("sample_idx").to_pylist() == list(range(10, 20))
+    assert column_array(part, "keypoints2d")[0].shape == (10, 137, 3)
+    with pytest.raises(ValueError, match="not manifest columns"):
+        read_manifest(path, columns=["bbox"])

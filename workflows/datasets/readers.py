@@ -9,6 +9,7 @@ path. ``.npz`` files go through the project's restricted unpickler
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -93,9 +94,10 @@ def nan_rows(n: int, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def resolve_under(root: Path, relative: str) -> str:
-    """Absolute path of ``relative`` under ``root`` (absolute ``relative`` is kept)."""
-    path = Path(relative)
-    return str(path if path.is_absolute() else (root / path).absolute())
+    """Absolute, normalised path of ``relative`` under ``root`` (absolute ``relative`` kept).
+
+    ``os.path`` rather than ``pathlib``: it runs once per row of datasets with 10^6 rows."""
+    return os.path.abspath(os.path.join(root, relative))
 
 
 def person_indices(image_paths: list[str]) -> list[int]:
