@@ -130,6 +130,7 @@ class DatasetAdapter(ABC):
                 that yields no person instance.
         """
         self.used_files = []
+        self.skipped.clear()
         columns = self.read_columns()
         n = len(next(iter(columns.values()))) if columns else 0
         if n == 0:

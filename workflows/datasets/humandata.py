@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES
 from furpe_label.storage.manifest import ColumnValues
 from furpe_label.storage.manifest_columns import JOINTS_ROOT_RELATIVE, KEYPOINTS_ANNOTATION
 from furpe_label.workflows.datasets.keypoints import named_to_openpose137
@@ -148,8 +149,6 @@ def _wholebody_keypoints(data: dict, n: int, path: Path) -> dict[str, ColumnValu
             raise DatasetError(f"{path}: openpose_137 keypoints2d have {points.shape[1]} joints")
         keypoints = points.astype(np.float32)
     else:
-        from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES
-
         names = KEYPOINT_NAMES["coco_wholebody133"]
         if points.shape[1] != len(names):
             raise DatasetError(f"{path}: coco_wholebody keypoints2d have {points.shape[1]}")
