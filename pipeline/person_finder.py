@@ -1,0 +1,139 @@
+"""Find the people in an image whose dataset gives no person boxes, without any download.
+
+Used at run time for manifest rows with ``box_xywh`` null (image folders, videos, the demo
+samples). It lives in ``pipeline`` so the shard runner can call it (``workflows`` depends on
+``pipeline``, never the reverse). :func:`find_people` tries, in order:
+
+1. **OpenPose JSON** (the row's ``openpose_json``): every person in the file. Each box follows
+   SPIN's ``bbox_from_openpose``: body keypoints with confidence > 0.2 (all keypoints when no
+   body keypoint is that confident), centred on their mean, square, side 1.2 x their larger
+   extent; the score is their mean confidence. The file is the user's statement of who is in
+   the image, so nothing else is tried: a missing file, a malformed one, or one listing nobody
+   gives no boxes and a named ``failure`` (``keypoints_file_missing``,
+   ``keypoints_file_invalid``, ``no_person_in_box``).
+2. **The detectors inside OpenCV** (:mod:`.person_detectors`): the HOG people detector
+   (with non-maximum suppression; finds both players of OpenCV's ``basketball1.png``) plus
+   person boxes grown from frontal faces that no HOG box holds (portraits, unusual poses).
+3. **The whole image** as one box (score 0) when nothing was found: a keypoint backend then
+   finds the one person a portrait or a cropped photo holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from furpe_label.experts.detectors.base import image_problem
+from furpe_label.experts.detectors.openpose_format import (
+    OpenPoseFormatError,
+    detect_coordinates,
+    read_openpose_json,
+    to_pixels,
+)
+from furpe_label.experts.keypoints.conventions import OPENPOSE137_PARTS
+from furpe_label.experts.vocabulary import Reason
+from furpe_label.pipeline.person_detectors import DetectorConfig, clip_boxes, opencv_people
+
+METHOD_OPENPOSE = "openpose_json"
+METHOD_OPENCV = "opencv"
+METHOD_WHOLE_IMAGE = "whole_image"
+METHOD_NONE = "none"
+
+_OPENPOSE_MIN_CONF = 0.2  # SPIN bbox_from_openpose detection_thresh
+_OPENPOSE_RESCALE = 1.2  # SPIN bbox_from_openpose rescale
+
+
+@dataclass(frozen=True)
+class PeopleFound:
+    """The people found in one image.
+
+    Attributes:
+        boxes: (P, 4) float32 pixel xywh of the original image.
+        scores: (P,) float32: mean keypoint confidence (OpenPose), SVM margin (HOG), cascade
+            weight (face), 0 (whole image).
+        method: "openpose_json", "opencv", "whole_image", or "none" (nothing could be tried).
+        failure: why no box was returned (P == 0), else None.
+        detail: free text for the failure (file name, error).
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    method: str
+    failure: Reason | None = None
+    detail: str = field(default="")
+
+
+def _empty(method: str, failure: Reason, detail: str = "") -> PeopleFound:
+    return PeopleFound(
+        np.zeros((0, 4), np.float32), np.zeros(0, np.float32), method, failure, detail
+    )
+
+
+def openpose_people(
+    path: Path, image_hw: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray] | Reason:
+    """Boxes (P, 4) and scores (P,) of every person in an OpenPose JSON file, or the reason
+    none can be given (file missing / invalid)."""
+    try:
+        people, _ = read_openpose_json(Path(path))
+    except FileNotFoundError:
+        return Reason.KEYPOINTS_FILE_MISSING
+    except (OSError, UnicodeDecodeError, OpenPoseFormatError):
+        return Reason.KEYPOINTS_FILE_INVALID
+    mode = detect_coordinates(people)
+    boxes, scores = [], []
+    for person in people:
+        keypoints = to_pixels(person, mode, image_hw)
+        body = keypoints[OPENPOSE137_PARTS["body"]]
+        chosen = body[body[:, 2] > _OPENPOSE_MIN_CONF]
+        if len(chosen) < 2:
+            chosen = keypoints[keypoints[:, 2] > _OPENPOSE_MIN_CONF]
+        if len(chosen) < 2:
+            continue
+        center = chosen[:, :2].mean(axis=0)
+        side = _OPENPOSE_RESCALE * float((chosen[:, :2].max(axis=0) - chosen[:, :2].min(0)).max())
+        boxes.append([center[0] - side / 2, center[1] - side / 2, side, side])
+        scores.append(float(chosen[:, 2].mean()))
+    return np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(scores, np.float64)
+
+
+def find_people(
+    image: np.ndarray,
+    openpose_json: Path | str | None = None,
+    config: DetectorConfig | None = None,
+) -> PeopleFound:
+    """The people in one image (see the module docstring for the order of methods).
+
+    Args:
+        image: (H, W, 3) uint8 RGB of the whole original image.
+        openpose_json: the image's OpenPose JSON file (the manifest's ``openpose_json``).
+        config: settings of the OpenCV detectors (default :class:`DetectorConfig`).
+
+    Returns:
+        :class:`PeopleFound`; P >= 1 unless ``failure`` says why not. Never raises for bad
+        data: an unusable image gives ``failure`` = ``image_unreadable``.
+    """
+    if image_problem(image) is not None:
+        return _empty(METHOD_NONE, Reason.IMAGE_UNREADABLE, "not an (H, W, 3) uint8 image")
+    image_hw = (int(image.shape[0]), int(image.shape[1]))
+    if openpose_json is not None:
+        found = openpose_people(Path(openpose_json), image_hw)
+        if isinstance(found, Reason):
+            return _empty(METHOD_OPENPOSE, found, str(openpose_json))
+        boxes = clip_boxes(found[0], image_hw)
+        usable = (boxes[:, 2] >= 2) & (boxes[:, 3] >= 2)
+        if not usable.any():
+            return _empty(METHOD_OPENPOSE, Reason.NO_PERSON, f"{openpose_json}: nobody listed")
+        return PeopleFound(
+            boxes[usable].astype(np.float32), found[1][usable].astype(np.float32), METHOD_OPENPOSE
+        )
+    boxes, scores = opencv_people(image, config or DetectorConfig())
+    usable = (boxes[:, 2] >= 2) & (boxes[:, 3] >= 2)
+    if usable.any():
+        return PeopleFound(
+            boxes[usable].astype(np.float32), scores[usable].astype(np.float32), METHOD_OPENCV
+        )
+    whole = np.array([[0.0, 0.0, image_hw[1], image_hw[0]]], np.float32)
+    return PeopleFound(whole, np.zeros(1, np.float32), METHOD_WHOLE_IMAGE)

@@ -1,0 +1,142 @@
+"""The dataset-adapter base: ``--root`` / ``--annotations`` handling and official-name discovery.
+
+An adapter turns one dataset layout into manifest columns (:mod:`furpe_label.storage.manifest`).
+Subclasses declare:
+
+* ``name``: the ``--dataset`` value (the registry key).
+* ``has_ground_truth``: the layout can carry 3D joints or body-model parameters to score labels
+  against (per row, the GT columns say what is present).
+* ``gives_boxes``: person boxes are known before the run (else people are found at run time).
+* ``official_files``: glob patterns, relative to ``--root``, of the official annotation file
+  names, in preference order. Without ``--annotations`` the first pattern that matches under the
+  root is used (all its matches: e.g. one Human3.6M file per subject).
+* ``annotation_kind``: "file", "file_or_folder" (a folder means its ``*.json``) or "none".
+
+and implement :meth:`read_columns`. Construction checks the paths; :meth:`build_manifest` reads
+the files. Every problem raises :class:`DatasetError` naming the file.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections import Counter
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from furpe_label.storage.manifest import ColumnValues, build_manifest_table
+from furpe_label.workflows.datasets.readers import DatasetError
+
+LOG = logging.getLogger(__name__)
+
+
+class DatasetAdapter(ABC):
+    """One dataset layout -> manifest rows (one per person instance)."""
+
+    name: ClassVar[str]
+    has_ground_truth: ClassVar[bool] = False
+    gives_boxes: ClassVar[bool] = True
+    official_files: ClassVar[tuple[str, ...]] = ()
+    annotation_kind: ClassVar[str] = "file"
+    needs_root: ClassVar[bool] = True
+
+    def __init__(self, root: Path | str | None = None, annotations: Path | str | None = None):
+        """Check the paths (nothing is read yet).
+
+        Args:
+            root: dataset root; image paths in annotation files are relative to it.
+            annotations: annotation file (or folder, where the adapter allows one); default:
+                the official file names under ``root``.
+
+        Raises:
+            DatasetError: a missing root, a root that is not a folder, a missing annotation
+                file, or an annotation argument the dataset does not take.
+        """
+        self.root = Path(root).expanduser().absolute() if root is not None else None
+        self.annotations = Path(annotations).expanduser().absolute() if annotations else None
+        self.skipped: Counter[str] = Counter()
+        self.used_files: list[Path] = []
+        if self.root is None and self.needs_root:
+            raise DatasetError(f"dataset {self.name!r} needs --root DIR")
+        if self.root is not None and not self.root.exists():
+            raise DatasetError(f"{self.root}: dataset root does not exist")
+        if self.annotations is None:
+            return
+        if self.annotation_kind == "none":
+            raise DatasetError(
+                f"dataset {self.name!r} has no annotation file; leave --annotations out "
+                f"(got {self.annotations})"
+            )
+        if self.annotation_kind == "file_or_folder" and self.annotations.is_dir():
+            return
+        if not self.annotations.is_file():
+            raise DatasetError(f"{self.annotations}: annotation file not found")
+
+    def annotation_files(self) -> list[Path]:
+        """The annotation files to read: ``--annotations`` or the discovered official files.
+
+        Raises:
+            DatasetError: nothing given and no official file under the root (the message lists
+                the names searched).
+        """
+        if self.annotations is not None:
+            if self.annotations.is_dir():
+                files = sorted(self.annotations.glob("*.json"))
+                if not files:
+                    raise DatasetError(f"{self.annotations}: no *.json annotation files")
+                self.used_files = files
+                return files
+            self.used_files = [self.annotations]
+            return [self.annotations]
+        assert self.root is not None
+        for pattern in self.official_files:
+            found = sorted(p for p in self.root.glob(pattern) if p.is_file())
+            if found:
+                LOG.info("%s: using %s", self.name, ", ".join(map(str, found[:3])))
+                self.used_files = found
+                return found
+        searched = ", ".join(self.official_files) or "(none)"
+        raise DatasetError(
+            f"{self.root}: no {self.name} annotation file found (searched {searched}); "
+            "pass --annotations FILE"
+        )
+
+    def require_root(self) -> Path:
+        """The root, which this layout needs to resolve image paths."""
+        if self.root is None:
+            raise DatasetError(f"dataset {self.name!r} needs --root DIR (image paths are relative)")
+        return self.root
+
+    @abstractmethod
+    def read_columns(self) -> dict[str, ColumnValues]:
+        """Read the dataset into manifest columns (any order; the builder sorts)."""
+
+    def info(self) -> dict[str, Any]:
+        """Facts recorded in the manifest metadata."""
+        return {
+            "dataset": self.name,
+            "root": str(self.root) if self.root else None,
+            "annotations": [str(p) for p in self.used_files],
+            "skipped": dict(self.skipped),
+        }
+
+    def build_manifest(self) -> pa.Table:
+        """The manifest table (see :func:`furpe_label.storage.manifest.build_manifest_table`).
+
+        Raises:
+            DatasetError: an unreadable or malformed annotation file (named), or a dataset
+                that yields no person instance.
+        """
+        self.used_files = []
+        self.skipped.clear()
+        columns = self.read_columns()
+        n = len(next(iter(columns.values()))) if columns else 0
+        if n == 0:
+            where = ", ".join(map(str, self.used_files)) or str(self.root)
+            raise DatasetError(f"{where}: no person instances found for dataset {self.name!r}")
+        for reason, count in self.skipped.items():
+            LOG.warning("%s: skipped %d annotations (%s)", self.name, count, reason)
+        columns = {"dataset": [self.name] * n, **columns}
+        return build_manifest_table(columns, self.info())

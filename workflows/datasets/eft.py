@@ -1,0 +1,98 @@
+"""``eft``: Exemplar Fine-Tuning pseudo-ground-truth SMPL fits (facebookresearch/eft).
+
+An EFT file (``COCO2014-All-ver01.json``, ``COCO2014-Part-ver01.json``,
+``COCO2014-Val-ver10.json``, ``MPII_ver01.json``, ``LSPet_ver01.json``) is
+``{"ver": ..., "data": [...]}``, one entry per person:
+
+* ``imageName``: the image; EFT's own viewer opens ``<img_dir>/<basename(imageName)>``, so
+  images are ``<root>/<basename>`` with ``--root`` the image folder (e.g. ``coco/train2014``).
+* ``bbox_center`` (2) px, ``bbox_scale``: SPIN's box, side ``200 * bbox_scale``.
+* ``parm_pose`` (24, 3, 3) SMPL rotation matrices (global first), ``parm_shape`` (10),
+  ``parm_cam`` (3) weak-perspective [s, tx, ty] of the 224 x 224 box crop.
+* optional ``gt_keypoint_2d`` (49, 3) in SPIN's order: OpenPose BODY_25 first (used as
+  ``keypoints2d`` when any is detected), then SPIN's 24 annotated joints.
+
+``--annotations`` names the EFT file (or it is found under ``--root`` by the names above).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from furpe_label.storage.manifest import ColumnValues
+from furpe_label.storage.manifest_columns import KEYPOINTS_OPENPOSE
+from furpe_label.workflows.datasets.base import DatasetAdapter
+from furpe_label.workflows.datasets.keypoints import body25_to_openpose137, rotmats_to_axis_angle
+from furpe_label.workflows.datasets.readers import (
+    DatasetError,
+    as_array,
+    center_scale_to_xywh,
+    load_json,
+    person_indices,
+    require_keys,
+    resolve_under,
+)
+
+_KEYS = ("imageName", "bbox_center", "bbox_scale", "parm_pose", "parm_shape", "parm_cam")
+
+
+class EFTAdapter(DatasetAdapter):
+    """EFT fits: SPIN boxes, SMPL parameters and weak-perspective cameras as ground truth."""
+
+    name = "eft"
+    has_ground_truth = True
+    gives_boxes = True
+    official_files = (
+        "COCO2014-All-ver01.json",
+        "COCO2014-Part-ver01.json",
+        "COCO2014-Val-ver10.json",
+        "MPII_ver01.json",
+        "LSPet_ver01.json",
+        "eft_fit/*.json",
+    )
+
+    def read_columns(self) -> dict[str, ColumnValues]:
+        root = self.require_root()
+        rows: dict[str, list] = {
+            k: [] for k in ("image_path", "center", "scale", "rotmats", "betas", "cam", "body25")
+        }
+        for path in self.annotation_files():
+            data = load_json(path)
+            require_keys(data, ("data",), str(path))
+            if not isinstance(data["data"], list):
+                raise DatasetError(f"{path}: 'data' must be a list of fits")
+            for i, fit in enumerate(data["data"]):
+                where = f"{path}: data[{i}]"
+                require_keys(fit, _KEYS, where)
+                rows["image_path"].append(resolve_under(root, Path(str(fit["imageName"])).name))
+                rows["center"].append(as_array(fit["bbox_center"], (2,), f"{where}: bbox_center"))
+                rows["scale"].append(float(as_array(fit["bbox_scale"], (), f"{where}: bbox_scale")))
+                rows["rotmats"].append(
+                    as_array(fit["parm_pose"], (24, 3, 3), f"{where}: parm_pose")
+                )
+                rows["betas"].append(as_array(fit["parm_shape"], (10,), f"{where}: parm_shape"))
+                rows["cam"].append(as_array(fit["parm_cam"], (3,), f"{where}: parm_cam"))
+                body = np.zeros((25, 3))
+                if fit.get("gt_keypoint_2d") is not None:
+                    body = as_array(fit["gt_keypoint_2d"], (49, 3), f"{where}: gt_keypoint_2d")[:25]
+                rows["body25"].append(body)
+        n = len(rows["image_path"])
+        if n == 0:
+            return {"image_path": []}
+        pose = rotmats_to_axis_angle(np.asarray(rows["rotmats"]))
+        keypoints = body25_to_openpose137(np.asarray(rows["body25"]))
+        detected = keypoints[..., 2].max(axis=1) > 0
+        keypoints[~detected] = np.nan
+        return {
+            "image_path": rows["image_path"],
+            "person_idx": person_indices(rows["image_path"]),
+            "box_xywh": center_scale_to_xywh(np.asarray(rows["center"]), np.asarray(rows["scale"])),
+            "smpl_global_orient": pose[:, 0],
+            "smpl_body_pose": pose[:, 1:],
+            "smpl_betas": np.asarray(rows["betas"]),
+            "gt_weak_camera": np.asarray(rows["cam"]),
+            "keypoints2d": keypoints,
+            "keypoints2d_source": [KEYPOINTS_OPENPOSE if d else None for d in detected],
+        }

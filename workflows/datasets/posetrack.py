@@ -1,0 +1,106 @@
+"""``posetrack``: PoseTrack18 / PoseTrack21 pose-tracking JSON (one file per video sequence).
+
+Each file (PoseTrack18 ``posetrack_data/annotations/{train,val}/*.json``, PoseTrack21
+``posetrack_data/{train,val}/*.json``) is COCO-style: ``images`` with ``id``, ``file_name``
+(``images/train/000001_bonn_train/000000.jpg``, relative to the root), ``frame_id``,
+``vid_id``, ``nframes``, ``is_labeled``; ``annotations`` with ``image_id``, ``bbox`` (xywh px),
+``bbox_head``, ``keypoints`` (17 x 3, named in ``categories[0].keypoints``: COCO's order with
+``head_bottom`` / ``head_top`` in place of the eyes; the ears are placeholders),
+``track_id`` and (PoseTrack21) ``person_id``. Only labelled people are rows: ``sequence`` is the
+frame's folder (the video), ``frame`` the frame number (the file name's number).
+An annotation without a box gets one around its labelled keypoints (x 1.2); one with neither is
+skipped and counted. ``--annotations`` may be one file or a folder of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from furpe_label.storage.manifest import ColumnValues
+from furpe_label.storage.manifest_columns import KEYPOINTS_ANNOTATION
+from furpe_label.workflows.datasets.base import DatasetAdapter
+from furpe_label.workflows.datasets.coco_json import category_keypoint_names, coco_annotations
+from furpe_label.workflows.datasets.keypoints import (
+    keypoint_boxes,
+    named_to_openpose137,
+    visibility_to_confidence,
+)
+from furpe_label.workflows.datasets.readers import DatasetError, as_array, load_json, resolve_under
+
+POSETRACK_KEYPOINTS = (
+    "nose", "head_bottom", "head_top", "left_ear", "right_ear", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+)  # fmt: skip
+_PLACEHOLDERS = ("left_ear", "right_ear")
+
+
+def _frame_number(image: dict) -> int:
+    stem = Path(str(image["file_name"])).stem
+    if stem.isdigit():
+        return int(stem)
+    return int(image.get("frame_id", 0)) % 10000
+
+
+class PoseTrackAdapter(DatasetAdapter):
+    """PoseTrack18 / 21: video frames with person boxes and 2D body keypoints."""
+
+    name = "posetrack"
+    has_ground_truth = False
+    gives_boxes = True
+    annotation_kind = "file_or_folder"
+    official_files = (
+        "posetrack_data/annotations/train/*.json",
+        "posetrack_data/train/*.json",
+        "annotations/train/*.json",
+        "posetrack_data/annotations/val/*.json",
+        "posetrack_data/val/*.json",
+        "annotations/val/*.json",
+    )
+
+    def read_columns(self) -> dict[str, ColumnValues]:
+        root = self.require_root()
+        rows: dict[str, list] = {
+            k: [] for k in ("image_path", "sequence", "frame", "person_idx", "box_xywh", "kps")
+        }
+        for path in self.annotation_files():
+            data = load_json(path)
+            names = category_keypoint_names(data, path, POSETRACK_KEYPOINTS)
+            if len(names) != len(POSETRACK_KEYPOINTS):
+                raise DatasetError(f"{path}: {len(names)} keypoint names, expected 17")
+            names = tuple("" if n in _PLACEHOLDERS else n for n in names)
+            for ann, image, person, where in coco_annotations(data, path):
+                points = visibility_to_confidence(
+                    as_array(
+                        ann.get("keypoints") or [0.0] * 51, (51,), f"{where}: keypoints"
+                    ).reshape(1, 17, 3)
+                )
+                box = (
+                    as_array(ann["bbox"], (4,), f"{where}: bbox")
+                    if ann.get("bbox")
+                    else (keypoint_boxes(points, 0.0, 1.2)[0])
+                )
+                if not np.all(np.isfinite(box)):
+                    self.skipped["no_box_and_no_keypoints"] += 1
+                    continue
+                rows["kps"].append(points[0])
+                rows["box_xywh"].append(box)
+                rows["image_path"].append(resolve_under(root, image["file_name"]))
+                rows["sequence"].append(Path(str(image["file_name"])).parent.name)
+                rows["frame"].append(_frame_number(image))
+                rows["person_idx"].append(person)
+        n = len(rows["image_path"])
+        if n == 0:
+            return {"image_path": []}
+        points = np.asarray(rows.pop("kps")).reshape(n, 17, 3)
+        keypoints = named_to_openpose137(points, names) if n else np.zeros((0, 137, 3))
+        labelled = keypoints[..., 2].max(axis=1) > 0
+        keypoints[~labelled] = np.nan
+        return {
+            **rows,
+            "box_xywh": np.asarray(rows["box_xywh"]).reshape(n, 4),
+            "keypoints2d": keypoints,
+            "keypoints2d_source": [KEYPOINTS_ANNOTATION if k else None for k in labelled],
+        }
