@@ -20,7 +20,7 @@ from PIL import Image
 
 from furpe_label.experts.vocabulary import Reason
 
-__all__ = ["DecodeLimits", "Decoded", "decode_image", "decode_video_frames"]
+__all__ = ["DEFAULT_LIMITS", "DecodeLimits", "Decoded", "decode_image", "decode_video_frames"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,9 @@ class DecodeLimits:
 
     min_side: int = 16
     max_side: int = 8192
+
+
+DEFAULT_LIMITS = DecodeLimits()
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def _to_rgb8(pil: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(pil.convert("RGB"), dtype=np.uint8))
 
 
-def decode_image(path: str | Path, limits: DecodeLimits = DecodeLimits()) -> Decoded:
+def decode_image(path: str | Path, limits: DecodeLimits = DEFAULT_LIMITS) -> Decoded:
     """Read one image file (any format Pillow reads) as (H, W, 3) uint8 RGB."""
     path = Path(path)
     if not path.is_file():
@@ -93,7 +96,7 @@ def decode_image(path: str | Path, limits: DecodeLimits = DecodeLimits()) -> Dec
 
 
 def decode_video_frames(
-    path: str | Path, frames: Sequence[int], limits: DecodeLimits = DecodeLimits()
+    path: str | Path, frames: Sequence[int], limits: DecodeLimits = DEFAULT_LIMITS
 ) -> Iterator[tuple[int, Decoded]]:
     """Decode the wanted frame indices of one video, in ascending order, reading sequentially.
 

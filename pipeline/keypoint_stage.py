@@ -1,0 +1,170 @@
+"""The keypoint stage of a shard: decoded images + person boxes -> OpenPose-137 per instance.
+
+Three sources, chosen by the run (``RunConfig.detector``):
+
+* ``mediapipe`` (default, offline): the detector runs on each image once with all its boxes;
+* ``openpose-json``: each row's ``openpose_json`` file (or ``RunConfig.openpose``'s folder
+  searched by the image's name), the person matched to the row's box;
+* ``ground-truth``: the dataset's own whole-body keypoints (manifest ``keypoints2d``).
+
+Every instance ends with keypoints or a named :class:`Reason` (+ detail); nothing raises.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from furpe_label.experts.detectors import KeypointDetector, create_detector
+from furpe_label.experts.vocabulary import Reason
+
+__all__ = ["KeypointSource", "ShardKeypoints", "detect_keypoints"]
+
+N_KEYPOINTS = 137
+
+
+@dataclass
+class ShardKeypoints:
+    """Keypoints of N instances.
+
+    Attributes:
+        keypoints: (N, 137, 3) float32 OpenPose-137 ``(x, y, conf)``, pixels (0 where none).
+        failure: N :class:`Reason` (``OK`` where keypoints exist).
+        detail: N strings beside the reasons.
+        world_landmarks: (N, 33, 3) float32 MediaPipe pose world landmarks, metres (NaN: none).
+        detector: "name version" of the source.
+    """
+
+    keypoints: np.ndarray
+    failure: list[Reason]
+    detail: list[str]
+    world_landmarks: np.ndarray
+    detector: str
+
+    @classmethod
+    def empty(cls, count: int, failure: Sequence[Reason], detector: str) -> ShardKeypoints:
+        return cls(
+            keypoints=np.zeros((count, N_KEYPOINTS, 3), np.float32),
+            failure=list(failure),
+            detail=[""] * count,
+            world_landmarks=np.full((count, 33, 3), np.nan, np.float32),
+            detector=detector,
+        )
+
+
+class KeypointSource:
+    """One worker's keypoint source (the detector is created once and reused).
+
+    Args:
+        name: ``mediapipe``, ``openpose-json`` or ``ground-truth``.
+        openpose_folder: for ``openpose-json`` rows without their own file path.
+    """
+
+    def __init__(self, name: str, openpose_folder: str | None = None) -> None:
+        if name not in ("mediapipe", "openpose-json", "ground-truth"):
+            raise ValueError(f"unknown keypoint source {name!r}")
+        self.name = name
+        self.openpose_folder = openpose_folder
+        self._detectors: dict[str, KeypointDetector] = {}
+
+    def _detector(self, folder: str | None = None) -> KeypointDetector:
+        key = folder or ""
+        if key not in self._detectors:
+            if self.name == "mediapipe":
+                self._detectors[key] = create_detector("mediapipe")
+            else:
+                self._detectors[key] = create_detector("openpose-json", folder=folder)
+        return self._detectors[key]
+
+    @property
+    def version(self) -> str:
+        if self.name == "ground-truth":
+            return "ground-truth annotations"
+        if self.name == "openpose-json":
+            return "openpose-json (precomputed OpenPose files)"
+        detector = self._detector()
+        return f"{detector.name} {detector.version}"
+
+    def close(self) -> None:
+        for detector in self._detectors.values():
+            detector.close()
+        self._detectors.clear()
+
+
+def detect_keypoints(
+    source: KeypointSource,
+    images: Sequence[np.ndarray | None],
+    image_index: np.ndarray,
+    boxes: np.ndarray,
+    failure: Sequence[Reason],
+    gt_keypoints: np.ndarray | None = None,
+    openpose_files: Sequence[str | None] | None = None,
+    image_names: Sequence[str] | None = None,
+) -> ShardKeypoints:
+    """Keypoints of N instances (see the module docstring).
+
+    Args:
+        source: the worker's keypoint source.
+        images: decoded images (None where decoding failed).
+        image_index: (N,) index into ``images`` per instance.
+        boxes: (N, 4) float person boxes, pixel xywh (NaN where the dataset and the person
+            finder gave none).
+        failure: N reasons from decoding (``OK`` where the image is usable).
+        gt_keypoints: (N, 137, 3) the dataset's keypoints (NaN rows: none), for
+            ``ground-truth``.
+        openpose_files: N OpenPose JSON paths (or None), for ``openpose-json``.
+        image_names: N image paths / names (the JSON file is searched by the image's stem).
+    """
+    count = len(image_index)
+    out = ShardKeypoints.empty(count, failure, source.name)
+    no_box = ~np.isfinite(boxes).all(axis=1)
+    for row in np.flatnonzero(no_box):
+        if out.failure[row] is Reason.OK:
+            out.failure[row], out.detail[row] = Reason.NO_PERSON, "no person box was found"
+    usable = np.array([f is Reason.OK for f in out.failure], dtype=bool)
+    if source.name == "ground-truth":
+        _from_ground_truth(out, usable, gt_keypoints)
+        return out
+    groups: dict[tuple[int, str | None], list[int]] = defaultdict(list)
+    for row in np.flatnonzero(usable):
+        folder = None
+        if source.name == "openpose-json":
+            own = openpose_files[row] if openpose_files is not None else None
+            folder = str(Path(own).parent) if own else source.openpose_folder
+        groups[(int(image_index[row]), folder)].append(int(row))
+    for (image_id, folder), rows in groups.items():
+        if source.name == "openpose-json" and folder is None:
+            for row in rows:
+                out.failure[row] = Reason.KEYPOINTS_FILE_MISSING
+                out.detail[row] = "no OpenPose JSON file or folder for this image"
+            continue
+        name = None if image_names is None else Path(image_names[rows[0]]).name
+        people = source._detector(folder).detect(
+            images[image_id], boxes[rows].astype(np.float64), image_id=name
+        )
+        for row, person in zip(rows, people, strict=True):
+            out.keypoints[row] = person.keypoints
+            if not person.ok:
+                out.failure[row] = person.failure
+                out.detail[row] = person.detector
+            elif person.world_landmarks is not None:
+                out.world_landmarks[row] = person.world_landmarks
+    out.detector = source.version
+    return out
+
+
+def _from_ground_truth(
+    out: ShardKeypoints, usable: np.ndarray, gt_keypoints: np.ndarray | None
+) -> None:
+    for row in np.flatnonzero(usable):
+        values = None if gt_keypoints is None else gt_keypoints[row]
+        if values is None or not np.isfinite(values).all():
+            out.failure[row] = Reason.KEYPOINTS_FILE_MISSING
+            out.detail[row] = "the dataset has no whole-body keypoints for this instance"
+            continue
+        out.keypoints[row] = values
+    out.detector = "ground-truth annotations"
