@@ -24,7 +24,7 @@ __all__ = ["DEFAULT_MAX_MSE", "MseFrame", "SelectionConfig"]
 
 MseFrame = Literal["norm", "px"]
 
-DEFAULT_MAX_MSE = 0.02  # TODO-MEASURE
+DEFAULT_MAX_MSE = 0.08
 """Step 3 default: mean squared reprojection distance in the body crop's normalised frame
 (see :mod:`furpe_label.selection.step3_reprojection` for how it was chosen)."""
 
