@@ -23,7 +23,9 @@ Per person and part, in this order (the first that applies is the part's status)
 
 A bad body drops the sample; a bad face or hand suppresses that part's label only.
 Scores (:func:`score_validity`) and statuses (:func:`part_status`) are separate, so the
-statuses can be recomputed from stored scores under other thresholds.
+statuses can be recomputed from stored scores under other thresholds. Range scores are stored
+as float32 and the rules compare the stored values (``|beta| > 3`` is decided on the float32
+``betas_max_abs``; the hand limit is compared as float32(3.15), as FuRPE's float32 arrays).
 """
 
 from __future__ import annotations
