@@ -97,6 +97,9 @@ class Reason(StrEnum):
     FUSION_FAILED = "fusion_failed"
     # selection step 3
     REPROJECTION_ERROR = "reprojection_error"
+    REPROJECTION_UNVERIFIABLE = "reprojection_unverifiable"
+    # what-if re-decisions from stored scores
+    NOT_SCORED = "not_scored"
     # the run itself
     TASK_FAILED = "task_failed"
 
@@ -136,6 +139,10 @@ _MEANINGS: dict[Reason, str] = {
     Reason.FUSION_FAILED: "merging the parts into SMPL-X failed",
     Reason.REPROJECTION_ERROR: "step 3: the fused SMPL-X keypoints reproject too far from the "
     "detected ones",
+    Reason.REPROJECTION_UNVERIFIABLE: "step 3: no confident detected keypoint of a labelled part "
+    "has a finite model counterpart, so the label cannot be checked",
+    Reason.NOT_SCORED: "what-if: the original run never scored this step for the row (an "
+    "earlier step dropped it), so its outcome under the new thresholds needs a re-run",
     Reason.TASK_FAILED: "the shard task failed after its retries",
 }
 

@@ -1,1 +1,51 @@
-"""furpe_label.selection."""
+"""furpe_label.selection: FuRPE's three-step pseudo-label selection.
+
+Each step is a scorer (scores always stored, :mod:`.columns`) and a keep rule
+(:mod:`.decisions`): 1. keypoint confidence (:mod:`.step1_keypoints`), 2. expert validity
+(:mod:`.step2_validity`), 3. reprojection (:mod:`.step3_reprojection`). Thresholds:
+:class:`SelectionConfig`.
+"""
+
+from furpe_label.selection.columns import (
+    DECISION_COLUMNS,
+    METRIC_COLUMNS,
+    SelectionMetrics,
+)
+from furpe_label.selection.config import SelectionConfig
+from furpe_label.selection.decisions import (
+    Outcome,
+    SelectionDecisions,
+    combine,
+    decide,
+    what_if,
+)
+from furpe_label.selection.step1_keypoints import confident_mask, keep_keypoints, score_keypoints
+from furpe_label.selection.step2_validity import ExpertOutputs, part_status, score_validity
+from furpe_label.selection.step3_reprojection import (
+    BodyCropFrame,
+    overall_reprojection,
+    reprojection_status,
+    score_reprojection,
+)
+
+__all__ = [
+    "DECISION_COLUMNS",
+    "METRIC_COLUMNS",
+    "BodyCropFrame",
+    "ExpertOutputs",
+    "Outcome",
+    "SelectionConfig",
+    "SelectionDecisions",
+    "SelectionMetrics",
+    "combine",
+    "confident_mask",
+    "decide",
+    "keep_keypoints",
+    "overall_reprojection",
+    "part_status",
+    "reprojection_status",
+    "score_keypoints",
+    "score_reprojection",
+    "score_validity",
+    "what_if",
+]

@@ -1,0 +1,170 @@
+"""Decisions from stored scores: every step's keep rule, the what-if, and the combined outcome.
+
+``decide(metrics, config)`` applies the keep rules of all three steps to stored scores only;
+a fresh run and a what-if both go through it, so ``what_if(metrics_scored_with_A, B)`` equals
+the decisions of a run scored and decided with ``B`` whenever A and B share their scoring
+parameters (the confidence thresholds; ``what_if`` refuses otherwise) — for every row whose
+scores exist. A row whose later step was never scored (the original run dropped it earlier and
+skipped that step) gets ``Reason.NOT_SCORED`` where the new thresholds would reach that step.
+
+``combine`` turns decisions (plus what happened before step 1 and at fusion) into the audit's
+per-row outcome: the first stage that drops the row, its reason, and ``part_valid``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from furpe_label.experts.vocabulary import Part, Reason, Stage
+from furpe_label.selection.columns import SelectionMetrics, as_reasons
+from furpe_label.selection.config import SelectionConfig
+from furpe_label.selection.step1_keypoints import keep_keypoints
+from furpe_label.selection.step2_validity import part_status
+from furpe_label.selection.step3_reprojection import overall_reprojection, reprojection_status
+
+__all__ = ["Outcome", "SelectionDecisions", "combine", "decide", "what_if"]
+
+_BEFORE_STEP1: dict[Reason, Stage] = {
+    **{reason: Stage.INPUT for reason in (
+        Reason.IMAGE_MISSING, Reason.IMAGE_UNREADABLE, Reason.IMAGE_TOO_SMALL,
+        Reason.IMAGE_TOO_LARGE, Reason.FRAME_UNREADABLE, Reason.INVALID_BOX)},
+    **{reason: Stage.KEYPOINTS for reason in (
+        Reason.NO_PERSON, Reason.IMAGE_ID_MISSING, Reason.KEYPOINTS_FILE_MISSING,
+        Reason.KEYPOINTS_FILE_INVALID, Reason.BACKEND_ERROR)},
+}  # fmt: skip
+"""Reasons a row may carry into the selection from before step 1, with their stage."""
+
+
+@dataclass(frozen=True)
+class SelectionDecisions:
+    """The keep decisions of N rows under one config.
+
+    Attributes:
+        keep_step1: (N,) bool, enough confident keypoints.
+        part_status: (N, 4) :class:`Reason` per :class:`Part` (step 2), ``ok`` = usable.
+        step3_status: (N,) :class:`Reason`: ``ok``, ``reprojection_error``,
+            ``reprojection_unverifiable`` or ``not_scored``.
+        reprojection: the overall step 3 values (float64 (N,) each) over the parts valid
+            under this config (``reproj_mse_px``, ``reproj_mse_norm``, ...).
+    """
+
+    keep_step1: np.ndarray
+    part_status: np.ndarray
+    step3_status: np.ndarray
+    reprojection: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.keep_step1)
+
+    def same_decisions(self, other: SelectionDecisions) -> bool:
+        """True when every decision (not the informative values) is identical."""
+        return all(
+            np.array_equal(getattr(self, f.name), getattr(other, f.name))
+            for f in fields(self)
+            if f.name != "reprojection"
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Per-row result of the selection.
+
+    Attributes:
+        drop_step: (N,) int8 :class:`Stage` value where the row was dropped (0 = kept).
+        drop_reason: (N,) :class:`Reason`, ``ok`` when kept.
+        part_valid: (N, 4) bool per :class:`Part`: the label of that part is usable (all
+            False for dropped rows).
+    """
+
+    drop_step: np.ndarray
+    drop_reason: np.ndarray
+    part_valid: np.ndarray
+
+    @property
+    def kept(self) -> np.ndarray:
+        """(N,) bool."""
+        return self.drop_step == Stage.KEPT
+
+
+def decide(metrics: SelectionMetrics | Mapping[str, np.ndarray], config: SelectionConfig):
+    """Apply every keep rule of ``config`` to stored scores (no model run).
+
+    Args:
+        metrics: all :data:`~furpe_label.selection.columns.METRIC_COLUMNS`.
+        config: the thresholds.
+
+    Returns:
+        :class:`SelectionDecisions`.
+    """
+    columns = metrics.columns if isinstance(metrics, SelectionMetrics) else metrics
+    keep_step1 = keep_keypoints(columns["n_confident_kp"], config)
+    status = part_status(columns, config)
+    overall = overall_reprojection(columns, status == Reason.OK)
+    step3 = reprojection_status(overall[f"reproj_mse_{config.mse_frame}"], config)
+    step3[~np.asarray(columns["step3_scored"], dtype=bool)] = Reason.NOT_SCORED
+    return SelectionDecisions(keep_step1, status, step3, overall)
+
+
+def what_if(metrics: SelectionMetrics, config: SelectionConfig) -> SelectionDecisions:
+    """Re-decide stored scores under new thresholds, without running any model.
+
+    Raises:
+        ValueError: when ``config``'s scoring parameters (confidence thresholds) differ from
+            those the metrics were scored with: re-score step 1 to 3 from the stored
+            keypoints and projections first.
+    """
+    wanted = config.scoring_parameters()
+    if metrics.scoring != wanted:
+        changed = sorted(k for k in wanted if metrics.scoring.get(k) != wanted[k])
+        raise ValueError(
+            f"what-if cannot change scoring parameters {changed} (scored with "
+            f"{metrics.scoring}); re-score with the new thresholds instead"
+        )
+    return decide(metrics, config)
+
+
+def combine(
+    decisions: SelectionDecisions,
+    input_reasons: np.ndarray | None = None,
+    fusion_reasons: np.ndarray | None = None,
+) -> Outcome:
+    """The per-row outcome: the first stage that drops the row, and ``part_valid``.
+
+    Stages in order: input / keypoint detection (``input_reasons``), step 1, step 2 (the
+    body's status drops the sample), fusion (``fusion_reasons``), step 3.
+
+    Args:
+        decisions: from :func:`decide` / :func:`what_if`.
+        input_reasons: optional (N,) :class:`Reason` from before step 1 (``ok`` when the row
+            reached step 1): an input reason (stage INPUT) or a detection reason (KEYPOINTS).
+        fusion_reasons: optional (N,) :class:`Reason` from fusion (``ok`` or
+            ``fusion_failed``).
+    """
+    n = len(decisions)
+    drop_step = np.zeros(n, dtype=np.int8)
+    drop_reason = np.full(n, Reason.OK, dtype=object)
+
+    def drop(mask: np.ndarray, stage: Stage | np.ndarray, reasons: object) -> None:
+        new = mask & (drop_step == Stage.KEPT)
+        drop_step[new] = stage if isinstance(stage, Stage) else stage[new]
+        drop_reason[new] = reasons[new] if isinstance(reasons, np.ndarray) else reasons
+
+    if input_reasons is not None:
+        reasons = as_reasons(input_reasons, "input_reasons").reshape(n)
+        unknown = {r for r in reasons if r != Reason.OK and r not in _BEFORE_STEP1}
+        if unknown:
+            raise ValueError(f"input_reasons holds reasons of later stages: {sorted(unknown)}")
+        stages = np.array([_BEFORE_STEP1.get(r, Stage.KEPT) for r in reasons], dtype=np.int8)
+        drop(reasons != Reason.OK, stages, reasons)
+    drop(~decisions.keep_step1, Stage.KEYPOINTS, Reason.FEW_CONFIDENT_KEYPOINTS)
+    body = decisions.part_status[:, Part.BODY.column]
+    drop(body != Reason.OK, Stage.EXPERTS, body)
+    if fusion_reasons is not None:
+        fusion = as_reasons(fusion_reasons, "fusion_reasons").reshape(n)
+        drop(fusion != Reason.OK, Stage.FUSION, fusion)
+    drop(decisions.step3_status != Reason.OK, Stage.REPROJECTION, decisions.step3_status)
+    part_valid = (decisions.part_status == Reason.OK) & (drop_step == Stage.KEPT)[:, None]
+    return Outcome(drop_step, drop_reason, part_valid)
