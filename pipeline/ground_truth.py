@@ -1,0 +1,84 @@
+"""The pseudo-label's error against the dataset's 3D ground truth (MPJPE, PA-MPJPE in mm).
+
+Where a dataset has 3D joints (Human3.6M, MPI-INF-3DHP: SPIN's ``S``; Human3.6M json's
+``joint_3d``), the fused SMPL-X body is compared on the joints both conventions share (by name,
+through the convention table): the label's 3D OpenPose-137 points (metres) against the
+dataset's joints (metres, validity in the 4th column). Both sets are centred on the mean of the
+hips they share before MPJPE (the usual root alignment, with the hip midpoint as root because
+SMPL-X's pelvis and the datasets' pelvis are regressed differently); PA-MPJPE first solves the
+similarity (rotation, scale, translation) that best aligns the label to the truth (Umeyama).
+The joint regressors differ (no H36M regressor exists for SMPL-X without licensed files), so the
+numbers rank labels and thresholds; they are not benchmark-comparable MPJPEs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES, mapping
+
+__all__ = ["MIN_SHARED_JOINTS", "gt_errors_mm", "procrustes_align"]
+
+MIN_SHARED_JOINTS = 6
+"""Fewer valid shared joints than this give no error (NaN)."""
+
+_HIPS = ("left_hip", "right_hip")
+
+
+def procrustes_align(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Similarity-align (K, 3) ``source`` to (K, 3) ``target`` (Umeyama); returns the moved
+    source (K, 3)."""
+    mu_s, mu_t = source.mean(0), target.mean(0)
+    xs, xt = source - mu_s, target - mu_t
+    u, sigma, vt = np.linalg.svd(xt.T @ xs)
+    d = np.sign(np.linalg.det(u @ vt))
+    fix = np.diag([1.0, 1.0, d])
+    rotation = u @ fix @ vt
+    var = (xs**2).sum()
+    scale = float((sigma * np.diag(fix)).sum() / var) if var > 0 else 1.0
+    return scale * xs @ rotation.T + mu_t
+
+
+def gt_errors_mm(
+    label_points: np.ndarray,
+    gt_joints: np.ndarray,
+    gt_convention: str,
+    label_convention: str = "openpose137",
+) -> tuple[np.ndarray, np.ndarray]:
+    """MPJPE and PA-MPJPE of N labels, millimetres (NaN where they cannot be computed).
+
+    Args:
+        label_points: (N, K_label, 3) the label's 3D keypoints, metres (NaN rows: no label).
+        gt_joints: (N, K_gt, 4) ground-truth joints x, y, z (metres) + validity (NaN rows:
+            no ground truth).
+        gt_convention: the convention name of ``gt_joints`` (e.g. ``spin24``, ``h36m17``).
+        label_convention: the convention of ``label_points``.
+
+    Returns:
+        (mpjpe (N,), pa_mpjpe (N,)) float32 millimetres.
+    """
+    src, dst = mapping(label_convention, gt_convention)
+    count = len(label_points)
+    mpjpe = np.full(count, np.nan, np.float32)
+    pa_mpjpe = np.full(count, np.nan, np.float32)
+    names = KEYPOINT_NAMES[gt_convention]
+    hips_dst = [
+        int(np.flatnonzero(dst == names.index(hip))[0])
+        for hip in _HIPS
+        if hip in names and names.index(hip) in dst
+    ]
+    for row in range(count):
+        label = np.asarray(label_points[row], np.float64)[src]
+        truth = np.asarray(gt_joints[row], np.float64)[dst]
+        ok = np.isfinite(label).all(1) & np.isfinite(truth).all(1) & (truth[:, 3] > 0)
+        if ok.sum() < MIN_SHARED_JOINTS:
+            continue
+        hips = [h for h in hips_dst if ok[h]]
+        root_label = label[hips].mean(0) if hips else label[ok].mean(0)
+        root_truth = truth[hips, :3].mean(0) if hips else truth[ok, :3].mean(0)
+        centred = label[ok] - root_label
+        target = truth[ok, :3] - root_truth
+        mpjpe[row] = 1000.0 * np.linalg.norm(centred - target, axis=1).mean()
+        aligned = procrustes_align(label[ok], truth[ok, :3])
+        pa_mpjpe[row] = 1000.0 * np.linalg.norm(aligned - truth[ok, :3], axis=1).mean()
+    return mpjpe, pa_mpjpe
