@@ -147,10 +147,18 @@ def audit_file(audit_root: str | os.PathLike[str], dataset: str, shard_id: int) 
 
 
 def write_audit_shard(
-    audit_root: str | os.PathLike[str], dataset: str, shard_id: int, columns: Mapping[str, Any]
+    audit_root: str | os.PathLike[str],
+    dataset: str,
+    shard_id: int,
+    columns: Mapping[str, Any] | pa.Table,
 ) -> Path:
-    """Write one shard's audit rows (see :func:`audit_table`) atomically; returns the file."""
-    table = audit_table(columns)
+    """Write one shard's audit rows atomically; returns the file.
+
+    ``columns`` as for :func:`audit_table`, or a table it made.
+    """
+    table = columns if isinstance(columns, pa.Table) else audit_table(columns)
+    if not table.schema.equals(audit_schema(), check_metadata=True):
+        raise ValueError("the audit table does not have the schema's columns and types")
     path = audit_file(audit_root, dataset, shard_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

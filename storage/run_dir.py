@@ -21,14 +21,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from furpe_label.storage.audit import audit_file
+from furpe_label.storage.audit import audit_file, audit_table, write_audit_shard
+from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.run_info import RunConfigChangedError, RunInfo, differences
 from furpe_label.storage.run_lock import RunLock
 from furpe_label.storage.shards import ShardPlan
@@ -162,6 +165,45 @@ class RunDir:
         marker = {"shard": shard_id, "samples": stats.samples, "kept": stats.kept}
         atomic_write_bytes(self.marker(shard_id), _json_bytes(marker))
 
+    def commit_shard(
+        self,
+        store: LabelStore,
+        dataset: str,
+        shard_id: int,
+        labels: Mapping[str, np.ndarray],
+        audit: Mapping[str, Any],
+        extra_seconds: Mapping[str, float] | None = None,
+    ) -> ShardStats:
+        """Write all of one shard's outputs in the safe order and return its stats.
+
+        Checks first (nothing is written on error) that the audit has exactly the shard's
+        samples in order and that ``labels["valid"]`` is True exactly where ``drop_step`` is 0;
+        then writes the label rows, the audit file, the stats and, last, the marker.
+
+        Args:
+            store: the run's label store (opened "r+").
+            dataset: the audit partition (dataset adapter name).
+            labels: every label field, ``(L, *shape)`` (see :meth:`LabelStore.write_shard`).
+            audit: the shard's audit columns (see :func:`audit_table`).
+            extra_seconds: stage timings without an audit column (e.g. {"write": 1.2}).
+        """
+        table = audit_table(audit)
+        start, stop = store.plan.bounds(shard_id)
+        rows = table.column("sample_idx").to_numpy()
+        if not np.array_equal(rows, np.arange(start, stop)):
+            raise ValueError(f"shard {shard_id}: the audit must have one row per sample "
+                             f"{start}..{stop - 1} in order, got {len(rows)} rows")  # fmt: skip
+        kept = table.column("drop_step").to_numpy() == 0
+        valid = np.asarray(labels.get("valid", kept))
+        if valid.shape != kept.shape or not np.array_equal(valid, kept):
+            raise ValueError(f"shard {shard_id}: labels['valid'] must be True exactly where "
+                             "the audit's drop_step is 0 (kept)")  # fmt: skip
+        store.write_shard(shard_id, labels)
+        write_audit_shard(self.audit, dataset, shard_id, table)
+        stats = ShardStats.from_audit(table, extra_seconds)
+        self.finish_shard(shard_id, stats)
+        return stats
+
     def read_stats(self, shard_id: int) -> ShardStats:
         """Stats of one shard."""
         return ShardStats.from_json(json.loads(self.stats_file(shard_id).read_text()))
@@ -174,7 +216,9 @@ class RunDir:
         return total
 
     def leftovers(self) -> Iterator[Path]:
-        """Temporary files a killed writer left (hidden ``*.tmp``, zarr's ``*.partial``)."""
+        """What a killed writer left: hidden ``*.tmp`` files, zarr's ``*.partial`` files, a
+        label store that was being created (``.labels.zarr.creating-<pid>/``)."""
+        yield from self.root.glob(f".{self.labels.name}.creating-*")
         for folder in (self.root, self.stats, self.complete):
             if folder.is_dir():
                 yield from folder.glob(".*.tmp")
@@ -187,6 +231,9 @@ class RunDir:
         """Delete :meth:`leftovers` (hold the lock: a live writer's temporaries look alike)."""
         removed = 0
         for path in list(self.leftovers()):
-            path.unlink(missing_ok=True)
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
             removed += 1
         return removed

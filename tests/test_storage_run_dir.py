@@ -11,17 +11,18 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
-from furpe_label.storage.audit import audit_table, write_audit_shard
+from furpe_label.storage.audit import audit_table, read_audit, write_audit_shard
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.run_info import RunConfigChangedError, RunInfo, config_hash
 from furpe_label.storage.run_lock import RunLock, RunLockedError
 from furpe_label.storage.shards import ShardPlan
 from furpe_label.storage.stats import ShardStats
-from tests.storage_data import audit_columns
+from tests.storage_data import audit_columns, label_rows
 
 
 def _info(**changes) -> RunInfo:
@@ -164,13 +165,14 @@ def test_leftovers_of_killed_writers_are_found_and_removed(tmp_path):
         run.audit / "dataset=h36m" / ".part-00000.parquet.77.tmp",
         run.complete / ".00000.77.tmp",
         run.stats / ".00000.json.77.tmp",
+        run.root / ".labels.zarr.creating-77" / "zarr.json",
     ]
     for path in junk:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"half")
     _finish(run, ShardPlan(8, 8), 0)
-    assert sorted(run.leftovers()) == sorted(junk)
-    assert run.remove_leftovers() == 4
+    assert sorted(run.leftovers()) == sorted([*junk[:-1], junk[-1].parent])
+    assert run.remove_leftovers() == 5
     assert not list(run.leftovers())
     assert run.completed_shards() == {0} and run.read_stats(0).samples == 8
 
@@ -184,3 +186,39 @@ def test_manifest_rows_and_checks(tmp_path):
     with pytest.raises(ValueError, match="needs a sample_idx"):
         run.write_manifest(pa.table({"image_path": ["a"]}))
     assert [p.name for p in tmp_path.iterdir()] == ["manifest.parquet"]
+
+
+def _shard_outputs(plan: ShardPlan, store: LabelStore, shard_id: int):
+    start, stop = plan.bounds(shard_id)
+    audit = audit_columns(start, stop, shard_id)
+    labels = label_rows(store.fields, start, stop)
+    labels["valid"] = audit["drop_step"] == 0
+    return labels, audit
+
+
+def test_commit_shard_writes_everything_in_order_and_resumes(tmp_path):
+    run, plan = RunDir(tmp_path), ShardPlan(21, 8)
+    store = LabelStore.create(run.labels, plan.n_samples, plan.shard_size, chunk_size=4)
+    for shard_id in (0, 2):  # a run that stopped after two shards
+        run.commit_shard(store, "h36m", shard_id, *_shard_outputs(plan, store, shard_id))
+    assert run.pending_shards(plan) == [1]
+    stats = run.commit_shard(store, "h36m", 1, *_shard_outputs(plan, store, 1), {"write": 0.1})
+    assert stats.samples == 8 and stats.seconds["write"] == 0.1
+    assert run.pending_shards(plan) == []
+    assert run.merged_stats().samples == 21
+    kept = read_audit(run.audit).to_pandas().sort_values("sample_idx")["drop_step"] == 0
+    np.testing.assert_array_equal(store.array("valid")[:], kept.to_numpy())
+
+
+def test_commit_shard_refuses_inconsistent_outputs_before_writing(tmp_path):
+    run, plan = RunDir(tmp_path), ShardPlan(16, 8)
+    store = LabelStore.create(run.labels, plan.n_samples, plan.shard_size, chunk_size=4)
+    labels, audit = _shard_outputs(plan, store, 1)
+    short = {k: v[:-1] for k, v in audit.items()}
+    with pytest.raises(ValueError, match=r"one row per sample 8..15 in order, got 7 rows"):
+        run.commit_shard(store, "h36m", 1, labels, short)
+    flipped = {**labels, "valid": ~labels["valid"]}
+    with pytest.raises(ValueError, match="True exactly where the audit's drop_step is 0"):
+        run.commit_shard(store, "h36m", 1, flipped, audit)
+    assert not store.array("valid")[:].any()
+    assert not run.audit.exists() and run.completed_shards() == set()
