@@ -147,8 +147,12 @@ class LabelStore:
             chunk_size,
             {f.name for f in label_fields(optional_fields)},
         )
-        found = (*(store.plan.n_samples, store.plan.shard_size, store.chunk_size),
-                 {f.name for f in store.fields})  # fmt: skip
+        found = (
+            store.plan.n_samples,
+            store.plan.shard_size,
+            store.chunk_size,
+            {f.name for f in store.fields},
+        )
         if wanted != found:
             names = ("n_samples", "shard_size", "chunk_size", "fields")
             diff = [f"{n}: store has {f!r}, run wants {w!r}"

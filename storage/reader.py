@@ -9,15 +9,19 @@ parameters, see :data:`~furpe_label.storage.schema.LABEL_FIELDS` for shapes and 
     | part_valid (4,) bool in Part order (body, face, left_hand, right_hand) | ...
 
 By default only kept samples (``valid``) are indexed; position ``i`` of the dataset is sample
-``dataset.sample_idx[i]``. Batches are read with one zarr call per array on the sorted, unique
+``dataset.sample_idx[i]``. Batches are read with one call per array on the sorted, unique
 sample indices (:meth:`LabelDataset.read_batch`, also behind ``__getitems__``, which torch's
 DataLoader calls with a whole batch). Pair it with
 :class:`~furpe_label.storage.samplers.BlockShuffleBatchSampler` for random batches that touch
 few storage chunks.
 
-DataLoader workers: the dataset holds only paths and index arrays until it reads; the zarr
-arrays are opened lazily in each process (after a fork or in a spawned worker) and never
-pickled, so ``num_workers > 0`` works with either start method.
+Reads go through TensorStore by default (``engine="zarr"`` for zarr-python), see
+:mod:`~furpe_label.storage.row_readers`.
+
+DataLoader workers: the dataset holds only paths and index arrays until it reads; the arrays
+are opened lazily in each process (after a fork or in a spawned worker) and never pickled, so
+``num_workers > 0`` works with every start method ("forkserver" or "spawn" keep TensorStore's
+speed in workers when the main process has read too; "fork" then falls back to zarr-python).
 """
 
 from __future__ import annotations
@@ -29,12 +33,11 @@ from typing import Any
 
 import numpy as np
 import torch
-import zarr
 from torch.utils.data import Dataset
-from zarr.storage import LocalStore
 
 from furpe_label.storage.label_store import LabelStore
-from furpe_label.storage.read_store import PreadStore
+from furpe_label.storage.row_readers import ENGINES, Engine, RowReader, open_row_reader
+from furpe_label.storage.schema import label_field
 
 __all__ = ["LabelDataset"]
 
@@ -47,9 +50,7 @@ class LabelDataset(Dataset[dict[str, torch.Tensor]]):
         fields: array names to read (default: every array; ``valid`` only when
             ``kept_only`` is False, since it is always True otherwise).
         kept_only: index only the samples the selection kept (``valid``).
-        threaded_io: read through zarr's thread-pool ``LocalStore`` instead of
-            :class:`~furpe_label.storage.read_store.PreadStore` (network filesystems with
-            high latency may prefer it).
+        engine: "tensorstore" (default, fast random reads) or "zarr" (zarr-python).
     """
 
     def __init__(
@@ -57,8 +58,10 @@ class LabelDataset(Dataset[dict[str, torch.Tensor]]):
         path: str | os.PathLike[str],
         fields: Iterable[str] | None = None,
         kept_only: bool = True,
-        threaded_io: bool = False,
+        engine: Engine = "tensorstore",
     ) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; choose from {ENGINES}")
         self.path = Path(path)
         store = LabelStore.open(self.path)
         if fields is None:
@@ -74,47 +77,46 @@ class LabelDataset(Dataset[dict[str, torch.Tensor]]):
             np.flatnonzero(valid) if kept_only else np.arange(self.n_inputs)
         ).astype(np.int64)
         """(len,) int64: store row of each dataset position, increasing."""
-        self.threaded_io = threaded_io
-        self._arrays: dict[str, zarr.Array] | None = None
+        self.engine: Engine = engine
+        self._reader: RowReader | None = None
         self._opened_in: int | None = None
 
     def __len__(self) -> int:
         return len(self.sample_idx)
 
-    def _open(self) -> dict[str, zarr.Array]:
-        """The zarr arrays, opened once per process."""
-        if self._arrays is None or self._opened_in != os.getpid():
-            kind = LocalStore if self.threaded_io else PreadStore
-            group = zarr.open_group(kind(self.path, read_only=True), mode="r", zarr_format=3)
-            self._arrays = {name: group[name] for name in self.fields}  # type: ignore[misc]
+    def _open(self) -> RowReader:
+        """The row reader, opened once per process."""
+        if self._reader is None or self._opened_in != os.getpid():
+            self._reader = open_row_reader(self.path, self.fields, self.engine)
             self._opened_in = os.getpid()
-        return self._arrays
+        return self._reader
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_arrays"], state["_opened_in"] = None, None
+        state["_reader"], state["_opened_in"] = None, None
         return state
 
     def read_rows(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        """Numpy arrays of store rows ``rows`` (any order, repeats allowed), one zarr call each.
+        """Numpy arrays of store rows ``rows`` (any order, repeats allowed), one read per array.
 
         Returns ``{name: (len(rows), *field shape)}`` plus ``sample_idx`` (len(rows),) int64.
         """
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size and (rows.min() < 0 or rows.max() >= self.n_inputs):
             raise IndexError(f"rows must be in 0..{self.n_inputs - 1}")
+        if not rows.size:
+            empty = {
+                n: np.empty((0, *label_field(n).shape), label_field(n).dtype) for n in self.fields
+            }
+            return {"sample_idx": rows, **empty}
         unique, inverse = np.unique(rows, return_inverse=True)
-        out = {"sample_idx": rows}
-        for name, array in self._open().items():
-            values = array.get_orthogonal_selection((unique,)) if unique.size else (
-                np.empty((0, *array.shape[1:]), array.dtype)
-            )  # fmt: skip
-            out[name] = values if np.array_equal(unique, rows) else values[inverse]
-        return out
+        values = self._open().read(unique)
+        in_order = np.array_equal(unique, rows)
+        return {"sample_idx": rows, **{n: v if in_order else v[inverse] for n, v in values.items()}}
 
     def read_batch(self, positions: Sequence[int] | np.ndarray) -> dict[str, torch.Tensor]:
         """A batch of dataset positions as ``{name: (B, *field shape) tensor}``, in the given
-        order (read sorted, one zarr call per array)."""
+        order (read sorted, one read per array)."""
         positions = np.asarray(positions, dtype=np.int64)
         if positions.size and (positions.min() < -len(self) or positions.max() >= len(self)):
             raise IndexError(f"positions must be in 0..{len(self) - 1}")

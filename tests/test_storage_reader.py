@@ -3,16 +3,15 @@ DataLoader workers (fork after the parent has read), the pread store."""
 
 from __future__ import annotations
 
+import multiprocessing
 import pickle
 
 import numpy as np
 import pytest
 import torch
-import zarr
 from torch.utils.data import DataLoader
 
 from furpe_label.storage.label_store import LabelStore
-from furpe_label.storage.read_store import PreadStore
 from furpe_label.storage.reader import LabelDataset
 from furpe_label.storage.samplers import BlockShuffleBatchSampler
 from tests.storage_data import label_rows
@@ -94,11 +93,26 @@ def test_dataloader_workers_after_the_parent_read(store_path, expected):
     assert sorted(seen) == dataset.sample_idx.tolist()
 
 
+def _engine_and_first_row(dataset: LabelDataset) -> tuple[str, int]:
+    return dataset._open().engine, int(dataset[0]["sample_idx"])
+
+
+@pytest.mark.parametrize(("method", "engine"), [("fork", "zarr"), ("forkserver", "tensorstore")])
+def test_workers_after_the_parent_used_tensorstore(store_path, method, engine):
+    """TensorStore aborts a forked child of a process that used it: forked workers fall back
+    to zarr-python; forkserver workers keep TensorStore."""
+    dataset = LabelDataset(store_path, fields=["betas"])
+    dataset[0]
+    assert dataset._open().engine == "tensorstore"
+    with multiprocessing.get_context(method).Pool(1) as pool:
+        assert pool.apply(_engine_and_first_row, (dataset,)) == (engine, dataset.sample_idx[0])
+
+
 def test_pickled_dataset_reopens_lazily(store_path, expected):
     dataset = LabelDataset(store_path, fields=["transl"])
     dataset[0]
     copy = pickle.loads(pickle.dumps(dataset))
-    assert copy._arrays is None
+    assert copy._reader is None
     _assert_sample(copy[5], expected)
 
 
@@ -132,17 +146,16 @@ def test_block_shuffle_options():
         BlockShuffleBatchSampler(np.array([3, 1]), 4, 4)
 
 
-def test_pread_store_matches_the_local_store(store_path):
-    pread = LabelDataset(store_path)
-    threaded = LabelDataset(store_path, threaded_io=True)
-    positions = np.arange(len(pread))[::-1]
-    a, b = pread.read_batch(positions), threaded.read_batch(positions)
+@pytest.mark.parametrize("kept_only", [True, False])
+def test_engines_read_the_same_values(tmp_path, kept_only):
+    store = LabelStore.create(tmp_path / "labels.zarr", 20, shard_size=8, chunk_size=4)
+    store.write_shard(1, label_rows(store.fields, 8, 16))  # shards 0 and 2 never written
+    fast = LabelDataset(tmp_path / "labels.zarr", kept_only=kept_only)
+    reference = LabelDataset(tmp_path / "labels.zarr", kept_only=kept_only, engine="zarr")
+    positions = np.arange(len(fast))[::-1]
+    a, b = fast.read_batch(positions), reference.read_batch(positions)
+    assert fast._open().engine == "tensorstore" and reference._open().engine == "zarr"
     for name in a:
         torch.testing.assert_close(a[name], b[name], equal_nan=True, rtol=0, atol=0)
-    small = PreadStore(store_path, max_open_files=2)  # evicts descriptors constantly
-    group = zarr.open_group(small, mode="r")
-    np.testing.assert_array_equal(group["betas"][:], pread._open()["betas"][:])
-    assert len(small._descriptors) <= 2
-    small.close()
-    with pytest.raises(ValueError, match="read-only"):
-        PreadStore(store_path, read_only=False)
+    with pytest.raises(ValueError, match="unknown engine"):
+        LabelDataset(tmp_path / "labels.zarr", engine="h5py")
