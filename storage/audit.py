@@ -108,7 +108,10 @@ def _column(field: Field, values: Any, rows: int) -> pa.Array:
         present = np.asarray([v for v, null in zip(items, nulls, strict=True) if not null])
         if present.size and not np.array_equal(present, np.round(present.astype(np.float64))):
             raise ValueError(f"audit column {field.name} needs whole numbers")
-    return pa.array(items, arrow_type, from_pandas=False, mask=nulls if nulls.any() else None)
+    try:
+        return pa.array(items, arrow_type, mask=nulls if nulls.any() else None)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise ValueError(f"audit column {field.name}: {error}") from error
 
 
 def audit_table(columns: Mapping[str, Any]) -> pa.Table:

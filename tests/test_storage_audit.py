@@ -105,6 +105,7 @@ def test_nullable_columns_may_be_left_out():
         ({"image_path": [None, "a", "b", "c"]}, "image_path may not be null"),
         ({"shard": [0, 0, 0]}, "shard has 3 rows, expected 4"),
         ({"person_idx": [0.5, 0, 0, 0]}, "person_idx needs whole numbers"),
+        ({"n_confident_kp": np.full(4, 70_000)}, "n_confident_kp: Integer value 70000 not in"),
         ({"dataset": ["h36m"] * 4}, "partition key"),
         ({"colour": [1, 2, 3, 4]}, r"unknown \['colour'\]"),
     ],
