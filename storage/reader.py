@@ -1,0 +1,133 @@
+"""Trainer-facing reader: a torch ``Dataset`` over ``labels.zarr`` returning tensors by name.
+
+Each item is a dict of tensors named as the store's arrays (``smplx`` names for the body-model
+parameters, see :data:`~furpe_label.storage.schema.LABEL_FIELDS` for shapes and units) plus
+``sample_idx`` (int64, the row of the manifest and the audit)::
+
+    global_orient (3,) f32 rad | body_pose (21, 3) f32 rad | left_hand_pose (15, 3) f32 rad
+    (absolute finger rotations: build the smplx layer with flat_hand_mean=True) | betas (10,)
+    | part_valid (4,) bool in Part order (body, face, left_hand, right_hand) | ...
+
+By default only kept samples (``valid``) are indexed; position ``i`` of the dataset is sample
+``dataset.sample_idx[i]``. Batches are read with one call per array on the sorted, unique
+sample indices (:meth:`LabelDataset.read_batch`, also behind ``__getitems__``, which torch's
+DataLoader calls with a whole batch). Pair it with
+:class:`~furpe_label.storage.samplers.BlockShuffleBatchSampler` for random batches that touch
+few storage chunks.
+
+Reads go through TensorStore by default (``engine="zarr"`` for zarr-python), see
+:mod:`~furpe_label.storage.row_readers`.
+
+DataLoader workers: the dataset holds only paths and index arrays until it reads; the arrays
+are opened lazily in each process (after a fork or in a spawned worker) and never pickled, so
+``num_workers > 0`` works with every start method ("forkserver" or "spawn" keep TensorStore's
+speed in workers when the main process has read too; "fork" then falls back to zarr-python).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from furpe_label.storage.label_store import LabelStore
+from furpe_label.storage.row_readers import ENGINES, Engine, RowReader, open_row_reader
+from furpe_label.storage.schema import label_field
+
+__all__ = ["LabelDataset"]
+
+
+class LabelDataset(Dataset[dict[str, torch.Tensor]]):
+    """Samples of a label store as dicts of tensors.
+
+    Args:
+        path: the ``labels.zarr`` folder.
+        fields: array names to read (default: every array; ``valid`` only when
+            ``kept_only`` is False, since it is always True otherwise).
+        kept_only: index only the samples the selection kept (``valid``).
+        engine: "tensorstore" (default, fast random reads) or "zarr" (zarr-python).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        fields: Iterable[str] | None = None,
+        kept_only: bool = True,
+        engine: Engine = "tensorstore",
+    ) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; choose from {ENGINES}")
+        self.path = Path(path)
+        store = LabelStore.open(self.path)
+        if fields is None:
+            fields = [n for n in store.names if n != "valid" or not kept_only]
+        self.fields: tuple[str, ...] = tuple(fields)
+        unknown = sorted(set(self.fields) - set(store.names))
+        if unknown:
+            raise KeyError(f"{unknown} not in {self.path}; it has {list(store.names)}")
+        self.chunk_size = store.chunk_size
+        self.n_inputs = store.plan.n_samples
+        valid = store.array("valid")[:]
+        self.sample_idx: np.ndarray = (
+            np.flatnonzero(valid) if kept_only else np.arange(self.n_inputs)
+        ).astype(np.int64)
+        """(len,) int64: store row of each dataset position, increasing."""
+        self.engine: Engine = engine
+        self._reader: RowReader | None = None
+        self._opened_in: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.sample_idx)
+
+    def _open(self) -> RowReader:
+        """The row reader, opened once per process."""
+        if self._reader is None or self._opened_in != os.getpid():
+            self._reader = open_row_reader(self.path, self.fields, self.engine)
+            self._opened_in = os.getpid()
+        return self._reader
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_reader"], state["_opened_in"] = None, None
+        return state
+
+    def read_rows(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Numpy arrays of store rows ``rows`` (any order, repeats allowed), one read per array.
+
+        Returns ``{name: (len(rows), *field shape)}`` plus ``sample_idx`` (len(rows),) int64.
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size and (rows.min() < 0 or rows.max() >= self.n_inputs):
+            raise IndexError(f"rows must be in 0..{self.n_inputs - 1}")
+        if not rows.size:
+            empty = {
+                n: np.empty((0, *label_field(n).shape), label_field(n).dtype) for n in self.fields
+            }
+            return {"sample_idx": rows, **empty}
+        unique, inverse = np.unique(rows, return_inverse=True)
+        values = self._open().read(unique)
+        in_order = np.array_equal(unique, rows)
+        return {"sample_idx": rows, **{n: v if in_order else v[inverse] for n, v in values.items()}}
+
+    def read_batch(self, positions: Sequence[int] | np.ndarray) -> dict[str, torch.Tensor]:
+        """A batch of dataset positions as ``{name: (B, *field shape) tensor}``, in the given
+        order (read sorted, one read per array)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if positions.size and (positions.min() < -len(self) or positions.max() >= len(self)):
+            raise IndexError(f"positions must be in 0..{len(self) - 1}")
+        arrays = self.read_rows(self.sample_idx[positions])
+        return {name: torch.from_numpy(np.ascontiguousarray(v)) for name, v in arrays.items()}
+
+    def __getitem__(self, position: int) -> dict[str, torch.Tensor]:
+        """One sample: ``{name: field-shaped tensor}`` (``sample_idx`` a 0-d int64 tensor)."""
+        return {name: value[0] for name, value in self.read_batch([position]).items()}
+
+    def __getitems__(self, positions: list[int]) -> list[dict[str, torch.Tensor]]:
+        """torch's batched fetch: one sorted read, then one dict per sample (views)."""
+        batch = self.read_batch(positions)
+        return [{name: value[i] for name, value in batch.items()} for i in range(len(positions))]

@@ -1,0 +1,239 @@
+"""The output folder of a run (a stable contract) and the resume helpers.
+
+::
+
+    OUT/run.json                      RunInfo: config + hash, code version, file SHA-256s, ...
+    OUT/manifest.parquet              one row per input person instance, sample_idx = 0..N-1
+    OUT/labels.zarr/                  LabelStore (created in full before any shard runs)
+    OUT/audit/dataset=<name>/part-<shard:05d>.parquet
+    OUT/stats/<shard:05d>.json        ShardStats of the shard
+    OUT/complete/<shard:05d>          completion marker, written LAST by the shard's task
+    OUT/.lock                         held by the driver (RunLock)
+
+A shard is done exactly when its marker exists; resume = rerun the same command, which skips
+done shards and redoes the others whole. Every file is written to a hidden temporary name in
+its folder and renamed into place, so a killed task leaves only hidden leftovers, which
+:meth:`RunDir.remove_leftovers` deletes (with the lock held) before a resumed run starts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from furpe_label.storage.audit import audit_file, audit_table, write_audit_shard
+from furpe_label.storage.label_store import LabelStore
+from furpe_label.storage.run_info import RunConfigChangedError, RunInfo, differences
+from furpe_label.storage.run_lock import RunLock
+from furpe_label.storage.shards import ShardPlan
+from furpe_label.storage.stats import ShardStats
+
+__all__ = ["RunDir", "atomic_write_bytes"]
+
+log = logging.getLogger(__name__)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a hidden temporary file in the same folder + rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _json_bytes(data: object) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n").encode()
+
+
+class RunDir:
+    """Paths and bookkeeping of one output folder ``out``."""
+
+    def __init__(self, out: str | os.PathLike[str]) -> None:
+        self.root = Path(out)
+        self.run_json = self.root / "run.json"
+        self.manifest = self.root / "manifest.parquet"
+        self.labels = self.root / "labels.zarr"
+        self.audit = self.root / "audit"
+        self.stats = self.root / "stats"
+        self.complete = self.root / "complete"
+
+    def lock(self) -> RunLock:
+        """The driver's lock (``with run_dir.lock(): ...``); a second holder gets RunLockedError."""
+        return RunLock(self.root)
+
+    # run.json ---------------------------------------------------------------------------
+    def start(self, info: RunInfo) -> RunInfo:
+        """Record ``info`` in a new folder, or check it against the one stored (resume).
+
+        Raises :class:`RunConfigChangedError` naming every difference when the stored run
+        used another config, other model / checkpoint files, synthetic flag, experts or
+        detector. A different code version is only logged.
+        """
+        if not self.run_json.exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.run_json, _json_bytes(info.to_json()))
+            return info
+        stored = self.read_info()
+        changed = differences(stored, info)
+        if changed:
+            raise RunConfigChangedError(
+                f"{self.root} holds a run made with other settings; resuming would mix labels. "
+                "Differences (stored -> now):\n  " + "\n  ".join(changed) + "\nUse another "
+                "--out, or rerun with the stored settings."
+            )
+        if stored.code_version != info.code_version:
+            log.warning("resuming %s made by %s with %s", self.root, stored.code_version,
+                        info.code_version)  # fmt: skip
+        return stored
+
+    def read_info(self) -> RunInfo:
+        """The stored :class:`RunInfo` (FileNotFoundError / ValueError with the path)."""
+        try:
+            return RunInfo.from_json(json.loads(self.run_json.read_text()))
+        except (json.JSONDecodeError, ValueError, TypeError) as error:
+            raise ValueError(f"{self.run_json} is damaged: {error}") from error
+
+    # manifest ---------------------------------------------------------------------------
+    def write_manifest(self, table: pa.Table) -> None:
+        """Write the manifest atomically; its ``sample_idx`` must be 0..N-1 in order."""
+        if "sample_idx" not in table.column_names:
+            raise ValueError("the manifest needs a sample_idx column")
+        sample_idx = table.column("sample_idx").to_numpy()
+        if not np.array_equal(sample_idx, np.arange(table.num_rows)):
+            raise ValueError("manifest sample_idx must be 0..N-1 in row order")
+        tmp = self.manifest.with_name(f".{self.manifest.name}.{os.getpid()}.tmp")
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            pq.write_table(table, tmp, compression="zstd")
+            os.replace(tmp, self.manifest)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def manifest_rows(self) -> int:
+        """Number of input person instances N (from the Parquet footer)."""
+        return pq.ParquetFile(self.manifest).metadata.num_rows
+
+    # shards -----------------------------------------------------------------------------
+    def marker(self, shard_id: int) -> Path:
+        """``complete/<shard:05d>``."""
+        return self.complete / f"{shard_id:05d}"
+
+    def stats_file(self, shard_id: int) -> Path:
+        """``stats/<shard:05d>.json``."""
+        return self.stats / f"{shard_id:05d}.json"
+
+    def audit_file(self, dataset: str, shard_id: int) -> Path:
+        """``audit/dataset=<name>/part-<shard:05d>.parquet``."""
+        return audit_file(self.audit, dataset, shard_id)
+
+    def completed_shards(self) -> set[int]:
+        """Shards whose completion marker exists."""
+        if not self.complete.is_dir():
+            return set()
+        return {int(p.name) for p in self.complete.iterdir() if p.name.isdigit()}
+
+    def pending_shards(self, plan: ShardPlan) -> list[int]:
+        """Shards of ``plan`` still to run, in order (a marker beyond the plan is an error)."""
+        done = self.completed_shards()
+        stray = sorted(s for s in done if s >= plan.count)
+        if stray:
+            raise ValueError(f"{self.complete} marks shards {stray} done but the run has "
+                             f"{plan.count} shards: is this the same manifest?")  # fmt: skip
+        return [s for s in plan.ids() if s not in done]
+
+    def finish_shard(self, shard_id: int, stats: ShardStats) -> None:
+        """Write the shard's stats, then its completion marker (last: the shard is done).
+
+        Call after its label rows and audit file are written.
+        """
+        atomic_write_bytes(self.stats_file(shard_id), _json_bytes(stats.to_json()))
+        marker = {"shard": shard_id, "samples": stats.samples, "kept": stats.kept}
+        atomic_write_bytes(self.marker(shard_id), _json_bytes(marker))
+
+    def commit_shard(
+        self,
+        store: LabelStore,
+        dataset: str,
+        shard_id: int,
+        labels: Mapping[str, np.ndarray],
+        audit: Mapping[str, Any],
+        extra_seconds: Mapping[str, float] | None = None,
+    ) -> ShardStats:
+        """Write all of one shard's outputs in the safe order and return its stats.
+
+        Checks first (nothing is written on error) that the audit has exactly the shard's
+        samples in order and that ``labels["valid"]`` is True exactly where ``drop_step`` is 0;
+        then writes the label rows, the audit file, the stats and, last, the marker.
+
+        Args:
+            store: the run's label store (opened "r+").
+            dataset: the audit partition (dataset adapter name).
+            labels: every label field, ``(L, *shape)`` (see :meth:`LabelStore.write_shard`).
+            audit: the shard's audit columns (see :func:`audit_table`).
+            extra_seconds: stage timings without an audit column (e.g. {"write": 1.2}).
+        """
+        table = audit_table(audit)
+        start, stop = store.plan.bounds(shard_id)
+        rows = table.column("sample_idx").to_numpy()
+        if not np.array_equal(rows, np.arange(start, stop)):
+            raise ValueError(f"shard {shard_id}: the audit must have one row per sample "
+                             f"{start}..{stop - 1} in order, got {len(rows)} rows")  # fmt: skip
+        kept = table.column("drop_step").to_numpy() == 0
+        valid = np.asarray(labels.get("valid", kept))
+        if valid.shape != kept.shape or not np.array_equal(valid, kept):
+            raise ValueError(f"shard {shard_id}: labels['valid'] must be True exactly where "
+                             "the audit's drop_step is 0 (kept)")  # fmt: skip
+        store.write_shard(shard_id, labels)
+        write_audit_shard(self.audit, dataset, shard_id, table)
+        stats = ShardStats.from_audit(table, extra_seconds)
+        self.finish_shard(shard_id, stats)
+        return stats
+
+    def read_stats(self, shard_id: int) -> ShardStats:
+        """Stats of one shard."""
+        return ShardStats.from_json(json.loads(self.stats_file(shard_id).read_text()))
+
+    def merged_stats(self) -> ShardStats:
+        """Sum of the stats of every completed shard."""
+        total = ShardStats()
+        for shard_id in sorted(self.completed_shards()):
+            total = total + self.read_stats(shard_id)
+        return total
+
+    def leftovers(self) -> Iterator[Path]:
+        """What a killed writer left: hidden ``*.tmp`` files, zarr's ``*.partial`` files, a
+        label store that was being created (``.labels.zarr.creating-<pid>/``)."""
+        yield from self.root.glob(f".{self.labels.name}.creating-*")
+        for folder in (self.root, self.stats, self.complete):
+            if folder.is_dir():
+                yield from folder.glob(".*.tmp")
+        if self.audit.is_dir():
+            yield from self.audit.glob("*/.*.tmp")
+        if self.labels.is_dir():
+            yield from self.labels.rglob("*.partial")
+
+    def remove_leftovers(self) -> int:
+        """Delete :meth:`leftovers` (hold the lock: a live writer's temporaries look alike)."""
+        removed = 0
+        for path in list(self.leftovers()):
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+            removed += 1
+        return removed

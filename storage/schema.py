@@ -1,0 +1,276 @@
+"""The single source of names, dtypes, shapes, units and meanings for what a run stores.
+
+Two tables of :class:`Field`:
+
+- :data:`LABEL_FIELDS`: the arrays of ``OUT/labels.zarr``. Each array has shape
+  ``(N_inputs, *field.shape)``, is indexed by ``sample_idx`` and has the numpy ``dtype``
+  named here. Float arrays are NaN and bool arrays False where nothing was written.
+- :data:`AUDIT_FIELDS`: the columns of the Parquet audit (one row per input person instance).
+  ``dtype`` is a logical type (see :data:`AUDIT_DTYPES`); ``category`` columns are
+  dictionary-encoded with a fixed set of allowed values (``categories``), taken from
+  :class:`~furpe_label.experts.vocabulary.Reason` or :class:`~furpe_label.experts.vocabulary.Part`.
+
+Per-part names end with the :class:`Part` value (``box_left_hand``, ``status_face``), generated
+from the enum so the four parts always appear in ``part_valid`` order. Adding a field or column
+is one line in a table below; the label store, the audit writer, the reader, the exports and
+the report iterate the tables and need no change.
+
+Conventions (also written into the store's attributes, :data:`CONVENTIONS`): axis-angle
+rotations in radians, ``smplx`` parameter names and joint order, hand poses as absolute finger
+rotations (``flat_hand_mean=True``), metres in 3D, pixels of the original image in 2D,
+OpenPose-137 keypoint order, boxes as pixel ``xywh``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from furpe_label.experts.vocabulary import Part, Reason, Stage
+
+__all__ = [
+    "AUDIT_DTYPES",
+    "AUDIT_FIELDS",
+    "CONVENTIONS",
+    "LABEL_DTYPES",
+    "LABEL_FIELDS",
+    "SCHEMA_VERSION",
+    "SMPLX_PARAMS",
+    "TIMED_STAGES",
+    "Field",
+    "audit_field",
+    "label_field",
+    "label_fields",
+    "schema_json",
+]
+
+SCHEMA_VERSION = 1
+"""Bumped whenever a field is renamed or changes dtype, shape or unit."""
+
+LABEL_DTYPES = frozenset({"bool", "float16", "float32"})
+AUDIT_DTYPES = frozenset(
+    {"int8", "int16", "int32", "int64", "float32", "string", "category", "list<category>"}
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One stored quantity.
+
+    Attributes:
+        name: array / column name (``smplx`` names for body-model parameters).
+        dtype: numpy dtype name (labels) or a logical audit type from :data:`AUDIT_DTYPES`.
+        shape: per-sample shape (the store adds the leading N); ``()`` for audit columns.
+        unit: unit of the values ("rad", "m", "px", "mm", "s", "px^2", "1" for
+            dimensionless, "" for identifiers and categories).
+        meaning: one line saying what the values are.
+        group: what the field belongs to ("mask", "smplx", "expert", "camera", "keypoints",
+            "box", "feature" for labels; "id", "step1", "step2", "step3", "decision", "time",
+            "truth" for the audit).
+        optional: label arrays created only when the run asks for them.
+        nullable: audit columns that may be null (not computed for this row).
+        partition: the audit's hive partition key (in the folder name, not in the files).
+        categories: the allowed values of a ``category`` column, in dictionary order.
+    """
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    unit: str
+    meaning: str
+    group: str
+    optional: bool = False
+    nullable: bool = False
+    partition: bool = False
+    categories: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-able description (written into the store's attributes)."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "dtype": self.dtype,
+            "shape": list(self.shape),
+            "unit": self.unit,
+            "meaning": self.meaning,
+            "group": self.group,
+        }
+        for flag in ("optional", "nullable", "partition"):
+            if getattr(self, flag):
+                out[flag] = True
+        if self.categories:
+            out["categories"] = list(self.categories)
+        return out
+
+
+def _per_part(name: str, dtype: str, shape: tuple[int, ...], unit: str, meaning: str,
+              group: str, **flags: Any) -> tuple[Field, ...]:  # fmt: skip
+    """One field per :class:`Part`, named ``{name}_{part}``; ``{part}`` in meaning is filled."""
+    fields = []
+    for part in Part:
+        part_meaning = meaning.format(part=part.value.replace("_", " "))
+        fields.append(
+            Field(f"{name}_{part.value}", dtype, shape, unit, part_meaning, group, **flags)
+        )
+    return tuple(fields)
+
+
+_REASONS = tuple(reason.value for reason in Reason)
+_PARTS = tuple(part.value for part in Part)
+_PART_ORDER = ", ".join(_PARTS)
+_RAD = "rad"
+_F32 = "float32"
+
+LABEL_FIELDS: tuple[Field, ...] = (
+    Field("valid", "bool", (), "1", "kept by the three-step selection (else see the audit's "
+          "drop_reason)", "mask"),
+    Field("part_valid", "bool", (4,), "1", f"per-part label usable, columns {_PART_ORDER} "
+          "(False: suppressed or the sample dropped)", "mask"),
+    Field("global_orient", _F32, (3,), _RAD, "SMPL-X root (pelvis) rotation, axis-angle, in "
+          "the body camera's frame", "smplx"),
+    Field("body_pose", _F32, (21, 3), _RAD, "SMPL-X body joints 1..21 (smplx order), axis-angle "
+          "relative to the parent", "smplx"),
+    Field("jaw_pose", _F32, (3,), _RAD, "SMPL-X jaw rotation, axis-angle", "smplx"),
+    Field("leye_pose", _F32, (3,), _RAD, "SMPL-X left eye rotation, axis-angle", "smplx"),
+    Field("reye_pose", _F32, (3,), _RAD, "SMPL-X right eye rotation, axis-angle", "smplx"),
+    Field("left_hand_pose", _F32, (15, 3), _RAD, "SMPL-X left finger joints, ABSOLUTE "
+          "axis-angle rotations (flat_hand_mean=True meaning), smplx order", "smplx"),
+    Field("right_hand_pose", _F32, (15, 3), _RAD, "SMPL-X right finger joints, ABSOLUTE "
+          "axis-angle rotations (flat_hand_mean=True meaning), smplx order", "smplx"),
+    Field("betas", _F32, (10,), "1", "SMPL-X shape coefficients after the SMPL->SMPL-X transfer",
+          "smplx"),
+    Field("expression", _F32, (10,), "1", "SMPL-X expression = the first 10 FLAME expression "
+          "coefficients of the face expert", "smplx"),
+    Field("transl", _F32, (3,), "m", "SMPL-X translation, added to every vertex", "smplx"),
+    Field("transfer_error_mm", _F32, (), "mm", "mean vertex error of the SMPL->SMPL-X shape "
+          "transfer fit", "expert"),
+    Field("flame_expression", _F32, (50,), "1", "all 50 FLAME expression coefficients of the "
+          "face expert", "expert"),
+    Field("deca_head_rotation", _F32, (3,), _RAD, "face expert's head (neck) rotation, "
+          "axis-angle, kept for the audit (the label keeps the body expert's neck by default)",
+          "expert"),
+    Field("camera", _F32, (3,), "1", "weak-perspective [s, tx, ty] in the body crop's "
+          "normalised [-1, 1] frame: x = s * (X[:2] + [tx, ty])", "camera"),
+    Field("keypoints2d", _F32, (137, 3), "px, px, 1", "detected OpenPose-137 keypoints (x, y, "
+          "confidence), original-image pixels", "keypoints"),
+    Field("keypoints2d_proj", _F32, (137, 2), "px", "OpenPose-137 keypoints of the labelled "
+          "SMPL-X projected with the step-3 camera, original-image pixels", "keypoints"),
+    *_per_part("box", _F32, (4,), "px", "realised {part} crop box xywh, original-image pixels "
+               "(NaN: no crop)", "box"),
+    *_per_part("feature", "float16", (1024,), "1", "{part} expert head feature for feature "
+               "distillation", "feature"),
+    *_per_part("feature_pooled", "float16", (2048,), "1", "{part} expert pooled ResNet-50 "
+               "feature", "feature", optional=True),
+)  # fmt: skip
+
+TIMED_STAGES: tuple[Stage, ...] = tuple(stage for stage in Stage if stage is not Stage.KEPT)
+"""Stages with a ``seconds_<stage>`` audit column (names lower-case)."""
+
+_STAGE_VALUES = ", ".join(f"{stage.value}={stage.name.lower()}" for stage in Stage)
+
+AUDIT_FIELDS: tuple[Field, ...] = (
+    Field("sample_idx", "int64", (), "", "row of the manifest and of every labels.zarr array",
+          "id"),
+    Field("dataset", "string", (), "", "dataset adapter name (hive partition dataset=<name>)",
+          "id", partition=True),
+    Field("subject", "string", (), "", "subject id where the dataset has one", "id",
+          nullable=True),
+    Field("sequence", "string", (), "", "sequence / video id where the dataset has one", "id",
+          nullable=True),
+    Field("frame", "int64", (), "", "frame number in the sequence", "id", nullable=True),
+    Field("image_path", "string", (), "", "image (or video) file, as in the manifest", "id"),
+    Field("person_idx", "int32", (), "", "person instance in the image, manifest order", "id"),
+    Field("shard", "int32", (), "", "shard (task) that labelled the row", "id"),
+    Field("n_confident_kp", "int16", (), "1", "step 1: OpenPose-137 keypoints at or above "
+          "their part's confidence threshold", "step1", nullable=True),
+    *_per_part("n_confident_kp", "int16", (), "1", "step 1: confident {part} keypoints", "step1",
+               nullable=True),
+    *_per_part("status", "category", (), "", "step 2: ok, or why the {part} label was "
+               "suppressed or dropped", "step2", nullable=True, categories=_REASONS),
+    Field("reproj_mse_px", _F32, (), "px^2", "step 3: mean squared reprojection error over the "
+          "confident keypoints", "step3", nullable=True),
+    Field("reproj_mse_norm", _F32, (), "1", "step 3: reprojection MSE after normalising by the "
+          "person box size (the thresholded score)", "step3", nullable=True),
+    *_per_part("reproj_mse_px", _F32, (), "px^2", "step 3: reprojection MSE over the confident "
+               "{part} keypoints", "step3", nullable=True),
+    *_per_part("reproj_mse_norm", _F32, (), "1", "step 3: box-normalised reprojection MSE over "
+               "the confident {part} keypoints", "step3", nullable=True),
+    Field("drop_step", "int8", (), "", f"where the row was dropped ({_STAGE_VALUES})",
+          "decision"),
+    Field("drop_reason", "category", (), "", "why the row was dropped (ok when kept)",
+          "decision", categories=_REASONS),
+    Field("drop_detail", "string", (), "", "free text beside drop_reason (exception message, "
+          "file name)", "decision", nullable=True),
+    Field("suppressed_parts", "list<category>", (), "", "parts whose labels were suppressed in "
+          "a kept row", "decision", categories=_PARTS),
+    *(Field(f"seconds_{stage.name.lower()}", _F32, (), "s", f"this row's share of the "
+            f"{stage.name.lower()} stage's wall time", "time") for stage in TIMED_STAGES),
+    Field("gt_mpjpe_mm", _F32, (), "mm", "label error against the dataset's 3D ground truth, "
+          "mean per-joint position error", "truth", nullable=True),
+    Field("gt_pa_mpjpe_mm", _F32, (), "mm", "label error against the dataset's 3D ground "
+          "truth after Procrustes alignment", "truth", nullable=True),
+)  # fmt: skip
+
+SMPLX_PARAMS: tuple[str, ...] = tuple(f.name for f in LABEL_FIELDS if f.group == "smplx")
+"""The ``smplx`` forward keyword arguments the store holds (shapes per :data:`LABEL_FIELDS`)."""
+
+CONVENTIONS: dict[str, Any] = {
+    "rotations": "axis-angle, radians",
+    "parameter_names": "smplx package (SMPLX.forward keyword arguments)",
+    "flat_hand_mean": True,
+    "hand_pose": "absolute finger rotations (flat_hand_mean=True meaning), never PCA",
+    "units_3d": "metres",
+    "units_2d": "pixels of the original image",
+    "keypoints2d": "OpenPose-137: body 25, left hand 21, right hand 21, face 70 (68 + 2 pupils)",
+    "boxes": "xywh, pixels of the original image",
+    "part_order": list(_PARTS),
+    "missing_values": "NaN for float arrays, False for bool arrays",
+}
+
+_LABELS = {f.name: f for f in LABEL_FIELDS}
+_AUDIT = {f.name: f for f in AUDIT_FIELDS}
+
+
+def label_field(name: str) -> Field:
+    """The label array called ``name`` (KeyError lists the known names)."""
+    try:
+        return _LABELS[name]
+    except KeyError:
+        raise KeyError(f"unknown label field {name!r}; known: {sorted(_LABELS)}") from None
+
+
+def audit_field(name: str) -> Field:
+    """The audit column called ``name`` (KeyError lists the known names)."""
+    try:
+        return _AUDIT[name]
+    except KeyError:
+        raise KeyError(f"unknown audit column {name!r}; known: {sorted(_AUDIT)}") from None
+
+
+def label_fields(optional: Iterable[str] = ()) -> tuple[Field, ...]:
+    """Every required label field plus the named optional ones, in table order."""
+    wanted = set(optional)
+    for name in wanted:
+        if not label_field(name).optional:
+            raise ValueError(f"{name!r} is always stored; name only optional fields")
+    return tuple(f for f in LABEL_FIELDS if not f.optional or f.name in wanted)
+
+
+def schema_json(fields: Iterable[Field]) -> list[dict[str, Any]]:
+    """JSON-able list of field descriptions."""
+    return [f.to_json() for f in fields]
+
+
+def _check_tables() -> None:
+    for table, dtypes in ((LABEL_FIELDS, LABEL_DTYPES), (AUDIT_FIELDS, AUDIT_DTYPES)):
+        names = [f.name for f in table]
+        if len(names) != len(set(names)):
+            raise RuntimeError(f"duplicate field names in the schema: {names}")
+        for f in table:
+            if f.dtype not in dtypes:
+                raise RuntimeError(f"{f.name}: dtype {f.dtype!r} not in {sorted(dtypes)}")
+            if ("category" in f.dtype) != bool(f.categories):
+                raise RuntimeError(f"{f.name}: categories go with category dtypes only")
+
+
+_check_tables()
