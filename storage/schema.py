@@ -24,10 +24,12 @@ OpenPose-137 keypoint order, boxes as pixel ``xywh``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from furpe_label.experts.vocabulary import Part, Reason, Stage
+from furpe_label.selection.columns import DECISION_COLUMNS, METRIC_COLUMNS
+from furpe_label.storage.fields import AUDIT_DTYPES, LABEL_DTYPES, Field
+from furpe_label.storage.fields import per_part as _per_part
 
 __all__ = [
     "AUDIT_DTYPES",
@@ -48,74 +50,65 @@ __all__ = [
 SCHEMA_VERSION = 1
 """Bumped whenever a field is renamed or changes dtype, shape or unit."""
 
-LABEL_DTYPES = frozenset({"bool", "float16", "float32"})
-AUDIT_DTYPES = frozenset(
-    {"int8", "int16", "int32", "int64", "float32", "string", "category", "list<category>"}
-)
+_REASONS = tuple(reason.value for reason in Reason)
 
 
-@dataclass(frozen=True)
-class Field:
-    """One stored quantity.
-
-    Attributes:
-        name: array / column name (``smplx`` names for body-model parameters).
-        dtype: numpy dtype name (labels) or a logical audit type from :data:`AUDIT_DTYPES`.
-        shape: per-sample shape (the store adds the leading N); ``()`` for audit columns.
-        unit: unit of the values ("rad", "m", "px", "mm", "s", "px^2", "1" for
-            dimensionless, "" for identifiers and categories).
-        meaning: one line saying what the values are.
-        group: what the field belongs to ("mask", "smplx", "expert", "camera", "keypoints",
-            "box", "feature" for labels; "id", "step1", "step2", "step3", "decision", "time",
-            "truth" for the audit).
-        optional: label arrays created only when the run asks for them.
-        nullable: audit columns that may be null (not computed for this row).
-        partition: the audit's hive partition key (in the folder name, not in the files).
-        categories: the allowed values of a ``category`` column, in dictionary order.
-    """
-
-    name: str
-    dtype: str
-    shape: tuple[int, ...]
-    unit: str
-    meaning: str
-    group: str
-    optional: bool = False
-    nullable: bool = False
-    partition: bool = False
-    categories: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-able description (written into the store's attributes)."""
-        out: dict[str, Any] = {
-            "name": self.name,
-            "dtype": self.dtype,
-            "shape": list(self.shape),
-            "unit": self.unit,
-            "meaning": self.meaning,
-            "group": self.group,
-        }
-        for flag in ("optional", "nullable", "partition"):
-            if getattr(self, flag):
-                out[flag] = True
-        if self.categories:
-            out["categories"] = list(self.categories)
-        return out
-
-
-def _per_part(name: str, dtype: str, shape: tuple[int, ...], unit: str, meaning: str,
-              group: str, **flags: Any) -> tuple[Field, ...]:  # fmt: skip
-    """One field per :class:`Part`, named ``{name}_{part}``; ``{part}`` in meaning is filled."""
+def _selection_fields() -> tuple[Field, ...]:
+    """The selection's scores (always stored, for the what-if) and per-step decisions, from
+    the selection's one column table (:mod:`furpe_label.selection.columns`)."""
     fields = []
-    for part in Part:
-        part_meaning = meaning.format(part=part.value.replace("_", " "))
-        fields.append(
-            Field(f"{name}_{part.value}", dtype, shape, unit, part_meaning, group, **flags)
+    for name, column in METRIC_COLUMNS.items():
+        step = (
+            "step1"
+            if name.startswith("n_confident")
+            else ("step3" if name.startswith(("reproj", "step3")) else "step2")
         )
+        if column.dtype == "reason":
+            fields.append(
+                Field(
+                    name,
+                    "category",
+                    (),
+                    "",
+                    column.meaning,
+                    step,
+                    nullable=True,
+                    categories=_REASONS,
+                )
+            )
+        else:
+            fields.append(
+                Field(name, column.dtype, (), column.unit, column.meaning, step, nullable=True)
+            )
+    for part in Part:
+        meaning = DECISION_COLUMNS[f"step2_{part.value}"].meaning
+        fields.append(
+            Field(
+                f"status_{part.value}",
+                "category",
+                (),
+                "",
+                meaning,
+                "step2",
+                nullable=True,
+                categories=_REASONS,
+            )
+        )
+    fields.append(
+        Field(
+            "step3_status",
+            "category",
+            (),
+            "",
+            DECISION_COLUMNS["step3_status"].meaning,
+            "step3",
+            nullable=True,
+            categories=_REASONS,
+        )
+    )
     return tuple(fields)
 
 
-_REASONS = tuple(reason.value for reason in Reason)
 _PARTS = tuple(part.value for part in Part)
 _PART_ORDER = ", ".join(_PARTS)
 _RAD = "rad"
@@ -181,20 +174,15 @@ AUDIT_FIELDS: tuple[Field, ...] = (
     Field("image_path", "string", (), "", "image (or video) file, as in the manifest", "id"),
     Field("person_idx", "int32", (), "", "person instance in the image, manifest order", "id"),
     Field("shard", "int32", (), "", "shard (task) that labelled the row", "id"),
-    Field("n_confident_kp", "int16", (), "1", "step 1: OpenPose-137 keypoints at or above "
-          "their part's confidence threshold", "step1", nullable=True),
-    *_per_part("n_confident_kp", "int16", (), "1", "step 1: confident {part} keypoints", "step1",
+    *_selection_fields(),
+    *_per_part("crop_side_px", _F32, (), "px", "{part} crop box: longer side", "crop",
                nullable=True),
-    *_per_part("status", "category", (), "", "step 2: ok, or why the {part} label was "
-               "suppressed or dropped", "step2", nullable=True, categories=_REASONS),
-    Field("reproj_mse_px", _F32, (), "px^2", "step 3: mean squared reprojection error over the "
-          "confident keypoints", "step3", nullable=True),
-    Field("reproj_mse_norm", _F32, (), "1", "step 3: reprojection MSE after normalising by the "
-          "person box size (the thresholded score)", "step3", nullable=True),
-    *_per_part("reproj_mse_px", _F32, (), "px^2", "step 3: reprojection MSE over the confident "
-               "{part} keypoints", "step3", nullable=True),
-    *_per_part("reproj_mse_norm", _F32, (), "1", "step 3: box-normalised reprojection MSE over "
-               "the confident {part} keypoints", "step3", nullable=True),
+    *_per_part("crop_outside_fraction", _F32, (), "1", "{part} crop box: fraction of its area "
+               "outside the image", "crop", nullable=True),
+    *_per_part("crop_keypoints_inside", "int16", (), "1", "{part} crop box: confident part "
+               "keypoints inside it", "crop", nullable=True),
+    *_per_part("expert_detail", "string", (), "", "free text beside the {part}'s crop / expert "
+               "reason (exception message)", "step2", nullable=True),
     Field("drop_step", "int8", (), "", f"where the row was dropped ({_STAGE_VALUES})",
           "decision"),
     Field("drop_reason", "category", (), "", "why the row was dropped (ok when kept)",

@@ -59,6 +59,8 @@ def audit_columns(start: int, stop: int, shard: int, seed: int = 0) -> dict[str,
             columns[field.name] = [Reason.OK if i % 4 else Reason.HAND_INVISIBLE for i in range(n)]
         elif field.dtype == "string":
             columns[field.name] = [f"{field.name}-{i}" for i in range(start, stop)]
+        elif field.dtype == "bool":
+            columns[field.name] = np.arange(start, stop) % 3 == 0
         else:
             columns[field.name] = [[Part.LEFT_HAND] if i % 4 == 0 else [] for i in range(n)]
     columns.update(
