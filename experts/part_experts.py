@@ -143,6 +143,7 @@ class ExpertOptions:
     fp16: bool = False
     batch_size: int = DEFAULT_BATCH_SIZE
     conf_thresh: float = 0.2
+    fitting_iterations: int = 60
 
 
 def _spin(options: ExpertOptions) -> list[NetworkPartExpert]:

@@ -1,0 +1,118 @@
+"""The labelling run's driver: check, plan, submit shards, follow them, summarise.
+
+1. Lock ``OUT`` (a second run on it refuses), load the models once here (a missing model, a
+   damaged checkpoint or an unknown dataset fails now, before any work), record ``run.json``
+   (a resume with other settings refuses, naming each difference).
+2. Build the manifest (dataset adapter + one row per person found), or reuse the stored one.
+3. Create (or reopen) ``labels.zarr`` and run every shard without a completion marker on the
+   executor, with a progress bar of samples/s and kept %.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from furpe_label.pipeline.config import RunConfig, RunResources
+from furpe_label.pipeline.executors import ShardExecutor, ShardOutcome
+from furpe_label.pipeline.people_prepass import expand_people
+from furpe_label.pipeline.shard_runner import ShardTask
+from furpe_label.pipeline.worker_models import WorkerModels, models_folder, worker_models
+from furpe_label.storage.label_store import LabelStore
+from furpe_label.storage.run_dir import RunDir
+from furpe_label.storage.run_info import RunInfo, current_code_version
+from furpe_label.storage.stats import ShardStats
+
+__all__ = ["RunSummary", "run_labels"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary:
+    """What a run did: merged stats of every completed shard and the shards that failed."""
+
+    out: Path
+    stats: ShardStats
+    shards: int
+    skipped: int
+    failed: dict[int, str] = field(default_factory=dict)
+    synthetic: bool = False
+
+
+def _run_info(config: RunConfig, models: WorkerModels) -> RunInfo:
+    experts = {expert.part.value: expert.name for expert in models.experts}
+    checkpoints = {f"{e.part.value}:{e.name}": e.sha256 for e in models.experts}
+    return RunInfo(
+        config=config.as_dict(),
+        code_version=current_code_version(),
+        synthetic=config.synthetic_models,
+        detector=models.keypoints.version,
+        experts=experts,
+        model_sha256=models.provenance,
+        checkpoint_sha256=checkpoints,
+    )
+
+
+def _manifest(run_dir: RunDir, config: RunConfig, make_adapter: Callable, progress: bool):
+    if run_dir.manifest.is_file():
+        logger.info("resuming: reusing %s", run_dir.manifest)
+        return run_dir.manifest_rows()
+    adapter = make_adapter()
+    table = expand_people(adapter.build_manifest(), config.decode_limits, progress=progress)
+    run_dir.write_manifest(table)
+    return table.num_rows
+
+
+def run_labels(
+    config: RunConfig,
+    resources: RunResources,
+    out: str | Path,
+    make_adapter: Callable,
+    executor: ShardExecutor,
+    progress: bool = True,
+) -> RunSummary:
+    """Run (or resume) the labelling of ``config`` into ``out`` (see the module docstring).
+
+    Args:
+        make_adapter: builds the dataset adapter (called only when no manifest is stored).
+        executor: where the shard tasks run.
+    """
+    run_dir = RunDir(out)
+    run_dir.root.mkdir(parents=True, exist_ok=True)
+    with run_dir.lock():
+        models_folder(config)
+        models = worker_models(config, resources)
+        run_dir.start(_run_info(config, models))
+        run_dir.remove_leftovers()
+        count = _manifest(run_dir, config, make_adapter, progress)
+        store = LabelStore.open_or_create(
+            run_dir.labels, count, config.shard_size, attrs={"synthetic": config.synthetic_models}
+        )
+        plan = store.plan
+        pending = run_dir.pending_shards(plan)
+        summary = RunSummary(run_dir.root, ShardStats(), plan.count, plan.count - len(pending),
+                             synthetic=config.synthetic_models)  # fmt: skip
+        task = ShardTask(config, resources, str(run_dir.root))
+        total = sum(plan.length(shard) for shard in pending)
+        bar = tqdm(total=total, unit="sample", desc="labelling", disable=not progress)
+        for outcome in executor.run(task, pending):
+            _follow(outcome, summary, bar)
+        bar.close()
+        summary.stats = run_dir.merged_stats()
+    return summary
+
+
+def _follow(outcome: ShardOutcome, summary: RunSummary, bar: tqdm) -> None:
+    if not outcome.ok:
+        summary.failed[outcome.shard_id] = outcome.error or "unknown error"
+        return
+    stats: ShardStats = outcome.result
+    summary.stats = summary.stats + stats
+    bar.update(stats.samples)
+    kept = 100.0 * summary.stats.kept / max(summary.stats.samples, 1)
+    bar.set_postfix(kept=f"{kept:.1f}%", failed=len(summary.failed))
