@@ -104,3 +104,15 @@ def synth_models(out_dir: Path, seed: int, genders: str) -> None:
         f"synthetic family (seed {seed}) written to {out_dir}; "
         f"check it with: furpe-label check --models {out_dir}"
     )
+
+
+def _register() -> None:
+    """The commands that live in their own modules."""
+    from furpe_label.workflows.audit_cli import audit
+    from furpe_label.workflows.run_cli import run
+
+    main.add_command(run)
+    main.add_command(audit)
+
+
+_register()

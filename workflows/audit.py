@@ -1,0 +1,129 @@
+"""``furpe-label audit OUT``: what a run kept and dropped, and why, from the stored tables only.
+
+The funnel per dataset / subject and step, every drop reason with its meaning, quantiles of each
+step's score, the label error against ground truth where the dataset has it, and the what-if:
+``--what-if step3.max_mse=0.05`` recomputes every decision from the stored scores under new
+thresholds (``furpe_label.selection.what_if``) with no model run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from furpe_label.experts.vocabulary import Reason, Stage
+from furpe_label.selection import METRIC_COLUMNS, SelectionConfig, SelectionMetrics, combine
+from furpe_label.selection import what_if as selection_what_if
+from furpe_label.storage.audit import read_audit
+from furpe_label.storage.run_dir import RunDir
+
+__all__ = ["WHAT_IF_KEYS", "AuditReport", "load_audit", "parse_what_if", "report"]
+
+WHAT_IF_KEYS = {
+    "step1.min_count": "min_count",
+    "step2.hand_max_abs": "hand_max_abs",
+    "step2.betas_max_abs": "betas_max_abs",
+    "step2.rotation_tolerance": "rotation_tolerance",
+    "step2.hand_min_keypoints": "hand_min_keypoints",
+    "step3.max_mse": "max_mse",
+    "step3.mse_frame": "mse_frame",
+}
+"""``--what-if`` keys -> :class:`SelectionConfig` fields (confidence thresholds change the
+scores themselves, so they need a re-run, not a what-if)."""
+
+SCORES = ("n_confident_kp", "reproj_mse_norm", "reproj_mse_px", "betas_max_abs",
+          "transfer_error_mm", "gt_mpjpe_mm", "gt_pa_mpjpe_mm")  # fmt: skip
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+@dataclasses.dataclass
+class AuditReport:
+    """Tables of the audit (pandas), ready to print or save."""
+
+    funnel: pd.DataFrame
+    reasons: pd.DataFrame
+    quantiles: pd.DataFrame
+    by_subject: pd.DataFrame
+    kept: int
+    total: int
+    config: SelectionConfig
+
+
+def load_audit(out: str | Path) -> tuple[pa.Table, SelectionConfig]:
+    """The run's audit table and its selection config (from ``run.json``)."""
+    run_dir = RunDir(out)
+    if not run_dir.run_json.is_file():
+        raise FileNotFoundError(f"{out} is not a furpe-label run folder (no run.json)")
+    info = run_dir.read_info()
+    config = SelectionConfig(**dict(info.config.get("selection", {})))
+    return read_audit(run_dir.audit), config
+
+
+def parse_what_if(assignments: Sequence[str], base: SelectionConfig) -> SelectionConfig:
+    """``["step3.max_mse=0.05", ...]`` -> the base config with those thresholds replaced."""
+    changes = {}
+    for text in assignments:
+        key, sep, value = text.partition("=")
+        if not sep or key.strip() not in WHAT_IF_KEYS:
+            raise ValueError(f"--what-if {text!r}: use KEY=VALUE with KEY one of "
+                             f"{', '.join(WHAT_IF_KEYS)}")  # fmt: skip
+        name = WHAT_IF_KEYS[key.strip()]
+        current = getattr(base, name)
+        try:
+            changes[name] = type(current)(value) if not isinstance(current, str) else value
+        except ValueError:
+            kind = type(current).__name__
+            raise ValueError(f"--what-if {text!r}: {value!r} is not a {kind}") from None
+    return dataclasses.replace(base, **changes)
+
+
+def recompute(table: pa.Table, base: SelectionConfig, config: SelectionConfig) -> pd.DataFrame:
+    """The audit's decision columns recomputed under ``config`` from the stored scores."""
+    columns = {name: table.column(name).to_numpy(zero_copy_only=False) for name in METRIC_COLUMNS}
+    for name, spec in METRIC_COLUMNS.items():
+        if spec.dtype == "reason":
+            columns[name] = np.asarray(table.column(name).cast(pa.string()).to_pylist(), object)
+    metrics = SelectionMetrics(columns, base.scoring_parameters())
+    decisions = selection_what_if(metrics, config)
+    before = table.column("drop_step").to_numpy()
+    stored_reason = np.asarray(table.column("drop_reason").cast(pa.string()).to_pylist(), object)
+    inputs = np.where(np.isin(before, [Stage.INPUT, Stage.KEYPOINTS])
+                      & (stored_reason != Reason.FEW_CONFIDENT_KEYPOINTS.value),
+                      stored_reason, Reason.OK.value)  # fmt: skip
+    outcome = combine(decisions, inputs)
+    frame = table.select([n for n in table.column_names if n not in ("drop_step", "drop_reason")])
+    out = frame.to_pandas()
+    out["drop_step"] = outcome.drop_step
+    out["drop_reason"] = [str(r) for r in outcome.drop_reason]
+    return out
+
+
+def report(frame: pd.DataFrame, config: SelectionConfig) -> AuditReport:
+    """Funnel, reasons, quantiles and per-subject table of an audit frame."""
+    frame = frame.copy()
+    frame["dataset"] = frame.get("dataset", "all")
+    frame["drop_reason"] = frame["drop_reason"].astype(str)
+    stage_names = {int(s): s.name.lower() for s in Stage}
+    frame["stage"] = frame["drop_step"].astype(int).map(stage_names)
+    funnel = frame.groupby(["dataset", "stage"], observed=True).size().rename("rows").reset_index()
+    reasons = (
+        frame[frame["drop_reason"] != Reason.OK.value]
+        .groupby(["stage", "drop_reason"], observed=True).size().rename("rows").reset_index()
+    )  # fmt: skip
+    reasons["meaning"] = [Reason(r).meaning for r in reasons["drop_reason"]]
+    present = [s for s in SCORES if s in frame and frame[s].notna().any()]
+    quantiles = frame[present].quantile(list(QUANTILES)).T if present else pd.DataFrame()
+    subject = frame["subject"].fillna("-") if "subject" in frame else "-"
+    kept = frame["drop_step"] == Stage.KEPT
+    by_subject = (
+        pd.DataFrame({"dataset": frame["dataset"], "subject": subject, "kept": kept})
+        .groupby(["dataset", "subject"], observed=True)["kept"].agg(["size", "sum"])
+        .rename(columns={"size": "rows", "sum": "kept"}).reset_index()
+    )  # fmt: skip
+    return AuditReport(funnel, reasons, quantiles, by_subject, int(kept.sum()), len(frame),
+                       config)  # fmt: skip

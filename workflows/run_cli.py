@@ -1,0 +1,196 @@
+"""``furpe-label run``: label a dataset into OUT (laptop or cluster), resumable."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from furpe_label.experts.bodymodels.locate import MODELS_ENV
+from furpe_label.pipeline.cluster import ClusterOptions, connect, slurm_job_script
+from furpe_label.pipeline.config import SYNTHETIC_MODELS, RunConfig, RunResources
+from furpe_label.workflows.datasets import ADAPTERS, create_adapter
+
+EXPERTS_ENV = "FURPE_EXPERTS"
+DEMO_DATASET = "samples"
+logger = logging.getLogger(__name__)
+
+SYNTHETIC_BANNER = (
+    "SYNTHETIC BODY MODELS: these labels come from the synthetic SMPL-X family made by "
+    "`furpe-label synth-models`; they show the pipeline working and are NOT real labels."
+)
+
+
+def _models(models: str | None, dataset: str) -> str:
+    """The models folder; the demo falls back to the synthetic family, others must ask."""
+    if models is None:
+        if dataset == DEMO_DATASET:
+            return SYNTHETIC_MODELS
+        raise click.UsageError(
+            f"--models DIR (or ${MODELS_ENV}) is required: download SMPL-X, SMPL, MANO and "
+            "FLAME from https://smpl-x.is.tue.mpg.de, https://smpl.is.tue.mpg.de, "
+            "https://mano.is.tue.mpg.de and https://flame.is.tue.mpg.de (layout: README), or "
+            "pass --models synthetic to use the synthetic family on purpose."
+        )
+    if models == SYNTHETIC_MODELS:
+        return models
+    if not Path(models).is_dir():
+        raise click.BadParameter(f"{models} is not a folder", param_hint="--models")
+    return RunConfig.absolute(models)
+
+
+def _print_summary(summary) -> None:  # a pipeline.driver.RunSummary
+    stats = summary.stats
+    kept = 100.0 * stats.kept / max(stats.samples, 1)
+    click.echo(
+        f"{summary.out}: {stats.samples} person instances in {summary.shards} shard(s) "
+        f"({summary.skipped} already complete), kept {stats.kept} ({kept:.1f} %)"
+    )
+    for stage, reasons in sorted(stats.drops.items()):
+        for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+            click.echo(f"  dropped at {stage:<13} {reason:<28} {count}")
+    for shard, error in sorted(summary.failed.items()):
+        click.echo(f"  shard {shard} FAILED: {error}", err=True)
+    if summary.synthetic:
+        click.secho(SYNTHETIC_BANNER, fg="red", bold=True, err=True)
+
+
+@click.command()
+@click.option(
+    "--dataset",
+    required=True,
+    type=click.Choice(sorted(ADAPTERS)),
+    help="Dataset adapter (README: what each reads).",
+)
+@click.option(
+    "--root", type=click.Path(file_okay=False, path_type=Path), help="Dataset root folder."
+)
+@click.option(
+    "--annotations",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Annotation file (default: the official name under --root).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (resumed when it holds the same run).",
+)
+@click.option("--models", envvar=MODELS_ENV, help="Body-model folder, or 'synthetic'.")
+@click.option(
+    "--experts",
+    "experts_dir",
+    envvar=EXPERTS_ENV,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Expert checkpoints (SPIN/DECA/FrankMocap); default: keypoint fitters.",
+)
+@click.option(
+    "--detector",
+    type=click.Choice(["mediapipe", "openpose-json", "ground-truth"]),
+    default="mediapipe",
+    show_default=True,
+    help="Whole-body keypoint source.",
+)
+@click.option(
+    "--openpose",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder of OpenPose JSON files named after the images.",
+)
+@click.option("--shard-size", type=click.IntRange(min=1), default=10_240, show_default=True)
+@click.option(
+    "--wrist",
+    type=click.Choice(["adaptive", "copy-paste", "furpe"]),
+    default="adaptive",
+    show_default=True,
+    help="Wrist integration rule.",
+)
+@click.option("--fitting-iterations", type=click.IntRange(min=1), default=60, show_default=True)
+@click.option("--device", default=None, help="cpu, cuda, cuda:1 (default: CUDA when present).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--executor",
+    type=click.Choice(["dask", "inline"]),
+    default="dask",
+    show_default=True,
+    help="dask: LocalCluster / scheduler / SLURM; inline: here.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Local worker processes (or processes per SLURM job).",
+)
+@click.option("--scheduler", help="Join a running Dask scheduler (tcp://host:8786).")
+@click.option("--scheduler-file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--cluster", type=click.Choice(["local", "slurm"]), default="local", show_default=True
+)
+@click.option("--queue", help="SLURM partition.")
+@click.option("--account", help="SLURM account.")
+@click.option(
+    "--gpus",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="GPUs per worker (local) or per job (slurm).",
+)
+@click.option("--walltime", default="04:00:00", show_default=True)
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--dry-run", is_flag=True, help="With --cluster slurm: print the job script.")
+def run(**options) -> None:
+    """Label --dataset into --out: detect keypoints, run the part experts, select, fuse.
+
+    Re-running the same command resumes (completed shards are skipped); another config on the
+    same --out refuses. Without --experts the keypoint-fitting experts label the parts.
+    """
+    cluster = ClusterOptions(
+        cluster=options["cluster"], scheduler=options["scheduler"],
+        scheduler_file=str(options["scheduler_file"]) if options["scheduler_file"] else None,
+        workers=options["workers"], gpus=options["gpus"], queue=options["queue"],
+        account=options["account"], walltime=options["walltime"], jobs=options["jobs"],
+    )  # fmt: skip
+    if options["dry_run"]:
+        if options["cluster"] != "slurm":
+            raise click.UsageError("--dry-run prints the SLURM job script: add --cluster slurm")
+        click.echo(slurm_job_script(cluster))
+        return
+    dataset = options["dataset"]
+    config = RunConfig(
+        dataset=dataset,
+        root=RunConfig.absolute(options["root"]),
+        annotations=RunConfig.absolute(options["annotations"]),
+        openpose=RunConfig.absolute(options["openpose"]),
+        models=_models(options["models"], dataset),
+        experts=RunConfig.absolute(options["experts_dir"]),
+        detector=options["detector"],
+        shard_size=options["shard_size"],
+        wrist=options["wrist"],
+        fitting_iterations=options["fitting_iterations"],
+    )
+    resources = RunResources(device=options["device"], batch_size=options["batch_size"])
+    out = options["out"].expanduser().resolve()
+    adapter_options = {"openpose": config.openpose} if dataset == "image-folder" else {}
+    if dataset == DEMO_DATASET:
+        adapter_options["work_dir"] = out
+
+    def make_adapter():
+        return create_adapter(dataset, root=config.root, annotations=config.annotations,
+                              **adapter_options)  # fmt: skip
+
+    from furpe_label.pipeline.driver import run_labels  # heavy: torch, models
+    from furpe_label.pipeline.executors import DaskExecutor, InlineExecutor
+
+    if options["executor"] == "inline":
+        summary = run_labels(config, resources, out, make_adapter, InlineExecutor())
+    else:
+        with connect(cluster) as client:
+            executor = DaskExecutor(client, needs_gpu=options["gpus"] > 0)
+            summary = run_labels(config, resources, out, make_adapter, executor)
+    _print_summary(summary)
+    if summary.failed:
+        raise SystemExit(1)
+
+
+__all__ = ["run"]
