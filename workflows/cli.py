@@ -104,3 +104,6 @@ def synth_models(out_dir: Path, seed: int, genders: str) -> None:
         f"synthetic family (seed {seed}) written to {out_dir}; "
         f"check it with: furpe-label check --models {out_dir}"
     )
+
+
+from furpe_label.workflows import transfer_cli  # noqa: E402, F401  (registers `transfer`)

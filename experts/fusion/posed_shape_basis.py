@@ -36,9 +36,12 @@ from furpe_label.experts.geometry.rotations import axis_angle_to_matrix
 class PosedBodies:
     """Everything about N posed bodies that does not depend on ``betas``.
 
+    The per-joint arrays are in the basis' chain precision (float64 unless the module was cast),
+    the per-vertex arrays in its vertex dtype (the layer's, float32 by default).
+
     Attributes:
-        rotations: (N, J, 3, 3) float64 world rotations ``G_k`` of the posed joints.
-        shifts: (N, J, 3) float64 ``c_k``, metres; shift_dirs: (N, J, 3, B) float64 ``D_k``,
+        rotations: (N, J, 3, 3) world rotations ``G_k`` of the posed joints.
+        shifts: (N, J, 3) ``c_k``, metres; shift_dirs: (N, J, 3, B) ``D_k``,
             metres per unit beta (``tau_k = c_k + D_k betas``).
         mixed: (M, 3, 3, N) blended rotations ``M_v`` (the basis' dtype).
         offset: (M, 3, N) vertices at ``betas = 0``, no translation, metres.
@@ -103,6 +106,11 @@ class PosedShapeBasis(nn.Module):
         return int(self.template.shape[0])
 
     @property
+    def chain_dtype(self) -> torch.dtype:
+        """dtype of the per-joint (kinematic chain) arithmetic: float64 unless cast."""
+        return self.joint_columns.dtype
+
+    @property
     def num_joints(self) -> int:
         """J, the number of posed joints (root first)."""
         return len(self.parents)
@@ -114,7 +122,7 @@ class PosedShapeBasis(nn.Module):
             rotvecs: (N, J, 3) local axis-angle rotations of the posed joints (root =
                 global orientation first), radians.
         """
-        local = axis_angle_to_matrix(rotvecs.reshape(-1, self.num_joints, 3).double())
+        local = axis_angle_to_matrix(rotvecs.reshape(-1, self.num_joints, 3).to(self.chain_dtype))
         rotations, shifts, shift_dirs = self._chain(local)
         mixed, offset = self._skin(local, rotations, shifts, None)
         return PosedBodies(rotations, shifts, shift_dirs, mixed, offset)
@@ -123,7 +131,8 @@ class PosedShapeBasis(nn.Module):
         """(M, 3, N) ``vertices - offset`` for (N, B) ``betas``, metres (no translation)."""
         dtype = self.template.dtype
         shaped = self._shaped(betas.to(dtype))
-        joints = torch.einsum("nkib,nb->kin", posed.shift_dirs, betas.double()).to(dtype)
+        chain = betas.to(posed.shift_dirs.dtype)
+        joints = torch.einsum("nkib,nb->kin", posed.shift_dirs, chain).to(dtype)
         return rotate(posed.mixed, shaped) + blend(self.weights, joints)
 
     def vertices(self, rotvecs: torch.Tensor, betas: torch.Tensor) -> torch.Tensor:
@@ -132,9 +141,9 @@ class PosedShapeBasis(nn.Module):
         Args:
             rotvecs: (N, J, 3) as in :meth:`pose`; betas: (N, B).
         """
-        local = axis_angle_to_matrix(rotvecs.reshape(-1, self.num_joints, 3).double())
+        local = axis_angle_to_matrix(rotvecs.reshape(-1, self.num_joints, 3).to(self.chain_dtype))
         rotations, shifts, shift_dirs = self._chain(local)
-        shifts = shifts + torch.einsum("nkib,nb->nki", shift_dirs, betas.double())
+        shifts = shifts + torch.einsum("nkib,nb->nki", shift_dirs, betas.to(self.chain_dtype))
         return self._skin(local, rotations, shifts, betas.to(self.template.dtype))[1]
 
     def _shaped(self, betas: torch.Tensor) -> torch.Tensor:
@@ -193,9 +202,7 @@ def rotate_transposed(mixed: torch.Tensor, vectors: torch.Tensor) -> torch.Tenso
 
 def blend(weights: torch.Tensor, per_joint: torch.Tensor) -> torch.Tensor:
     """(M, J) weights x (J, ..., N) joint quantities -> (M, ..., N): one matrix product."""
-    return (weights @ per_joint.reshape(per_joint.shape[0], -1)).reshape(
-        -1, *per_joint.shape[1:]
-    )
+    return (weights @ per_joint.reshape(per_joint.shape[0], -1)).reshape(-1, *per_joint.shape[1:])
 
 
 def _folded_weights(weights: torch.Tensor, parents: list[int], joints: int) -> torch.Tensor:

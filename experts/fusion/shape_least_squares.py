@@ -79,13 +79,15 @@ class ShapeLeastSquares(nn.Module):
             ridge: weight of ``|betas|^2`` against the mean squared vertex residual (m^2).
 
         Returns:
-            (betas (N, B), transl (N, 3) metres), float64.
+            (betas (N, B), transl (N, 3) metres) in the solver's precision (float64 unless
+            the module was cast).
         """
         centred = target.to(posed.offset.dtype) - posed.offset  # residual (M, 3, N)
-        mean_residual = centred.mean(0, dtype=torch.float64)  # (3, N)
+        precise = self.pair_gram.dtype
+        mean_residual = centred.mean(0, dtype=precise)  # (3, N)
         centred -= mean_residual.to(centred.dtype)
         gram, column_sums = self._gram(posed)
-        rhs = self._rhs(basis, posed, centred)
+        rhs = self._rhs(basis, posed, centred).to(precise)
         size = self.num_vertices
         eye = torch.eye(self.num_betas, dtype=gram.dtype, device=gram.device)
         system = gram - column_sums.transpose(1, 2) @ column_sums / size + ridge * size * eye
@@ -94,7 +96,7 @@ class ShapeLeastSquares(nn.Module):
         return betas, transl
 
     def _gram(self, posed: PosedBodies) -> tuple[torch.Tensor, torch.Tensor]:
-        """(sum_v A_v^T A_v (N, B, B), a = sum_v A_v (N, 3, B)), float64."""
+        """(sum_v A_v^T A_v (N, B, B), a = sum_v A_v (N, 3, B)) in the solver's precision."""
         n, b = posed.rotations.shape[0], self.num_betas
         g_first, g_second = posed.rotations[:, self.first], posed.rotations[:, self.second]
         relative = g_first.transpose(-1, -2) @ g_second  # (N, P, 3, 3)
@@ -112,13 +114,14 @@ class ShapeLeastSquares(nn.Module):
 
     @staticmethod
     def _rhs(basis: PosedShapeBasis, posed: PosedBodies, centred: torch.Tensor) -> torch.Tensor:
-        """g = sum_v A_v^T centred_v (N, B), float64: one pass over the (M, 3, N) residuals."""
+        """g = sum_v A_v^T centred_v (N, B): one pass over the (M, 3, N) residuals."""
         n = centred.shape[-1]
         unrotated = rotate_transposed(posed.mixed, centred)  # M_v^T r_v, (M, 3, N)
         from_dirs = basis.shapedirs.reshape(-1, basis.num_betas).T @ unrotated.reshape(-1, n)
         per_joint = (basis.weights.T @ centred.reshape(centred.shape[0], -1)).reshape(-1, 3, n)
-        from_joints = torch.einsum("nkib,kin->nb", posed.shift_dirs, per_joint.double())
-        return from_dirs.T.double() + from_joints
+        precise = posed.shift_dirs.dtype
+        from_joints = torch.einsum("nkib,kin->nb", posed.shift_dirs, per_joint.to(precise))
+        return from_dirs.T.to(precise) + from_joints
 
 
 def _pair_gram(pair_weights: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:

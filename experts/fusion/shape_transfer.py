@@ -198,13 +198,13 @@ class ShapeTransfer(nn.Module):
         gap = self.basis.displacement(posed, new_betas).add_(posed.offset).sub_(target)
         gap += shift.T.to(gap.dtype)  # (M, 3, N) fitted - target
         distance = (gap[:, 0].square() + gap[:, 1].square() + gap[:, 2].square()).sqrt_()
-        error_mm = 1000.0 * distance.mean(0, dtype=torch.float64)
+        error_mm = 1000.0 * distance.mean(0, dtype=new_betas.dtype)
         dtype = global_orient.dtype
         return TransferResult(
             global_orient=global_orient.reshape(n, 3).clone(),
             body_pose=smplx_pose.clone(),
             betas=new_betas.to(dtype),
-            transl=(transl.double() + shift).to(dtype),
+            transl=(transl.to(shift.dtype) + shift).to(dtype),
             error_mm=error_mm.to(dtype),
         )
 

@@ -174,7 +174,9 @@ def official_correspondence(models_dir: Path) -> SmplToSmplxCorrespondence | Non
     else:
         mask = np.flatnonzero(np.asarray(matrix.sum(axis=1)).ravel() != 0)
         source = f"{matrix_path} (no {specs.SMPLX_MASK_IDS_FILE_NAMES[0]}: every mapped vertex)"
-        logger.info("%s: no mask file beside it; using all %d mapped vertices", matrix_path, mask.size)
+        logger.info(
+            "%s: no mask file beside it; using all %d mapped vertices", matrix_path, mask.size
+        )
     empty = np.asarray(matrix[mask].sum(axis=1)).ravel() == 0
     if empty.any():
         raise TransferDataError(

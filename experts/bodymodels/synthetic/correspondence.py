@@ -111,9 +111,7 @@ def complete_rows(
     found = closest_points_on_mesh(smplx_vertices[empty], smpl_vertices, smpl_faces)
     rows = np.repeat(empty, 3)
     cols = np.asarray(smpl_faces, dtype=np.int64)[found.face].ravel()
-    filled = sp.csr_matrix(
-        (found.barycentric.ravel(), (rows, cols)), shape=correspondence.shape
-    )
+    filled = sp.csr_matrix((found.barycentric.ravel(), (rows, cols)), shape=correspondence.shape)
     filled.eliminate_zeros()
     return (correspondence + filled).tocsr()
 
