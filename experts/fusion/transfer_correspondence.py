@@ -69,6 +69,7 @@ class SmplToSmplxCorrespondence:
 def find_official_files(models_dir: Path) -> tuple[Path | None, Path | None]:
     """(``smpl2smplx_deftrafo_setup.pkl``, ``smplx_mask_ids.npy``) in the models folder; the
     mask is looked for beside the matrix first, then in the usual transfer folders."""
+    models_dir = Path(models_dir)
     matrix = find_file(models_dir, "transfer", specs.SMPL2SMPLX_FILE_NAMES)
     mask = None
     if matrix is not None:
