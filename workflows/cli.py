@@ -110,9 +110,11 @@ def _register() -> None:
     """The commands that live in their own modules."""
     from furpe_label.workflows.audit_cli import audit
     from furpe_label.workflows.run_cli import run
+    from furpe_label.workflows.transfer_cli import transfer
 
     main.add_command(run)
     main.add_command(audit)
+    main.add_command(transfer)
 
 
 _register()

@@ -169,3 +169,7 @@ FLAME_EMBEDDING_NAMES = ("landmark_embedding.npy",)
 """DECA's embedding; smplx's own FLAME layer reads ``flame_static_embedding.pkl`` and
 ``flame_dynamic_embedding.npy`` instead (both written by the synthetic family as well)."""
 SMPL2SMPLX_FILE_NAMES = ("smpl2smplx_deftrafo_setup.pkl",)
+SMPLX_MASK_IDS_FILE_NAMES = ("smplx_mask_ids.npy",)
+"""Shipped beside ``smpl2smplx_deftrafo_setup.pkl`` (smplx ``transfer_model`` data): a plain
+1-D integer ``.npy`` (no pickle) of the SMPL-X vertex ids that have a real SMPL counterpart
+(eyeballs and inner mouth left out); ``transfer_model`` computes its vertex loss on these only."""

@@ -6,7 +6,9 @@ heels, finger tips for 'smplh' (= SMPL) and 'smplx') and the MANO fingertip conv
 FrankMocap / manopth land on the right semantic vertices. The deformation-transfer matrix
 of ``smpl2smplx_deftrafo_setup.pkl`` maps SMPL vertices onto SMPL-X vertices exactly:
 one-hot rows for the SMPL-X vertices copied from SMPL, barycentric rows (3 non-zeros) for
-the vertices inserted on SMPL triangles, zero rows (masked) for the eyeballs.
+the vertices inserted on SMPL triangles. As in the official file, the eyeballs (no SMPL
+counterpart) get the nearest point on the SMPL surface, and ``smplx_mask_ids.npy`` lists the
+vertices with a real counterpart (every vertex but the eyeballs).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 from smplx.vertex_ids import vertex_ids as SMPLX_VERTEX_IDS
+
+from furpe_label.experts.geometry.closest_point import closest_points_on_mesh
 
 MANO_TIP_VERTICES = {"thumb": 745, "index": 317, "middle": 444, "ring": 556, "pinky": 673}
 """MANO fingertip vertex ids used by FrankMocap and manopth (thumb, index, middle, ring, pinky)."""
@@ -87,3 +91,33 @@ def deformation_matrix(
     mtx = sp.hstack([rows, zeros], format="csr")
     mtx.sort_indices()
     return mtx
+
+
+def complete_rows(
+    correspondence: sp.csr_matrix,
+    smplx_vertices: np.ndarray,
+    smpl_vertices: np.ndarray,
+    smpl_faces: np.ndarray,
+) -> sp.csr_matrix:
+    """The correspondence with its zero rows (eyeballs) set to the barycentric weights of the
+    nearest point on the SMPL template surface, as the official transfer data does.
+
+    Args:
+        correspondence: (10475, 6890) rows, zero where SMPL-X has no SMPL counterpart.
+        smplx_vertices: (10475, 3) and smpl_vertices: (6890, 3) templates, metres (same
+            construction order as ``correspondence``); smpl_faces: (13776, 3).
+    """
+    empty = np.flatnonzero(np.asarray(correspondence.sum(axis=1)).ravel() == 0)
+    found = closest_points_on_mesh(smplx_vertices[empty], smpl_vertices, smpl_faces)
+    rows = np.repeat(empty, 3)
+    cols = np.asarray(smpl_faces, dtype=np.int64)[found.face].ravel()
+    filled = sp.csr_matrix((found.barycentric.ravel(), (rows, cols)), shape=correspondence.shape)
+    filled.eliminate_zeros()
+    return (correspondence + filled).tocsr()
+
+
+def mask_ids(correspondence: sp.csr_matrix, smplx_order: np.ndarray) -> np.ndarray:
+    """(M,) int64 sorted final SMPL-X ids of the vertices with an exact SMPL counterpart
+    (non-zero rows of the construction-order ``correspondence``): ``smplx_mask_ids.npy``."""
+    exact = np.asarray(correspondence.sum(axis=1)).ravel() != 0
+    return np.sort(inverse(smplx_order)[np.flatnonzero(exact)]).astype(np.int64)

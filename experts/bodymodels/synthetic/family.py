@@ -33,8 +33,11 @@ Construction (all deterministic; the seed only drives the random details listed 
   toes, heels, finger tips) and the MANO fingertip convention [745, 317, 444, 556, 673]
   (thumb, index, middle, ring, pinky) on the matching semantic vertices.
 * **Ground truth** of every correspondence is in ``SYNTHETIC_MODELS.json`` and the official
-  ``transfer/smpl2smplx_deftrafo_setup.pkl`` (exact one-hot / barycentric rows, zero rows for
-  the eyeballs).
+  transfer files: ``transfer/smpl2smplx_deftrafo_setup.pkl`` (exact one-hot / barycentric
+  rows; the eyeballs, which have no SMPL counterpart, get their nearest SMPL surface point as
+  in the official file) and ``transfer/smplx_mask_ids.npy`` (plain int64 ids of every SMPL-X
+  vertex but the eyeballs; a bare array as the official file, so it carries no marker: the
+  manifest's hash identifies it).
 """
 
 from __future__ import annotations
@@ -130,6 +133,9 @@ def write_synthetic_family(
     files += _write_embeddings(folders["flame"], models.embeddings, seed)
     path = folders["transfer"] / specs.SMPL2SMPLX_FILE_NAMES[0]
     w.write_pickle(path, w.with_marker({"mtx": models.mtx}, seed, "smpl2smplx", False))
+    files.append(path)
+    path = folders["transfer"] / specs.SMPLX_MASK_IDS_FILE_NAMES[0]
+    w.write_npy_array(path, models.mask_ids)
     files.append(path)
     manifest = out_dir / specs.SYNTHETIC_MANIFEST
     content = _manifest(out_dir, files, models.truth, seed, genders)

@@ -71,6 +71,7 @@ class FamilyModels:
     flame: dict[str, dict[str, Any]] = field(default_factory=dict)
     embeddings: dict[str, np.ndarray] = field(default_factory=dict)
     mtx: sp.csr_matrix | None = None
+    mask_ids: np.ndarray | None = None
     truth: dict[str, Any] = field(default_factory=dict)
 
 
@@ -160,7 +161,9 @@ def build_family_models(seed: int, genders: tuple[str, ...]) -> FamilyModels:
         out.mano[side] = model
         out.truth[f"mano_{side}_vertex_to_smplx_vertex"] = inv_x[ids]
         out.truth[f"mano_{side}_translation"] = wrist
-    out.mtx = corr.deformation_matrix(a.correspondence, order_x, order_s)
+    complete = corr.complete_rows(a.correspondence, v, a.smpl_vertices, a.smpl_faces)
+    out.mtx = corr.deformation_matrix(complete, order_x, order_s)
+    out.mask_ids = corr.mask_ids(a.correspondence, order_x)
     return out
 
 

@@ -4,9 +4,11 @@
   two runs give identical bytes; plain numeric/string arrays only (no pickled objects).
 * ``.pkl``: a dict pickled with protocol 2 (what the Python-2 era official pickles use);
   numpy arrays, scipy.sparse matrices and strings only, no chumpy.
-* ``.npy`` holding a dict: ``np.save`` of a 0-d object array (DECA's / RingNet's layout).
+* ``.npy`` holding a dict: ``np.save`` of a 0-d object array (DECA's / RingNet's layout);
+  ``.npy`` holding a plain array (``smplx_mask_ids.npy``), never pickled.
 
-Every file carries ``specs.SYNTHETIC_MARKER_KEY`` -> a JSON string naming the generator.
+Every dict file carries ``specs.SYNTHETIC_MARKER_KEY`` -> a JSON string naming the generator
+(a plain array has no room for one; the manifest's hash identifies it).
 """
 
 from __future__ import annotations
@@ -64,6 +66,12 @@ def write_npy_dict(path: Path, data: dict[str, Any]) -> None:
     holder[()] = data
     with open(path, "wb") as handle:
         np.save(handle, holder, allow_pickle=True)
+
+
+def write_npy_array(path: Path, array: np.ndarray) -> None:
+    """A plain array as ``.npy`` (no pickle; ``np.load(path)`` reads it back)."""
+    with open(path, "wb") as handle:
+        np.lib.format.write_array(handle, np.asarray(array), allow_pickle=False)
 
 
 def sha256(path: Path) -> str:
