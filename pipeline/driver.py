@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from furpe_label.pipeline.executors import ShardExecutor, ShardOutcome
 from furpe_label.pipeline.people_prepass import expand_people
 from furpe_label.pipeline.shard_runner import ShardTask
 from furpe_label.pipeline.worker_models import WorkerModels, models_folder, worker_models
-from furpe_label.storage.label_store import LabelStore
+from furpe_label.storage.label_store import DEFAULT_CHUNK_SIZE, LabelStore
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.run_info import RunInfo, current_code_version
 from furpe_label.storage.stats import ShardStats
@@ -91,7 +92,11 @@ def run_labels(
         run_dir.remove_leftovers()
         count = _manifest(run_dir, config, make_adapter, progress)
         store = LabelStore.open_or_create(
-            run_dir.labels, count, config.shard_size, attrs={"synthetic": config.synthetic_models}
+            run_dir.labels,
+            count,
+            config.shard_size,
+            chunk_size=math.gcd(DEFAULT_CHUNK_SIZE, config.shard_size),
+            attrs={"synthetic": config.synthetic_models, "dataset": config.dataset},
         )
         plan = store.plan
         pending = run_dir.pending_shards(plan)
