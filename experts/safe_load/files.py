@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import zipfile
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -43,8 +44,9 @@ def safe_pickle_load(path: Path | str) -> Any:
     return safe_pickle_loads(path.read_bytes(), str(path))
 
 
-def _read_npy(handle: BinaryIO) -> Any:
-    """One ``.npy`` stream: plain dtypes from the raw bytes, object arrays unpickled."""
+def _read_npy(handle: BinaryIO, size: int) -> Any:
+    """One ``.npy`` stream of ``size`` bytes: plain dtypes from the raw bytes, object arrays
+    unpickled."""
     version = np.lib.format.read_magic(handle)
     if version == (1, 0):
         shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
@@ -55,6 +57,8 @@ def _read_npy(handle: BinaryIO) -> Any:
     if not all(isinstance(n, int) and n >= 0 for n in shape) or dtype.itemsize == 0:
         raise ValueError(f"npy header with shape {shape} and dtype {dtype}")
     count = math.prod(shape)
+    if count * dtype.itemsize > size:
+        raise ValueError(f"npy header announces {count} x {dtype}, more than the file holds")
     data = handle.read(count * dtype.itemsize)
     if len(data) != count * dtype.itemsize:
         raise ValueError(f"truncated: {len(data)} of {count * dtype.itemsize} data bytes")
@@ -66,7 +70,7 @@ def safe_load_npy(path: Path | str) -> Any:
     """Load a ``.npy`` file; a 0-d object array (``np.save`` of a dict) returns its item."""
     path = Path(path)
     with attributed(path), open(path, "rb") as handle:
-        return _read_npy(handle)
+        return _read_npy(handle, os.fstat(handle.fileno()).st_size)
 
 
 def safe_load_npz(path: Path | str) -> dict[str, Any]:
@@ -78,10 +82,10 @@ def safe_load_npz(path: Path | str) -> dict[str, Any]:
     path = Path(path)
     out: dict[str, Any] = {}
     with attributed(path), zipfile.ZipFile(path) as archive:
-        for member in archive.namelist():
-            key = member.removesuffix(".npy")
+        for member in archive.infolist():
+            key = member.filename.removesuffix(".npy")
             with attributed(f"{path}:{key}"), archive.open(member) as handle:
-                out[key] = _read_npy(handle)  # type: ignore[arg-type]
+                out[key] = _read_npy(handle, member.file_size)  # type: ignore[arg-type]
     return out
 
 

@@ -53,9 +53,9 @@ class _Walk:
         if id(value) in self.done:
             return self.done[id(value)]
         if depth > MAX_DEPTH:
-            raise RefusedError(f"data nested deeper than {MAX_DEPTH} levels at '{where}'")
+            raise RefusedError(f"data nested deeper than {MAX_DEPTH} levels at {_at(where)}")
         if id(value) in self.open:
-            raise RefusedError(f"data that contains itself at '{where}'")
+            raise RefusedError(f"data that contains itself at {_at(where)}")
         self.open.add(id(value))
         try:
             converted = self._convert(value, where, depth + 1)
@@ -68,7 +68,9 @@ class _Walk:
         if isinstance(value, ChumpyArrayStandIn):
             wrapped = value.value
             if type(wrapped) is not np.ndarray or wrapped.dtype.hasobject:
-                raise RefusedError(f"'{where}' is a {value.chumpy_class} without a plain array 'x'")
+                raise RefusedError(
+                    f"{_at(where)} is a {value.chumpy_class} without a plain array 'x'"
+                )
             return wrapped
         if type(value) is np.ndarray:
             return self._array(value, where, depth)
@@ -84,11 +86,12 @@ class _Walk:
             return type(value)(self.visit(v, f"{where}[{i}]", depth) for i, v in enumerate(value))
         if type(value) in (set, frozenset):
             return type(value)(self.visit(v, f"{where}{{}}", depth) for v in value)
-        raise RefusedError(f"'{where}' holds a {type(value).__module__}.{type(value).__qualname__}")
+        kind = f"{type(value).__module__}.{type(value).__qualname__}"
+        raise RefusedError(f"{_at(where)} holds a {kind} object, not data")
 
     def _key(self, key: Any, where: str) -> str:
-        if not isinstance(key, _LEAVES) and type(key) is not tuple:
-            raise RefusedError(f"a dict key of type {type(key).__name__} at '{where}'")
+        if not _plain_key(key, depth=0):
+            raise RefusedError(f"a dict key that is not plain data at {_at(where)}")
         return f"{where}.{key}" if where else str(key)
 
     def _array(self, array: np.ndarray, where: str, depth: int) -> Any:
@@ -100,3 +103,14 @@ class _Walk:
         for index, item in enumerate(array.flat):
             converted.flat[index] = self.visit(item, f"{where}[{index}]", depth)
         return converted
+
+
+def _plain_key(key: Any, depth: int) -> bool:
+    """Dict keys: plain leaves, or (nested) tuples of them."""
+    if isinstance(key, _LEAVES):
+        return True
+    return type(key) is tuple and depth < MAX_DEPTH and all(_plain_key(k, depth + 1) for k in key)
+
+
+def _at(where: str) -> str:
+    return f"'{where}'" if where else "the top level"

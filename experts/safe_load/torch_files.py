@@ -122,6 +122,8 @@ def _zip_record(
         info = archive.getinfo(name)
     except KeyError:
         raise RefusedError(f"storage '{key}' has no record '{name}'") from None
+    if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
+        raise RefusedError(f"storage record '{name}' is compressed (torch.save stores records)")
     if info.file_size != numel * dtype.itemsize:
         raise RefusedError(
             f"storage '{key}' of {numel} x {dtype} needs {numel * dtype.itemsize} bytes, "
