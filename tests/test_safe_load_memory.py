@@ -105,8 +105,8 @@ def test_edited_numpy_dtype_is_refused_everywhere(tmp_path, cache):
     (experts / "frankmocap" / "SMPLX_HAND_INFO.pkl").write_bytes(
         edited_dtype_pickle("right_hand_verts_idx", None, type_string="O8")
     )
-    mean_scalar = tmp_path / "mean_mano_params.pkl"
-    mean_scalar.write_bytes(edited_dtype_pickle("mean_pose", None, type_string="i8"))
+    mean_zero_d = tmp_path / "mean_mano_params.pkl"  # 0-d array: _reconstruct + __setstate__
+    mean_zero_d.write_bytes(edited_dtype_pickle("mean_pose", (), type_string="i8"))
 
     rows = _check_rows(cache, models=models, experts=experts)
     for name in ("MANO_RIGHT.pkl", "MANO_LEFT.pkl", "mean_mano_params.pkl", "SMPLX_HAND_INFO.pkl"):
@@ -118,7 +118,7 @@ def test_edited_numpy_dtype_is_refused_everywhere(tmp_path, cache):
             f"body|{models}|mano|right",
             f"body|{models}|mano|left",
             f"mean|{experts / 'frankmocap' / 'mean_mano_params.pkl'}",
-            f"mean|{mean_scalar}",
+            f"mean|{mean_zero_d}",
         ],
         cache,
     )

@@ -133,15 +133,7 @@ def _zip_record(
     with archive.open(info) as member:
         if member.readinto(buffer) != len(buffer) and buffer:
             raise ValueError(f"record '{name}' is truncated")
-    return StoredData(key, _elements(buffer, dtype, key), filled=True)
-
-
-def _elements(buffer: bytearray, dtype: torch.dtype, key: str) -> torch.Tensor:
-    if not buffer:
-        return torch.zeros(0, dtype=dtype)
-    if dtype is torch.bool and max(buffer) > 1:
-        raise RefusedError(f"boolean storage '{key}' with bytes other than 0 and 1")
-    return torch.frombuffer(buffer, dtype=dtype)
+    return StoredData(key, buffer, dtype, filled=True)
 
 
 def _read_legacy(handle: BinaryIO, size: int, numpy_arrays: bool) -> Any:
@@ -164,7 +156,8 @@ def _read_legacy(handle: BinaryIO, size: int, numpy_arrays: bool) -> Any:
         if key not in storages:
             if numel * dtype.itemsize > size:
                 raise RefusedError(f"storage '{key}' of {numel} elements, more than the file holds")
-            storages[key] = StoredData(key, torch.zeros(numel, dtype=dtype), filled=False)
+            buffer = bytearray(numel * dtype.itemsize)  # zeros until the data is read
+            storages[key] = StoredData(key, buffer, dtype, filled=False)
         if storages[key].elements.dtype != dtype or storages[key].elements.numel() != numel:
             raise RefusedError(f"storage '{key}' named with two dtypes or sizes")
         return storages[key]
@@ -193,8 +186,9 @@ def _fill_legacy_storage(handle: BinaryIO, stored: StoredData | None, key: Any) 
         raise RefusedError(
             f"storage '{key}' stores {count} elements, the pickle expects {elements.numel()}"
         )
-    buffer = bytearray(_read_exact(handle, count * elements.element_size()))
-    elements.copy_(_elements(buffer, elements.dtype, key))
+    if handle.readinto(memoryview(stored.buffer)) != len(stored.buffer):
+        raise ValueError(f"truncated data of storage '{key}'")
+    stored.check_booleans()
     stored.filled = True
 
 

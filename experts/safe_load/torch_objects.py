@@ -51,14 +51,25 @@ class StoredData:
 
     Attributes:
         key: the storage's key in the file.
+        buffer: the bytes ``elements`` views (zeros until filled).
         elements: (numel,) tensor holding the stored values.
         filled: whether the values were read (legacy files store them after the pickle).
     """
 
-    def __init__(self, key: str, elements: torch.Tensor, filled: bool) -> None:
+    def __init__(self, key: str, buffer: bytearray, dtype: torch.dtype, filled: bool) -> None:
         self.key = key
-        self.elements = elements
+        self.buffer = buffer
+        self.elements = (
+            torch.frombuffer(buffer, dtype=dtype) if buffer else torch.zeros(0, dtype=dtype)
+        )
         self.filled = filled
+        if filled:
+            self.check_booleans()
+
+    def check_booleans(self) -> None:
+        """Boolean storages may hold only bytes 0 and 1 (anything else is undefined in C++)."""
+        if self.elements.dtype is torch.bool and self.buffer and max(self.buffer) > 1:
+            raise RefusedError(f"boolean storage '{self.key}' with bytes other than 0 and 1")
 
 
 def storage_numel(storage_type: Any, numel: Any) -> tuple[torch.dtype, int]:
