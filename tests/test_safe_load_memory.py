@@ -92,7 +92,7 @@ def cache(tmp_path) -> Path:
 
 def test_edited_numpy_dtype_is_refused_everywhere(tmp_path, cache):
     scalar = edited_dtype_pickle("v_template", None)  # 0-d: numpy.core.multiarray.scalar
-    array = edited_dtype_pickle("v_template", (778, 3))  # n-d: _reconstruct + __setstate__
+    array = edited_dtype_pickle("v_template", (778, 3), "O8")  # n-d: _reconstruct + __setstate__
     models = tmp_path / "models"
     (models / "mano").mkdir(parents=True)
     (models / "mano" / "MANO_RIGHT.pkl").write_bytes(scalar)
@@ -100,13 +100,13 @@ def test_edited_numpy_dtype_is_refused_everywhere(tmp_path, cache):
     experts = tmp_path / "experts"
     (experts / "frankmocap").mkdir(parents=True)
     (experts / "frankmocap" / "mean_mano_params.pkl").write_bytes(
-        edited_dtype_pickle("mean_pose", (48,))
+        edited_dtype_pickle("mean_pose", (48,), "O8")
     )
     (experts / "frankmocap" / "SMPLX_HAND_INFO.pkl").write_bytes(
         edited_dtype_pickle("right_hand_verts_idx", None, type_string="O8")
     )
     mean_zero_d = tmp_path / "mean_mano_params.pkl"  # 0-d array: _reconstruct + __setstate__
-    mean_zero_d.write_bytes(edited_dtype_pickle("mean_pose", (), type_string="i8"))
+    mean_zero_d.write_bytes(edited_dtype_pickle("mean_pose", (), type_string="O8"))
 
     rows = _check_rows(cache, models=models, experts=experts)
     for name in ("MANO_RIGHT.pkl", "MANO_LEFT.pkl", "mean_mano_params.pkl", "SMPLX_HAND_INFO.pkl"):
