@@ -69,7 +69,10 @@ def load_mean_mano_params(path: Path) -> np.ndarray:
     if not isinstance(data, Mapping) or "mean_pose" not in data:
         found = sorted(map(str, data)) if isinstance(data, Mapping) else type(data).__name__
         raise ValueError(f"{path}: expected a dict with 'mean_pose', found {found}")
-    mean_pose = np.asarray(data["mean_pose"], dtype=np.float64).reshape(-1)
+    try:
+        mean_pose = np.asarray(data["mean_pose"], dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):  # not numbers (a dict, strings, ...): reported below
+        mean_pose = np.zeros(0)
     if mean_pose.shape != (POSE_DIM,) or not np.all(np.isfinite(mean_pose)):
         raise ValueError(
             f"{path}: 'mean_pose' must be {POSE_DIM} finite values, "
