@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from furpe_label.experts.bodymodels.folder_check import check_models_folder
 from furpe_label.experts.bodymodels.loading import load_body_model
 from furpe_label.experts.bodymodels.locate import ModelsFolderError
-from furpe_label.experts.bodymodels.safe_pickle import safe_pickle_load
 from furpe_label.experts.bodymodels.validate import BodyModelFileError
 from furpe_label.experts.filecheck import CheckStatus
+from furpe_label.experts.safe_load import safe_pickle_load
 from furpe_label.workflows.cli import main
 from tests.doubles.chumpy_standin import ChTestDouble, MaliciousPayload, write_chumpy_style_pickle
 

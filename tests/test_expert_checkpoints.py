@@ -13,15 +13,14 @@ from torch import nn
 
 from furpe_label.experts.filecheck import CheckStatus, any_blocking, sha256_of_file
 from furpe_label.experts.networks.checkpoints import (
-    CheckpointFormatError,
     CheckpointMismatchError,
     check_state_dict,
     load_into,
-    read_checkpoint,
     state_dict_entry,
 )
 from furpe_label.experts.networks.folder_check import check_experts_folder
 from furpe_label.experts.networks.layout import EXPERT_FILES, resolve_experts_dir
+from furpe_label.experts.safe_load import CheckpointFormatError, read_checkpoint
 from tests.doubles.official_checkpoints import write_experts_folder
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse
 
-from furpe_label.experts.bodymodels.safe_pickle import (
+from furpe_label.experts.safe_load import (
     UnsafePickleError,
     safe_load_any,
     safe_load_npy,

@@ -2,7 +2,7 @@
 
 The `smplx` package reads files itself with ``pickle.load`` / ``np.load(allow_pickle=True)``,
 which would run code hidden in a pickle and needs chumpy for official SMPL/MANO/FLAME files.
-Here every file is first read by the restricted loader of :mod:`safe_pickle` and validated
+Here every file is first read by :mod:`furpe_label.experts.safe_load` and validated
 against :mod:`specs`; then
 
 * SMPL and MANO layers receive the arrays as ``data_struct`` (smplx reads nothing itself);

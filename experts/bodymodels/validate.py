@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from furpe_label.experts.bodymodels import specs
-from furpe_label.experts.bodymodels.safe_pickle import UnsafePickleError, safe_load_any
+from furpe_label.experts.safe_load import SafeLoadError, safe_load_any
 
 
 class BodyModelFileError(ValueError):
@@ -75,12 +75,8 @@ def load_and_validate(path: Path, arrays: dict[str, specs.ArraySpec]) -> LoadedM
     path = Path(path)
     try:
         data = safe_load_any(path)
-    except UnsafePickleError as error:
+    except (SafeLoadError, OSError) as error:  # refused, corrupt, truncated, unreadable
         raise BodyModelFileError(str(error)) from error
-    except Exception as error:  # corrupt zip, truncated pickle, wrong encoding ...
-        raise BodyModelFileError(
-            f"{path}: cannot be read ({type(error).__name__}: {error})"
-        ) from error
     if not isinstance(data, dict):
         raise BodyModelFileError(f"{path}: expected a dict of arrays, found {type(data).__name__}")
     problems = check_arrays(data, arrays)

@@ -3,8 +3,8 @@
 Optional extra (``pip install furpe-label[mmpose]``); mmpose is imported only when the backend
 is created. The model is built from a local config with ``mmpose.apis.init_model(config,
 checkpoint=None)`` (nothing is downloaded: the backbone's ``init_cfg`` is cleared by
-``init_model``), then the local checkpoint is loaded with ``torch.load(weights_only=True)``
-(:mod:`.checkpoints`) and copied into the model; a ``dataset_meta`` stored in the checkpoint
+``init_model``), then the local checkpoint is loaded with the safe loader (tensors and numpy arrays
+only, :mod:`.checkpoints`) and copied into the model; a ``dataset_meta`` stored in the checkpoint
 replaces the one from the config, as ``init_model`` would do. Inference is
 ``mmpose.apis.inference_topdown(model, image_bgr, boxes, bbox_format="xywh")`` (mmpose
 pipelines expect BGR arrays, as ``mmcv.imread`` returns them); keypoints and scores are

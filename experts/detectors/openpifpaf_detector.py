@@ -6,9 +6,9 @@ keypoints in COCO-WholeBody order (``openpifpaf/plugins/wholebody/constants.py``
 feet 6, face ``f_24..f_91``, left hand ``lh_92..``, right hand ``rh_113..``).
 
 Loading without unpickling code: openpifpaf's official ``.pkl`` checkpoints pickle the whole
-network object, which ``torch.load(weights_only=True)`` refuses. This backend therefore builds
+network object, which the safe loader refuses. This backend therefore builds
 the network from scratch (``openpifpaf.network.Factory(base_name=basenet)`` with the wholebody
-head metas, no download) and loads a *state dict* file with ``weights_only=True``. Convert an
+head metas, no download) and loads a *state dict* file (tensors only). Convert an
 official checkpoint once, with a tool you trust, by saving ``checkpoint["model"].state_dict()``.
 
 The whole image is processed once per ``detect`` call; detected people are matched to the

@@ -1,9 +1,10 @@
-"""Reading official expert checkpoints safely and checking their keys strictly.
+"""Checking official expert checkpoints' keys strictly.
 
-Every checkpoint is read with ``torch.load(path, map_location="cpu", weights_only=True)``:
-tensors, dicts, lists, numbers and strings only, never code (SPIN's training checkpoint, its
-optimizer state and DECA's dict of state dicts all pass). Legacy (pre-1.6, non-zip) files load
-the same way.
+Every checkpoint is read by :func:`furpe_label.experts.safe_load.read_checkpoint` (tensors,
+dicts, lists, numbers and strings only, never code, every tensor checked against its stored
+data; SPIN's training checkpoint, its optimizer state and DECA's dict of state dicts all pass;
+legacy pre-1.6 and zip files alike). Its errors and the layout errors here are one family:
+:class:`~furpe_label.experts.safe_load.CheckpointFormatError` is a ``SafeLoadError``.
 
 Key policy (what is tolerated, compared with the official loaders)
 -------------------------------------------------------------------
@@ -23,7 +24,6 @@ Key policy (what is tolerated, compared with the official loaders)
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from furpe_label.experts.filecheck import sha256_of_file
+from furpe_label.experts.safe_load import CheckpointFormatError
 
 __all__ = [
     "ALWAYS_TOLERATED_MISSING_SUFFIXES",
@@ -41,7 +42,6 @@ __all__ = [
     "ShapeMismatch",
     "check_state_dict",
     "load_into",
-    "read_checkpoint",
     "sha256_of_file",
     "state_dict_entry",
 ]
@@ -49,10 +49,6 @@ __all__ = [
 ALWAYS_TOLERATED_MISSING_SUFFIXES: tuple[str, ...] = ("num_batches_tracked",)
 
 _LISTED = 12  # names listed per category in an error message; the count is always given
-
-
-class CheckpointFormatError(ValueError):
-    """The file cannot be read as the expected checkpoint (not a torch file, wrong layout)."""
 
 
 @dataclass(frozen=True)
@@ -117,48 +113,19 @@ class CheckpointMismatchError(ValueError):
         return f"unexpected key {self.unexpected[0]}"
 
 
-def read_checkpoint(path: Path) -> Any:
-    """``torch.load(path, map_location='cpu', weights_only=True)`` with errors naming the file.
-
-    Raises:
-        FileNotFoundError: no such file.
-        CheckpointFormatError: the file is not a torch file or holds non-tensor objects
-            (classes, functions) that weights-only loading refuses.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: checkpoint file not found")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # any parse failure of a foreign or truncated file (IndexError...)
-        raise CheckpointFormatError(
-            f"{path}: cannot be read as a weights-only torch checkpoint: {_reason(exc)}"
-        ) from exc
-
-
-def _reason(exc: Exception) -> str:
-    """The informative line of a ``torch.load`` error (the refused global when there is one)."""
-    text = str(exc)
-    refused = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
-    if refused:
-        return f"it holds an object of '{refused.group(1)}', not only tensors (refused, not run)"
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
-
-
 def state_dict_entry(obj: Any, section: str | None, path: Path) -> Mapping[str, Any]:
     """The state dict stored at ``obj[section]`` (or ``obj`` itself when ``section`` is None)."""
     where = f"{path}" + (f" [{section}]" if section else "")
     if section is not None:
         if not isinstance(obj, Mapping) or section not in obj:
             found = sorted(map(str, obj.keys()))[:10] if isinstance(obj, Mapping) else type(obj)
-            raise CheckpointFormatError(f"{path}: no '{section}' entry (found {found})")
+            raise CheckpointFormatError(path, f"no '{section}' entry (found {found})")
         obj = obj[section]
     if not isinstance(obj, Mapping):
-        raise CheckpointFormatError(f"{where}: expected a state dict, found {type(obj).__name__}")
+        raise CheckpointFormatError(where, f"expected a state dict, found {type(obj).__name__}")
     bad = [str(k) for k, v in obj.items() if not isinstance(k, str) or not torch.is_tensor(v)]
     if bad:
-        raise CheckpointFormatError(f"{where}: entries that are not named tensors: {bad[:10]}")
+        raise CheckpointFormatError(where, f"entries that are not named tensors: {bad[:10]}")
     return obj
 
 
@@ -212,5 +179,5 @@ def load_into(
     check_state_dict(module.state_dict(), found, path, section, tolerated_missing)
     bad_dtype = [k for k, v in found.items() if v.is_complex()]
     if bad_dtype:
-        raise CheckpointFormatError(f"{path} [{section}]: complex tensors {bad_dtype[:10]}")
+        raise CheckpointFormatError(f"{path} [{section}]", f"complex tensors {bad_dtype[:10]}")
     module.load_state_dict(dict(found), strict=False)

@@ -7,16 +7,11 @@ exactly the network's keys and shapes; a damaged checkpoint's row names the brok
 from __future__ import annotations
 
 import logging
-import pickle
 from collections.abc import Callable
 from pathlib import Path
 
-from furpe_label.experts.bodymodels.safe_pickle import UnsafePickleError, safe_pickle_load
 from furpe_label.experts.filecheck import CheckStatus, FileCheck
-from furpe_label.experts.networks.checkpoints import (
-    CheckpointFormatError,
-    CheckpointMismatchError,
-)
+from furpe_label.experts.networks.checkpoints import CheckpointMismatchError
 from furpe_label.experts.networks.frankmocap import load_mean_mano_params
 from furpe_label.experts.networks.layout import (
     DECA_MODEL,
@@ -33,6 +28,7 @@ from furpe_label.experts.networks.loading import (
     check_spin_checkpoint,
 )
 from furpe_label.experts.networks.spin import load_smpl_mean_params
+from furpe_label.experts.safe_load import SafeLoadError, safe_pickle_load
 
 __all__ = ["check_experts_folder"]
 
@@ -93,14 +89,7 @@ def _row(spec: ExpertFile, experts_dir: Path, check: Callable[[Path], str]) -> F
         status = CheckStatus.OK
     except CheckpointMismatchError as exc:
         status, detail = CheckStatus.INVALID, f"{exc.first_problem}; {exc}"
-    except (
-        CheckpointFormatError,
-        UnsafePickleError,
-        pickle.UnpicklingError,
-        ValueError,
-        OSError,
-        EOFError,
-    ) as exc:
+    except (SafeLoadError, ValueError, OSError) as exc:  # refused, unreadable, wrong content
         status, detail = CheckStatus.INVALID, str(exc)
     if status is CheckStatus.INVALID:
         logger.warning("%s: %s", spec.component, detail)

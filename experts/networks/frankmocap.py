@@ -35,8 +35,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from furpe_label.experts.bodymodels.safe_pickle import safe_pickle_load
 from furpe_label.experts.networks.resnet import FEATURE_DIM, ResNet50Trunk
+from furpe_label.experts.safe_load import safe_pickle_load
 
 __all__ = [
     "HAND_PARAM_DIM",
@@ -56,11 +56,12 @@ MEAN_CAM_SCALE = 5.0
 def load_mean_mano_params(path: Path) -> np.ndarray:
     """``mean_mano_params.pkl`` -> its ``mean_pose`` (48,) float64, read with a safe unpickler.
 
-    Only numpy array reconstruction is allowed while unpickling (any other global, e.g.
-    ``os.system``, raises ``UnsafePickleError`` naming the file and the global before anything
-    runs).
+    Read by :func:`furpe_label.experts.safe_load.safe_pickle_load` (a global such as
+    ``os.system``, or a memory-unsafe array, raises ``UnsafePickleError`` naming the file
+    before anything runs or is used).
 
     Raises:
+        SafeLoadError: the file is refused or unreadable (a ``ValueError``).
         ValueError: the file is not a dict with a 48-value finite ``mean_pose``.
     """
     path = Path(path)
@@ -68,7 +69,10 @@ def load_mean_mano_params(path: Path) -> np.ndarray:
     if not isinstance(data, Mapping) or "mean_pose" not in data:
         found = sorted(map(str, data)) if isinstance(data, Mapping) else type(data).__name__
         raise ValueError(f"{path}: expected a dict with 'mean_pose', found {found}")
-    mean_pose = np.asarray(data["mean_pose"], dtype=np.float64).reshape(-1)
+    try:
+        mean_pose = np.asarray(data["mean_pose"], dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):  # not numbers (a dict, strings, ...): reported below
+        mean_pose = np.zeros(0)
     if mean_pose.shape != (POSE_DIM,) or not np.all(np.isfinite(mean_pose)):
         raise ValueError(
             f"{path}: 'mean_pose' must be {POSE_DIM} finite values, "

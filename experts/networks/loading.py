@@ -17,7 +17,6 @@ import torch
 from furpe_label.experts.networks.checkpoints import (
     check_state_dict,
     load_into,
-    read_checkpoint,
     sha256_of_file,
     state_dict_entry,
 )
@@ -49,6 +48,7 @@ from furpe_label.experts.networks.spin import (
     SpinHMR,
     load_smpl_mean_params,
 )
+from furpe_label.experts.safe_load import read_checkpoint
 
 __all__ = [
     "build_deca",

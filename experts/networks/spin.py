@@ -19,7 +19,6 @@ Gram-Schmidt on the two columns).
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -30,6 +29,7 @@ from torch import nn
 
 from furpe_label.experts.geometry.rotations import rot6d_to_matrix
 from furpe_label.experts.networks.resnet import FEATURE_DIM, ResNet50Trunk
+from furpe_label.experts.safe_load import safe_load_npz
 
 __all__ = [
     "SPIN_INIT_BUFFERS",
@@ -63,21 +63,20 @@ class SmplMeanParams:
 
 
 def load_smpl_mean_params(path: Path) -> SmplMeanParams:
-    """Read ``smpl_mean_params.npz`` (no pickles allowed) and check its keys and sizes.
+    """Read ``smpl_mean_params.npz`` with the safe loader and check its keys and sizes.
 
     Raises:
-        ValueError: naming the file and the missing / mis-sized key.
+        SafeLoadError: the file is refused or unreadable (a ``ValueError`` naming the file).
+        ValueError: naming the file and the missing / mis-sized / non-numeric key.
     """
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{path}: cannot be read as an npz archive: {exc}") from exc
+    arrays = safe_load_npz(path)
     values = {}
     for key, shape in _MEAN_SHAPES.items():
         if key not in arrays:
             raise ValueError(f"{path}: missing key '{key}' (found {sorted(arrays)})")
+        if not isinstance(arrays[key], np.ndarray) or arrays[key].dtype.kind not in "iuf":
+            raise ValueError(f"{path}: key '{key}' is not a numeric array")
         value = np.asarray(arrays[key], dtype=np.float32).reshape(-1)
         if value.shape != shape:
             raise ValueError(f"{path}: key '{key}' has {value.size} values, expected {shape[0]}")
