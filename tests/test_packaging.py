@@ -31,9 +31,9 @@ def test_every_package_folder_is_declared():
 
 
 def test_installed_package_resolves_to_repository_folders():
-    import furpe_label.experts.bodymodels.safe_pickle as module
+    import furpe_label.experts.bodymodels.loading as module
 
-    assert Path(module.__file__).resolve() == ROOT / "experts/bodymodels/safe_pickle.py"
+    assert Path(module.__file__).resolve() == ROOT / "experts/bodymodels/loading.py"
 
 
 @pytest.mark.slow

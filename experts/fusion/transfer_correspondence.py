@@ -26,9 +26,9 @@ from scipy.sparse.csgraph import connected_components
 
 from furpe_label.experts.bodymodels import specs
 from furpe_label.experts.bodymodels.locate import find_file
-from furpe_label.experts.bodymodels.safe_pickle import UnsafePickleError, safe_load_npy
 from furpe_label.experts.bodymodels.validate import BodyModelFileError, load_and_validate
 from furpe_label.experts.geometry.closest_point import closest_points_on_mesh
+from furpe_label.experts.safe_load import UnsafePickleError, safe_load_npy
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 smplfitter reads body models itself, with plain ``pickle.load`` and ``np.load`` on the user's
 files. Here it never does: while its objects are built, the ``pickle`` and ``np`` globals of
 ``smplfitter.common`` (its only reader of files) are replaced by shims that read every file
-through :mod:`furpe_label.experts.bodymodels.safe_pickle`, and its body-model folder is a
+through :mod:`furpe_label.experts.safe_load`, and its body-model folder is a
 scratch folder of links to the family's files under the names smplfitter expects.
 
 smplfitter also insists on a kid template per model (AGORA's SMIL-based file, licensed) and
@@ -24,7 +24,7 @@ import numpy as np
 
 from furpe_label.experts.bodymodels import specs
 from furpe_label.experts.bodymodels.locate import find_file
-from furpe_label.experts.bodymodels.safe_pickle import (
+from furpe_label.experts.safe_load import (
     safe_load_npy,
     safe_load_npz,
     safe_pickle_loads,

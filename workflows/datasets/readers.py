@@ -2,7 +2,7 @@
 
 Every loader raises :class:`DatasetError` (a ``ValueError``) whose message starts with the file's
 path. ``.npz`` files go through the project's restricted unpickler
-(:func:`furpe_label.experts.bodymodels.safe_pickle.safe_load_npz`): object members (HumanData's
+(:func:`furpe_label.experts.safe_load.safe_load_npz`): object members (HumanData's
 0-d dicts) are unpickled with an allow-list, so a crafted file cannot run code.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from furpe_label.experts.bodymodels.safe_pickle import UnsafePickleError, safe_load_npz
+from furpe_label.experts.safe_load import UnsafePickleError, safe_load_npz
 
 
 class DatasetError(ValueError):
