@@ -31,6 +31,7 @@ PARTS = ("body", "face", "left_hand", "right_hand")
 """Crop parts, in the order of the label store's ``part_valid`` columns."""
 
 REASON_CROP_FAILED = "crop_failed"
+_CROP_DTYPE = {"body": np.uint8, "face": np.float32, "left_hand": np.uint8, "right_hand": np.uint8}
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ class PartCrops:
         reasons: P strings: ``"ok"`` for persons with a crop, else why there is none (the
             crop-quality reason or ``"crop_failed: <message>"``).
         person_index: (M,) int64 persons (indices into P) that have a crop, ascending.
-        crops: (M, 224, 224, 3) uint8 RGB network inputs of those persons.
+        crops: (M, 224, 224, 3) RGB network inputs of those persons: uint8, except the face's
+            float32 in [0, 1] (DECA's float warp).
     """
 
     part: str
@@ -111,7 +113,7 @@ def crops_for_part(
         quality=quality,
         reasons=tuple(reasons),
         person_index=person_index,
-        crops=np.stack(crops) if crops else np.zeros((0, size, size, 3), np.uint8),
+        crops=np.stack(crops) if crops else np.zeros((0, size, size, 3), _CROP_DTYPE[part]),
     )
 
 

@@ -13,6 +13,9 @@ Only three things feed the keypoints (see ``smplx_openpose``):
   and each group skins only that row's 51 vertices.
 
 The result equals ``smplx_joints_to_openpose137(model(...).joints)`` to float32 round-off.
+Joint rotations use the project's one Rodrigues (``geometry.rotations.axis_angle_to_matrix``,
+roma's) rather than ``smplx.lbs.batch_rodrigues``, which nudges every component by 1e-8 before
+taking the angle; the two agree to ~1e-8, far below the keypoints' float32 resolution.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 from smplx import SMPLX
-from smplx.lbs import batch_rodrigues
 from smplx.utils import rot_mat_to_euler
 from torch import nn
 
+from furpe_label.experts.geometry.rotations import axis_angle_to_matrix
 from furpe_label.experts.keypoints.smplx_openpose import smplx_to_openpose137
 
 _NUM_JOINTS = 55
@@ -158,7 +161,7 @@ class OpenPoseFromSMPLX(nn.Module):
         (B,165) full pose (axis-angle, hand mean included)."""
         batch = full_pose.shape[0]
         aa = torch.index_select(full_pose.view(batch, -1, 3), 1, self.neck_kin_chain)
-        rots = batch_rodrigues(aa.view(-1, 3)).view(batch, -1, 3, 3)
+        rots = axis_angle_to_matrix(aa)
         rel = torch.eye(3, device=full_pose.device, dtype=full_pose.dtype).repeat(batch, 1, 1)
         for i in range(rots.shape[1]):
             rel = torch.bmm(rots[:, i], rel)
@@ -223,7 +226,7 @@ class OpenPoseFromSMPLX(nn.Module):
             expression = global_orient.new_zeros(batch, self.num_expression_coeffs)
         coeffs = torch.cat([betas.expand(batch, -1), expression], dim=-1)
 
-        rot = batch_rodrigues(full_pose.reshape(-1, 3)).view(batch, _NUM_JOINTS, 3, 3)
+        rot = axis_angle_to_matrix(full_pose)  # (B, 55, 3, 3)
         rest_joints = self.j_template + (coeffs @ self.j_dirs).view(batch, _NUM_JOINTS, 3)
         rot_g, posed = self._kinematic_chain(rot, rest_joints)
         trans = posed - (rot_g * rest_joints[:, :, None, :]).sum(-1)
