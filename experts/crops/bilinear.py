@@ -3,8 +3,8 @@
 DECA (yfeng95/DECA ``decalib/datasets/datasets.py``) crops faces with
 ``warp(image / 255., tform.inverse, output_shape=(224, 224))``: bilinear interpolation in
 float64, ``mode='constant'``, ``cval=0``. ``cv2.warpAffine`` on uint8 is not that warp: it
-quantises sub-pixel positions to 1/32 px and rounds the result to integers (up to 4.3/255 off on
-real photos). :func:`warp_bilinear` evaluates skimage's formula directly, vectorised over the
+quantises sub-pixel positions to 1/32 px and rounds the result to integers (several /255 off
+on real photos). :func:`warp_bilinear` evaluates skimage's formula directly, vectorised over the
 output pixels, gathering only the 4 taps each output pixel needs from the uint8 image (the
 whole image is never converted to float).
 
@@ -67,10 +67,10 @@ def warp_bilinear(image: np.ndarray, affine: np.ndarray, size: int) -> np.ndarra
 
     Bilinear (``order=1``), outside the image 0 (``mode='constant'``, ``cval=0``), float64,
     computed tap by tap with skimage's formula (the same numbers to float64 round-off).
-    skimage's output clip (``clip=True``) is a no-op here: a bilinear
-    blend of values in ``[0, 1]`` stays in ``[0, 1]``. Axis-aligned affines (scale + shift, as
-    DECA's) take a separable gather: the source column depends only on the crop column and the
-    source row only on the crop row.
+    skimage's output clip (``clip=True``) is a no-op here: a bilinear blend of values in
+    ``[0, 1]`` stays in ``[0, 1]``. Axis-aligned affines (scale + shift, as DECA's) take a
+    separable gather: the source column depends only on the crop column, the source row only
+    on the crop row.
 
     Args:
         image: (H, W, C) uint8 (any channel order; kept).

@@ -126,7 +126,8 @@ def rot6d_to_matrix(rot6d: torch.Tensor) -> torch.Tensor:
     Returns:
         (..., 3, 3) rotation matrices with columns ``b1, b2, b1 x b2``.
     """
-    return roma.special_gramschmidt(rot6d.reshape(*rot6d.shape[:-1], 3, 2))
+    # epsilon = F.normalize's default, as SPIN's rot6d_to_rotmat (same numbers for any input)
+    return roma.special_gramschmidt(rot6d.reshape(*rot6d.shape[:-1], 3, 2), epsilon=1e-12)
 
 
 def matrix_to_rot6d(matrix: torch.Tensor) -> torch.Tensor:
