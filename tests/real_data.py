@@ -1,6 +1,7 @@
-"""Where the shared real test inputs are: ``shared/data/real`` beside the repository.
+"""Where the real test inputs are: ``tests/data`` inside the repository (see its README).
 
-CI clones the repository with ``shared/`` beside it; ``FURPE_REAL_DATA`` overrides.
+The small real files the tests need ship with the repository, each with its licence, so a clone
+alone passes. ``FURPE_REAL_DATA`` points the tests at another folder with the same layout.
 """
 
 from __future__ import annotations
@@ -8,9 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REAL_DATA = Path(
-    os.environ.get(
-        "FURPE_REAL_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-    )
-)
+SHIPPED = Path(__file__).resolve().parent / "data"
+"""The copies committed under ``tests/data``."""
+
+REAL_DATA = Path(os.environ.get("FURPE_REAL_DATA") or SHIPPED)
 SPIN_EXAMPLE = REAL_DATA / "spin_example"
+"""SPIN's example: ``im1010.jpg``, its OpenPose JSON and person box."""
+OPENCV_SAMPLES = REAL_DATA / "opencv_samples"
+"""OpenCV sample photos: ``messi5.jpg``, ``basketball1.png``, ``basketball2.png``."""

@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 import skimage.data
 from PIL import Image
-from skimage.transform import estimate_transform, warp
+from skimage.transform import AffineTransform, estimate_transform, warp
 
 from furpe_label.experts.crops import boxes, warps
+from furpe_label.experts.crops.bilinear import warp_bilinear
 from furpe_label.experts.geometry import crop_transform as ct
-from tests.real_data import SPIN_EXAMPLE
+from tests.real_data import OPENCV_SAMPLES, SPIN_EXAMPLE
 
 DATA = SPIN_EXAMPLE
 
@@ -218,13 +219,59 @@ def test_deca_input_matches_skimage_warp(cx, cy, rad):
     crop, tform = warps.deca_input(img, lm)
     ref, ref_tform = ref_deca(img, lm)
     np.testing.assert_allclose(tform, ref_tform, atol=1e-9)
-    diff = np.abs(crop / 255.0 - ref) * 255.0
-    assert diff.mean() < 0.5 and diff.max() <= 6.0  # cv2 fixed-point vs skimage float
+    assert crop.shape == (224, 224, 3) and crop.dtype == np.float32
+    # the official float64 warp; float32 as DECA's torch.tensor(dst_image).float()
+    assert np.abs(crop - ref).max() <= 1e-6
     # DECA's own keypoint path: tform @ kpt (pixel centres)
     np.testing.assert_allclose(ct.image_to_crop(lm, tform[:2]), lm @ tform[:2, :2].T + tform[:2, 2])
     np.testing.assert_allclose(
         ct.crop_to_image(ct.image_to_crop(lm, tform[:2]), tform[:2]), lm, atol=1e-6
     )
+
+
+def _skimage_float_warp(img: np.ndarray, affine: np.ndarray, res: int = 224) -> np.ndarray:
+    """DECA's call: warp(image / 255., tform.inverse, output_shape=(res, res)), float64."""
+    tform = AffineTransform(matrix=np.vstack([affine, [0.0, 0.0, 1.0]]))
+    return warp(img / 255.0, tform.inverse, output_shape=(res, res))
+
+
+@pytest.mark.parametrize(
+    "center, side", [((274.0, 60.0), 61.0), ((20.5, 330.2), 150.0), ((300.3, 170.8), 480.0)]
+)
+def test_deca_crop_on_real_photo_equals_official_float_warp(center, side):
+    """messi5.jpg (real, colour): face-size, edge-cut and larger-than-image boxes."""
+    img = cv2.imread(str(OPENCV_SAMPLES / "messi5.jpg"))[:, :, ::-1].copy()
+    crops, tforms = warps.deca_inputs(img, np.array([center]), np.array([side]))
+    ref = _skimage_float_warp(img, tforms[0, :2])
+    assert crops.dtype == np.float32 and np.abs(crops[0] - ref).max() <= 1e-6
+    assert ref.std() > 0.05  # real content, not an empty crop
+    # the old uint8 cv2 path was measurably off (1/32 px positions, integer output)
+    old = ct.warp_crop(img, tforms[0, :2], 224) / 255.0
+    assert np.abs(old - ref).max() > 1e-3
+
+
+@pytest.mark.parametrize("angle, scale", [(0.3, 0.7), (-2.5, 1.9), (np.pi / 2, 0.25)])
+def test_warp_bilinear_general_affine_equals_skimage(angle, scale):
+    """Rotated / sheared maps take the 2-D gather; same formula, same numbers."""
+    img = skimage.data.astronaut()
+    rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    affine = np.hstack([rot @ np.array([[1.0, 0.2], [0.0, 1.0]]), [[40.0], [-80.0]]])
+    out = warp_bilinear(img, affine, 96)
+    assert out.shape == (96, 96, 3) and out.dtype == np.float64
+    assert np.abs(out - _skimage_float_warp(img, affine, 96)).max() <= 1e-12
+
+
+def test_warp_bilinear_outside_and_errors():
+    img = skimage.data.astronaut()
+    far = np.array([[1.0, 0.0, 1e18], [0.0, 1.0, -1e18]])  # every tap far outside
+    np.testing.assert_array_equal(warp_bilinear(img, far, 8), np.zeros((8, 8, 3)))
+    edge = warp_bilinear(img, np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5]]), 4)
+    np.testing.assert_allclose(edge[0, 0], img[0, 0] / 255.0 / 4)  # 1 of 4 taps inside
+    for bad in (np.zeros((2, 3)), np.full((2, 3), np.nan), np.eye(3)):
+        with pytest.raises(ValueError):
+            warp_bilinear(img, bad, 8)
+    with pytest.raises(ValueError):
+        warp_bilinear(img.astype(np.float32), np.eye(2, 3), 8)
 
 
 def test_deca_inputs_batch_from_face_boxes():

@@ -69,6 +69,19 @@ def test_normalisation_matches_official_transform(crops):
     np.testing.assert_allclose(deca_tensor(crops, torch.device("cpu")).numpy(), expected, atol=1e-7)
 
 
+def test_float_crops_from_the_official_warp_pass_unchanged(expert, crops):
+    # deca_inputs returns DECA's float warp as float32 in [0, 1]: fed as is, no / 255
+    unit = (crops / 255.0).astype(np.float32)
+    tensor = deca_tensor(unit, torch.device("cpu"))
+    assert tensor.dtype == torch.float32
+    np.testing.assert_array_equal(tensor.numpy(), unit.transpose(0, 3, 1, 2))
+    np.testing.assert_allclose(tensor.numpy(), deca_tensor(crops, torch.device("cpu")).numpy())
+    record = expert(unit)
+    np.testing.assert_allclose(record.params.shape, expert(crops).params.shape, atol=1e-5)
+    with pytest.raises(TypeError, match="uint8 or float32"):
+        expert(unit.astype(np.float64))
+
+
 def _rewrite(deca_root: Path, tmp_path: Path, edit) -> Path:
     tar = torch.load(deca_root / "deca/deca_model.tar", map_location="cpu", weights_only=True)
     edit(tar)

@@ -10,6 +10,7 @@ import click
 
 from furpe_label.experts.bodymodels.folder_check import check_models_folder
 from furpe_label.experts.bodymodels.locate import MODELS_ENV
+from furpe_label.experts.bodymodels.specs import GENDERS
 from furpe_label.experts.filecheck import any_blocking
 from furpe_label.workflows.check_table import render_rows
 
@@ -79,16 +80,36 @@ def _folder_checks(models_dir: Path | None, experts_dir: Path | None) -> list:
     return checks
 
 
+def _parse_genders(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
+    """``"neutral,male"`` -> ``("neutral", "male")``; anything unknown is a usage error."""
+    wanted = tuple(dict.fromkeys(g.strip() for g in value.split(",") if g.strip()))
+    unknown = [g for g in wanted if g not in GENDERS]
+    choices = ",".join(GENDERS)
+    if unknown:
+        shown = ", ".join(repr(g) for g in unknown)
+        raise click.BadParameter(f"{shown}: not a gender; choose among {choices}")
+    if not wanted:
+        raise click.BadParameter(f"no gender given; choose among {choices}")
+    return wanted
+
+
 @main.command("synth-models")
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--seed", default=0, show_default=True, help="Generator seed (deterministic).")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=0,
+    show_default=True,
+    help="Generator seed, 0 .. 2**32-1 (deterministic).",
+)
 @click.option(
     "--genders",
     default="neutral",
     show_default=True,
+    callback=_parse_genders,
     help="Comma-separated genders to write: neutral,male,female.",
 )
-def synth_models(out_dir: Path, seed: int, genders: str) -> None:
+def synth_models(out_dir: Path, seed: int, genders: tuple[str, ...]) -> None:
     """Write the SYNTHETIC body-model family (SMPL, SMPL-X, MANO, FLAME, SMPL->SMPL-X
     correspondence) in the official formats to OUT_DIR, for tests and demos.
 
@@ -96,8 +117,7 @@ def synth_models(out_dir: Path, seed: int, genders: str) -> None:
     """
     from furpe_label.experts.bodymodels.synthetic.family import write_synthetic_family
 
-    wanted = tuple(g.strip() for g in genders.split(",") if g.strip())
-    info = write_synthetic_family(out_dir, seed=seed, genders=wanted)
+    info = write_synthetic_family(out_dir, seed=seed, genders=genders)
     for path in info.paths:
         click.echo(str(path))
     click.echo(

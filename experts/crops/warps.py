@@ -1,8 +1,9 @@
-"""Expert input crops: uint8 RGB images at network input size plus image -> crop transforms.
+"""Expert input crops: RGB images at network input size plus image -> crop transforms.
 
 Every function takes the original image as (H, W, 3) uint8 (RGB; the pixel operations are
-channel-agnostic, so channel order is preserved) and returns crops as (S, S, 3) uint8 together
-with the affine that maps original-image pixels to crop pixels (pixel-centre convention, see
+channel-agnostic, so channel order is preserved) and returns crops as (S, S, 3) arrays (uint8
+for SPIN and FrankMocap; float32 in [0, 1] for DECA, whose official crop is a float warp) with
+the affine that maps original-image pixels to crop pixels (pixel-centre convention, see
 ``furpe_label.experts.geometry.crop_transform``); ``crop_to_image`` maps crop points back.
 Normalisation, BGR conversion and tensor layout belong to ``experts/networks``.
 
@@ -21,6 +22,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from furpe_label.experts.crops.bilinear import warp_bilinear
 from furpe_label.experts.crops.boxes import DECA_SCALE, deca_center_size
 from furpe_label.experts.crops.bytescale import spin_bytescale
 from furpe_label.experts.geometry.crop_transform import (
@@ -142,8 +144,11 @@ def deca_input(
 ) -> tuple[np.ndarray, np.ndarray]:
     """DECA face crop from 68 landmarks (``bbox2point('kpt68')``, scale 1.25, similarity warp).
 
-    DECA warps the float image ``image / 255`` with skimage (bilinear, constant 0 border); here
-    ``cv2.warpAffine`` on uint8 gives the same crop up to rounding (tested against skimage).
+    DECA's ``TestData.__getitem__``: ``size = int(old_size * 1.25)``, ``estimate_transform(
+    'similarity', src_pts, DST_PTS)``, then ``warp(image / 255., tform.inverse,
+    output_shape=(224, 224))`` (float64 bilinear, 0 outside) and ``torch.tensor(...).float()``.
+    The crop here is that float warp (:func:`~furpe_label.experts.crops.bilinear.warp_bilinear`,
+    equal to skimage's to float64 round-off) cast to float32: the network input DECA builds.
 
     Args:
         image: (H, W, 3) uint8 RGB.
@@ -152,7 +157,7 @@ def deca_input(
         scale: DECA's 1.25.
 
     Returns:
-        crop (res, res, 3) uint8, tform (3, 3) image -> crop.
+        crop (res, res, 3) float32 RGB in [0, 1], tform (3, 3) image -> crop.
     """
     _check_image(image)
     center, size = deca_center_size(
@@ -161,7 +166,17 @@ def deca_input(
     if not np.isfinite(size[0]) or size[0] <= 0:
         raise ValueError("no usable face landmarks for the DECA crop")
     tform = deca_transform(center[0], float(size[0]), res)
-    return warp_crop(image, tform[:2], res), tform
+    return deca_warp(image, tform, res), tform
+
+
+def deca_warp(image: np.ndarray, tform: np.ndarray, res: int = NETWORK_INPUT_SIZE) -> np.ndarray:
+    """DECA's ``warp(image / 255., tform.inverse, output_shape=(res, res))`` as float32.
+
+    Args: image (H, W, 3) uint8 RGB; tform (3, 3) or (2, 3) image -> crop (deca_transform).
+
+    Returns: (res, res, 3) float32 in [0, 1].
+    """
+    return warp_bilinear(image, np.asarray(tform)[:2], res).astype(np.float32)
 
 
 def deca_inputs(
@@ -173,12 +188,13 @@ def deca_inputs(
         centers: (N, 2) pixels; sizes: (N,) DECA box sides (``deca_face_boxes(...).side``).
 
     Returns:
-        crops (N, res, res, 3) uint8, tforms (N, 3, 3).
+        crops (N, res, res, 3) float32 in [0, 1] (:func:`deca_warp`), tforms (N, 3, 3).
     """
     _check_image(image)
     tforms = [deca_transform(c, float(s), res) for c, s in zip(centers, sizes, strict=True)]
-    crops, stacked = _stack([(warp_crop(image, t[:2], res), t) for t in tforms], res)
-    return crops, (stacked if tforms else np.zeros((0, 3, 3)))
+    if not tforms:
+        return np.zeros((0, res, res, 3), np.float32), np.zeros((0, 3, 3))
+    return np.stack([deca_warp(image, t, res) for t in tforms]), np.stack(tforms)
 
 
 def frankmocap_box(

@@ -1,8 +1,9 @@
 """The official input normalisation of each expert, applied to batches of warped crops.
 
-Input everywhere: uint8 (B, 224, 224, 3) **RGB** crops, already warped to the network input
-size by :mod:`furpe_label.experts.crops`. The conversion runs on the target device (the uint8
-batch is transferred, a quarter of the float32 size).
+Input: (B, 224, 224, 3) **RGB** crops, already warped to the network input size by
+:mod:`furpe_label.experts.crops`: uint8 for SPIN and FrankMocap; for DECA float32 in [0, 1]
+(its official crop is a float warp, ``crops.warps.deca_inputs``) or uint8. The conversion
+runs on the target device (a uint8 batch is transferred, a quarter of the float32 size).
 
 - SPIN (``demo.py``): RGB, ``/ 255``, then ``Normalize(mean=[0.485, 0.456, 0.406],
   std=[0.229, 0.224, 0.225])`` (``constants.IMG_NORM_MEAN`` / ``IMG_NORM_STD``).
@@ -32,10 +33,14 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def check_crops(crops: np.ndarray) -> np.ndarray:
-    """Validate a crop batch: uint8 (B, 224, 224, 3) RGB; returns it C-contiguous."""
-    if not isinstance(crops, np.ndarray) or crops.dtype != np.uint8:
-        raise TypeError("crops must be a uint8 numpy array (B, 224, 224, 3)")
+def check_crops(crops: np.ndarray, dtypes: tuple[type, ...] = (np.uint8,)) -> np.ndarray:
+    """Validate a crop batch: (B, 224, 224, 3) RGB of one of ``dtypes``; returns it C-contiguous.
+
+    ``dtypes``: uint8 by default; DECA also takes float32 in [0, 1] (its float warp).
+    """
+    allowed = " or ".join(np.dtype(d).name for d in dtypes)
+    if not isinstance(crops, np.ndarray) or crops.dtype not in [np.dtype(d) for d in dtypes]:
+        raise TypeError(f"crops must be a {allowed} numpy array (B, 224, 224, 3)")
     if crops.ndim != 4 or crops.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3):
         raise ValueError(f"crops must be (B, {INPUT_SIZE}, {INPUT_SIZE}, 3), got {crops.shape}")
     return np.ascontiguousarray(crops)
@@ -60,7 +65,14 @@ def spin_tensor(crops: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 def deca_tensor(crops: np.ndarray, device: torch.device) -> torch.Tensor:
-    """DECA: (B, 224, 224, 3) uint8 RGB -> (B, 3, 224, 224) float32 RGB in [0, 1]."""
+    """DECA: (B, 224, 224, 3) RGB crops -> (B, 3, 224, 224) float32 RGB in [0, 1].
+
+    float32 crops in [0, 1] (DECA's float warp, ``deca_inputs``) pass through unchanged;
+    uint8 crops are divided by 255.
+    """
+    if isinstance(crops, np.ndarray) and crops.dtype == np.float32:
+        batch = torch.from_numpy(check_crops(crops, (np.float32,))).to(device, non_blocking=True)
+        return batch.permute(0, 3, 1, 2).contiguous()
     return _unit_nchw(crops, device).contiguous()
 
 

@@ -53,6 +53,7 @@ class NetworkExpert:
 
     name = ""
     part = Part.BODY
+    crop_dtypes: tuple[type, ...] = (np.uint8,)
 
     def __init__(
         self,
@@ -85,7 +86,7 @@ class NetworkExpert:
         self, crops: np.ndarray, step: Callable[[slice], dict[str, torch.Tensor]]
     ) -> dict[str, np.ndarray]:
         """Apply ``step`` per chunk; concatenate its tensors into numpy arrays."""
-        check_crops(crops)
+        check_crops(crops, self.crop_dtypes)
         pieces: dict[str, list[np.ndarray]] = {}
         with torch.no_grad(), self._autocast():
             for rows in self._chunks(crops.shape[0]):
@@ -141,10 +142,11 @@ class DecaExpert(NetworkExpert):
 
     name = "deca"
     part = Part.FACE
+    crop_dtypes = (np.uint8, np.float32)  # float32 in [0, 1]: DECA's float warp
     model: DecaFlameEncoder
 
     def __call__(self, crops: np.ndarray) -> ExpertRecord:
-        """crops: (B, 224, 224, 3) uint8 RGB -> face :class:`ExpertRecord`."""
+        """crops: (B, 224, 224, 3) float32 RGB in [0, 1] (or uint8) -> face ExpertRecord."""
 
         def step(rows: slice) -> dict[str, torch.Tensor]:
             code, feature, head = self.model.encode(deca_tensor(crops[rows], self.device))
