@@ -52,8 +52,8 @@ class ExpertBatch:
     """M instances of one part, as an expert's call receives them.
 
     Attributes:
-        crops: (M, 224, 224, 3) uint8 RGB crops cut by the expert's rule, or None for experts
-            that do not read pixels.
+        crops: (M, 224, 224, 3) RGB crops cut by the expert's rule (uint8; float32 in [0, 1]
+            for DECA), or None for experts that do not read pixels.
         keypoints: (M, 137, 3) float32 OpenPose-137 ``(x, y, conf)``, pixels of the original
             image.
         crop_from_image: (M, 2, 3) float64 image pixels -> crop pixels (224 x 224; the

@@ -103,7 +103,10 @@ def _score_step3(models, candidate, transl, experts, keypoints, status, step3_ro
     """Step 3 on the fusion of every part with a finite output (the what-if contract)."""
     params = {**candidate.smplx_params(), "transl": np.nan_to_num(transl)}
     camera = WeakPerspectiveCamera(torch.as_tensor(np.nan_to_num(candidate.camera, nan=1.0)))
-    frame = BodyCropFrame(np.nan_to_num(experts.affines[:, Part.BODY.column], nan=1.0))
+    affines = experts.affines[:, Part.BODY.column].copy()
+    no_crop = ~np.isfinite(affines).all(axis=(1, 2))
+    affines[no_crop] = np.eye(2, 3)  # rows step 3 does not score: any invertible frame
+    frame = BodyCropFrame(affines)
     step3, projected = score_reprojection(
         models.openpose_layer, params, camera, frame, keypoints, status == Reason.OK,
         models.selection, rows=step3_rows,

@@ -10,9 +10,14 @@ import click
 from furpe_label.experts.bodymodels.locate import MODELS_ENV
 from furpe_label.pipeline.cluster import ClusterOptions, connect, slurm_job_script
 from furpe_label.pipeline.config import SYNTHETIC_MODELS, RunConfig, RunResources
+from furpe_label.storage.run_info import RunConfigChangedError
+from furpe_label.storage.run_lock import RunLockedError
 from furpe_label.workflows.datasets import ADAPTERS, create_adapter
 
 EXPERTS_ENV = "FURPE_EXPERTS"
+RUN_REFUSALS = (RunConfigChangedError, RunLockedError, FileNotFoundError, ValueError)
+"""Errors that mean the run cannot start as asked (missing or damaged files, a dataset that
+cannot be read, another run on OUT, other settings in OUT): reported without a traceback."""
 DEMO_DATASET = "samples"
 logger = logging.getLogger(__name__)
 
@@ -182,12 +187,16 @@ def run(**options) -> None:
     from furpe_label.pipeline.driver import run_labels  # heavy: torch, models
     from furpe_label.pipeline.executors import DaskExecutor, InlineExecutor
 
-    if options["executor"] == "inline":
-        summary = run_labels(config, resources, out, make_adapter, InlineExecutor())
-    else:
-        with connect(cluster) as client:
-            executor = DaskExecutor(client, needs_gpu=options["gpus"] > 0)
-            summary = run_labels(config, resources, out, make_adapter, executor)
+    try:
+        if options["executor"] == "inline":
+            summary = run_labels(config, resources, out, make_adapter, InlineExecutor())
+        else:
+            with connect(cluster) as client:
+                executor = DaskExecutor(client, needs_gpu=options["gpus"] > 0)
+                summary = run_labels(config, resources, out, make_adapter, executor)
+    except RUN_REFUSALS as error:  # config problems: one clear message, no traceback
+        logger.debug("run refused", exc_info=True)
+        raise click.ClickException(str(error)) from None
     _print_summary(summary)
     if summary.failed:
         raise SystemExit(1)

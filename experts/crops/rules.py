@@ -90,7 +90,8 @@ class CropRule(Protocol):
         ...
 
     def cut(self, image: np.ndarray, plan: CropPlan, person: int) -> np.ndarray:
-        """(H, W, 3) uint8 RGB image -> (224, 224, 3) uint8 crop of a planned person."""
+        """(H, W, 3) uint8 RGB image -> (224, 224, 3) crop of a planned person: uint8, or
+        float32 in [0, 1] for DECA (its official float warp)."""
         ...
 
 
