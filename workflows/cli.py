@@ -138,3 +138,6 @@ def _register() -> None:
 
 
 _register()
+
+if __name__ == "__main__":
+    main()
