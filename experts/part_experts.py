@@ -166,10 +166,25 @@ def _frankmocap(options: ExpertOptions) -> list[HandNetworkPartExpert]:
     ]
 
 
+def _fitting(parts: tuple[Part, ...]) -> Callable[[ExpertOptions], Sequence[PartExpert]]:
+    def build(options: ExpertOptions) -> Sequence[PartExpert]:
+        from furpe_label.experts.bodymodels.locate import resolve_models_dir
+        from furpe_label.experts.fitting_experts import build_fitting_experts
+
+        models = resolve_models_dir(options.models_dir)
+        return build_fitting_experts(parts, models, options.device, options.fitting_iterations,
+                                     options.conf_thresh)  # fmt: skip
+
+    return build
+
+
 EXPERT_BUILDERS: dict[str, Callable[[ExpertOptions], Sequence[PartExpert]]] = {
     "spin": _spin,
     "deca": _deca,
     "frankmocap": _frankmocap,
+    "fit-smpl": _fitting((Part.BODY,)),
+    "fit-flame": _fitting((Part.FACE,)),
+    "fit-mano": _fitting((Part.LEFT_HAND, Part.RIGHT_HAND)),
 }
 """Expert name -> builder of its part experts (the one registration point)."""
 
