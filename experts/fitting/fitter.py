@@ -1,0 +1,310 @@
+"""What the body, hand and face fitters share: parameter layout, stages, multi-start, solving.
+
+Every fitter works in its part's normalised crop frame ([-1, 1] across the 224-pixel crop)
+with a weak-perspective camera ``[s, tx, ty]``: a model point X (metres) projects to
+``s * (X[:2] + [tx, ty])``. The optimised vector of one sample is a concatenation of named
+blocks (:class:`ParamLayout`); the camera block is ``[log s, tx, ty]`` so the scale stays
+positive. The global rotation is ``base @ exp(delta)``: ``base`` is per-sample data, the
+``global`` block holds the axis-angle increment ``delta``, folded into ``base`` after every
+stage, so orientations far from the start (a person seen from the back, a hand palm up)
+never meet the axis-angle singularity at pi.
+
+A fit is a list of :class:`Stage` s (SMPLify's staging: first camera and global rotation,
+then everything; a final stage with a smaller Geman-McClure scale rejects outliers). The
+first stage may try several global rotations per sample (``starts``) and keep the best.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+
+import torch
+
+from furpe_label.experts.fitting.solver import Objective, lbfgs_batched
+from furpe_label.experts.geometry.cameras import fit_weak_perspective
+from furpe_label.experts.fitting.kinematics import mul3, rodrigues
+
+__all__ = ["FitData", "KeypointFitter", "ParamLayout", "Solver", "Stage"]
+
+Solver = Callable[..., tuple[torch.Tensor, torch.Tensor]]
+"""``solver(objective, x0, free=, iterations=, history=, tolerance=) -> (x, loss)``:
+:func:`~.solver.lbfgs_batched` or the per-sample baseline :func:`~.solver.lbfgs_per_sample`."""
+
+
+class ParamLayout:
+    """Named consecutive blocks of a (B, P) parameter matrix.
+
+    Args:
+        sizes: block name -> number of parameters, in order.
+    """
+
+    def __init__(self, **sizes: int) -> None:
+        self.slices: dict[str, slice] = {}
+        start = 0
+        for name, size in sizes.items():
+            self.slices[name] = slice(start, start + size)
+            start += size
+        self.size = start
+
+    def __call__(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        """(B, n) the block ``name`` of x (B, P)."""
+        return x[:, self.slices[name]]
+
+    def mask(self, names: tuple[str, ...]) -> torch.Tensor:
+        """(P,) bool, True on the blocks ``names``."""
+        mask = torch.zeros(self.size, dtype=torch.bool)
+        for name in names:
+            mask[self.slices[name]] = True
+        return mask
+
+    def join(self, blocks: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B, P) from every block (B, n), in layout order."""
+        return torch.cat([blocks[name] for name in self.slices], dim=-1)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One optimisation stage.
+
+    Attributes:
+        free: parameter blocks optimised (the others stay fixed).
+        iterations: the most L-BFGS iterations.
+        sigma: Geman-McClure scale of the 2D term, normalised crop units (1 = 112 crop px).
+        starts: try the fitter's candidate global rotations and keep each sample's best.
+    """
+
+    free: tuple[str, ...]
+    iterations: int
+    sigma: float
+    starts: bool = False
+
+
+@dataclass(frozen=True)
+class FitData:
+    """Per-sample inputs of one fitting batch (every field has leading dimension B).
+
+    Attributes:
+        target: (B, K, 2) keypoints in the model's projection frame, normalised crop units
+            (0 where unusable).
+        conf: (B, K) weights >= 0 (confidence times per-keypoint weight), 0 = ignored.
+        base: (B, 3, 3) rotation the ``global`` block's increment is applied to.
+        reference: (B, P) centre of the pose/shape priors (the mean, or an init record).
+        world: (B, N, 3) metric 3D landmarks, camera-aligned axes, metres (0 where absent),
+            or (B, 0, 3) when there are none.
+        world_conf: (B, N) weights of ``world``, 0 = absent.
+    """
+
+    target: torch.Tensor
+    conf: torch.Tensor
+    base: torch.Tensor
+    reference: torch.Tensor
+    world: torch.Tensor
+    world_conf: torch.Tensor
+
+    def take(self, rows: torch.Tensor) -> FitData:
+        """The samples ``rows`` (long indices) only."""
+        return replace(self, **{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
+    def repeat(self, times: int) -> FitData:
+        """``times`` copies, copy-major: sample b of copy k is row ``k * B + b``."""
+        return replace(self, **{f.name: _tile(getattr(self, f.name), times) for f in fields(self)})
+
+
+def _tile(value: torch.Tensor, times: int) -> torch.Tensor:
+    return value.repeat(times, *([1] * (value.dim() - 1)))
+
+
+@dataclass(frozen=True)
+class _StageObjective:
+    """The B losses of one stage (an :class:`~.solver.Objective`)."""
+
+    fitter: KeypointFitter
+    data: FitData
+    sigma: float
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fitter.loss(x, self.data, self.sigma)
+
+    def take(self, rows: torch.Tensor) -> Objective:
+        return replace(self, data=self.data.take(rows))
+
+
+@dataclass(frozen=True)
+class _RigidObjective:
+    """The B losses of a stage that moves only the global rotation and the camera.
+
+    The posed points are computed once with an identity root rotation; every evaluation
+    only rotates them about the root joint (as linear blend skinning does): identical losses
+    at a fraction of the cost, which makes trying several start rotations cheap.
+    """
+
+    fitter: KeypointFitter
+    data: FitData
+    sigma: float
+    local: torch.Tensor  # (B, K, 3) posed points with an identity root rotation, metres
+    root: torch.Tensor  # (B, 3) root joint, metres
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        rotation = self.fitter.global_rotation(x, self.data)
+        centred = self.local - self.root[:, None]
+        points = (rotation[:, None] * centred[:, :, None, :]).sum(-1) + self.root[:, None]
+        return self.fitter.total_loss(self.fitter.frame(points), x, self.data, self.sigma)
+
+    def take(self, rows: torch.Tensor) -> Objective:
+        return replace(self, data=self.data.take(rows), local=self.local[rows], root=self.root[rows])
+
+
+class KeypointFitter(abc.ABC):
+    """Shared staging, multi-start and camera initialisation of the part fitters.
+
+    Subclasses define ``layout`` (with blocks ``global`` (3) and ``camera`` (3)), ``stages``,
+    ``device``, :meth:`posed`, :meth:`data_terms` and :meth:`prior_terms`, and may override
+    :meth:`frame`, :meth:`start_rotations` and :meth:`prepare_stage`.
+    """
+
+    layout: ParamLayout
+    stages: tuple[Stage, ...]
+    device: torch.device
+    history: int = 10
+    tolerance: float = 1e-7
+
+    @abc.abstractmethod
+    def posed(self, x: torch.Tensor, data: FitData) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posed model keypoints (B, K, 3) in target order and the root joint (B, 3),
+        metres, camera-aligned (the global rotation applied about the root joint)."""
+
+    @abc.abstractmethod
+    def data_terms(
+        self, points: torch.Tensor, x: torch.Tensor, data: FitData, sigma: float
+    ) -> list[torch.Tensor]:
+        """Residuals (B, R_i) of the keypoint terms, given :meth:`model_points` (B, K, 3)."""
+
+    @abc.abstractmethod
+    def prior_terms(self, x: torch.Tensor, data: FitData) -> list[torch.Tensor]:
+        """Residuals (B, R_i) of the priors."""
+
+    def frame(self, points: torch.Tensor) -> torch.Tensor:
+        """The camera's model frame from posed points (B, K, 3); default unchanged."""
+        return points
+
+    def start_rotations(self) -> torch.Tensor:
+        """(S, 3, 3) rotations left-multiplied onto ``base`` for the multi-start stage."""
+        return torch.eye(3, device=self.device)[None]
+
+    def prepare_stage(self, x: torch.Tensor, data: FitData) -> FitData:
+        """Data for the next stage (e.g. FLAME's contour choice); default unchanged."""
+        return data
+
+    def model_points(self, x: torch.Tensor, data: FitData) -> torch.Tensor:
+        """(B, K, 3) model keypoints, metres, in the frame the camera projects."""
+        return self.frame(self.posed(x, data)[0])
+
+    def total_loss(
+        self, points: torch.Tensor, x: torch.Tensor, data: FitData, sigma: float
+    ) -> torch.Tensor:
+        """(B,) sum of squared residuals, given the model points (B, K, 3)."""
+        terms = self.data_terms(points, x, data, sigma) + self.prior_terms(x, data)
+        return sum(term.pow(2).sum(-1) for term in terms)
+
+    def loss(self, x: torch.Tensor, data: FitData, sigma: float) -> torch.Tensor:
+        """(B,) loss of each sample at parameters x (B, P)."""
+        return self.total_loss(self.model_points(x, data), x, data, sigma)
+
+    def global_rotation(self, x: torch.Tensor, data: FitData) -> torch.Tensor:
+        """(B, 3, 3) ``base @ exp(delta)``."""
+        return mul3(data.base, rodrigues(self.layout(x, "global")))
+
+    def project(self, x: torch.Tensor, data: FitData) -> torch.Tensor:
+        """(B, K, 2) model keypoints projected by the camera block, normalised units."""
+        return self.projection(self.model_points(x, data), x)
+
+    def projection(self, points: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """(B, K, 2) weak-perspective projection of points (B, K, 3) by x's camera block."""
+        camera = self.layout(x, "camera")
+        return camera[:, :1, None].exp() * (points[..., :2] + camera[:, None, 1:])
+
+    def camera_from_points(self, x: torch.Tensor, data: FitData) -> torch.Tensor:
+        """x with its camera block set to the closed-form least-squares camera of the
+        current model points; s = 1, t = 0 where it is undetermined (< 2 points)."""
+        with torch.no_grad():
+            cam = fit_weak_perspective(self.model_points(x, data), data.target, data.conf)
+        bad = ~torch.isfinite(cam).all(-1) | (cam[:, 0] <= 0)
+        cam = torch.where(bad[:, None], torch.tensor([1.0, 0.0, 0.0], device=x.device), cam)
+        block = torch.cat([cam[:, :1].log(), cam[:, 1:]], dim=-1)
+        out = x.clone()
+        out[:, self.layout.slices["camera"]] = block
+        return out
+
+    def _rebase(self, x: torch.Tensor, data: FitData) -> tuple[torch.Tensor, FitData]:
+        """Fold the ``global`` increment into ``base``."""
+        with torch.no_grad():
+            base = self.global_rotation(x, data)
+        x = x.clone()
+        x[:, self.layout.slices["global"]] = 0.0
+        return x, replace(data, base=base)
+
+    def _multi_start(
+        self, x: torch.Tensor, data: FitData, stage: Stage, solver: Solver, fresh_camera: bool
+    ) -> tuple[torch.Tensor, FitData]:
+        rotations = self.start_rotations()
+        count, batch = rotations.shape[0], x.shape[0]
+        tiled = data.repeat(count)
+        tiled = replace(tiled, base=rotations.repeat_interleave(batch, 0) @ tiled.base)
+        xs = _tile(x, count)
+        if fresh_camera:
+            xs = self.camera_from_points(xs, tiled)
+        xs, losses = self._solve(xs, tiled, stage, solver)
+        best = losses.view(count, batch).nan_to_num(nan=float("inf")).argmin(0)
+        rows = best * batch + torch.arange(batch, device=x.device)
+        return xs[rows], tiled.take(rows)
+
+    def _solve(
+        self, x: torch.Tensor, data: FitData, stage: Stage, solver: Solver
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        objective: Objective = _StageObjective(self, data, stage.sigma)
+        if set(stage.free) <= {"global", "camera"}:
+            with torch.no_grad():
+                still = x.clone()
+                still[:, self.layout.slices["global"]] = 0.0
+                eye = torch.eye(3, device=x.device).expand_as(data.base)
+                local, root = self.posed(still, replace(data, base=eye))
+            objective = _RigidObjective(self, data, stage.sigma, local, root)
+        return solver(
+            objective,
+            x,
+            free=self.layout.mask(stage.free).to(x.device),
+            iterations=stage.iterations,
+            history=self.history,
+            tolerance=self.tolerance,
+        )
+
+    def run_stages(
+        self, x: torch.Tensor, data: FitData, fresh_camera: bool, solver: Solver = lbfgs_batched
+    ) -> tuple[torch.Tensor, FitData, torch.Tensor]:
+        """Run every stage from x (B, P).
+
+        Args:
+            fresh_camera: start from the closed-form camera of the start pose (no init
+                camera given); multi-start stages are skipped when False (an init record
+                fixes the orientation).
+            solver: :func:`~.solver.lbfgs_batched` or the per-sample baseline.
+
+        Returns:
+            x (B, P) with ``global`` folded into ``data.base``, the data, and the final
+            losses (B,) under the last stage's sigma.
+        """
+        data = self.prepare_stage(x, data)
+        if fresh_camera and not self.stages[0].starts:
+            x = self.camera_from_points(x, data)
+        for stage in self.stages:
+            if stage.starts and fresh_camera:
+                x, data = self._multi_start(x, data, stage, solver, fresh_camera)
+            else:
+                x, _ = self._solve(x, data, stage, solver)
+            x, data = self._rebase(x, data)
+            data = self.prepare_stage(x, data)
+        with torch.no_grad():
+            loss = self.loss(x, data, self.stages[-1].sigma)
+        return x, data, loss
