@@ -23,14 +23,15 @@ CROP_PX_PER_UNIT = 112.0  # normalised crop frame: 224 px span [-1, 1]
 @dataclass(frozen=True)
 class Truth:
     """x: (M, P) true parameters of the fitter's layout; data: FitData holding the true base
-    rotation; keypoints: (M, K, 3) corrupted detections; clean: (M, K, 2) exact projections;
-    joints: (M, J, 3) true model joints, metres (camera-aligned frame)."""
+    rotation; keypoints: (M, K, 3) corrupted detections; clean: (M, K, 2) exact projections
+    (the input frame: DECA's y flip applied for faces); points: (M, K, 3) true model
+    keypoints, metres, in the frame the camera projects."""
 
     x: torch.Tensor
     data: FitData
     keypoints: np.ndarray
     clean: np.ndarray
-    joints: torch.Tensor
+    points: torch.Tensor
 
 
 def _rotation(axis_angle: torch.Tensor) -> torch.Tensor:
@@ -102,6 +103,61 @@ def body_truth(fitter, count: int, seed: int, noise_px=2.0, missing=0.1, outlier
         points = fitter.model_points(x, data)
         x[:, fitter.layout.slices["camera"]] = _camera(points, g, (0.9, 1.2))
         clean = fitter.project(x, data)
-        joints, _ = fitter.skinning(fitter.layout(x, "betas"), fitter.rotmats(x, data))
     keypoints = corrupt(clean, g, noise_px, missing, outliers)
-    return Truth(x, data, keypoints, clean.numpy(), joints)
+    return Truth(x, data, keypoints, clean.numpy(), points)
+
+
+def hand_truth(fitter, count: int, seed: int, noise_px=2.0, missing=0.1, outliers=0.0) -> Truth:
+    """Right-hand-space MANO hands: fingers curled between flat and a fist (within the
+    limits), any global orientation, |beta| <= 2; projected to OpenPose hand 21."""
+    g = torch.Generator().manual_seed(seed)
+    flex = torch.rand(count, 15, 1, generator=g) * torch.tensor([1.2, 1.4, 1.0]).repeat(5)[:, None]
+    frames = fitter.frames  # (15, 3, 3): rows flexion, abduction, twist axes
+    side = 0.15 * torch.randn(count, 15, 2, generator=g)
+    anatomical = torch.cat([flex, side], -1)  # (B, 15, 3) flexion, abduction, twist
+    low, high = fitter.limit_low, fitter.limit_high
+    anatomical = torch.minimum(torch.maximum(anatomical, 0.9 * low), 0.9 * high)
+    absolute = (frames.transpose(-1, -2) * anatomical[:, :, None, :]).sum(-1)
+    fingers = (absolute - fitter.hand_mean).reshape(count, 45)
+    base = _rotation(torch.randn(count, 3, generator=g) * 1.2)
+    x = torch.zeros(count, fitter.layout.size)
+    x[:, fitter.layout.slices["fingers"]] = fingers
+    x[:, fitter.layout.slices["betas"]] = torch.randn(count, 10, generator=g).clamp(-2, 2)
+    empty = torch.zeros(count, 0, 3)
+    data = FitData(torch.zeros(count, 21, 2), torch.ones(count, 21), base, x.clone(), empty,
+                   empty[..., 0])  # fmt: skip
+    with torch.no_grad():
+        points = fitter.model_points(x, data)
+        x[:, fitter.layout.slices["camera"]] = _camera(points, g, (7.0, 9.0))
+        clean = fitter.project(x, data)
+    keypoints = corrupt(clean, g, noise_px, missing, outliers)
+    return Truth(x, data, keypoints, clean.numpy(), points)
+
+
+def face_truth(fitter, count: int, seed: int, noise_px=2.0, missing=0.05, outliers=0.0) -> Truth:
+    """FLAME faces: shape and expression coefficients ~ N(0, 1) (clipped at 2.5), jaw open
+    up to 0.4 rad, head yaw within +-40 and pitch/roll within +-15 degrees; projected to the
+    68 OpenPose face landmarks (DECA's y flip applied, pupils missing)."""
+    from furpe_label.experts.fitting.face import FaceFitData
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.zeros(count, fitter.layout.size)
+    x[:, fitter.layout.slices["shape"]] = torch.randn(count, 100, generator=g).clamp(-2.5, 2.5)
+    x[:, fitter.layout.slices["exp"]] = torch.randn(count, 50, generator=g).clamp(-2.5, 2.5)
+    jaw = torch.zeros(count, 3)
+    jaw[:, 0] = 0.4 * torch.rand(count, generator=g)
+    x[:, fitter.layout.slices["jaw"]] = jaw
+    angles = (torch.rand(count, 3, generator=g) * 2 - 1) * torch.tensor([0.26, 0.7, 0.26])
+    base = _rotation(angles)
+    empty = torch.zeros(count, 0, 3)
+    rows = torch.zeros(count, dtype=torch.long)
+    data = FaceFitData(torch.zeros(count, 68, 2), torch.ones(count, 68), base, x.clone(), empty,
+                       empty[..., 0], rows)  # fmt: skip
+    data = fitter.prepare_stage(x, data)
+    with torch.no_grad():
+        points = fitter.model_points(x, data)
+        x[:, fitter.layout.slices["camera"]] = _camera(points, g, (7.0, 9.0))
+        clean = fitter.project(x, data) * torch.tensor([1.0, -1.0])  # DECA's y flip
+    keypoints = corrupt(clean, g, noise_px, missing, outliers)
+    pupils = np.zeros((count, 2, 3), np.float32)
+    return Truth(x, data, np.concatenate([keypoints, pupils], 1), clean.numpy(), points)

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from furpe_label.experts.bodymodels.loading import load_body_model
-from furpe_label.experts.fitting.fitter import FitData, KeypointFitter, ParamLayout, Stage
+from furpe_label.experts.fitting.fitter import KeypointFitter, Solver
 from furpe_label.experts.fitting.kinematics import SparseSkinning, rodrigues
 from furpe_label.experts.fitting.limits import smpl_body_limits
 from furpe_label.experts.fitting.losses import (
@@ -42,6 +42,8 @@ from furpe_label.experts.fitting.outputs import (
     part_keypoints,
     too_few_keypoints,
 )
+from furpe_label.experts.fitting.problem import FitData, ParamLayout, standard_stages
+from furpe_label.experts.fitting.solver import lbfgs_batched
 from furpe_label.experts.geometry.rotations import matrix_to_axis_angle
 from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES, mapping
 from furpe_label.experts.networks.records import BodyParams, ExpertRecord
@@ -71,12 +73,12 @@ class SmplBodyFitter(KeypointFitter):
             load_body_model`).
         gender: SMPL variant.
         device: where to optimise.
-        iterations: L-BFGS iterations of the main stage (the orientation and robust stages
-            get half as many).
+        iterations: the most L-BFGS iterations of each stage (:func:`~.problem.
+            standard_stages`).
         keypoint_weights: (25,) per OpenPose keypoint, multiplied into the confidences;
             default 1, and 0 for neck and hips (SPIN).
         sigma: Geman-McClure scale of the final stage, normalised crop units (0.1 = 11 crop
-            px); earlier stages use 5x this.
+            px); earlier stages use 3x and 2x this.
         pose_weight, shape_weight, limit_weight: prior weights (residual per radian / per
             beta / per radian outside the limits).
         world_weight: weight of the world-landmark residual per metre; world_sigma: its
@@ -89,13 +91,13 @@ class SmplBodyFitter(KeypointFitter):
         models_dir: Path | str | None,
         gender: str = "neutral",
         device: torch.device | str = "cpu",
-        iterations: int = 60,
+        iterations: int = 30,
         keypoint_weights: np.ndarray | None = None,
         sigma: float = 0.1,
         pose_weight: float = 0.03,
         shape_weight: float = 0.03,
         limit_weight: float = 3.0,
-        world_weight: float = 0.3,
+        world_weight: float = 1.0,
         world_sigma: float = 0.15,
         min_keypoints: int = 4,
     ) -> None:
@@ -116,11 +118,7 @@ class SmplBodyFitter(KeypointFitter):
             torch.tensor([1.0, 0.0, 0.0]).expand(_NUM_VERTEX_POINTS, 3),
         ).to(self.device)
         self.layout = ParamLayout(**{"global": 3, "body": 69, "betas": 10, "camera": 3})
-        self.stages = (
-            Stage(("global", "camera"), max(iterations // 2, 1), 5 * sigma, starts=True),
-            Stage(("global", "body", "betas", "camera"), iterations, 5 * sigma),
-            Stage(("global", "body", "betas", "camera"), max(iterations // 2, 1), sigma),
-        )
+        self.stages = standard_stages(("global", "body", "betas", "camera"), iterations, sigma)
         names = KEYPOINT_NAMES["openpose25"]
         if keypoint_weights is None:
             keypoint_weights = np.array([0.0 if n in _SPIN_IGNORED else 1.0 for n in names])
@@ -129,14 +127,15 @@ class SmplBodyFitter(KeypointFitter):
         )
         self.index = torch.tensor(OPENPOSE25_FROM_SMPL, device=self.device)
         world_src, world_dst = mapping("mediapipe_pose33", "openpose25")
-        self.world_src = torch.as_tensor(world_src, device=self.device)
-        self.world_dst = torch.as_tensor(world_dst, device=self.device)
+        self.world_src = torch.tensor(world_src, device=self.device)
+        self.world_dst = torch.tensor(world_dst, device=self.device)
         low, high = smpl_body_limits()
         self.limit_low, self.limit_high = low.to(self.device), high.to(self.device)
         self.weights = {"pose": pose_weight, "shape": shape_weight, "limit": limit_weight}
         self.world_weight, self.world_sigma = world_weight, world_sigma
         self.min_keypoints = min_keypoints
         self.facing_camera = torch.diag(torch.tensor([1.0, -1.0, -1.0])).to(self.device)
+        self.scales = self.sensitivity_scales(*self._start(1, None), ("betas",))
 
     # ------------------------------------------------------------------ model
     def start_rotations(self) -> torch.Tensor:
@@ -175,6 +174,36 @@ class SmplBodyFitter(KeypointFitter):
         ]
 
     # ------------------------------------------------------------------ API
+    def encode(self, params: BodyParams, camera: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Parameters (M, 85) and base rotations (M, 3, 3) of given body params and SPIN
+        camera (M, 3); raises ValueError on a non-positive scale or non-finite values."""
+        rotmats = torch.as_tensor(params.rotmats, dtype=torch.float32, device=self.device)
+        camera_t = torch.as_tensor(camera, dtype=torch.float32, device=self.device)
+        if not bool((camera_t[:, 0] > 0).all()) or not bool(torch.isfinite(rotmats).all()):
+            raise ValueError("body record has a non-positive camera scale or non-finite rotations")
+        batch = rotmats.shape[0]
+        blocks = {
+            "global": torch.zeros(batch, 3, device=self.device),
+            "body": matrix_to_axis_angle(rotmats[:, 1:]).reshape(batch, 69),
+            "betas": torch.as_tensor(params.betas, dtype=torch.float32, device=self.device),
+            "camera": torch.cat([camera_t[:, :1].log(), camera_t[:, 1:]], dim=-1),
+        }
+        return self.layout.join(blocks), rotmats[:, 0].clone()
+
+    def evaluate(self, params: BodyParams, camera: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Model keypoints of fitted (or network) parameters.
+
+        Returns:
+            (M, 25, 2) OpenPose-25 projections in the normalised body-crop frame and
+            (M, 25, 3) the 3D keypoints, metres, camera-aligned (SPIN's frame).
+        """
+        x, base = self.encode(params, camera)
+        data = self.bare(x, base)
+        with torch.no_grad():
+            points = self.model_points(x, data)
+            projected = self.projection(points, x)
+        return projected.cpu().numpy(), points.cpu().numpy()
+
     def _start(self, batch: int, init: ExpertRecord | None) -> tuple[torch.Tensor, torch.Tensor]:
         """Start parameters (B, 85) and base rotations (B, 3, 3): the mean body facing the
         camera, or the init record."""
@@ -183,17 +212,7 @@ class SmplBodyFitter(KeypointFitter):
             return x, self.facing_camera.expand(batch, 3, 3).clone()
         if not isinstance(init.params, BodyParams) or len(init) != batch:
             raise ValueError(f"init must be a body record of {batch} instances")
-        rotmats = torch.as_tensor(init.params.rotmats, dtype=torch.float32, device=self.device)
-        camera = torch.as_tensor(init.camera, dtype=torch.float32, device=self.device)
-        if not bool((camera[:, 0] > 0).all()) or not bool(torch.isfinite(rotmats).all()):
-            raise ValueError("init record has a non-positive camera scale or non-finite rotations")
-        blocks = {
-            "global": torch.zeros(batch, 3, device=self.device),
-            "body": matrix_to_axis_angle(rotmats[:, 1:]).reshape(batch, 69),
-            "betas": torch.as_tensor(init.params.betas, dtype=torch.float32, device=self.device),
-            "camera": torch.cat([camera[:, :1].log(), camera[:, 1:]], dim=-1),
-        }
-        return self.layout.join(blocks), rotmats[:, 0].clone()
+        return self.encode(init.params, init.camera)
 
     def _world(self, world_landmarks: np.ndarray | None, batch: int) -> tuple[torch.Tensor, ...]:
         if world_landmarks is None:
@@ -211,6 +230,7 @@ class SmplBodyFitter(KeypointFitter):
         keypoints: np.ndarray | torch.Tensor,
         world_landmarks: np.ndarray | None = None,
         init: ExpertRecord | None = None,
+        solver: Solver = lbfgs_batched,
     ) -> FitResult:
         """Fit SMPL to M instances, all optimised together.
 
@@ -221,6 +241,9 @@ class SmplBodyFitter(KeypointFitter):
             world_landmarks: optional (M, 33, 3) MediaPipe pose world landmarks, metres,
                 NaN where absent.
             init: optional body record to refine (SPIN's output): start and prior centre.
+
+            solver: :func:`~.solver.lbfgs_batched` (default), or the one-sample-at-a-time
+                baseline :func:`~.solver.lbfgs_per_sample` (benchmarks).
 
         Returns:
             :class:`~.outputs.FitResult` with :class:`BodyParams` (rotmats (M, 24, 3, 3),
@@ -233,7 +256,7 @@ class SmplBodyFitter(KeypointFitter):
         x0, base = self._start(batch, init)
         world, world_conf = self._world(world_landmarks, batch)
         data = FitData(target, conf, base, x0.clone(), world, world_conf)
-        x, data, loss = self.run_stages(x0, data, fresh_camera=init is None)
+        x, data, loss = self.run_stages(x0, data, fresh_camera=init is None, solver=solver)
         skipped = too_few_keypoints(conf, self.min_keypoints)
         x = torch.where(skipped[:, None], x0, x)
         data = FitData(target, conf, torch.where(skipped[:, None, None], base, data.base),
@@ -244,4 +267,6 @@ class SmplBodyFitter(KeypointFitter):
                 betas=self.layout(x, "betas").cpu().numpy().astype(np.float32),
             )
         loss = torch.where(skipped, torch.nan, loss)
-        return FitResult(params, camera_array(self.layout(x, "camera")), loss.cpu().numpy())
+        return FitResult(
+            params, camera_array(self.layout(x, "camera")), loss.cpu().numpy().astype(np.float32)
+        )

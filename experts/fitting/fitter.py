@@ -17,103 +17,22 @@ first stage may try several global rotations per sample (``starts``) and keep th
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import torch
 
+from furpe_label.experts.fitting.kinematics import mul3, rodrigues
+from furpe_label.experts.fitting.problem import FitData, ParamLayout, Stage, bare_data, tile
 from furpe_label.experts.fitting.solver import Objective, lbfgs_batched
 from furpe_label.experts.geometry.cameras import fit_weak_perspective
-from furpe_label.experts.fitting.kinematics import mul3, rodrigues
 
-__all__ = ["FitData", "KeypointFitter", "ParamLayout", "Solver", "Stage"]
+__all__ = ["KeypointFitter", "Solver"]
 
 Solver = Callable[..., tuple[torch.Tensor, torch.Tensor]]
 """``solver(objective, x0, free=, iterations=, history=, tolerance=) -> (x, loss)``:
 :func:`~.solver.lbfgs_batched` or the per-sample baseline :func:`~.solver.lbfgs_per_sample`."""
-
-
-class ParamLayout:
-    """Named consecutive blocks of a (B, P) parameter matrix.
-
-    Args:
-        sizes: block name -> number of parameters, in order.
-    """
-
-    def __init__(self, **sizes: int) -> None:
-        self.slices: dict[str, slice] = {}
-        start = 0
-        for name, size in sizes.items():
-            self.slices[name] = slice(start, start + size)
-            start += size
-        self.size = start
-
-    def __call__(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        """(B, n) the block ``name`` of x (B, P)."""
-        return x[:, self.slices[name]]
-
-    def mask(self, names: tuple[str, ...]) -> torch.Tensor:
-        """(P,) bool, True on the blocks ``names``."""
-        mask = torch.zeros(self.size, dtype=torch.bool)
-        for name in names:
-            mask[self.slices[name]] = True
-        return mask
-
-    def join(self, blocks: dict[str, torch.Tensor]) -> torch.Tensor:
-        """(B, P) from every block (B, n), in layout order."""
-        return torch.cat([blocks[name] for name in self.slices], dim=-1)
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One optimisation stage.
-
-    Attributes:
-        free: parameter blocks optimised (the others stay fixed).
-        iterations: the most L-BFGS iterations.
-        sigma: Geman-McClure scale of the 2D term, normalised crop units (1 = 112 crop px).
-        starts: try the fitter's candidate global rotations and keep each sample's best.
-    """
-
-    free: tuple[str, ...]
-    iterations: int
-    sigma: float
-    starts: bool = False
-
-
-@dataclass(frozen=True)
-class FitData:
-    """Per-sample inputs of one fitting batch (every field has leading dimension B).
-
-    Attributes:
-        target: (B, K, 2) keypoints in the model's projection frame, normalised crop units
-            (0 where unusable).
-        conf: (B, K) weights >= 0 (confidence times per-keypoint weight), 0 = ignored.
-        base: (B, 3, 3) rotation the ``global`` block's increment is applied to.
-        reference: (B, P) centre of the pose/shape priors (the mean, or an init record).
-        world: (B, N, 3) metric 3D landmarks, camera-aligned axes, metres (0 where absent),
-            or (B, 0, 3) when there are none.
-        world_conf: (B, N) weights of ``world``, 0 = absent.
-    """
-
-    target: torch.Tensor
-    conf: torch.Tensor
-    base: torch.Tensor
-    reference: torch.Tensor
-    world: torch.Tensor
-    world_conf: torch.Tensor
-
-    def take(self, rows: torch.Tensor) -> FitData:
-        """The samples ``rows`` (long indices) only."""
-        return replace(self, **{f.name: getattr(self, f.name)[rows] for f in fields(self)})
-
-    def repeat(self, times: int) -> FitData:
-        """``times`` copies, copy-major: sample b of copy k is row ``k * B + b``."""
-        return replace(self, **{f.name: _tile(getattr(self, f.name), times) for f in fields(self)})
-
-
-def _tile(value: torch.Tensor, times: int) -> torch.Tensor:
-    return value.repeat(times, *([1] * (value.dim() - 1)))
 
 
 @dataclass(frozen=True)
@@ -153,20 +72,38 @@ class _RigidObjective:
         return self.fitter.total_loss(self.fitter.frame(points), x, self.data, self.sigma)
 
     def take(self, rows: torch.Tensor) -> Objective:
-        return replace(self, data=self.data.take(rows), local=self.local[rows], root=self.root[rows])
+        return replace(
+            self, data=self.data.take(rows), local=self.local[rows], root=self.root[rows]
+        )
+
+
+@dataclass(frozen=True)
+class _ScaledObjective:
+    """An objective of scaled parameters ``z = x / scales`` (diagonal preconditioning)."""
+
+    objective: Objective
+    scales: torch.Tensor  # (P,)
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        return self.objective(z * self.scales)
+
+    def take(self, rows: torch.Tensor) -> Objective:
+        return replace(self, objective=self.objective.take(rows))
 
 
 class KeypointFitter(abc.ABC):
     """Shared staging, multi-start and camera initialisation of the part fitters.
 
     Subclasses define ``layout`` (with blocks ``global`` (3) and ``camera`` (3)), ``stages``,
-    ``device``, :meth:`posed`, :meth:`data_terms` and :meth:`prior_terms`, and may override
-    :meth:`frame`, :meth:`start_rotations` and :meth:`prepare_stage`.
+    ``device``, ``scales`` (from :meth:`sensitivity_scales`), :meth:`posed`,
+    :meth:`data_terms` and :meth:`prior_terms`, and may override :meth:`frame`,
+    :meth:`start_rotations` and :meth:`prepare_stage`.
     """
 
     layout: ParamLayout
     stages: tuple[Stage, ...]
     device: torch.device
+    scales: torch.Tensor  # (P,) see sensitivity_scales
     history: int = 10
     tolerance: float = 1e-7
 
@@ -192,6 +129,44 @@ class KeypointFitter(abc.ABC):
     def start_rotations(self) -> torch.Tensor:
         """(S, 3, 3) rotations left-multiplied onto ``base`` for the multi-start stage."""
         return torch.eye(3, device=self.device)[None]
+
+    def bare(self, x: torch.Tensor, base: torch.Tensor) -> FitData:
+        """Data without keypoints, to evaluate the model at x (B, P), base (B, 3, 3)."""
+        return self.prepare_stage(x, bare_data(x, base))
+
+    def sensitivity_scales(
+        self, x: torch.Tensor, base: torch.Tensor, blocks: tuple[str, ...], cap: float = 10.0
+    ) -> torch.Tensor:
+        """(P,) step scale of each parameter: 1, except on the linear coefficient ``blocks``
+        (shape, expression), where it is 1 / the RMS motion of the projected keypoints per
+        unit coefficient (normalised units, at x (1, P) and base (1, 3, 3) with a camera
+        that frames the model), capped at ``cap``.
+
+        The solver works on ``x / scales``. Shape and expression coefficients move the
+        keypoints 10-100x less than joint rotations do; this diagonal preconditioning
+        lets L-BFGS move them (FLAME: 2.0 instead of 5.3 px left after 60 iterations on
+        exact landmarks). The cap keeps barely observable coefficients, which only their
+        prior pins down, from becoming the stiff directions instead. Rotations keep scale 1:
+        their sensitivity at the rest pose says little about other poses.
+        """
+        data = self.bare(x, base)
+        with torch.no_grad():
+            points = self.model_points(x, data)[0]
+        extent = (points[:, :2].amax(0) - points[:, :2].amin(0)).max()
+        centre = 0.5 * (points[:, :2].amax(0) + points[:, :2].amin(0))
+        x = x.clone()
+        x[0, self.layout.slices["camera"]] = torch.cat([(1.6 / extent).log()[None], -centre])
+
+        def projected(one: torch.Tensor) -> torch.Tensor:
+            return self.project(one[None], data).reshape(-1)
+
+        jacobian = torch.func.jacfwd(projected)(x[0])  # (2K, P)
+        motion = (jacobian.norm(dim=0) / math.sqrt(jacobian.shape[0] / 2)).detach()
+        scales = torch.ones_like(motion)
+        for name in blocks:
+            block = self.layout.slices[name]
+            scales[block] = 1.0 / motion[block].clamp_min(1.0 / cap)
+        return scales
 
     def prepare_stage(self, x: torch.Tensor, data: FitData) -> FitData:
         """Data for the next stage (e.g. FLAME's contour choice); default unchanged."""
@@ -252,7 +227,7 @@ class KeypointFitter(abc.ABC):
         count, batch = rotations.shape[0], x.shape[0]
         tiled = data.repeat(count)
         tiled = replace(tiled, base=rotations.repeat_interleave(batch, 0) @ tiled.base)
-        xs = _tile(x, count)
+        xs = tile(x, count)
         if fresh_camera:
             xs = self.camera_from_points(xs, tiled)
         xs, losses = self._solve(xs, tiled, stage, solver)
@@ -271,14 +246,15 @@ class KeypointFitter(abc.ABC):
                 eye = torch.eye(3, device=x.device).expand_as(data.base)
                 local, root = self.posed(still, replace(data, base=eye))
             objective = _RigidObjective(self, data, stage.sigma, local, root)
-        return solver(
-            objective,
-            x,
+        z, loss = solver(
+            _ScaledObjective(objective, self.scales),
+            x / self.scales,
             free=self.layout.mask(stage.free).to(x.device),
             iterations=stage.iterations,
             history=self.history,
             tolerance=self.tolerance,
         )
+        return z * self.scales, loss
 
     def run_stages(
         self, x: torch.Tensor, data: FitData, fresh_camera: bool, solver: Solver = lbfgs_batched

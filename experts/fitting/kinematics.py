@@ -154,15 +154,20 @@ class SparseSkinning(nn.Module):
             pos_g = torch.cat([pos_g, step + pos_g[:, parent]], dim=1)
         return rot_g[:, self._to_joint_order], pos_g[:, self._to_joint_order]
 
-    def forward(self, coeffs: torch.Tensor, rotmats: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def forward(
+        self, coeffs: torch.Tensor, rotmats: torch.Tensor, select: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, ...]:
         """Posed joints and points.
 
         Args:
             coeffs: (B, C) blend coefficients (betas, then expression), unitless.
             rotmats: (B, J, 3, 3) local joint rotations (the model's mean pose included).
+            select: optional (B, Q') long indices of the points wanted per sample (e.g.
+                FLAME's contour row); default all Q points.
 
         Returns:
-            joints (B, J, 3) and points (B, Q, 3), metres, in the model frame (no translation).
+            joints (B, J, 3) and points (B, Q or Q', 3), metres, in the model frame (no
+            translation).
         """
         batch = coeffs.shape[0]
         rest = self.j_template + (coeffs @ self.j_dirs).view(batch, self.num_joints, 3)
@@ -176,6 +181,12 @@ class SparseSkinning(nn.Module):
         blended = torch.einsum("uj,bjk->buk", self.weights, transforms)  # (B, U, 12)
         rot_v = blended[..., :9].reshape(batch, -1, 3, 3)
         verts = _apply3(rot_v, v_rest) + blended[..., 9:]
-        corners = verts[:, self.point_index]  # (B, Q, 3, 3)
-        points = (corners * self.point_weights[..., None]).sum(-2)
+        if select is None:
+            corners = verts[:, self.point_index]  # (B, Q, 3, 3)
+            weights = self.point_weights
+        else:
+            index = self.point_index[select].reshape(batch, -1, 1).expand(-1, -1, 3)
+            corners = torch.gather(verts, 1, index).view(batch, -1, 3, 3)  # (B, Q', 3, 3)
+            weights = self.point_weights[select]
+        points = (corners * weights[..., None]).sum(-2)
         return posed, points

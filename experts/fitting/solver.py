@@ -148,7 +148,9 @@ def lbfgs_batched(
         if still.numel() != active.numel():
             active, sub = still, objective.take(still)
         g, f, xa = grad[active], loss[active], x[active]
-        direction = _direction(g, s[active], y[active], rho[active], gamma[active], (it - 1) % history)
+        direction = _direction(
+            g, s[active], y[active], rho[active], gamma[active], (it - 1) % history
+        )
         slope = (g * direction).sum(-1)
         uphill = ~(slope < 0)
         direction = torch.where(uphill[:, None], -g, direction)
