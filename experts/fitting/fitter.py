@@ -30,6 +30,8 @@ from furpe_label.experts.geometry.cameras import fit_weak_perspective
 
 __all__ = ["KeypointFitter", "Solver"]
 
+_PROBE_ITERATIONS = 10  # iterations every start rotation gets before the best one is kept
+
 Solver = Callable[..., tuple[torch.Tensor, torch.Tensor]]
 """``solver(objective, x0, free=, iterations=, history=, tolerance=) -> (x, loss)``:
 :func:`~.solver.lbfgs_batched` or the per-sample baseline :func:`~.solver.lbfgs_per_sample`."""
@@ -55,8 +57,9 @@ class _RigidObjective:
     """The B losses of a stage that moves only the global rotation and the camera.
 
     The posed points are computed once with an identity root rotation; every evaluation
-    only rotates them about the root joint (as linear blend skinning does): identical losses
-    at a fraction of the cost, which makes trying several start rotations cheap.
+    only rotates them about the root joint (as linear blend skinning does), and the priors,
+    constant in this stage, are left out: the same minimisers at a fraction of the cost,
+    which makes trying several start rotations cheap.
     """
 
     fitter: KeypointFitter
@@ -69,7 +72,8 @@ class _RigidObjective:
         rotation = self.fitter.global_rotation(x, self.data)
         centred = self.local - self.root[:, None]
         points = (rotation[:, None] * centred[:, :, None, :]).sum(-1) + self.root[:, None]
-        return self.fitter.total_loss(self.fitter.frame(points), x, self.data, self.sigma)
+        terms = self.fitter.data_terms(self.fitter.frame(points), x, self.data, self.sigma)
+        return sum(term.pow(2).sum(-1) for term in terms)
 
     def take(self, rows: torch.Tensor) -> Objective:
         return replace(
@@ -221,19 +225,24 @@ class KeypointFitter(abc.ABC):
         return x, replace(data, base=base)
 
     def _multi_start(
-        self, x: torch.Tensor, data: FitData, stage: Stage, solver: Solver, fresh_camera: bool
+        self, x: torch.Tensor, data: FitData, stage: Stage, solver: Solver
     ) -> tuple[torch.Tensor, FitData]:
+        """Try every start rotation for a few iterations, keep each sample's best, then run
+        the rest of the stage from it alone."""
         rotations = self.start_rotations()
         count, batch = rotations.shape[0], x.shape[0]
         tiled = data.repeat(count)
-        tiled = replace(tiled, base=rotations.repeat_interleave(batch, 0) @ tiled.base)
-        xs = tile(x, count)
-        if fresh_camera:
-            xs = self.camera_from_points(xs, tiled)
-        xs, losses = self._solve(xs, tiled, stage, solver)
+        tiled = replace(tiled, base=mul3(rotations.repeat_interleave(batch, 0), tiled.base))
+        xs = self.camera_from_points(tile(x, count), tiled)
+        probe = replace(stage, iterations=min(_PROBE_ITERATIONS, stage.iterations))
+        xs, losses = self._solve(xs, tiled, probe, solver)
         best = losses.view(count, batch).nan_to_num(nan=float("inf")).argmin(0)
         rows = best * batch + torch.arange(batch, device=x.device)
-        return xs[rows], tiled.take(rows)
+        x, data = xs[rows], tiled.take(rows)
+        rest = replace(stage, iterations=stage.iterations - probe.iterations)
+        if rest.iterations > 0:
+            x, _ = self._solve(x, data, rest, solver)
+        return x, data
 
     def _solve(
         self, x: torch.Tensor, data: FitData, stage: Stage, solver: Solver
@@ -276,7 +285,7 @@ class KeypointFitter(abc.ABC):
             x = self.camera_from_points(x, data)
         for stage in self.stages:
             if stage.starts and fresh_camera:
-                x, data = self._multi_start(x, data, stage, solver, fresh_camera)
+                x, data = self._multi_start(x, data, stage, solver)
             else:
                 x, _ = self._solve(x, data, stage, solver)
             x, data = self._rebase(x, data)

@@ -75,7 +75,7 @@ class ManoHandFitter(KeypointFitter):
         self,
         models_dir: Path | str | None,
         device: torch.device | str = "cpu",
-        iterations: int = 30,
+        iterations: int = 50,
         sigma: float = 0.1,
         pose_weight: float = 0.02,
         shape_weight: float = 0.05,
