@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from furpe_label.experts.fitting.losses import (
@@ -11,6 +12,7 @@ from furpe_label.experts.fitting.losses import (
     hinge_residual,
     keypoint_residual,
 )
+from furpe_label.experts.fitting.outputs import crop_keypoints
 
 
 def test_gmof_residual_squares_to_geman_mcclure_and_saturates():
@@ -71,3 +73,14 @@ def test_hinge_residual_is_zero_inside_and_linear_outside():
     values = torch.tensor([-2.0, -1.0, 0.0, 1.0, 1.5])
     low, high = torch.full((5,), -1.0), torch.full((5,), 1.0)
     assert torch.equal(hinge_residual(values, low, high), torch.tensor([1.0, 0, 0, 0, 0.5]))
+
+
+def test_crop_keypoints_maps_image_pixels_to_the_normalised_crop():
+    # A 448-pixel box at (100, 50) scaled onto the 224-pixel crop.
+    affine = np.array([[[0.5, 0.0, -50.0], [0.0, 0.5, -25.0]]])
+    keypoints = np.array([[[100.0, 50.0, 0.9], [548.0, 498.0, 0.5], [np.nan, np.nan, 0.0]]])
+    out = crop_keypoints(keypoints, affine)
+    assert np.allclose(out[0, :2], [[-1.0, -1.0, 0.9], [1.0, 1.0, 0.5]])
+    assert np.isnan(out[0, 2, :2]).all() and out[0, 2, 2] == 0.0
+    edges = crop_keypoints(keypoints, affine, convention="edges")
+    assert np.allclose(edges[0, 0, :2], -1.0 + 0.5 / 112)

@@ -218,7 +218,7 @@ class SmplBodyFitter(KeypointFitter):
         if world_landmarks is None:
             empty = torch.zeros(batch, 0, 3, device=self.device)
             return empty, empty[..., 0]
-        world = torch.as_tensor(np.asarray(world_landmarks), dtype=torch.float32)
+        world = torch.tensor(np.asarray(world_landmarks), dtype=torch.float32)
         if world.shape != (batch, 33, 3):
             raise ValueError(f"world_landmarks must be ({batch}, 33, 3), got {tuple(world.shape)}")
         world = world.to(self.device)[:, self.world_src]
@@ -241,7 +241,6 @@ class SmplBodyFitter(KeypointFitter):
             world_landmarks: optional (M, 33, 3) MediaPipe pose world landmarks, metres,
                 NaN where absent.
             init: optional body record to refine (SPIN's output): start and prior centre.
-
             solver: :func:`~.solver.lbfgs_batched` (default), or the one-sample-at-a-time
                 baseline :func:`~.solver.lbfgs_per_sample` (benchmarks).
 

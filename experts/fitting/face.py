@@ -236,7 +236,6 @@ class FlameFaceFitter(KeypointFitter):
                 y, confidence`` in the normalised face-crop frame (image y down);
                 confidence 0 or NaN coordinates = missing.
             init: optional face record to refine (DECA's output).
-
             solver: :func:`~.solver.lbfgs_batched` (default), or the one-sample-at-a-time
                 baseline :func:`~.solver.lbfgs_per_sample` (benchmarks).
 

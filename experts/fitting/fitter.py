@@ -1,17 +1,19 @@
-"""What the body, hand and face fitters share: parameter layout, stages, multi-start, solving.
+"""What the body, hand and face fitters share: staging, multi-start, camera start, solving.
 
 Every fitter works in its part's normalised crop frame ([-1, 1] across the 224-pixel crop)
 with a weak-perspective camera ``[s, tx, ty]``: a model point X (metres) projects to
-``s * (X[:2] + [tx, ty])``. The optimised vector of one sample is a concatenation of named
-blocks (:class:`ParamLayout`); the camera block is ``[log s, tx, ty]`` so the scale stays
-positive. The global rotation is ``base @ exp(delta)``: ``base`` is per-sample data, the
+``s * (X[:2] + [tx, ty])``. Parameters are the named blocks of :class:`~.problem.
+ParamLayout`. The global rotation is ``base @ exp(delta)``: ``base`` is per-sample data, the
 ``global`` block holds the axis-angle increment ``delta``, folded into ``base`` after every
 stage, so orientations far from the start (a person seen from the back, a hand palm up)
 never meet the axis-angle singularity at pi.
 
-A fit is a list of :class:`Stage` s (SMPLify's staging: first camera and global rotation,
-then everything; a final stage with a smaller Geman-McClure scale rejects outliers). The
-first stage may try several global rotations per sample (``starts``) and keep the best.
+A fit runs the fitter's :class:`~.problem.Stage` s (:func:`~.problem.standard_stages`:
+SMPLify's staging, camera and global rotation first, then everything with an annealed
+Geman-McClure scale). The first stage tries several start rotations per sample, keeps each
+sample's best after a few iterations and continues from it. Each stage is solved by the
+batched per-sample L-BFGS (or, for benchmarks, the one-sample-at-a-time baseline) on
+preconditioned parameters (:meth:`KeypointFitter.sensitivity_scales`).
 """
 
 from __future__ import annotations

@@ -160,17 +160,10 @@ class ManoHandFitter(KeypointFitter):
 
     # ------------------------------------------------------------------ API
     def _keypoints(self, keypoints: np.ndarray | torch.Tensor, is_left: torch.Tensor):
-        points = torch.as_tensor(np.asarray(keypoints), dtype=torch.float32)
+        points = torch.tensor(np.asarray(keypoints), dtype=torch.float32)
         batch = is_left.shape[0]
-        if (
-            points.ndim != 3
-            or points.shape[0] != batch
-            or points.shape[1:]
-            not in (
-                (21, 3),
-                (137, 3),
-            )
-        ):
+        shape = tuple(points.shape)
+        if len(shape) != 3 or shape[0] != batch or shape[1:] not in ((21, 3), (137, 3)):
             raise ValueError(
                 f"hand keypoints must be ({batch}, 21, 3) or ({batch}, 137, 3) x, y, "
                 f"confidence; got shape {tuple(points.shape)}"
@@ -246,7 +239,6 @@ class ManoHandFitter(KeypointFitter):
                 frame; confidence 0 or NaN coordinates = missing.
             is_left: (M,) bool, True for left hands.
             init: optional hand record to refine (FrankMocap's output, same is_left).
-
             solver: :func:`~.solver.lbfgs_batched` (default), or the one-sample-at-a-time
                 baseline :func:`~.solver.lbfgs_per_sample` (benchmarks).
 
@@ -255,7 +247,7 @@ class ManoHandFitter(KeypointFitter):
             fingers relative to the mean hand, MANO betas, is_left), FrankMocap's camera
             and the final loss; left hands un-mirrored.
         """
-        is_left = torch.as_tensor(np.asarray(is_left), dtype=torch.bool, device=self.device)
+        is_left = torch.tensor(np.asarray(is_left), dtype=torch.bool, device=self.device)
         if is_left.ndim != 1:
             raise ValueError(f"is_left must be (M,), got shape {tuple(is_left.shape)}")
         target, conf = clean_keypoints(self._keypoints(keypoints, is_left))

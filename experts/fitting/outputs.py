@@ -7,10 +7,24 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from furpe_label.experts.geometry.crop_transform import (
+    NormalizedConvention,
+    crop_to_normalized,
+    image_to_crop,
+)
 from furpe_label.experts.keypoints.conventions import OPENPOSE137_PARTS
 from furpe_label.experts.networks.records import BodyParams, FaceParams, HandParams
 
-__all__ = ["FitResult", "camera_array", "part_keypoints", "too_few_keypoints"]
+__all__ = [
+    "CROP_SIZE",
+    "FitResult",
+    "camera_array",
+    "crop_keypoints",
+    "part_keypoints",
+    "too_few_keypoints",
+]
+
+CROP_SIZE = 224  # pixels: every part crop is 224 x 224
 
 
 class FitResult(NamedTuple):
@@ -30,6 +44,29 @@ class FitResult(NamedTuple):
     loss: np.ndarray
 
 
+def crop_keypoints(
+    keypoints: np.ndarray,
+    crop_from_image: np.ndarray,
+    convention: NormalizedConvention = "origin",
+) -> np.ndarray:
+    """Image keypoints -> the fitters' input: the normalised frame of each instance's crop.
+
+    Args:
+        keypoints: (M, K, 3) ``x, y`` image pixels + confidence (NaN where absent).
+        crop_from_image: (M, 2, 3) float64 affines, image pixels -> 224-pixel crop pixels.
+        convention: crop pixels -> [-1, 1]; ``"origin"`` is ``u / 112 - 1`` (DECA,
+            FrankMocap), ``"edges"`` is SPIN's ``(u + 0.5) / 112 - 1`` (see
+            :data:`~furpe_label.experts.geometry.crop_transform.NORMALIZED_CONVENTIONS`).
+
+    Returns:
+        (M, K, 3) float32: normalised ``x, y`` and the confidence unchanged.
+    """
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    crop_px = image_to_crop(keypoints[..., :2], np.asarray(crop_from_image, dtype=np.float64))
+    normalised = crop_to_normalized(crop_px, CROP_SIZE, convention)
+    return np.concatenate([normalised, keypoints[..., 2:3]], -1).astype(np.float32)
+
+
 def part_keypoints(keypoints: np.ndarray | torch.Tensor, part: str, count: int) -> torch.Tensor:
     """(M, count, 3) float32 keypoints of one part from its own layout or OpenPose-137.
 
@@ -42,7 +79,7 @@ def part_keypoints(keypoints: np.ndarray | torch.Tensor, part: str, count: int) 
     Raises:
         ValueError: any other shape.
     """
-    points = torch.as_tensor(np.asarray(keypoints), dtype=torch.float32)
+    points = torch.tensor(np.asarray(keypoints), dtype=torch.float32)
     if points.ndim != 3 or points.shape[-1] != 3 or points.shape[1] not in (count, 137):
         raise ValueError(
             f"{part} keypoints must be (M, {count}, 3) or (M, 137, 3) x, y, confidence; "
