@@ -135,7 +135,7 @@ class SmplBodyFitter(KeypointFitter):
         self.world_weight, self.world_sigma = world_weight, world_sigma
         self.min_keypoints = min_keypoints
         self.facing_camera = torch.diag(torch.tensor([1.0, -1.0, -1.0])).to(self.device)
-        self.scales = self.sensitivity_scales(*self._start(1, None), ("betas",))
+        self.scales = self.coefficient_scales(("betas",))
 
     # ------------------------------------------------------------------ model
     def start_rotations(self) -> torch.Tensor:

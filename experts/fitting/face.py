@@ -120,7 +120,7 @@ class FlameFaceFitter(KeypointFitter):
             "limit": limit_weight,
         }
         self.min_keypoints = min_keypoints
-        self.scales = self.sensitivity_scales(*self._start(1, None), ("shape", "exp"))
+        self.scales = self.coefficient_scales(("shape", "exp"))
 
     # ------------------------------------------------------------------ model
     def start_rotations(self) -> torch.Tensor:

@@ -115,9 +115,7 @@ class ManoHandFitter(KeypointFitter):
         self.index = torch.tensor(OPENPOSE21_FROM_MANO, device=self.device)
         self.weights = {"pose": pose_weight, "shape": shape_weight, "limit": limit_weight}
         self.min_keypoints = min_keypoints
-        self.scales = self.sensitivity_scales(
-            *self._start(torch.zeros(1, dtype=torch.bool, device=self.device), None), ("betas",)
-        )
+        self.scales = self.coefficient_scales(("betas",))
 
     # ------------------------------------------------------------------ model
     def start_rotations(self) -> torch.Tensor:

@@ -64,14 +64,19 @@ def rodrigues(axis_angle: torch.Tensor) -> torch.Tensor:
 
 
 def mul3(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) @ (..., 3, 3) as broadcast multiply-adds: much faster than batched matmul
-    of many tiny matrices on the CPU, forward and backward."""
-    return (a[..., :, :, None] * b[..., None, :, :]).sum(-2)
+    """(..., 3, 3) @ (..., 3, 3) as three broadcast outer products: much faster than batched
+    matmul of many tiny matrices (or a reduction over a size-3 dimension) on the CPU,
+    forward and backward."""
+    return (
+        a[..., :, 0:1] * b[..., 0:1, :]
+        + a[..., :, 1:2] * b[..., 1:2, :]
+        + a[..., :, 2:3] * b[..., 2:3, :]
+    )
 
 
 def _apply3(a: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) matrices applied to (..., 3) vectors."""
-    return (a * v[..., None, :]).sum(-1)
+    """(..., 3, 3) matrices applied to (..., 3) vectors (column sums, no reduction)."""
+    return a[..., 0] * v[..., 0:1] + a[..., 1] * v[..., 1:2] + a[..., 2] * v[..., 2:3]
 
 
 class SparseSkinning(nn.Module):
@@ -178,7 +183,9 @@ class SparseSkinning(nn.Module):
         pose_feature = (rotmats[:, 1:] - eye).reshape(batch, -1)
         feats = torch.cat([coeffs, pose_feature, coeffs.new_ones(batch, 1)], dim=-1)
         v_rest = (feats @ self.blend).view(batch, -1, 3)  # (B, U, 3)
-        blended = torch.einsum("uj,bjk->buk", self.weights, transforms)  # (B, U, 12)
+        # One (U, J) x (J, B * 12) product instead of B small ones: (B, U, 12).
+        flat = transforms.permute(1, 0, 2).reshape(self.num_joints, -1)
+        blended = (self.weights @ flat).view(-1, batch, 12).transpose(0, 1)
         rot_v = blended[..., :9].reshape(batch, -1, 3, 3)
         verts = _apply3(rot_v, v_rest) + blended[..., 9:]
         if select is None:
