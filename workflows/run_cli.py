@@ -69,7 +69,9 @@ def _print_summary(summary) -> None:  # a pipeline.driver.RunSummary
     help="Dataset adapter (README: what each reads).",
 )
 @click.option(
-    "--root", type=click.Path(file_okay=False, path_type=Path), help="Dataset root folder."
+    "--root",
+    type=click.Path(path_type=Path),
+    help="Dataset root folder (--dataset video: a video file or a folder of videos).",
 )
 @click.option(
     "--annotations",
