@@ -1,31 +1,40 @@
 """furpe_label.pipeline: the labelling run — config, decoding, the person pre-pass, the keypoint
 stage, the shard runner (every stage of one shard on one worker), executors (inline, Dask),
-cluster start-up and the driver."""
+cluster start-up and the driver.
+
+Names are exported lazily (PEP 562): ``from furpe_label.pipeline import RunConfig`` does not
+import torch and the models, so the command line starts fast.
+"""
 
 from __future__ import annotations
 
-from furpe_label.pipeline.cluster import ClusterOptions, connect, slurm_job_script
-from furpe_label.pipeline.config import SYNTHETIC_MODELS, RunConfig, RunResources
-from furpe_label.pipeline.decode import DecodeLimits, decode_image, decode_video_frames
-from furpe_label.pipeline.driver import RunSummary, run_labels
-from furpe_label.pipeline.executors import DaskExecutor, InlineExecutor, ShardOutcome
-from furpe_label.pipeline.shard_runner import ShardTask, run_shard
+import importlib
+from typing import Any
 
-__all__ = [
-    "SYNTHETIC_MODELS",
-    "ClusterOptions",
-    "DaskExecutor",
-    "DecodeLimits",
-    "InlineExecutor",
-    "RunConfig",
-    "RunResources",
-    "RunSummary",
-    "ShardOutcome",
-    "ShardTask",
-    "connect",
-    "decode_image",
-    "decode_video_frames",
-    "run_labels",
-    "run_shard",
-    "slurm_job_script",
-]
+_EXPORTS = {
+    "ClusterOptions": "cluster",
+    "connect": "cluster",
+    "slurm_job_script": "cluster",
+    "SYNTHETIC_MODELS": "config",
+    "RunConfig": "config",
+    "RunResources": "config",
+    "DecodeLimits": "decode",
+    "decode_image": "decode",
+    "decode_video_frames": "decode",
+    "RunSummary": "driver",
+    "run_labels": "driver",
+    "DaskExecutor": "executors",
+    "InlineExecutor": "executors",
+    "ShardOutcome": "executors",
+    "ShardTask": "shard_runner",
+    "run_shard": "shard_runner",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'furpe_label.pipeline' has no attribute {name!r}")
+    module = importlib.import_module(f"furpe_label.pipeline.{_EXPORTS[name]}")
+    return getattr(module, name)
