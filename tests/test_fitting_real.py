@@ -15,12 +15,13 @@ import numpy as np
 import pytest
 import torch
 
+from furpe_label.experts.crops import DecaFaceCrop, FrankMocapHandCrop, SpinBodyCrop
 from furpe_label.experts.crops.boxes import spin_body_center_scale
-from furpe_label.experts.crops.part_crops import make_part_crops
 from furpe_label.experts.detectors import create_detector
 from furpe_label.experts.fitting import FlameFaceFitter, ManoHandFitter, SmplBodyFitter
 from furpe_label.experts.fitting.outputs import crop_keypoints
 from furpe_label.experts.geometry.crop_transform import center_scale_to_affine
+from furpe_label.experts.vocabulary import Part
 from tests.real_data import REAL_DATA, SPIN_EXAMPLE
 
 PX = 112.0  # crop pixels per normalised unit
@@ -60,7 +61,13 @@ def test_mediapipe_whole_body_on_a_real_photo(synthetic_models_dir):
         (row,) = detector.detect(image, box)
     assert row.ok
     keypoints = row.keypoints[None]
-    crops = make_part_crops(image, keypoints)
+    rules = {
+        "body": SpinBodyCrop(),
+        "face": DecaFaceCrop(),
+        "left_hand": FrankMocapHandCrop(Part.LEFT_HAND),
+        "right_hand": FrankMocapHandCrop(Part.RIGHT_HAND),
+    }
+    crops = {part: rule.plan(keypoints, image.shape[:2]) for part, rule in rules.items()}
     assert all(crops[part].usable.all() for part in crops)
 
     body = SmplBodyFitter(synthetic_models_dir, iterations=20)
