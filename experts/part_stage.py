@@ -112,6 +112,29 @@ class ExpertOutputs:
         """(N, 4) bool: the part has an expert output."""
         return self.reason == Reason.OK
 
+    @classmethod
+    def concat(cls, pieces: Sequence[ExpertOutputs]) -> ExpertOutputs:
+        """The outputs of consecutive row blocks as one (records NaN-filled where a block has
+        none for a part)."""
+        arrays = {
+            name: np.concatenate([getattr(piece, name) for piece in pieces])
+            for name in ("reason", "detail", "boxes", "affines", "crop_side_px",
+                         "crop_outside_fraction", "crop_keypoints", "crop_keypoints_inside")
+        }  # fmt: skip
+        experts = {part: who for piece in pieces for part, who in piece.experts.items()}
+        records: dict[Part, ExpertRecord] = {}
+        for part, (name, sha) in experts.items():
+            present = [piece.records[part] for piece in pieces if part in piece.records]
+            if not present:
+                continue
+            features = any(record.feature is not None for record in present)
+            records[part] = ExpertRecord.concat([
+                piece.records.get(part) or ExpertRecord.nan(part, name, sha, len(piece.reason),
+                                                            features)
+                for piece in pieces
+            ])  # fmt: skip
+        return cls(**arrays, records=records, experts=experts)
+
 
 def _plan_all(
     expert: PartExpert, persons: PersonBatch, out: ExpertOutputs

@@ -22,7 +22,7 @@ import numpy as np
 from furpe_label.experts.detectors import KeypointDetector, create_detector
 from furpe_label.experts.vocabulary import Reason
 
-__all__ = ["KeypointSource", "ShardKeypoints", "detect_keypoints"]
+__all__ = ["KeypointSource", "ShardKeypoints", "concat_keypoints", "detect_keypoints"]
 
 N_KEYPOINTS = 137
 
@@ -54,6 +54,17 @@ class ShardKeypoints:
             world_landmarks=np.full((count, 33, 3), np.nan, np.float32),
             detector=detector,
         )
+
+
+def concat_keypoints(pieces: Sequence[ShardKeypoints]) -> ShardKeypoints:
+    """The keypoints of consecutive row blocks as one."""
+    return ShardKeypoints(
+        keypoints=np.concatenate([p.keypoints for p in pieces]),
+        failure=[f for p in pieces for f in p.failure],
+        detail=[d for p in pieces for d in p.detail],
+        world_landmarks=np.concatenate([p.world_landmarks for p in pieces]),
+        detector=pieces[0].detector if pieces else "",
+    )
 
 
 class KeypointSource:

@@ -23,7 +23,7 @@ from furpe_label.experts.part_stage import ExpertOutputs, PersonBatch, run_exper
 from furpe_label.experts.vocabulary import Part, Reason, Stage
 from furpe_label.pipeline.config import RunConfig, RunResources
 from furpe_label.pipeline.ground_truth import gt_errors_mm
-from furpe_label.pipeline.keypoint_stage import detect_keypoints
+from furpe_label.pipeline.keypoint_stage import concat_keypoints, detect_keypoints
 from furpe_label.pipeline.shard_inputs import ShardInputs, read_shard_inputs
 from furpe_label.pipeline.shard_outputs import ShardResults, audit_columns, label_arrays
 from furpe_label.pipeline.worker_models import WorkerModels, worker_models
@@ -133,29 +133,53 @@ def run_shard(
     return stats + ShardStats(seconds={"write": time.perf_counter() - write_start})
 
 
+def _keypoints_and_experts(config, models, inputs: ShardInputs, timer):
+    """Decode, detect and run the experts chunk by chunk (pixels of one chunk alive at once)."""
+    gt_kp = inputs.float_column("keypoints2d") if config.detector == "ground-truth" else None
+    openpose = inputs.table.column("openpose_json").to_pylist()
+    selection = models.selection
+    keypoints, experts = [], []
+    chunks = inputs.chunks()
+    while True:
+        with timer(Stage.INPUT):
+            chunk = next(chunks, None)
+        if chunk is None:
+            break
+        rows = chunk.rows
+        with timer(Stage.KEYPOINTS):
+            kp = detect_keypoints(
+                models.keypoints, chunk.images, chunk.image_index, inputs.boxes[rows],
+                chunk.failure, gt_keypoints=None if gt_kp is None else gt_kp[rows],
+                openpose_files=[openpose[r] for r in rows],
+                image_names=[inputs.names[r] for r in rows],
+            )  # fmt: skip
+            for row, detail in enumerate(chunk.detail):
+                kp.detail[row] = detail or kp.detail[row]
+            count = score_keypoints(kp.keypoints, selection)["n_confident_kp"]
+        with timer(Stage.EXPERTS):
+            failure = [
+                why if why is not Reason.OK else (
+                    Reason.OK if n >= selection.min_count else Reason.FEW_CONFIDENT_KEYPOINTS
+                )
+                for why, n in zip(kp.failure, count, strict=True)
+            ]  # fmt: skip
+            persons = PersonBatch(chunk.images, chunk.image_index, kp.keypoints, failure,
+                                  kp.world_landmarks)  # fmt: skip
+            experts.append(run_expert_stage(persons, models.experts))
+        keypoints.append(kp)
+        del chunk, persons  # the chunk's pixels
+    return concat_keypoints(keypoints), ExpertOutputs.concat(experts)
+
+
 def _label(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) -> ShardResults:
     count = len(inputs)
     selection = models.selection
+    kp, experts = _keypoints_and_experts(config, models, inputs, timer)
     with timer(Stage.KEYPOINTS):
-        gt_kp = inputs.float_column("keypoints2d") if config.detector == "ground-truth" else None
-        kp = detect_keypoints(
-            models.keypoints, inputs.images, inputs.image_index, inputs.boxes, inputs.failure,
-            gt_keypoints=gt_kp, openpose_files=inputs.table.column("openpose_json").to_pylist(),
-            image_names=inputs.names,
-        )  # fmt: skip
         reached = np.array([f is Reason.OK for f in kp.failure])
         step1 = score_keypoints(kp.keypoints, selection)
         step1_ok = reached & (step1["n_confident_kp"] >= selection.min_count)
     with timer(Stage.EXPERTS):
-        failure = [
-            kp.failure[row] if not reached[row] else (
-                Reason.OK if step1_ok[row] else Reason.FEW_CONFIDENT_KEYPOINTS
-            )
-            for row in range(count)
-        ]  # fmt: skip
-        persons = PersonBatch(inputs.images, inputs.image_index, kp.keypoints, failure,
-                              kp.world_landmarks)  # fmt: skip
-        experts = run_expert_stage(persons, models.experts)
         step2 = score_validity(_selection_outputs(experts, count), kp.keypoints,
                                models.hand_mean, selection, rows=step1_ok)  # fmt: skip
         status = part_status(step2, selection)
@@ -180,10 +204,7 @@ def _label(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) 
         stored = fuse_parts(PartOutputs.from_records(experts.records, outcome.part_valid & finite),
                             betas, models.rig, models.fusion)  # fmt: skip
     mpjpe, pa_mpjpe = _ground_truth_errors(models, inputs, stored, transl, outcome)
-    details = [
-        inputs.detail[row] or kp.detail[row] or experts.detail[row, Part.BODY.column]
-        for row in range(count)
-    ]
+    details = [kp.detail[row] or experts.detail[row, Part.BODY.column] for row in range(count)]
     return ShardResults(
         keypoints=kp.keypoints, projected=projected, experts=experts, fused=stored,
         transl=transl, transfer_error_mm=error, metrics=metrics, decisions=decisions,

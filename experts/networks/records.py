@@ -241,3 +241,32 @@ class ExpertRecord:
             feature=join("feature"),
             head_feature=join("head_feature"),
         )
+
+    @classmethod
+    def nan(
+        cls, part: Part, expert: str, checkpoint_sha256: str, count: int, features: bool
+    ) -> ExpertRecord:
+        """A record of ``count`` rows without output (NaN; ``features``: NaN feature arrays,
+        else None)."""
+        params_type = PARAMS_FOR_PART[part]
+        values = {
+            name: np.full((count, *shape), np.nan, np.float32)
+            for name, shape in params_type.SHAPES.items()
+            if name != "is_left"
+        }
+        if params_type is HandParams:
+            values["is_left"] = np.full(count, part is Part.LEFT_HAND)
+        nan16 = (
+            (lambda dim: np.full((count, dim), np.nan, np.float16))
+            if features
+            else (lambda dim: None)
+        )
+        return cls(
+            part=part,
+            expert=expert,
+            params=params_type(**values),
+            camera=np.full((count, 3), np.nan, np.float32),
+            feature=nan16(FEATURE_DIM),
+            checkpoint_sha256=checkpoint_sha256,
+            head_feature=nan16(HEAD_FEATURE_DIM),
+        )
