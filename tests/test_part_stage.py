@@ -218,3 +218,20 @@ def test_every_person_is_in_a_record_or_has_a_reason(experts):
             x, y, w, h = out.boxes[person, part.column]
             inside = x - 1 <= centre[0, 0] <= x + w + 1 and y - 1 <= centre[0, 1] <= y + h + 1
             assert inside, part
+
+
+def test_blocks_of_rows_concatenate_to_the_whole(real_example, experts):
+    """The shard runner runs the stage chunk by chunk: the concatenation equals one call, also
+    when a chunk has no output for a part (NaN-filled records)."""
+    image, keypoints = real_example
+    astronaut = _astronaut_keypoints()
+    whole = _stage([image, skimage.data.astronaut()], [keypoints, astronaut], experts)
+    first = _stage([image], [keypoints], experts)  # no face / right hand output here
+    second = _stage([skimage.data.astronaut()], [astronaut], experts)
+    joined = ExpertOutputs.concat([first, second])
+    np.testing.assert_array_equal(joined.reason, whole.reason)
+    np.testing.assert_allclose(joined.boxes, whole.boxes)
+    for part, record in whole.records.items():
+        np.testing.assert_allclose(joined.records[part].camera, record.camera, atol=1e-4)
+        assert joined.records[part].feature.shape == record.feature.shape
+    assert np.isnan(joined.records[Part.FACE].camera[0]).all()
