@@ -168,6 +168,8 @@ def test_too_few_keypoints_gives_nan_loss_and_the_start(fitter):
 
 
 def test_bad_input_is_refused(fitter):
+    empty = fitter.fit(np.zeros((0, 25, 3)))
+    assert empty.params.rotmats.shape == (0, 24, 3, 3) and empty.loss.shape == (0,)
     with pytest.raises(ValueError, match=r"\(M, 25, 3\)"):
         fitter.fit(np.zeros((2, 24, 3)))
     with pytest.raises(ValueError, match="world_landmarks"):

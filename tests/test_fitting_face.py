@@ -104,6 +104,7 @@ def test_refining_keeps_albedo_and_light_and_moves_toward_landmarks(fitter):
 
 
 def test_face_input_checks(fitter):
+    assert fitter.fit(np.zeros((0, 70, 3))).params.light.shape == (0, 9, 3)
     with pytest.raises(ValueError, match=r"\(M, 70, 3\)"):
         fitter.fit(np.zeros((2, 68, 3)))
     truth = face_truth(fitter, 2, seed=4, missing=0.0)

@@ -106,6 +106,8 @@ def test_refining_an_init_record(fitter):
 
 
 def test_bad_hand_input_is_refused_or_marked(fitter):
+    empty = fitter.fit(np.zeros((0, 21, 3)), np.zeros(0, bool))
+    assert empty.params.pose.shape == (0, 48) and empty.camera.shape == (0, 3)
     with pytest.raises(ValueError, match=r"\(2, 21, 3\)"):
         fitter.fit(np.zeros((2, 20, 3)), np.zeros(2, bool))
     with pytest.raises(ValueError, match="is_left"):

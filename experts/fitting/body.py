@@ -39,6 +39,7 @@ from furpe_label.experts.fitting.losses import (
 from furpe_label.experts.fitting.outputs import (
     FitResult,
     camera_array,
+    empty_result,
     part_keypoints,
     too_few_keypoints,
 )
@@ -250,6 +251,8 @@ class SmplBodyFitter(KeypointFitter):
         """
         points = part_keypoints(keypoints, "body", 25).to(self.device)
         batch = points.shape[0]
+        if batch == 0:
+            return empty_result("body")
         target, conf = clean_keypoints(points)
         conf = conf * self.keypoint_weights
         x0, base = self._start(batch, init)

@@ -31,6 +31,7 @@ from furpe_label.experts.fitting.losses import clean_keypoints, hinge_residual, 
 from furpe_label.experts.fitting.outputs import (
     FitResult,
     camera_array,
+    empty_result,
     part_keypoints,
     too_few_keypoints,
 )
@@ -245,6 +246,8 @@ class FlameFaceFitter(KeypointFitter):
         """
         points = part_keypoints(keypoints, "face", 70).to(self.device)[:, :68]
         batch = points.shape[0]
+        if batch == 0:
+            return empty_result("face")
         target, conf = clean_keypoints(points)
         target = target * _FLIP_Y.to(self.device)
         x0, base = self._start(batch, init)

@@ -31,7 +31,12 @@ from furpe_label.experts.fitting.fitter import KeypointFitter, Solver
 from furpe_label.experts.fitting.kinematics import SparseSkinning, rodrigues
 from furpe_label.experts.fitting.limits import finger_frames, finger_limits
 from furpe_label.experts.fitting.losses import clean_keypoints, hinge_residual, keypoint_residual
-from furpe_label.experts.fitting.outputs import FitResult, camera_array, too_few_keypoints
+from furpe_label.experts.fitting.outputs import (
+    FitResult,
+    camera_array,
+    empty_result,
+    too_few_keypoints,
+)
 from furpe_label.experts.fitting.problem import FitData, ParamLayout, standard_stages
 from furpe_label.experts.fitting.solver import lbfgs_batched
 from furpe_label.experts.geometry.rotations import matrix_to_axis_angle
@@ -249,6 +254,8 @@ class ManoHandFitter(KeypointFitter):
         if is_left.ndim != 1:
             raise ValueError(f"is_left must be (M,), got shape {tuple(is_left.shape)}")
         target, conf = clean_keypoints(self._keypoints(keypoints, is_left))
+        if len(is_left) == 0:
+            return empty_result("hand")
         target = torch.where(is_left[:, None, None], target * torch.tensor([-1.0, 1.0],
                              device=self.device), target)  # fmt: skip
         x0, base = self._start(is_left, init)

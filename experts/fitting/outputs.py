@@ -20,6 +20,7 @@ __all__ = [
     "FitResult",
     "camera_array",
     "crop_keypoints",
+    "empty_result",
     "part_keypoints",
     "too_few_keypoints",
 ]
@@ -93,6 +94,15 @@ def part_keypoints(keypoints: np.ndarray | torch.Tensor, part: str, count: int) 
 def too_few_keypoints(conf: torch.Tensor, minimum: int) -> torch.Tensor:
     """(M,) bool: fewer than ``minimum`` keypoints with weight > 0 (conf (M, K))."""
     return (conf > 0).sum(-1) < minimum
+
+
+def empty_result(part: str) -> FitResult:
+    """The result for zero instances of ``part`` ("body", "hand" or "face")."""
+    empty = {"body": BodyParams, "hand": HandParams, "face": FaceParams}[part]
+    arrays = {name: np.zeros((0, *shape), np.float32) for name, shape in empty.SHAPES.items()}
+    if part == "hand":
+        arrays["is_left"] = np.zeros(0, bool)
+    return FitResult(empty(**arrays), np.zeros((0, 3), np.float32), np.zeros(0, np.float32))
 
 
 def camera_array(camera_block: torch.Tensor) -> np.ndarray:
