@@ -17,14 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from furpe_label.experts.bodymodels.loading import locate_model_file
 from furpe_label.experts.crops.rules import (
     CropRule,
     DecaFaceCrop,
     FrankMocapHandCrop,
     SpinBodyCrop,
 )
-from furpe_label.experts.filecheck import sha256_of_file
 from furpe_label.experts.networks.records import ExpertRecord
 from furpe_label.experts.vocabulary import Part
 
@@ -72,10 +70,6 @@ class FittingPartExpert:
         )
 
 
-def _sha(models_dir: Path, kind: str, variant: str) -> str:
-    return sha256_of_file(locate_model_file(models_dir, kind, variant))
-
-
 def build_fitting_experts(
     parts: tuple[Part, ...], models_dir: Path, device: Any, iterations: int, conf_thresh: float
 ) -> list[FittingPartExpert]:
@@ -87,17 +81,15 @@ def build_fitting_experts(
     if Part.BODY in parts:
         fitter = SmplBodyFitter(models_dir, device=device, iterations=iterations)
         rule = SpinBodyCrop(conf_thresh=conf_thresh)
-        sha = _sha(models_dir, "smpl", "neutral")
-        experts.append(FittingPartExpert(fitter, Part.BODY, rule, "fit-smpl", sha))
+        experts.append(FittingPartExpert(fitter, Part.BODY, rule, "fit-smpl", fitter.model_sha256))
     if Part.FACE in parts:
         fitter = FlameFaceFitter(models_dir, device=device, iterations=iterations)
         rule = DecaFaceCrop(conf_thresh=conf_thresh)
-        sha = _sha(models_dir, "flame", "neutral")
-        experts.append(FittingPartExpert(fitter, Part.FACE, rule, "fit-flame", sha))
+        experts.append(FittingPartExpert(fitter, Part.FACE, rule, "fit-flame", fitter.model_sha256))
     hands = [part for part in (Part.LEFT_HAND, Part.RIGHT_HAND) if part in parts]
     if hands:
         fitter = ManoHandFitter(models_dir, device=device, iterations=iterations)
-        sha = _sha(models_dir, "mano", "right")
+        sha = fitter.model_sha256
         for part in hands:
             rule = FrankMocapHandCrop(part, conf_thresh=conf_thresh)
             experts.append(FittingPartExpert(fitter, part, rule, "fit-mano", sha))
