@@ -38,7 +38,7 @@ SMPL_BODY_JOINTS = 23
 SMPLX_BODY_JOINTS = 21
 DEFAULT_CHUNK = 64
 """Bodies per solve: per-vertex arrays of 64 bodies stay in a CPU's cache (fastest measured
-on the project's CPU); any size gives the same results."""
+on the project's CPU); any size gives the same results up to float rounding."""
 NUM_POSED_JOINTS = 1 + SMPLX_BODY_JOINTS
 """SMPL-X joints posed by the transfer (pelvis + body); jaw, eyes, fingers stay at rest."""
 
@@ -210,6 +210,12 @@ class ShapeTransfer(nn.Module):
             )
             for start in range(0, n, self.chunk_size)
         ]
+        if not parts:  # no bodies: empty arrays of the right trailing shapes
+            empty = global_orient.new_zeros
+            return TransferResult(
+                empty(0, 3), empty(0, SMPLX_BODY_JOINTS, 3), empty(0, self.num_betas),
+                empty(0, 3), empty(0),
+            )  # fmt: skip
         return TransferResult(
             *(torch.cat([getattr(p, f.name) for p in parts]) for f in fields(TransferResult))
         )
