@@ -215,6 +215,10 @@ def test_body_pose_layouts_and_shape_errors(synthetic_models_dir):
     bodies = sample_smpl_bodies(4, seed=6)
     flat = {**bodies, "body_pose": bodies["body_pose"].reshape(4, 69)}
     torch.testing.assert_close(transfer.transfer(**flat).betas, transfer.transfer(**bodies).betas)
+    empty = transfer.transfer(**{k: v[:0] for k, v in bodies.items()})
+    assert empty.betas.shape == (0, 10) and empty.body_pose.shape == (0, 21, 3)
+    transfer.chunk_size = 3  # chunks of 3, 1: the same solve per body
+    torch.testing.assert_close(transfer.transfer(**flat).betas, transfer.transfer(**bodies).betas)
     with pytest.raises(ValueError, match="body_pose: expected shape"):
         transfer.transfer(**{**bodies, "body_pose": torch.zeros(4, 72)})
     with pytest.raises(ValueError, match="betas: expected shape"):

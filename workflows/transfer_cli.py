@@ -116,7 +116,9 @@ def read_smpl_npz(path: Path) -> dict[str, np.ndarray]:
 )
 @click.option("--gender", type=click.Choice(specs.GENDERS), default="neutral", show_default=True)
 @click.option("--num-betas", default=10, show_default=True, help="SMPL-X betas to fit.")
-@click.option("--batch-size", default=256, show_default=True, help="Bodies per batch.")
+@click.option(
+    "--batch-size", default=64, show_default=True, help="Bodies per solve (more on a GPU)."
+)
 @click.option("--device", default="cpu", show_default=True, help="torch device, e.g. cuda.")
 def transfer(
     models_dir: Path | None,
@@ -143,7 +145,11 @@ def transfer(
     n, smpl_betas = arrays["betas"].shape
     try:
         model = ShapeTransfer.from_models(
-            models_dir, gender=gender, num_betas=num_betas, smpl_num_betas=smpl_betas
+            models_dir,
+            gender=gender,
+            num_betas=num_betas,
+            smpl_num_betas=smpl_betas,
+            chunk_size=batch_size,
         ).to(torch.device(device))
     except (ModelsFolderError, FileNotFoundError, BodyModelFileError, TransferDataError) as error:
         raise click.ClickException(str(error)) from error
