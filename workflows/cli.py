@@ -41,19 +41,34 @@ def main(verbose: int) -> None:
     envvar=EXPERTS_ENV,
     help=f"Expert-checkpoint folder (default ${EXPERTS_ENV}).",
 )
+@click.option("--dataset", help="Also check a dataset: adapter name (see `run --help`).")
+@click.option("--root", type=click.Path(path_type=Path), help="The dataset's root.")
+@click.option("--annotations", type=click.Path(path_type=Path), help="Its annotation file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
-def check(models_dir: Path | None, experts_dir: Path | None, as_json: bool) -> None:
-    """Validate the user-provided folders before any work starts.
+def check(
+    models_dir: Path | None,
+    experts_dir: Path | None,
+    dataset: str | None,
+    root: Path | None,
+    annotations: Path | None,
+    as_json: bool,
+) -> None:
+    """Validate the user-provided folders (and a dataset) before any work starts.
 
     Lists every expected file (official names, where found, sizes, synthetic or real) and
-    what is missing or broken with where to download it. Exit code 1 when anything
-    required is missing or any file is invalid (including a pickle that names a
+    what is missing or broken with where to download it; for --dataset, the annotation files
+    read, person instances, missing image files and ground truth found. Exit code 1 when
+    anything required is missing or any file is invalid (including a pickle that names a
     forbidden global: it is refused, never executed).
     """
-    if models_dir is None and experts_dir is None:
-        raise click.UsageError(f"give --models and/or --experts (or ${MODELS_ENV}/${EXPERTS_ENV})")
+    if models_dir is None and experts_dir is None and dataset is None:
+        raise click.UsageError(
+            f"give --models, --experts and/or --dataset (or ${MODELS_ENV}/${EXPERTS_ENV})"
+        )
     blocking = False
     report = {}
+    if dataset is not None:
+        blocking |= _check_dataset(dataset, root, annotations, as_json, report)
     for title, folder, checker in _folder_checks(models_dir, experts_dir):
         if not folder.is_dir():
             raise click.BadParameter(f"{folder} is not a folder", param_hint=title)
@@ -67,6 +82,24 @@ def check(models_dir: Path | None, experts_dir: Path | None, as_json: bool) -> N
         click.echo(json.dumps(report, indent=2))
     if blocking:
         raise SystemExit(1)
+
+
+def _check_dataset(name, root, annotations, as_json: bool, report: dict) -> bool:
+    """Report one dataset; True when it cannot be labelled as it is."""
+    from furpe_label.workflows.dataset_check import check_dataset
+
+    try:
+        found = check_dataset(name, root, annotations)
+    except (ValueError, FileNotFoundError) as error:
+        found = {"dataset": name, "error": str(error)}
+    if as_json:
+        report["dataset"] = found
+    else:
+        click.echo(f"dataset {name}:")
+        for key, value in found.items():
+            click.echo(f"  {key}: {value}")
+        click.echo("")
+    return "error" in found or found.get("files_missing", 0) == found.get("files", -1)
 
 
 def _folder_checks(models_dir: Path | None, experts_dir: Path | None) -> list:
