@@ -10,7 +10,8 @@ import torch
 from furpe_label.experts.bodymodels.loading import load_body_model
 from furpe_label.experts.fitting.face import FlameFaceFitter
 from furpe_label.experts.geometry.rotations import axis_angle_to_matrix
-from furpe_label.experts.networks.records import ExpertRecord, FaceParams, Part
+from furpe_label.experts.networks.records import ExpertRecord, FaceParams
+from furpe_label.experts.vocabulary import Part
 from tests.fitting_errors import keypoint_error_px
 from tests.fitting_truth import CROP_PX_PER_UNIT, face_truth
 

@@ -13,7 +13,8 @@ import torch
 
 from furpe_label.experts.bodymodels.loading import load_body_model
 from furpe_label.experts.fitting.hand import FRANKMOCAP_TIPS, OPENPOSE21_FROM_MANO, ManoHandFitter
-from furpe_label.experts.networks.records import ExpertRecord, HandParams, Part
+from furpe_label.experts.networks.records import ExpertRecord, HandParams
+from furpe_label.experts.vocabulary import Part
 from tests.fitting_truth import CROP_PX_PER_UNIT, corrupt, hand_truth
 
 
@@ -93,7 +94,7 @@ def test_refining_an_init_record(fitter):
     g = np.random.default_rng(0)
     pose = exact.params.pose + 0.2 * g.standard_normal((4, 48)).astype(np.float32)
     params = HandParams(pose, exact.params.shape, is_left)
-    init = ExpertRecord(Part.HAND, "test", params, exact.camera,
+    init = ExpertRecord(Part.RIGHT_HAND, "test", params, exact.camera,
                         np.zeros((4, 2048), np.float16), "")  # fmt: skip
     refined = fitter.fit(keypoints, is_left, init=init)
     before, _ = fitter.evaluate(params, exact.camera)

@@ -9,7 +9,6 @@ import pytest
 
 from furpe_label.experts.fusion.fuse import FusionConfig, fuse_parts
 from furpe_label.experts.fusion.inputs import PartOutputs
-from furpe_label.experts.networks import records as expert_records
 from furpe_label.experts.networks.records import (
     BodyParams,
     ExpertRecord,
@@ -31,18 +30,11 @@ def inputs(models):
     return simulated_part_outputs(models.rig, 6, seed=3)
 
 
-def _record_part(part: Part):
-    """The record's part member: ``records.Part`` had a single HAND before the experts layer
-    moved to the vocabulary's four parts (one test for both layouts)."""
-    legacy_hand = expert_records.Part.__members__.get("HAND") if part.is_hand else None
-    return legacy_hand or expert_records.Part(part.value)
-
-
 def _record(part: Part, params) -> ExpertRecord:
     rows = len(getattr(params, fields(params)[0].name))
     camera = np.tile(np.array([[0.9, 0.01, -0.02]], np.float32), (rows, 1))
     feature = np.zeros((rows, 2048), np.float16)
-    return ExpertRecord(_record_part(part), "double", params, camera, feature, "0")
+    return ExpertRecord(part, "double", params, camera, feature, "0")
 
 
 def _nan_rows(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
