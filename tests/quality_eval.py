@@ -34,7 +34,8 @@ from furpe_label.selection import (
     score_reprojection,
     score_validity,
 )
-from tests.quality_sim import WRISTS, QualityModels, SimulatedPeople
+from tests.quality_models import QualityModels
+from tests.quality_sim import WRISTS, SimulatedPeople
 
 HANDS = (Part.LEFT_HAND, Part.RIGHT_HAND)
 _FACE_JOINTS = (15, 22, 23, 24)  # head, jaw, eyes: vertices they dominate belong to the face

@@ -3,8 +3,8 @@
 * **People** (SMPL-X, SPIN's camera frame: y down, facing the camera at yaw 0): body poses of
   ``tests.plausible_smpl`` (natural limb ranges, any yaw) turned by a half turn about x; SMPL
   shapes ``N(0, 1)`` clipped to +-2, whose SMPL-X betas come from the shape transfer's
-  correspondence (:class:`BetasMap`); hands the mean hand + ``N(0, 0.2)`` rad; jaw opening
-  0-0.3 rad; expression ``N(0, 0.7)``.
+  correspondence (``tests.quality_models.BetasMap``); hands the mean hand + ``N(0, 0.2)`` rad;
+  jaw opening 0-0.3 rad; expression ``N(0, 0.7)``.
 * **Images and detections**: ``tests.benchmarks.reprojection_study.observe`` (pinhole cameras
   3-9 m away, detector noise, outliers, missing points, undetected hands and turned-away faces)
   and its SPIN-style body crops.
@@ -24,30 +24,19 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, fields
-from pathlib import Path
 
 import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from furpe_label.experts.bodymodels.loading import load_body_model
 from furpe_label.experts.fusion.head import DECA_TO_BODY_CAMERA
-from furpe_label.experts.fusion.kinematics import (
-    HEAD,
-    LEFT_WRIST,
-    RIGHT_WRIST,
-    SmplxRig,
-    global_rotations,
-    load_smplx_rig,
-)
-from furpe_label.experts.fusion.shape_transfer import ShapeTransfer
-from furpe_label.experts.keypoints.fast_openpose import OpenPoseFromSMPLX
+from furpe_label.experts.fusion.kinematics import HEAD, LEFT_WRIST, RIGHT_WRIST, global_rotations
 from furpe_label.experts.vocabulary import Part, Reason
 from furpe_label.selection import BodyCropFrame, ExpertOutputs, SelectionConfig, confident_mask
 from tests.benchmarks.reprojection_study import model_keypoints, observe, spin_camera
 from tests.plausible_smpl import sample_smpl_bodies
+from tests.quality_models import QualityModels
 
 GROSS_ERRORS = ("flipped_hands", "wrist_twist", "swapped_limbs", "backwards")
 CLEAN = "none"
@@ -55,6 +44,12 @@ WRISTS = (LEFT_WRIST, RIGHT_WRIST)
 _ARMS = [(13, 14), (16, 17), (18, 19), (20, 21)]  # collars, shoulders, elbows, wrists
 _LEGS = [(1, 2), (4, 5), (7, 8), (10, 11)]  # hips, knees, ankles, feet
 _MIRROR = np.array([1.0, -1.0, -1.0])  # axis-angle mirrored across the body's x = 0 plane
+_PART_OUTPUTS = {
+    Part.BODY: ("body_rotmats", "body_betas"),
+    Part.FACE: ("face_pose", "face_exp", "face_shape"),
+    Part.LEFT_HAND: ("left_hand_pose",),
+    Part.RIGHT_HAND: ("right_hand_pose",),
+}
 
 
 @dataclass(frozen=True)
@@ -75,63 +70,6 @@ class ExpertNoise:
     def scaled(self, level: float) -> ExpertNoise:
         """Every error times ``level`` (0: perfect experts)."""
         return ExpertNoise(**{f.name: getattr(self, f.name) * level for f in fields(self)})
-
-
-@dataclass(frozen=True)
-class BetasMap:
-    """SMPL betas ``= matrix @ smplx_betas + offset``: the SMPL shape whose mesh, mapped through
-    the transfer's correspondence, best fits the SMPL-X rest mesh (least squares, rest pose)."""
-
-    matrix: np.ndarray  # (10, B) SMPL per SMPL-X beta
-    offset: np.ndarray  # (10,)
-
-    @classmethod
-    def from_transfer(cls, transfer: ShapeTransfer, smplx_layer) -> BetasMap:
-        exact = copy.deepcopy(transfer).double()
-        count = exact.smpl_num_betas
-        unit = torch.cat([torch.zeros(1, count), torch.eye(count)]).double()
-        rest = torch.zeros(count + 1, 24, 3, dtype=torch.float64)
-        mapped = exact.smpl_target(rest[:, 0], rest[:, 1:], unit)  # (M, 3, 1 + count)
-        base, per_beta = mapped[..., 0].reshape(-1), (mapped[..., 1:] - mapped[..., :1])
-        ids = transfer.mask_ids
-        template = smplx_layer.v_template.double()[ids].reshape(-1)
-        dirs = smplx_layer.shapedirs.double()[ids].reshape(len(template), -1)
-        system = per_beta.reshape(len(template), count)
-        matrix = torch.linalg.lstsq(system, dirs).solution
-        offset = torch.linalg.lstsq(system, (template - base)[:, None]).solution[:, 0]
-        return cls(matrix.numpy(), offset.numpy())
-
-    def to_smpl(self, smplx_betas: np.ndarray) -> np.ndarray:
-        return smplx_betas @ self.matrix.T + self.offset
-
-    def to_smplx(self, smpl_betas: np.ndarray) -> np.ndarray:
-        return np.linalg.lstsq(self.matrix, (smpl_betas - self.offset).T, rcond=None)[0].T
-
-
-@dataclass(frozen=True)
-class QualityModels:
-    """Everything the benchmark loads once from a models folder (synthetic family)."""
-
-    keypoints: OpenPoseFromSMPLX  # fast OpenPose-137, hand poses absolute
-    smplx: torch.nn.Module  # unmodified smplx.SMPLX, flat_hand_mean=True, 10 betas / expr.
-    rig: SmplxRig
-    transfer: ShapeTransfer
-    betas: BetasMap
-
-    @classmethod
-    def load(cls, models_dir: Path) -> QualityModels:
-        layer = load_body_model(models_dir, "smplx", flat_hand_mean=True, num_betas=10,
-                                num_expression_coeffs=10).layer  # fmt: skip
-        transfer = ShapeTransfer.from_models(models_dir)
-        return cls(OpenPoseFromSMPLX(layer), layer, load_smplx_rig(models_dir), transfer,
-                   BetasMap.from_transfer(transfer, layer))  # fmt: skip
-
-    @property
-    def hand_mean(self) -> np.ndarray:
-        """(2, 45) mean left / right hand, radians."""
-        return (
-            torch.stack([self.rig.left_hand_mean, self.rig.right_hand_mean]).reshape(2, 45).numpy()
-        )
 
 
 @dataclass(frozen=True)
@@ -210,13 +148,54 @@ def forearm_axes(models: QualityModels, betas: np.ndarray, globals_: torch.Tenso
     return torch.stack(axes, 1)[..., 0].numpy()
 
 
-def _gross_body(body: np.ndarray, kinds: np.ndarray, rng) -> None:
-    """In place on SPIN's (n, 24, 3) axis-angle: backwards, swapped_limbs."""
-    back = kinds == "backwards"
+def _body_expert(models: QualityModels, truth: dict, gross: np.ndarray, rng, noise: ExpertNoise):
+    """SPIN's (n, 24, 3) axis-angle (body gross errors made) and SMPL betas (n, 10)."""
+    n = len(gross)
+    smpl_hands = np.zeros((n, 2, 3))  # SMPL's hand joints: no SMPL-X counterpart, rest + noise
+    body = np.concatenate([truth["global_orient"][:, None], truth["body_pose"], smpl_hands], 1)
+    body = body.astype(np.float64)
+    body[:, 0] = _rotate(body[:, 0], rng.normal(0.0, noise.global_orient, (n, 3)))
+    sigma = np.full(23, noise.body_pose)
+    sigma[[w - 1 for w in WRISTS]] = noise.wrists
+    body[:, 1:] += rng.normal(0.0, 1.0, (n, 23, 3)) * sigma[:, None]
+    betas = models.betas.to_smpl(truth["betas"]) + rng.normal(0.0, noise.smpl_betas, (n, 10))
+    back = gross == "backwards"
     body[back, 0] = _rotate(body[back, 0], np.broadcast_to([0.0, np.pi, 0.0], (back.sum(), 3)))
-    for row in np.flatnonzero(kinds == "swapped_limbs"):
+    for row in np.flatnonzero(gross == "swapped_limbs"):
         for left, right in _ARMS if rng.random() < 0.5 else _LEGS:
             body[row, [left, right]] = body[row, [right, left]] * _MIRROR
+    return body, betas
+
+
+def _hand_experts(models: QualityModels, truth: dict, globals_: torch.Tensor, gross: np.ndarray,
+                  side: np.ndarray, rng, noise: ExpertNoise) -> list[np.ndarray]:  # fmt: skip
+    """FrankMocap's (n, 48) left and right outputs (hand gross errors made)."""
+    n = len(gross)
+    hands = []
+    for index, (wrist, name) in enumerate(zip(WRISTS, ("left", "right"), strict=True)):
+        hand = _rotate(Rotation.from_matrix(globals_[:, wrist].numpy()).as_rotvec(),
+                       rng.normal(0.0, noise.hand_global, (n, 3)))  # fmt: skip
+        fingers = truth[f"{name}_hand_pose"] - models.hand_mean[index].reshape(15, 3)
+        fingers = fingers.reshape(n, 45) + rng.normal(0.0, noise.fingers, (n, 45))
+        hands.append(np.concatenate([hand, fingers], 1))
+    axes = forearm_axes(models, truth["betas"], globals_)
+    turn = rng.choice([-np.pi / 2, np.pi / 2], n)
+    for row in np.flatnonzero(side >= 0):
+        hand = hands[side[row]]
+        hand[row, :3] = _rotate(axes[row, side[row]] * turn[row], hand[row, :3])
+    flip = gross == "flipped_hands"
+    hands[0][flip], hands[1][flip] = hands[1][flip], hands[0][flip].copy()
+    return hands
+
+
+def _face_expert(truth: dict, globals_: torch.Tensor, rng, noise: ExpertNoise) -> tuple:
+    """DECA's (n, 6) pose and (n, 50) expression."""
+    n = len(globals_)
+    head = DECA_TO_BODY_CAMERA.numpy().T @ globals_[:, HEAD].numpy()
+    head = _rotate(Rotation.from_matrix(head).as_rotvec(), rng.normal(0.0, noise.head, (n, 3)))
+    jaw = truth["jaw_pose"] + rng.normal(0.0, noise.jaw, (n, 3))
+    expression = truth["expression"] + rng.normal(0.0, noise.expression, (n, 10))
+    return np.concatenate([head, jaw], 1), np.c_[expression, rng.normal(0.0, 0.5, (n, 40))]
 
 
 def simulate_people(
@@ -235,54 +214,20 @@ def simulate_people(
     truth_px, keypoints, frame = observe(models.keypoints, truth, rng, detector_noise)
     gross = np.where(rng.random(n) < gross_fraction, rng.choice(GROSS_ERRORS, n), CLEAN)
     side = np.where(gross == "wrist_twist", rng.integers(0, 2, n), -1)
-
-    smpl_hands = np.zeros((n, 2, 3))  # SMPL's hand joints: no SMPL-X counterpart, rest + noise
-    body = np.concatenate([truth["global_orient"][:, None], truth["body_pose"], smpl_hands], 1)
-    body = body.astype(np.float64)
-    body[:, 0] = _rotate(body[:, 0], rng.normal(0.0, noise.global_orient, (n, 3)))
-    sigma = np.full(23, noise.body_pose)
-    sigma[[w - 1 for w in WRISTS]] = noise.wrists
-    body[:, 1:] += rng.normal(0.0, 1.0, (n, 23, 3)) * sigma[:, None]
-    smpl_betas = models.betas.to_smpl(truth["betas"]) + rng.normal(0.0, noise.smpl_betas, (n, 10))
-    _gross_body(body, gross, rng)
+    body, smpl_betas = _body_expert(models, truth, gross, rng, noise)
     own = {**truth, "global_orient": body[:, 0], "body_pose": body[:, 1:22],
            "betas": models.betas.to_smplx(smpl_betas)}  # fmt: skip
     camera = spin_camera(model_keypoints(models.keypoints, own), truth_px, frame, rng, noise.camera)
-
     globals_ = truth_globals(models, truth)
-    hands = []
-    for index, (wrist, name) in enumerate(zip(WRISTS, ("left", "right"), strict=True)):
-        hand = _rotate(Rotation.from_matrix(globals_[:, wrist].numpy()).as_rotvec(),
-                       rng.normal(0.0, noise.hand_global, (n, 3)))  # fmt: skip
-        fingers = truth[f"{name}_hand_pose"] - models.hand_mean[index].reshape(15, 3)
-        fingers = fingers.reshape(n, 45) + rng.normal(0.0, noise.fingers, (n, 45))
-        hands.append(np.concatenate([hand, fingers], 1))
-    axes = forearm_axes(models, truth["betas"], globals_)
-    turn = rng.choice([-np.pi / 2, np.pi / 2], n)
-    for row in np.flatnonzero(side >= 0):
-        hands[side[row]][row, :3] = _rotate(
-            axes[row, side[row]] * turn[row], hands[side[row]][row, :3]
-        )
-    flip = gross == "flipped_hands"
-    hands[0][flip], hands[1][flip] = hands[1][flip], hands[0][flip].copy()
-
-    head = DECA_TO_BODY_CAMERA.numpy().T @ globals_[:, HEAD].numpy()
-    head = _rotate(Rotation.from_matrix(head).as_rotvec(), rng.normal(0.0, noise.head, (n, 3)))
-    jaw = truth["jaw_pose"] + rng.normal(0.0, noise.jaw, (n, 3))
-    expression = np.concatenate([truth["expression"] + rng.normal(0.0, noise.expression, (n, 10)),
-                                 rng.normal(0.0, 0.5, (n, 40))], 1)  # fmt: skip
-    outputs = {
-        "body_rotmats": _matrices(body).numpy(), "body_betas": smpl_betas,
-        "face_pose": np.concatenate([head, jaw], 1), "face_exp": expression,
-        "face_shape": rng.normal(0.0, 1.0, (n, 100)),
-        "left_hand_pose": hands[0], "right_hand_pose": hands[1],
-    }  # fmt: skip
+    hands = _hand_experts(models, truth, globals_, gross, side, rng, noise)
+    face_pose, face_exp = _face_expert(truth, globals_, rng, noise)
+    outputs = {"body_rotmats": _matrices(body).numpy(), "body_betas": smpl_betas,
+               "face_pose": face_pose, "face_exp": face_exp,
+               "face_shape": rng.normal(0.0, 1.0, (n, 100)),
+               "left_hand_pose": hands[0], "right_hand_pose": hands[1]}  # fmt: skip
     reasons = np.full((n, 4), Reason.OK, dtype=object)
     confident = confident_mask(keypoints, SelectionConfig())
-    fields_of = {Part.BODY: ("body_rotmats", "body_betas"), Part.FACE: ("face_pose", "face_exp",
-                 "face_shape"), Part.LEFT_HAND: ("left_hand_pose",),
-                 Part.RIGHT_HAND: ("right_hand_pose",)}  # fmt: skip
-    for part, names in fields_of.items():
+    for part, names in _PART_OUTPUTS.items():
         missing = confident[:, part.keypoint_slice].sum(1) < 2  # the crop rules' minimum
         reasons[missing, part.column] = Reason.TOO_FEW_KEYPOINTS
         for name in names:

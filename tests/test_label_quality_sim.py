@@ -9,12 +9,12 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from tests.quality_eval import label_errors, label_people, transfer_shapes
+from tests.quality_models import QualityModels
 from tests.quality_sim import (
     CLEAN,
     GROSS_ERRORS,
     WRISTS,
     ExpertNoise,
-    QualityModels,
     forearm_axes,
     simulate_people,
     truth_globals,

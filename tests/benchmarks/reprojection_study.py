@@ -11,6 +11,9 @@ betas 0.5, fingers 0.15 rad, expression 0.3) and a weak-perspective camera fitte
 body keypoints, perturbed by 3% in scale and 2 cm in translation. Gross errors, one per
 affected sample: facing backwards (180 degrees about the vertical), a random body pose, a
 camera off by 30-60% in scale or by 15-30 cm, a mirrored pose (left and right swapped).
+
+The image formation (:func:`observe`, :func:`detect`) and the body expert's camera
+(:func:`spin_camera`) are shared with the label-quality simulation (``tests/quality_sim.py``).
 """
 
 from __future__ import annotations
