@@ -11,6 +11,9 @@ betas 0.5, fingers 0.15 rad, expression 0.3) and a weak-perspective camera fitte
 body keypoints, perturbed by 3% in scale and 2 cm in translation. Gross errors, one per
 affected sample: facing backwards (180 degrees about the vertical), a random body pose, a
 camera off by 30-60% in scale or by 15-30 cm, a mirrored pose (left and right swapped).
+
+The image formation (:func:`observe`, :func:`detect`) and the body expert's camera
+(:func:`spin_camera`) are shared with the label-quality simulation (``tests/quality_sim.py``).
 """
 
 from __future__ import annotations
@@ -32,28 +35,35 @@ _PARTS = {"body": (slice(0, 25), 0.02), "left_hand": (slice(25, 46), 0.06),
 _MIRROR = [1, 0, 2, 4, 3, 5, 7, 6, 8, 10, 9, 11, 13, 12, 14, 16, 15, 18, 17, 20, 19]
 
 
-def _keypoints(layer, params: dict[str, np.ndarray]) -> torch.Tensor:
+def model_keypoints(layer, params: dict[str, np.ndarray]) -> torch.Tensor:
+    """(n, 137, 3) float32 OpenPose-137 keypoints (metres) of SMPL-X ``params`` (smplx names)."""
     with torch.no_grad():
         return layer(**{k: torch.as_tensor(v, dtype=torch.float32) for k, v in params.items()})[0]
 
 
-def _detect(truth_px: np.ndarray, yaw: np.ndarray, rng) -> np.ndarray:
-    """(n, 137, 3) noisy detections of the true pixel positions."""
+def detect(truth_px: np.ndarray, yaw: np.ndarray, rng, noise_level: float = 1.0) -> np.ndarray:
+    """(n, 137, 3) noisy detections ``(x, y, conf)`` of the true pixel positions (n, 137, 2).
+
+    ``yaw`` (n,) radians hides the faces of people turned away by more than 75 degrees;
+    ``noise_level`` scales the position noise and the rates of outliers, missing points and
+    undetected hands (0: exact positions, every point present; the draws are the same).
+    """
     n = len(truth_px)
     detected = np.zeros((n, 137, 3))
     for name, (part, sigma) in _PARTS.items():
         points = truth_px[:, part]
         size = np.ptp(points, axis=1).max(axis=1)[:, None, None]  # part box size, px
-        noise = rng.normal(0.0, sigma, points.shape) * size
-        outlier = rng.random(points.shape[:2]) < 0.03
+        noise = rng.normal(0.0, noise_level * sigma, points.shape) * size
+        outlier = rng.random(points.shape[:2]) < 0.03 * noise_level
         direction = rng.normal(size=points.shape)
         direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
         jump = direction * size * rng.uniform(0.1, 0.3, outlier.shape)[..., None]
         detected[:, part, :2] = points + np.where(outlier[..., None], jump, noise)
         low = {"body": 0.3, "face": 0.45}.get(name, 0.25)
-        conf = rng.uniform(low, 1.0, points.shape[:2]) * (rng.random(points.shape[:2]) > 0.1)
+        conf = rng.uniform(low, 1.0, points.shape[:2])
+        conf *= rng.random(points.shape[:2]) >= 0.1 * noise_level  # missing points
         if name.endswith("hand"):
-            conf *= (rng.random(n) > 0.25)[:, None]
+            conf *= (rng.random(n) >= 0.25 * noise_level)[:, None]
         if name == "face":
             conf *= (np.abs(yaw) < np.deg2rad(75))[:, None]
         detected[:, part, 2] = conf
@@ -81,6 +91,42 @@ def _gross(params: dict[str, np.ndarray], kinds: np.ndarray, rng) -> None:
     params["body_pose"][mirror] = mirrored
 
 
+def observe(
+    layer, truth: dict[str, np.ndarray], rng, noise_level: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, BodyCropFrame]:
+    """Photograph SMPL-X people (``truth``, SPIN's camera frame) with random pinhole cameras.
+
+    Returns:
+        true OpenPose-137 pixels (n, 137, 2), detections (n, 137, 3) (:func:`detect` with
+        ``noise_level``) and the SPIN-style body crops around the detected body.
+    """
+    n = len(truth["global_orient"])
+    yaw = Rotation.from_rotvec(truth["global_orient"]).as_euler("yxz")[:, 0]
+    focal = rng.uniform(1000, 1600, (n, 1))
+    shift = np.c_[rng.uniform(-0.5, 0.5, n), rng.uniform(-0.3, 0.3, n), rng.uniform(3, 9, n)]
+    points = model_keypoints(layer, truth).double().numpy() + shift[:, None]
+    truth_px = focal[:, None] * points[..., :2] / points[..., 2:] + 500.0
+    detected = detect(truth_px, yaw, rng, noise_level)
+    visible = detected[..., 2] >= SelectionConfig().body_threshold
+    return truth_px, detected, BodyCropFrame(body_crop_affines(detected[..., :2], visible))
+
+
+def spin_camera(
+    model_points: torch.Tensor, truth_px: np.ndarray, frame: BodyCropFrame, rng, level: float
+) -> torch.Tensor:
+    """(n, 3) a body expert's weak-perspective camera: fitted to its own body keypoints
+    ``model_points`` (n, 137, 3) against the true body pixels, then off by ``level`` x 3% in
+    scale and 2 cm in translation."""
+    n = len(model_points)
+    true_norm = torch.as_tensor(frame.image_to_norm(truth_px), dtype=torch.float32)
+    weights = torch.zeros(n, 137)
+    weights[:, :25] = 1.0
+    cam = fit_weak_perspective(model_points, true_norm, weights)
+    cam[:, 0] *= torch.as_tensor(1 + rng.normal(0, level * 0.03, n)).float()
+    cam[:, 1:] += torch.as_tensor(rng.normal(0, level * 0.02, (n, 2))).float()
+    return cam
+
+
 def simulate(
     layer, n: int, seed: int, gross_fraction: float = 0.3, expert_error: float = 1.0
 ) -> dict[str, np.ndarray]:
@@ -95,26 +141,13 @@ def simulate(
     """
     rng = np.random.default_rng(seed)
     truth = plausible_smplx_params(n, seed)
-    yaw = Rotation.from_rotvec(truth["global_orient"]).as_euler("yxz")[:, 0]
-    focal = rng.uniform(1000, 1600, (n, 1))
-    shift = np.c_[rng.uniform(-0.5, 0.5, n), rng.uniform(-0.3, 0.3, n), rng.uniform(3, 9, n)]
-    points = _keypoints(layer, truth).double().numpy() + shift[:, None]
-    truth_px = focal[:, None] * points[..., :2] / points[..., 2:] + 500.0
-    detected = _detect(truth_px, yaw, rng)
+    truth_px, detected, frame = observe(layer, truth, rng)
     config = SelectionConfig()
-    visible = detected[..., 2] >= config.body_threshold
-    frame = BodyCropFrame(body_crop_affines(detected[..., :2], visible))
 
     kinds = np.where(rng.random(n) < gross_fraction, rng.choice(GROSS_KINDS, n), "good")
     expert = _expert(truth, rng, expert_error)
     _gross(expert, kinds, rng)
-    model_points = _keypoints(layer, expert)
-    true_norm = torch.as_tensor(frame.image_to_norm(truth_px), dtype=torch.float32)
-    weights = torch.zeros(n, 137)
-    weights[:, :25] = 1.0
-    cam = fit_weak_perspective(model_points, true_norm, weights)
-    cam[:, 0] *= torch.as_tensor(1 + rng.normal(0, expert_error * 0.03, n)).float()
-    cam[:, 1:] += torch.as_tensor(rng.normal(0, expert_error * 0.02, (n, 2))).float()
+    cam = spin_camera(model_keypoints(layer, expert), truth_px, frame, rng, expert_error)
     off = torch.as_tensor(kinds == "camera")
     scale = torch.as_tensor(rng.uniform(1.3, 1.6, n) ** rng.choice([-1, 1], n)).float()
     cam[off, 0] *= scale[off]
