@@ -91,7 +91,8 @@ def write_humandata(rows: RunRows, dest: Path, dataset: str) -> RunRows:
         for part, key in PART_BOX_KEYS.items():
             chunks[key].append(_box(labels[f"box_{part.value}"], usable[:, part.column]))
     merged = {name: np.concatenate(values) for name, values in chunks.items()}
-    sizes = np.array([image_size(p) for p in rows.image_path], dtype=np.int64).reshape(-1, 2)
+    known = {path: image_size(path) for path in dict.fromkeys(rows.image_path)}
+    sizes = np.array([known[p] for p in rows.image_path], dtype=np.int64).reshape(-1, 2)
     usable = rows.part_valid & rows.valid[:, None]
     info = rows.info
     meta = {
