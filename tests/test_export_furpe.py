@@ -12,7 +12,8 @@ import pytest
 
 from furpe_label.experts.vocabulary import Part
 from furpe_label.storage.exports.furpe import furpe_image_name, one_file_per_image
-from furpe_label.storage.exports.run_rows import ExportSkip, RunRows
+from furpe_label.storage.exports.run_rows import ExportError, ExportSkip, RunRows
+from furpe_label.storage.exports.smplx_mesh import SmplxMesh
 from furpe_label.storage.manifest import read_manifest
 from tests.doubles.official_checkpoints import write_experts_folder
 from tests.export_readers import furpe_label_path, read_furpe, reference_mesh, reference_smplx
@@ -168,3 +169,10 @@ def test_images_with_one_file_name_keep_the_first():
     assert kept.skipped == {1: ExportSkip.FILE_NAME_TAKEN}
     assert [furpe_image_name(p) for p in kept.image_path] == ["im", "im.png"]
     assert furpe_image_name("C:\\data\\a.jpg.jpg") == "a"  # FuRPE removes every ".jpg"
+
+
+def test_another_smplx_file_than_the_runs_is_refused(synthetic_models_dir):
+    with pytest.raises(ExportError, match="not the SMPL-X file the run used"):
+        SmplxMesh(synthetic_models_dir, {"SMPLX_NEUTRAL.npz": "0" * 64})
+    with pytest.raises(ExportError, match="recorded no SMPL-X file"):
+        SmplxMesh(synthetic_models_dir, {"SMPL_NEUTRAL.pkl": "0" * 64})
