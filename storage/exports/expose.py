@@ -10,7 +10,9 @@ increasing ``sample_idx``):
 * ``pose`` (M, 55, 3) float32 axis-angle: global orient, body joints 1..21, jaw, left eye, right
   eye, left hand 15, right hand 15 (55 joints: the loader's ``eye_offset`` is 2). Hands are
   ABSOLUTE finger rotations: ExPose feeds them to ``smplx.SMPLXLayer``, which adds no mean
-  (FuRPE's loader adds the mean to its own mean-relative hands for the same reason);
+  (mmhuman3d PR #301: the flag does nothing in the Layer classes). FuRPE's loader adds the mean
+  to its own mean-relative hands for the same reason, and builds the curated fits' meshes with
+  the Layer directly (see also vchoutas/expose issue #28);
 * ``keypoints2D`` (M, 137, 3) float32 OpenPose-137 ``(x, y, confidence)`` in image pixels
   (ExPose's ``openpose25+hands+face``). ExPose decides hand and head presence from these
   confidences, so a suppressed part's keypoints get confidence 0 (its pose stays the store's
