@@ -162,12 +162,14 @@ def synth_models(out_dir: Path, seed: int, genders: tuple[str, ...]) -> None:
 def _register() -> None:
     """The commands that live in their own modules."""
     from furpe_label.workflows.audit_cli import audit
+    from furpe_label.workflows.export_cli import export
     from furpe_label.workflows.run_cli import run
     from furpe_label.workflows.transfer_cli import transfer
 
     main.add_command(run)
     main.add_command(audit)
     main.add_command(transfer)
+    main.add_command(export)
 
 
 _register()

@@ -1,0 +1,151 @@
+"""FuRPE's trainer layout: one ``np.save``'d dict per image, ``params3d_v/<dataset>/<name>.npy``.
+
+What FuRPE's loader (indigo-99/FuRPE ``data/datasets/curated_fittings.py``) does with a file,
+and so what is written here:
+
+* path: ``params3d_v/<dataset>/<name>.npy`` with ``name`` = the image path's base name with
+  every ``".jpg"`` removed (``img_fn.split('/')[-1].split('\\')[-1].replace('.jpg', '')``), so
+  ``im1010.jpg`` -> ``im1010.npy`` and ``a.png`` -> ``a.png.npy``. Two images with one name in
+  a dataset cannot both be loaded: the first (lowest ``sample_idx``) is written, the others are
+  skipped as :attr:`~.run_rows.ExportSkip.FILE_NAME_TAKEN`.
+* ``np.load(path, allow_pickle=True).item()``: a dict of numpy arrays, float32:
+  ``global_orient`` (3,), ``body_pose`` (63,), ``betas`` (1, 10), ``jaw_pose`` (1, 3),
+  ``expression`` (1, 10), ``left_hand_pose`` / ``right_hand_pose`` (45,) RELATIVE to the mean
+  hand (the loader adds SMPL-X's ``hands_meanl`` / ``hands_meanr`` back and drops a hand with a
+  component >= 3.15 rad), ``vertices`` (10475, 3) and ``keypoints3d`` (144, 3) in metres,
+  ``save_feature_{body,face,left_hand,right_hand}`` (1, 1024) (the trainer reshapes each to
+  1024), ``scale`` (1,) and ``translation`` (2,) the weak-perspective body camera
+  (``x = scale * (X[:2] + translation)`` in the body crop's [-1, 1] frame, ExPose's
+  ``WeakPerspectiveCamera``), ``crop_body_bbox`` (4,) the body crop box, pixel ``xywh``.
+* a missing part is a missing key: ``jaw_pose`` + ``expression`` (+ ``save_feature_face``) make
+  the head, ``left_hand_pose`` (+ its feature) the left hand. A suppressed part's keys are left
+  out; a feature that is not finite (keypoint-fitting experts have none) is left out.
+* ``vertices`` / ``keypoints3d`` come from exactly the written parameters: a left-out part is
+  its default (zero jaw and expression, the mean hand), eyes and ``transl`` are zero (FuRPE's
+  files have neither). ``translation`` therefore adds the label's ``transl[:2]`` so the
+  projection matches the store's.
+* one person per image (one file per image; FuRPE's own filter used OpenPose's ``people[0]``):
+  of an image's exported rows the one with the largest body crop box is written, the others are
+  skipped as :attr:`~.run_rows.ExportSkip.OTHER_PERSON_EXPORTED`.
+
+The image list (absolute paths, one per written file, ``np.save`` of a string array) goes to
+``comp_img_fns/<dataset>.npy``, FuRPE's ``*_comp_img_fns.npy``. FuRPE's loader reads the 2D
+keypoints from the run's OpenPose JSON beside the images or from an ExPose ``train.npz``
+(``--format expose``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from furpe_label.experts.vocabulary import Part
+from furpe_label.storage.exports.conventions import (
+    camera_translation_without_transl,
+    hands_relative_to_mean,
+)
+from furpe_label.storage.exports.files import save_npy
+from furpe_label.storage.exports.run_rows import ExportSkip, RunRows
+from furpe_label.storage.exports.smplx_mesh import SmplxMesh
+
+__all__ = ["FURPE_FOLDER", "furpe_image_name", "one_file_per_image", "write_furpe"]
+
+FURPE_FOLDER = "params3d_v"
+IMAGE_LIST_FOLDER = "comp_img_fns"
+_READ = ("global_orient", "body_pose", "betas", "jaw_pose", "expression", "left_hand_pose",
+         "right_hand_pose", "transl", "camera", "box_body",
+         *(f"feature_{part.value}" for part in Part))  # fmt: skip
+
+
+def furpe_image_name(image_path: str) -> str:
+    """The name FuRPE's loader gives an image's label file (without ``.npy``)."""
+    return image_path.split("/")[-1].split("\\")[-1].replace(".jpg", "")
+
+
+def one_file_per_image(rows: RunRows, body_area: np.ndarray) -> RunRows:
+    """The rows FuRPE's layout can hold: per image the row with the largest ``body_area``
+    ((M,) px^2, NaN as smallest; ties: lowest ``sample_idx``), then per file name the first
+    image."""
+    area = np.where(np.isfinite(body_area), body_area, -np.inf)
+    best: dict[str, int] = {}
+    for position, image in enumerate(rows.image_path):
+        current = best.get(image)
+        if current is None or area[position] > area[current]:
+            best[image] = position
+    keep = np.zeros(len(rows), bool)
+    keep[list(best.values())] = True
+    rows = rows.subset(keep, ExportSkip.OTHER_PERSON_EXPORTED)
+    owner: dict[str, str] = {}
+    unique = np.array([owner.setdefault(furpe_image_name(p), p) == p for p in rows.image_path],
+                      dtype=bool)  # fmt: skip
+    return rows.subset(unique, ExportSkip.FILE_NAME_TAKEN)
+
+
+def _feature(values: np.ndarray) -> np.ndarray | None:
+    feature = np.asarray(values, np.float32).reshape(1, -1)
+    return feature if np.isfinite(feature).all() else None
+
+
+def _records(labels: dict[str, np.ndarray], part_valid: np.ndarray, mesh: SmplxMesh) -> list[dict]:
+    """The FuRPE dicts of one batch (B rows of ``labels``)."""
+    count = len(part_valid)
+    hands = {
+        side: hands_relative_to_mean(labels[f"{side.value}_pose"], mesh.hand_mean[i])
+        for i, side in enumerate((Part.LEFT_HAND, Part.RIGHT_HAND))
+    }
+    face = part_valid[:, Part.FACE.column]
+    params = {
+        "global_orient": labels["global_orient"], "body_pose": labels["body_pose"],
+        "betas": labels["betas"],
+        "jaw_pose": np.where(face[:, None], labels["jaw_pose"], 0.0),
+        "expression": np.where(face[:, None], labels["expression"], 0.0),
+    }  # fmt: skip
+    for side, relative in hands.items():
+        present = part_valid[:, side.column][:, None, None]
+        params[f"{side.value}_pose"] = np.where(present, relative, 0.0)
+    vertices, joints = mesh.forward(params)
+    translation = camera_translation_without_transl(labels["camera"], labels["transl"])
+    records = []
+    for row in range(count):
+        record = {
+            "global_orient": labels["global_orient"][row].astype(np.float32),
+            "body_pose": labels["body_pose"][row].reshape(63).astype(np.float32),
+            "betas": labels["betas"][row].reshape(1, -1).astype(np.float32),
+            "vertices": vertices[row], "keypoints3d": joints[row],
+            "scale": labels["camera"][row, :1].astype(np.float32),
+            "translation": translation[row],
+            "crop_body_bbox": labels["box_body"][row].astype(np.float32),
+        }  # fmt: skip
+        if face[row]:
+            record["jaw_pose"] = labels["jaw_pose"][row].reshape(1, 3).astype(np.float32)
+            record["expression"] = labels["expression"][row].reshape(1, -1).astype(np.float32)
+        for side, relative in hands.items():
+            if part_valid[row, side.column]:
+                record[f"{side.value}_pose"] = relative[row].reshape(45)
+        for part in Part:
+            feature = _feature(labels[f"feature_{part.value}"][row])
+            if feature is not None and part_valid[row, part.column]:
+                record[f"save_feature_{part.value}"] = feature
+        records.append(record)
+    return records
+
+
+def write_furpe(rows: RunRows, dest: Path, mesh: SmplxMesh, dataset: str) -> RunRows:
+    """Write the FuRPE files of ``rows`` (kept rows only) under ``dest``; returns the rows
+    written (the others are in its ``skipped``)."""
+    areas = np.concatenate(
+        [np.prod(rows.read(["box_body"], s)["box_body"][:, 2:], axis=1) for s in rows.batches()]
+        or [np.zeros(0)]
+    )
+    rows = one_file_per_image(rows, areas)
+    folder = dest / FURPE_FOLDER / dataset
+    folder.mkdir(parents=True, exist_ok=True)
+    for positions in rows.batches():
+        labels = rows.read(_READ, positions)
+        for record, image in zip(_records(labels, rows.part_valid[positions], mesh),
+                                 rows.image_path[positions], strict=True):  # fmt: skip
+            save_npy(folder / f"{furpe_image_name(image)}.npy", record)
+    image_list = np.asarray(rows.image_path, dtype=str)
+    save_npy(dest / IMAGE_LIST_FOLDER / f"{dataset}.npy", image_list)
+    return rows

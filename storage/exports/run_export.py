@@ -1,0 +1,139 @@
+"""``export_run``: one finished run -> one trainer format in an empty folder, plus a summary.
+
+Every export ends with ``DEST/export.json`` (written last): the format, the run it came from
+(folder, config hash, code version, synthetic flag), how many rows were written, and every row
+set aside with its :class:`~.run_rows.ExportSkip` reason and meaning (selection drops are not
+listed: they are in the run's audit).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from furpe_label.storage.exports.expose import write_expose
+from furpe_label.storage.exports.files import check_dataset_name, check_empty_dest, save_json
+from furpe_label.storage.exports.furpe import write_furpe
+from furpe_label.storage.exports.humandata import write_humandata
+from furpe_label.storage.exports.run_rows import ExportError, ExportSkip, read_run_rows
+from furpe_label.storage.exports.smplx_mesh import SmplxMesh
+
+__all__ = ["EXPORT_FORMATS", "FORMATS_NEEDING_MODELS", "ExportSummary", "export_run"]
+
+EXPORT_FORMATS = ("furpe", "expose", "humandata")
+FORMATS_NEEDING_MODELS = frozenset({"furpe", "expose"})
+"""Formats that write meshes or mean-relative hands, so need the run's SMPL-X file."""
+SUMMARY_FILE = "export.json"
+
+
+@dataclass
+class ExportSummary:
+    """What an export wrote.
+
+    Attributes:
+        format: one of :data:`EXPORT_FORMATS`.
+        dest: the export folder.
+        rows: rows written.
+        kept_rows: of those, rows the selection kept.
+        skipped: sample_idx -> why the row was not written.
+        synthetic: the labels come from the synthetic body-model family (not real labels).
+    """
+
+    format: str
+    dest: Path
+    rows: int
+    kept_rows: int
+    skipped: dict[int, ExportSkip] = field(default_factory=dict)
+    synthetic: bool = False
+
+    def skip_counts(self) -> dict[str, int]:
+        """reason -> rows skipped for it."""
+        return dict(Counter(reason.value for reason in self.skipped.values()))
+
+
+def export_run(
+    out: str | os.PathLike[str],
+    fmt: str,
+    dest: str | os.PathLike[str],
+    *,
+    include_all: bool = False,
+    models_dir: str | os.PathLike[str] | None = None,
+    dataset_name: str | None = None,
+) -> ExportSummary:
+    """Export the finished run in ``out`` to ``dest`` in format ``fmt``.
+
+    Args:
+        out: the run folder.
+        fmt: "furpe", "expose" or "humandata" (see their modules for the layouts).
+        dest: a new or empty folder.
+        include_all: every row with masks (not for "furpe", whose loader has no mask).
+        models_dir: the SMPL-X folder the run used (required for "furpe" and "expose").
+        dataset_name: folder / file name of the dataset in the export (default: the run's
+            dataset adapter name).
+
+    Raises:
+        ExportError: unknown format, ``--all`` for furpe, incomplete run, nothing to export,
+            missing or different SMPL-X file.
+        FileExistsError: ``dest`` holds files.
+        FileNotFoundError: ``out`` is not a run folder.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; choose from {EXPORT_FORMATS}")
+    if fmt == "furpe" and include_all:
+        raise ExportError("the FuRPE layout has no per-row mask (its loader trains on every file "
+                          "it finds): export kept rows only, or use --format humandata/expose "
+                          "with --all")  # fmt: skip
+    dest = Path(dest)
+    check_empty_dest(dest)
+    rows = read_run_rows(out, include_all)
+    dataset = check_dataset_name(dataset_name or rows.dataset)
+    if not len(rows):
+        hint = "" if include_all else "; --all exports every row with masks"
+        raise ExportError(f"{out}: no row to export (the run kept none{hint})")
+    mesh = None
+    if fmt in FORMATS_NEEDING_MODELS:
+        if models_dir is None:
+            raise ExportError(f"--format {fmt} needs the run's SMPL-X models folder")
+        mesh = SmplxMesh(models_dir, rows.info.model_sha256)
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        if fmt == "furpe":
+            written = write_furpe(rows, dest, mesh, dataset)
+        elif fmt == "expose":
+            written = write_expose(rows, dest, mesh, dataset, include_all)
+        else:
+            written = write_humandata(rows, dest, dataset)
+    except BaseException:
+        _empty(dest)  # it was empty: everything in it is this export's partial output
+        raise
+    summary = ExportSummary(
+        format=fmt, dest=dest, rows=len(written), kept_rows=int(written.valid.sum()),
+        skipped=written.skipped, synthetic=bool(rows.info.synthetic),
+    )  # fmt: skip
+    save_json(dest / SUMMARY_FILE, _summary_json(summary, rows.out, rows.info, dataset))
+    return summary
+
+
+def _empty(folder: Path) -> None:
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def _summary_json(summary: ExportSummary, out: Path, info: Any, dataset: str) -> dict[str, Any]:
+    return {
+        "format": summary.format,
+        "dataset": dataset,
+        "rows": summary.rows,
+        "kept_rows": summary.kept_rows,
+        "run": {"out": str(out), "config_hash": info.config_hash,
+                "code_version": info.code_version, "synthetic": bool(info.synthetic)},
+        "skipped": {str(s): reason.value for s, reason in sorted(summary.skipped.items())},
+        "skip_reasons": {reason.value: reason.meaning for reason in ExportSkip},
+    }  # fmt: skip
