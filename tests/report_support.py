@@ -58,7 +58,9 @@ def _reach_columns(rng: np.random.Generator, n: int) -> dict[str, object]:
         for frame, scale in (("norm", 1.0), ("px", 5000.0)):
             mse = (scale * 10 ** rng.uniform(-4, 0.5, n)).astype(np.float32)
             out[f"reproj_mse_{frame}_{part.value}"] = np.where(counts > 0, mse, np.nan)
-            out[f"reproj_mean_{frame}_{part.value}"] = np.sqrt(out[f"reproj_mse_{frame}_{part.value}"])
+            out[f"reproj_mean_{frame}_{part.value}"] = np.sqrt(
+                out[f"reproj_mse_{frame}_{part.value}"]
+            )
     out["betas_max_abs"] = rng.uniform(0, 5, n).astype(np.float32)
     out["rotation_error"] = (10 ** rng.uniform(-8, -1, n)).astype(np.float32)
     for hand in (Part.LEFT_HAND, Part.RIGHT_HAND):
@@ -95,8 +97,9 @@ def random_audit(n: int, seed: int = 0) -> pa.Table:
                     "few": Reason.FEW_CONFIDENT_KEYPOINTS, "reach": Reason.OK}  # fmt: skip
     for name, values in reach.items():
         if name.startswith("expert_reason_"):
-            values = [first_reason[k] if k != "reach" else v for k, v in zip(kind, values,
-                                                                               strict=True)]
+            values = [
+                first_reason[k] if k != "reach" else v for k, v in zip(kind, values, strict=True)
+            ]
         elif isinstance(values, np.ndarray) and values.dtype.kind == "f":
             values = np.where(not_reached, np.nan, values)
         elif isinstance(values, np.ndarray) and values.dtype == bool:
@@ -109,6 +112,7 @@ def random_audit(n: int, seed: int = 0) -> pa.Table:
              "reach": Stage.KEPT}  # fmt: skip
     columns["drop_step"] = np.array([stage[k] for k in kind], dtype=np.int8)
     gt = rng.gamma(4.0, 25.0, n).astype(np.float32)
-    columns["gt_mpjpe_mm"] = [None if k != "reach" else float(v) for k, v in zip(kind, gt,
-                                                                                 strict=True)]
+    columns["gt_mpjpe_mm"] = [
+        None if k != "reach" else float(v) for k, v in zip(kind, gt, strict=True)
+    ]
     return audit_table(columns)

@@ -8,9 +8,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from furpe_label.experts.vocabulary import Part, Reason
+from furpe_label.experts.vocabulary import Reason
 from furpe_label.selection import SelectionConfig, combine, what_if
-from furpe_label.selection.step3_reprojection import overall_reprojection
 from furpe_label.workflows.audit import recompute, stored_input_reasons, stored_metrics
 from furpe_label.workflows.report.payload import REASONS, encode_column, row_columns
 from tests.report_support import NODE, node_decisions, random_audit
@@ -27,8 +26,12 @@ def _boundary_configs(table) -> list[SelectionConfig]:
     metrics = stored_metrics(table, BASE)
     columns = metrics.columns
     reach = columns["step2_scored"] & (columns["n_confident_kp"] >= BASE.min_count)
-    clean = {part: reach & (columns[f"expert_reason_{part}"] == Reason.OK)
-             & ~columns[f"non_finite_{part}"] for part in ("body", "left_hand", "right_hand")}
+    clean = {
+        part: reach
+        & (columns[f"expert_reason_{part}"] == Reason.OK)
+        & ~columns[f"non_finite_{part}"]
+        for part in ("body", "left_hand", "right_hand")
+    }
     clean["body"] &= columns["rotation_error"] <= BASE.rotation_tolerance
 
     def score(name: str, part: str, rank: int) -> float:
@@ -97,9 +100,18 @@ def test_browser_decisions_equal_recompute(tmp_path):
         kept_counts.add(int((expected["drop_step"] == 0).sum()))
         drop_reasons |= set(expected["drop_reason"])
     assert len(kept_counts) >= 5  # the configs really change the decisions
-    assert {r.value for r in (Reason.OUT_OF_RANGE, Reason.REPROJECTION_ERROR, Reason.NOT_SCORED,
-                              Reason.NON_FINITE_OUTPUT, Reason.EMPTY_BOX, Reason.NO_PERSON,
-                              Reason.FEW_CONFIDENT_KEYPOINTS)} <= drop_reasons
+    assert {
+        r.value
+        for r in (
+            Reason.OUT_OF_RANGE,
+            Reason.REPROJECTION_ERROR,
+            Reason.NOT_SCORED,
+            Reason.NON_FINITE_OUTPUT,
+            Reason.EMPTY_BOX,
+            Reason.NO_PERSON,
+            Reason.FEW_CONFIDENT_KEYPOINTS,
+        )
+    } <= drop_reasons
 
 
 def test_columns_travel_bit_exact_and_constants_fold():
