@@ -129,12 +129,16 @@ def synth_models(out_dir: Path, seed: int, genders: tuple[str, ...]) -> None:
 def _register() -> None:
     """The commands that live in their own modules."""
     from furpe_label.workflows.audit_cli import audit
+    from furpe_label.workflows.inspect_cli import inspect_sample
+    from furpe_label.workflows.report_cli import report
     from furpe_label.workflows.run_cli import run
     from furpe_label.workflows.transfer_cli import transfer
 
     main.add_command(run)
     main.add_command(audit)
     main.add_command(transfer)
+    main.add_command(report)
+    main.add_command(inspect_sample)
 
 
 _register()
