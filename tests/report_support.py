@@ -3,7 +3,9 @@ JavaScript run with node on a payload."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +19,35 @@ from furpe_label.storage.schema import AUDIT_FIELDS
 
 WHATIF_JS = Path(__file__).resolve().parents[1] / "workflows" / "report" / "assets" / "whatif.js"
 NODE = shutil.which("node")
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's chromium, installed by .ci/run (the browser tests skip without it)."""
+
+
+def chromium(url: str, work: Path, *args: str) -> tuple[str, str]:
+    """Run headless Chromium on ``url`` with ``args`` (``--dump-dom``, ``--screenshot=...``);
+    returns stdout and stderr (console messages are logged to stderr as ``:CONSOLE`` lines)."""
+    profile = work / "chromium-profile"
+    profile.mkdir(parents=True, exist_ok=True)
+    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+               "--disable-background-networking", "--disable-component-update", "--no-first-run",
+               f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+               "--virtual-time-budget=10000", *args, url]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout, done.stderr
+
+
+def console_messages(stderr: str) -> list[str]:
+    """The page's console messages (log, warning, error, uncaught exceptions) in Chromium's log."""
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
+
+
+def element_text(dom: str, element_id: str) -> str:
+    """Text of the first element with ``id`` in a dumped DOM (no nested tags)."""
+    match = re.search(rf'id="{re.escape(element_id)}"[^>]*>([^<]*)<', dom)
+    assert match, f"no element #{element_id} in the page"
+    return html.unescape(match.group(1))
+
 
 _NODE_SCRIPT = """
 const api = require(process.argv[2]);
@@ -116,3 +147,18 @@ def random_audit(n: int, seed: int = 0) -> pa.Table:
         None if k != "reach" else float(v) for k, v in zip(kind, gt, strict=True)
     ]
     return audit_table(columns)
+
+
+def audit_only_run(out: Path, table: pa.Table) -> Path:
+    """A run folder holding only ``run.json`` and one audit shard (no labels, no images): enough
+    for the report's tables and what-if (``--gallery 0``)."""
+    from furpe_label.storage.audit import write_audit_shard
+    from furpe_label.storage.run_dir import RunDir
+    from furpe_label.storage.run_info import RunInfo
+
+    info = RunInfo(config={"dataset": "random-audit", "selection": {}},
+                   code_version="tests.report_support", synthetic=False,
+                   detector="none (random audit rows)", experts={"body": "none"})  # fmt: skip
+    RunDir(out).start(info)
+    write_audit_shard(out / "audit", "random-audit", 0, table)
+    return out

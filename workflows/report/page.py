@@ -122,8 +122,8 @@ def render_page(data: dict[str, Any]) -> str:
         total=f"{data['rows']['n']:,}",
     )  # fmt: skip
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>furpe-label report: {html.escape(Path(prov['out']).name)}</title>\n"
         f"<style>\n{style}\n</style></head>\n<body>\n{body}\n"
         f'<script id="report-data" type="application/json">{_script_json(data)}</script>\n'

@@ -149,4 +149,3 @@ class RunSamples:
             scores.append("suppressed " + ", ".join(row["suppressed_parts"]))
         name = Path(image_name).name if image_name else Path(str(row["image_path"])).name
         return [name, " | ".join(scores)]
-

@@ -69,8 +69,12 @@ def timings(run_dir: RunDir, table: pa.Table) -> dict[str, Any]:
     if stats is not None:
         seconds, shards, source = dict(stats.seconds), stats.shards, "stats/*.json"
     else:
-        seconds = {stage.name.lower(): float(pc.sum(table.column(
-            f"seconds_{stage.name.lower()}")).as_py() or 0.0) for stage in TIMED_STAGES}
+        seconds = {
+            stage.name.lower(): float(
+                pc.sum(table.column(f"seconds_{stage.name.lower()}")).as_py() or 0.0
+            )
+            for stage in TIMED_STAGES
+        }
         shards = len(set(table.column("shard").to_pylist())) if samples else 0
         source = "audit seconds_<stage> columns"  # fmt: skip
     order = [s.name.lower() for s in TIMED_STAGES] + sorted(

@@ -102,7 +102,7 @@
    * text (right-hand label)}], colour: css.
    */
   function bars(rows, colour) {
-    var W = 640, rowH = 24, L = 200, R = 130;
+    var W = 760, rowH = 24, L = 200, R = 250;
     var H = rows.length * rowH + 6;
     var svg = el("svg", { viewBox: "0 0 " + W + " " + H, "class": "chart bars", role: "img" });
     var top = Math.max(1e-12, Math.max.apply(null, rows.map(function (r) {

@@ -145,7 +145,8 @@
     $("notes").appendChild(p);
   });
   $("reset").addEventListener("click", function () { controls.reset(); });
+  var asked = location.hash || location.search.replace(/^\?/, "#");  // before update() rewrites it
   update(controls.config());
-  controls.fromHash(location.hash || location.search.replace(/^\?/, "#"));
+  controls.fromHash(asked);
   document.body.setAttribute("data-ready", "1");
 })();
