@@ -137,7 +137,15 @@ def random_audit(n: int, seed: int = 0) -> pa.Table:
             values = values & ~not_reached
         columns[name] = values
     columns["step2_scored"] = ~not_reached
-    columns["step3_scored"] = ~not_reached & (rng.random(n) < 0.9)
+    columns["step3_scored"] = scored3 = ~not_reached & (rng.random(n) < 0.9)
+    for part in Part:  # step 3 never ran there: nothing compared (NaN distances)
+        columns[f"reproj_n_kp_{part.value}"] = np.where(
+            scored3, reach[f"reproj_n_kp_{part.value}"], 0
+        )
+        for stat in ("mse", "mean"):
+            for frame in ("norm", "px"):
+                name = f"reproj_{stat}_{frame}_{part.value}"
+                columns[name] = np.where(scored3, columns[name], np.nan).astype(np.float32)
     columns["drop_reason"] = [first_reason[k] for k in kind]
     stage = {"input": Stage.INPUT, "detect": Stage.KEYPOINTS, "few": Stage.KEYPOINTS,
              "reach": Stage.KEPT}  # fmt: skip

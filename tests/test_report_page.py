@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 from pathlib import Path
 
 import cv2
@@ -129,3 +130,12 @@ def test_ground_truth_block_and_what_if_on_a_large_audit(tmp_path):
     recall = 100 * (good & kept & has).sum() / (good & has).sum()
     assert f"precision (kept labels that are good): {precision:.1f} %" in dom
     assert f"recall (good labels that are kept): {recall:.1f} %" in dom
+
+
+def test_a_folder_without_a_finished_shard_is_refused_by_name(tmp_path):
+    out = audit_only_run(tmp_path / "run", random_audit(10))
+    shutil.rmtree(out / "audit")
+    code, output = run_cli("report", str(out))
+    assert code != 0 and "no completed shard yet" in output
+    code, output = run_cli("report", str(tmp_path))
+    assert code != 0 and "not a furpe-label run folder" in output

@@ -70,6 +70,8 @@ def load_audit(out: str | Path) -> tuple[pa.Table, SelectionConfig]:
         raise FileNotFoundError(f"{out} is not a furpe-label run folder (no run.json)")
     info = run_dir.read_info()
     config = SelectionConfig(**dict(info.config.get("selection", {})))
+    if not run_dir.audit.is_dir():
+        raise FileNotFoundError(f"{out}: no completed shard yet (no audit folder)")
     return read_audit(run_dir.audit), config
 
 

@@ -51,6 +51,7 @@ _BODY = """<header><h1>furpe-label audit report</h1>
 <div id="controls"></div>
 <p><button id="reset">reset to the run's thresholds</button></p>
 <div class="command" id="command"></div><div class="muted" id="command-note"></div>
+<div class="muted" id="decide-ms"></div>
 </section>
 <section id="funnel"><h2>Selection funnel</h2>
 <p class="muted">rows left after each stage under the what-if thresholds; dashed outline: the

@@ -126,7 +126,10 @@
   var controls = FurpeControls.build($("controls"), data.what_if_keys, data.selection, update);
 
   function update(config) {
+    var start = performance.now();
     var decided = W.decide(cols, data.reasons, config);
+    $("decide-ms").textContent = "re-decided " + num(n) + " rows in " +
+      (performance.now() - start).toFixed(0) + " ms";
     drawKept(decided, controls);
     drawFunnel(decided);
     drawReasons(decided);

@@ -67,25 +67,31 @@
     return code;
   }
 
-  function outOfRange(cols, p, i, limits) {
-    if (p === 0) {
-      return cols.betas_max_abs[i] > limits.betas || cols.rotation_error[i] > limits.rotation;
-    }
-    if (p === 1) return false;
-    return cols["hand_max_abs_" + PARTS[p]][i] >= limits.hand;
+  /** The per-part columns of one frame, looked up once (the loops index plain arrays). */
+  function partColumns(cols, frame) {
+    function each(prefix) { return PARTS.map(function (part) { return cols[prefix + part]; }); }
+    return {
+      expert: each("expert_reason_"), nonFinite: each("non_finite_"), count: each("reproj_n_kp_"),
+      mse: each("reproj_mse_" + frame + "_"),
+      handMax: [null, null, cols.hand_max_abs_left_hand, cols.hand_max_abs_right_hand],
+      visible: [null, null, cols.n_visible_kp_left_hand, cols.n_visible_kp_right_hand]
+    };
   }
 
   /** overall_reprojection of row i over the parts in okBits: float64, parts summed left to
    * right as numpy's row sums; NaN when no keypoint is compared. */
-  function overallMse(cols, i, okBits, frame) {
+  function overall(parts, i, okBits) {
     var total = 0, weighted = 0;
     for (var p = 0; p < 4; p++) {
-      var count = ((okBits >> p) & 1) ? cols["reproj_n_kp_" + PARTS[p]][i] : 0;
+      var count = ((okBits >> p) & 1) ? parts.count[p][i] : 0;
       total += count;
-      weighted += count > 0 ? count * cols["reproj_mse_" + frame + "_" + PARTS[p]][i] : 0;
+      weighted += count > 0 ? count * parts.mse[p][i] : 0;
     }
     return total > 0 ? weighted / total : NaN;
   }
+
+  /** overall for one row of the decoded columns (frame "norm" or "px"). */
+  function overallMse(cols, i, okBits, frame) { return overall(partColumns(cols, frame), i, okBits); }
 
   /**
    * Decide every row under config (SelectionConfig field names: min_count, hand_max_abs,
@@ -97,37 +103,39 @@
    * else NaN)}.
    */
   function decide(cols, reasons, config) {
-    var R = reasonCodes(reasons);
+    var R = reasonCodes(reasons), parts = partColumns(cols, config.mse_frame);
     var n = cols.sample_idx.length;
     var stage = new Int8Array(n), reason = new Int16Array(n), partValid = new Uint8Array(n);
     var mseOut = new Float64Array(n).fill(NaN), status = new Int16Array(4 * n).fill(-1);
-    var limits = {
-      betas: Math.fround(config.betas_max_abs),
-      rotation: Math.fround(config.rotation_tolerance),
-      hand: Math.fround(config.hand_max_abs)
-    };
+    var betasLimit = Math.fround(config.betas_max_abs);
+    var rotationLimit = Math.fround(config.rotation_tolerance);
+    var handLimit = Math.fround(config.hand_max_abs);
+    var minCount = config.min_count, minVisible = config.hand_min_keypoints;
+    var maxMse = config.max_mse;
     for (var i = 0; i < n; i++) {
       if (cols.pre_stage[i] !== STAGE.KEPT) {
         stage[i] = cols.pre_stage[i];
         reason[i] = cols.pre_reason[i];
         continue;
       }
-      if (!(cols.n_confident_kp[i] >= config.min_count)) {
+      if (!(cols.n_confident_kp[i] >= minCount)) {
         stage[i] = STAGE.KEYPOINTS;
         reason[i] = R.few_confident_keypoints;
         continue;
       }
       var scored2 = cols.step2_scored[i] !== 0, okBits = 0, body = R.ok;
       for (var p = 0; p < 4; p++) {
-        var upstream = cols["expert_reason_" + PARTS[p]][i];
-        var s = R.ok;
+        var upstream = parts.expert[p][i], s = R.ok, bad;
+        if (p === 0) {
+          bad = cols.betas_max_abs[i] > betasLimit || cols.rotation_error[i] > rotationLimit;
+        } else {
+          bad = p >= 2 && parts.handMax[p][i] >= handLimit;
+        }
         if (!scored2) s = R.not_scored;
         else if (upstream !== R.ok) s = upstream;
-        else if (cols["non_finite_" + PARTS[p]][i] !== 0) s = R.non_finite_output;
-        else if (outOfRange(cols, p, i, limits)) s = R.parameters_out_of_range;
-        else if (p >= 2 && cols["n_visible_kp_" + PARTS[p]][i] <= config.hand_min_keypoints) {
-          s = R.hand_invisible;
-        }
+        else if (parts.nonFinite[p][i] !== 0) s = R.non_finite_output;
+        else if (bad) s = R.parameters_out_of_range;
+        else if (p >= 2 && parts.visible[p][i] <= minVisible) s = R.hand_invisible;
         if (p === 0) body = s;
         status[4 * i + p] = s;
         if (s === R.ok) okBits |= 1 << p;
@@ -137,10 +145,10 @@
         reason[i] = body;
         continue;
       }
-      var mse = overallMse(cols, i, okBits, config.mse_frame);
+      var mse = overall(parts, i, okBits);
       mseOut[i] = mse;
       var s3 = R.ok;
-      if (mse > config.max_mse) s3 = R.reprojection_error;
+      if (mse > maxMse) s3 = R.reprojection_error;
       if (isNaN(mse)) s3 = R.reprojection_unverifiable;
       if (cols.step3_scored[i] === 0) s3 = R.not_scored;
       if (s3 !== R.ok) {
