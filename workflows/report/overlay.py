@@ -105,7 +105,7 @@ def _draw_boxes(canvas, sample: SampleOverlay, scale: float, size: int) -> None:
         else:
             _dashed_rectangle(canvas, corner0, corner1, colour, thickness, 3 + 3 * thickness)
             label = f"{part.value}: {status}" if status != "ok" else f"{part.value}: unused"
-        anchor = (int(corner0[0]) + 2, max(int(corner0[1]) - 4, 10))
+        anchor = (max(int(corner0[0]), 0) + 2, max(int(corner0[1]) - 4, 10))
         cv2.putText(canvas, label, anchor, _FONT, 0.4, (0, 0, 0), 3, cv2.LINE_AA)
         cv2.putText(canvas, label, anchor, _FONT, 0.4, colour, 1, cv2.LINE_AA)
 
