@@ -29,3 +29,18 @@ def synthetic_models_dir(tmp_path_factory):
     out_dir = tmp_path_factory.mktemp("synthetic-models")
     write_synthetic_family(out_dir, seed=0)
     return out_dir
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The no-download demo run (`furpe-label run --dataset samples`: the shipped real photos,
+    keypoint-fitting experts, synthetic body models), made once per test session."""
+    from tests.pipeline_support import run_cli
+
+    out = tmp_path_factory.mktemp("demo-run") / "demo"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FURPE_CACHE", str(tmp_path_factory.getbasetemp() / "furpe-cache"))
+        code, output = run_cli("run", "--dataset", "samples", "--out", str(out), "--executor",
+                               "inline", "--fitting-iterations", "8")  # fmt: skip
+    assert code == 0, output
+    return out

@@ -22,7 +22,16 @@ from furpe_label.selection import what_if as selection_what_if
 from furpe_label.storage.audit import read_audit
 from furpe_label.storage.run_dir import RunDir
 
-__all__ = ["WHAT_IF_KEYS", "AuditReport", "load_audit", "parse_what_if", "report"]
+__all__ = [
+    "WHAT_IF_KEYS",
+    "AuditReport",
+    "load_audit",
+    "parse_what_if",
+    "recompute",
+    "report",
+    "stored_input_reasons",
+    "stored_metrics",
+]
 
 WHAT_IF_KEYS = {
     "step1.min_count": "min_count",
@@ -61,6 +70,8 @@ def load_audit(out: str | Path) -> tuple[pa.Table, SelectionConfig]:
         raise FileNotFoundError(f"{out} is not a furpe-label run folder (no run.json)")
     info = run_dir.read_info()
     config = SelectionConfig(**dict(info.config.get("selection", {})))
+    if not run_dir.audit.is_dir():
+        raise FileNotFoundError(f"{out}: no completed shard yet (no audit folder)")
     return read_audit(run_dir.audit), config
 
 
@@ -82,20 +93,31 @@ def parse_what_if(assignments: Sequence[str], base: SelectionConfig) -> Selectio
     return dataclasses.replace(base, **changes)
 
 
-def recompute(table: pa.Table, base: SelectionConfig, config: SelectionConfig) -> pd.DataFrame:
-    """The audit's decision columns recomputed under ``config`` from the stored scores."""
+def stored_metrics(table: pa.Table, base: SelectionConfig) -> SelectionMetrics:
+    """The audit's selection scores (every ``METRIC_COLUMNS`` column), scored under ``base``."""
     columns = {name: table.column(name).to_numpy(zero_copy_only=False) for name in METRIC_COLUMNS}
     for name, spec in METRIC_COLUMNS.items():
         if spec.dtype == "reason":
             columns[name] = np.asarray(table.column(name).cast(pa.string()).to_pylist(), object)
-    metrics = SelectionMetrics(columns, base.scoring_parameters())
-    decisions = selection_what_if(metrics, config)
+    return SelectionMetrics(columns, base.scoring_parameters())
+
+
+def stored_input_reasons(table: pa.Table) -> np.ndarray:
+    """(N,) reason strings of the rows dropped before step 1 (input, detection); ``ok`` else.
+
+    These do not depend on any threshold, so a what-if carries them over unchanged.
+    """
     before = table.column("drop_step").to_numpy()
     stored_reason = np.asarray(table.column("drop_reason").cast(pa.string()).to_pylist(), object)
-    inputs = np.where(np.isin(before, [Stage.INPUT, Stage.KEYPOINTS])
-                      & (stored_reason != Reason.FEW_CONFIDENT_KEYPOINTS.value),
-                      stored_reason, Reason.OK.value)  # fmt: skip
-    outcome = combine(decisions, inputs)
+    return np.where(np.isin(before, [Stage.INPUT, Stage.KEYPOINTS])
+                    & (stored_reason != Reason.FEW_CONFIDENT_KEYPOINTS.value),
+                    stored_reason, Reason.OK.value)  # fmt: skip
+
+
+def recompute(table: pa.Table, base: SelectionConfig, config: SelectionConfig) -> pd.DataFrame:
+    """The audit's decision columns recomputed under ``config`` from the stored scores."""
+    decisions = selection_what_if(stored_metrics(table, base), config)
+    outcome = combine(decisions, stored_input_reasons(table))
     frame = table.select([n for n in table.column_names if n not in ("drop_step", "drop_reason")])
     out = frame.to_pandas()
     out["drop_step"] = outcome.drop_step

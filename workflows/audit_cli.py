@@ -24,7 +24,15 @@ def _table(title: str, frame: pd.DataFrame) -> str:
     metavar="KEY=VALUE",
     help=f"Recompute decisions under new thresholds: {', '.join(WHAT_IF_KEYS)}.",
 )
-def audit(out: Path, what_if: tuple[str, ...]) -> None:
+@click.option(
+    "--plots",
+    "plots_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write the charts (funnel, reasons, score histograms with thresholds, GT error, "
+    "timings) as PNG files into this folder, under the --what-if thresholds.",
+)
+def audit(out: Path, what_if: tuple[str, ...], plots_dir: Path | None) -> None:
     """Summarise what the run in OUT kept and dropped, and why (no model is run)."""
     try:
         table, base = load_audit(out)
@@ -48,3 +56,8 @@ def audit(out: Path, what_if: tuple[str, ...]) -> None:
         else (result.quantiles)
     )
     click.echo(_table("score quantiles (5, 25, 50, 75, 95 %)", quantiles))
+    if plots_dir is not None:
+        from furpe_label.workflows.report.plots import write_plots  # matplotlib
+
+        for path in write_plots(out, table, base, config, plots_dir):
+            click.echo(f"plot: {path}")

@@ -163,6 +163,8 @@ def _register() -> None:
     """The commands that live in their own modules."""
     from furpe_label.workflows.audit_cli import audit
     from furpe_label.workflows.export_cli import export
+    from furpe_label.workflows.inspect_cli import inspect_sample
+    from furpe_label.workflows.report_cli import report
     from furpe_label.workflows.run_cli import run
     from furpe_label.workflows.transfer_cli import transfer
 
@@ -170,6 +172,8 @@ def _register() -> None:
     main.add_command(audit)
     main.add_command(transfer)
     main.add_command(export)
+    main.add_command(report)
+    main.add_command(inspect_sample)
 
 
 _register()

@@ -1,0 +1,213 @@
+/* furpe-label report: the page's sections besides the funnel: score histograms with their
+ * thresholds, ground truth (error of kept vs dropped labels, precision / recall against a
+ * cut-off), timings, provenance, and the paginated gallery. */
+(function (root) {
+  "use strict";
+
+  var C = root.FurpeCharts, KEPT_COLOUR = "#2e9d57", DROP_COLOUR = "#d0513b";
+  var PAGE = 12;
+
+  function h(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    if (cls) node.className = cls;
+    return node;
+  }
+  function finite(values) { return values.filter(function (v) { return isFinite(v); }); }
+  function range(values, scale, extra) {
+    var v = finite(values.concat(extra || [])).filter(function (x) { return scale !== "log" || x > 0; });
+    if (!v.length) return scale === "log" ? [1e-3, 1] : [0, 1];
+    v.sort(function (a, b) { return a - b; });
+    var lo = v[0], hi = v[v.length - 1];
+    if (scale === "log") return [Math.pow(10, Math.floor(Math.log10(lo))), Math.pow(10, Math.ceil(Math.log10(hi) + 1e-9))];
+    if (hi === lo) hi = lo + 1;
+    return [Math.min(0, lo), hi + (hi - lo) * 0.05];
+  }
+  function pick(cols, name, rows) { return rows.map(function (i) { return cols[name][i]; }); }
+
+  /** One histogram card: title, rule and chart. */
+  function card(container, title, rule, spec) {
+    var div = h("div", undefined, "card");
+    div.appendChild(h("h3", title));
+    div.appendChild(h("p", rule, "rule"));
+    if (!finite([].concat.apply([], spec.series)).length) {
+      div.appendChild(h("p", "no scored rows", "note"));
+    } else {
+      div.appendChild(C.histogram(spec));
+    }
+    container.appendChild(div);
+  }
+
+  function scores(container, cols, decided, config, data) {
+    container.textContent = "";
+    var n = data.rows.n, reached = [], scored2 = [], scored3 = [];
+    for (var i = 0; i < n; i++) {
+      if (cols.pre_stage[i] === 0) reached.push(i);
+      if (cols.pre_stage[i] === 0 && cols.step2_scored[i]) scored2.push(i);
+      if (isFinite(decided.mse[i])) scored3.push(i);
+    }
+    var kpts = pick(cols, "n_confident_kp", reached);
+    card(container, "step 1: confident keypoints", "kept when >= min_count", {
+      series: [kpts], colours: ["#5b8def"], names: ["rows"], lo: 0, hi: 138, bins: 46, scale: "lin",
+      threshold: config.min_count, thresholdLabel: "min_count " + config.min_count,
+      keep: function (x) { return x >= config.min_count; }, unit: "of 137 OpenPose keypoints" });
+    var betas = pick(cols, "betas_max_abs", scored2), br = range(betas, "lin", [config.betas_max_abs]);
+    card(container, "step 2: body shape max |beta|", "sample kept when <= betas_max_abs", {
+      series: [betas], colours: ["#5b8def"], names: ["rows"], lo: br[0], hi: br[1], bins: 40,
+      scale: "lin", threshold: config.betas_max_abs, thresholdLabel: "betas_max_abs " + config.betas_max_abs,
+      keep: function (x) { return x <= config.betas_max_abs; }, unit: "standard deviations" });
+    var rot = pick(cols, "rotation_error", scored2), rr = range(rot, "log", [config.rotation_tolerance]);
+    card(container, "step 2: body rotation error", "sample kept when <= rotation_tolerance", {
+      series: [rot], colours: ["#5b8def"], names: ["rows"], lo: rr[0], hi: rr[1], bins: 40, scale: "log",
+      threshold: config.rotation_tolerance, thresholdLabel: "tolerance " + config.rotation_tolerance,
+      keep: function (x) { return x <= config.rotation_tolerance; }, unit: "max |R R^T - I|, |det R - 1|" });
+    var hands = pick(cols, "hand_max_abs_left_hand", scored2).concat(pick(cols, "hand_max_abs_right_hand", scored2));
+    var hr = range(hands, "lin", [config.hand_max_abs]);
+    card(container, "step 2: hand max |finger rotation| (both hands)", "hand usable when < hand_max_abs", {
+      series: [hands], colours: ["#8a6bd8"], names: ["hands"], lo: hr[0], hi: hr[1], bins: 40, scale: "lin",
+      threshold: config.hand_max_abs, thresholdLabel: "hand_max_abs " + config.hand_max_abs,
+      keep: function (x) { return x < config.hand_max_abs; }, unit: "rad" });
+    var vis = pick(cols, "n_visible_kp_left_hand", scored2).concat(pick(cols, "n_visible_kp_right_hand", scored2));
+    card(container, "step 2: visible hand keypoints (both hands)", "hand usable when > hand_min_keypoints", {
+      series: [vis], colours: ["#8a6bd8"], names: ["hands"], lo: 0, hi: 22, bins: 22, scale: "lin",
+      threshold: config.hand_min_keypoints + 0.5, thresholdLabel: "> " + config.hand_min_keypoints,
+      keep: function (x) { return x > config.hand_min_keypoints; }, unit: "keypoints (wrist + 20)" });
+    var mse = pick(decided, "mse", scored3), mr = range(mse, "log", [config.max_mse]);
+    card(container, "step 3: reprojection mean squared distance (" + config.mse_frame + ")",
+      "kept when <= max_mse (over the parts valid after step 2, recomputed)", {
+        series: [mse], colours: ["#e08a2c"], names: ["rows"], lo: mr[0], hi: mr[1], bins: 40, scale: "log",
+        threshold: config.max_mse, thresholdLabel: "max_mse " + config.max_mse,
+        keep: function (x) { return x <= config.max_mse; },
+        unit: config.mse_frame === "px" ? "pixels^2" : "(crop units)^2, crop = [-1, 1]" });
+  }
+
+  var cutoff = null;
+  function truth(container, cols, decided, data) {
+    var n = data.rows.n, kept = [], dropped = [];
+    for (var i = 0; i < n; i++) {
+      var e = cols.gt_mpjpe_mm[i];
+      if (!isFinite(e)) continue;
+      (decided.stage[i] === 0 ? kept : dropped).push(e);
+    }
+    container.textContent = "";
+    if (!kept.length && !dropped.length) {
+      container.appendChild(h("p", "No ground truth in this run: the dataset has no 3D joints, so there is no label error to show.", "note"));
+      return;
+    }
+    var all = kept.concat(dropped).sort(function (a, b) { return a - b; });
+    if (cutoff === null) cutoff = Math.round(all[Math.floor(all.length / 2)]);
+    var row = h("div", undefined, "control");
+    row.innerHTML = "<label><code>GT error cut-off (mm)</code><span class='help'>a label is good when its " +
+      "MPJPE against the ground truth is <= this</span></label><input type='number' id='gt-cutoff' min='0' step='any'>";
+    container.appendChild(row);
+    var input = row.querySelector("input");
+    input.value = String(cutoff);
+    input.addEventListener("change", function () {
+      if (isFinite(Number(input.value)) && Number(input.value) >= 0) { cutoff = Number(input.value); truth(container, cols, decided, data); }
+    });
+    var good = function (e) { return e <= cutoff; };
+    var keptGood = kept.filter(good).length, droppedGood = dropped.filter(good).length;
+    var med = function (v) { if (!v.length) return "-"; var s = v.slice().sort(function (a, b) { return a - b; }); return C.fmt(s[Math.floor(s.length / 2)]) + " mm"; };
+    var lines = [
+      "labels with a GT error: " + kept.length + " kept (median " + med(kept) + "), " + dropped.length + " dropped (median " + med(dropped) + ")",
+      "precision (kept labels that are good): " + (kept.length ? (100 * keptGood / kept.length).toFixed(1) + " %" : "-"),
+      dropped.length ? "recall (good labels that are kept): " + (100 * keptGood / Math.max(1, keptGood + droppedGood)).toFixed(1) + " %"
+        : "recall: not available — the run stores the GT error of kept labels only, so good labels among the dropped are unknown"
+    ];
+    lines.forEach(function (t) { container.appendChild(h("p", t, "stat")); });
+    var hi = all[Math.min(all.length - 1, Math.floor(all.length * 0.99))] * 1.1;
+    card(container, "label error against ground truth (MPJPE)", "kept (green) vs dropped (red), cut-off marked", {
+      series: [kept, dropped], colours: [KEPT_COLOUR, DROP_COLOUR], names: ["kept", "dropped"], lo: 0,
+      hi: Math.max(hi, cutoff * 1.1, 1), bins: 40, scale: "lin", threshold: cutoff, thresholdLabel: "cut-off " + cutoff + " mm",
+      unit: "mm" });
+  }
+
+  function timings(container, t) {
+    container.textContent = "";
+    container.appendChild(h("p", t.samples + " samples in " + t.shards + " shard(s); " + C.fmt(t.total_seconds) +
+      " s of stage work" + (t.samples_per_second ? ", " + C.fmt(t.samples_per_second) + " samples/s per worker" : "") +
+      " (from " + t.source + ")", "stat"));
+    container.appendChild(C.bars(t.stages.map(function (s) {
+      return { label: s.stage, value: s.seconds, text: C.fmt(s.seconds) + " s · " + C.fmt(s.ms_per_sample) + " ms/sample · " + (100 * s.share).toFixed(1) + " %" };
+    }), "#7a8796"));
+  }
+
+  function provenance(container, p) {
+    container.textContent = "";
+    if (p.synthetic) {
+      container.appendChild(h("div", "SYNTHETIC BODY MODELS — these labels come from the synthetic SMPL-X family " +
+        "(furpe-label synth-models): they show the pipeline working and are NOT real labels.", "synthetic"));
+    }
+    var dl = h("dl");
+    [["run folder", p.out], ["code", p.code_version], ["config SHA-256", p.config_hash], ["detector", p.detector],
+      ["synthetic body models", p.synthetic ? "YES" : "no"]].forEach(function (kv) {
+      dl.appendChild(h("dt", kv[0])); dl.appendChild(h("dd", kv[1]));
+    });
+    Object.keys(p.experts).forEach(function (part) { dl.appendChild(h("dt", "expert: " + part)); dl.appendChild(h("dd", p.experts[part])); });
+    [["model", p.model_sha256], ["checkpoint", p.checkpoint_sha256]].forEach(function (kind) {
+      Object.keys(kind[1]).forEach(function (file) {
+        dl.appendChild(h("dt", kind[0] + ": " + file)); dl.appendChild(h("dd", kind[1][file], "hash"));
+      });
+    });
+    container.appendChild(dl);
+    var details = h("details");
+    details.appendChild(h("summary", "run configuration (run.json)"));
+    details.appendChild(h("pre", JSON.stringify(p.config, null, 2)));
+    container.appendChild(details);
+  }
+
+  var galleryState = { page: 0, filter: "all", decided: null };
+  function galleryOutcomes(decided) { galleryState.decided = decided; if (galleryState.redraw) galleryState.redraw(); }
+
+  function gallery(container, data) {
+    var entries = data.gallery;
+    var controls = h("div", undefined, "gallery-controls"), grid = h("div", undefined, "grid"), pager = h("span");
+    var select = h("select"), prev = h("button", "previous"), next = h("button", "next");
+    select.id = "gallery-filter";
+    var options = [["all", "all pictured samples"], ["kept", "kept"], ["dropped", "dropped"]];
+    var reasons = {};
+    entries.forEach(function (e) { if (e.stage !== 0) reasons[e.reason] = true; });
+    Object.keys(reasons).sort().forEach(function (r) { options.push(["reason:" + r, "dropped: " + r]); });
+    options.forEach(function (o) { var opt = h("option", o[1]); opt.value = o[0]; select.appendChild(opt); });
+    [select, prev, pager, next].forEach(function (x) { controls.appendChild(x); });
+    container.appendChild(controls); container.appendChild(grid);
+    if (!entries.length) { grid.appendChild(h("p", "No samples pictured (report --gallery 0).", "note")); }
+    var sampleRow = {}, idx = root.FurpeWhatIf.decodeColumn(data.rows.columns.sample_idx, data.rows.n);
+    for (var k = 0; k < data.rows.n; k++) sampleRow[idx[k]] = k;
+    function shown() {
+      var f = galleryState.filter;
+      return entries.filter(function (e) {
+        return f === "all" || (f === "kept" && e.stage === 0) || (f === "dropped" && e.stage !== 0) ||
+          f === "reason:" + e.reason;
+      });
+    }
+    function redraw() {
+      var list = shown(), pages = Math.max(1, Math.ceil(list.length / PAGE));
+      galleryState.page = Math.min(galleryState.page, pages - 1);
+      pager.textContent = " page " + (galleryState.page + 1) + " of " + pages + " (" + list.length + " pictures) ";
+      grid.textContent = "";
+      list.slice(galleryState.page * PAGE, (galleryState.page + 1) * PAGE).forEach(function (e) {
+        var fig = h("figure", undefined, e.stage === 0 ? "kept" : "dropped"), img = h("img");
+        img.src = e.file; img.alt = e.title; img.width = e.width; img.height = e.height;
+        img.addEventListener("load", function () { img.setAttribute("data-loaded", "1"); });
+        fig.appendChild(img);
+        var cap = h("figcaption");
+        cap.appendChild(h("strong", e.title));
+        e.caption.forEach(function (line) { cap.appendChild(h("div", line)); });
+        var row = sampleRow[e.sample], d = galleryState.decided;
+        if (d && row !== undefined && (d.stage[row] !== e.stage || data.reasons[d.reason[row]] !== e.reason)) {
+          cap.appendChild(h("div", "what-if: " + (d.stage[row] === 0 ? "kept" : "dropped, " + data.reasons[d.reason[row]]), "whatif"));
+        }
+        fig.appendChild(cap); grid.appendChild(fig);
+      });
+    }
+    select.addEventListener("change", function () { galleryState.filter = select.value; galleryState.page = 0; redraw(); });
+    prev.addEventListener("click", function () { galleryState.page = Math.max(0, galleryState.page - 1); redraw(); });
+    next.addEventListener("click", function () { galleryState.page += 1; redraw(); });
+    galleryState.redraw = redraw;
+    redraw();
+  }
+
+  root.FurpeSections = { scores: scores, truth: truth, timings: timings, provenance: provenance,
+    gallery: gallery, galleryOutcomes: galleryOutcomes };
+})(this);

@@ -1,0 +1,170 @@
+/* furpe-label report: the selection's keep rules, re-decided in the browser.
+ *
+ * A line-by-line replica of furpe_label.selection.decisions.decide + combine as
+ * furpe_label.workflows.audit.recompute calls them (tests/test_report_whatif.py runs this file
+ * with node and compares every row's decision with recompute()):
+ *   before step 1: the stored input / detection outcome (pre_stage, pre_reason);
+ *   step 1: n_confident_kp >= min_count;
+ *   step 2 per part (step2_validity.part_status): not scored -> not_scored; an expert-stage
+ *     reason; non-finite output; out of range (body: betas_max_abs > limit or rotation_error >
+ *     tolerance; hand: hand_max_abs >= limit); hand: n_visible_kp <= hand_min_keypoints; a bad
+ *     body drops the row at the experts stage. The range scores are float32 arrays and numpy
+ *     compares a float32 array with a Python float in float32, so limits go through Math.fround;
+ *   step 3 (step3_reprojection.overall_reprojection + reprojection_status): the mean squared
+ *     distance over the parts valid after step 2, sum_p n_p * mse_p / sum_p n_p in float64 with
+ *     numpy's summation order; > max_mse -> reprojection_error, NaN -> unverifiable.
+ * Columns arrive as little-endian base64 (payload.py), so float32 scores compare bit-exact.
+ */
+(function (root) {
+  "use strict";
+
+  var STAGE = { KEPT: 0, INPUT: 1, KEYPOINTS: 2, EXPERTS: 3, FUSION: 4, REPROJECTION: 5 };
+  var PARTS = ["body", "face", "left_hand", "right_hand"];
+  var READERS = {
+    f4: [4, "getFloat32"], f8: [8, "getFloat64"], i1: [1, "getInt8"], u1: [1, "getUint8"],
+    i2: [2, "getInt16"], i4: [4, "getInt32"]
+  };
+
+  function base64Bytes(text) {
+    if (typeof atob === "function") {
+      var raw = atob(text);
+      var bytes = new Uint8Array(raw.length);
+      for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+      return bytes;
+    }
+    return new Uint8Array(Buffer.from(text, "base64")); // node
+  }
+
+  /** One column of payload.py -> Float64Array of n values (NaN for null). */
+  function decodeColumn(spec, n) {
+    var out = new Float64Array(n);
+    if (Object.prototype.hasOwnProperty.call(spec, "c")) {
+      out.fill(spec.c === null ? NaN : spec.c);
+      return out;
+    }
+    var reader = READERS[spec.t];
+    if (!reader) throw new Error("unknown column type " + spec.t);
+    var bytes = base64Bytes(spec.b);
+    if (bytes.length !== reader[0] * n) throw new Error("column has " + bytes.length + " bytes");
+    var view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    var get = view[reader[1]].bind(view);
+    for (var i = 0; i < n; i++) out[i] = get(i * reader[0], true);
+    return out;
+  }
+
+  /** {name: Float64Array} of every column of the payload's rows block. */
+  function decodeRows(rows) {
+    var out = {};
+    Object.keys(rows.columns).forEach(function (name) {
+      out[name] = decodeColumn(rows.columns[name], rows.n);
+    });
+    return out;
+  }
+
+  function reasonCodes(reasons) {
+    var code = {};
+    reasons.forEach(function (value, index) { code[value] = index; });
+    return code;
+  }
+
+  /** The per-part columns of one frame, looked up once (the loops index plain arrays). */
+  function partColumns(cols, frame) {
+    function each(prefix) { return PARTS.map(function (part) { return cols[prefix + part]; }); }
+    return {
+      expert: each("expert_reason_"), nonFinite: each("non_finite_"), count: each("reproj_n_kp_"),
+      mse: each("reproj_mse_" + frame + "_"),
+      handMax: [null, null, cols.hand_max_abs_left_hand, cols.hand_max_abs_right_hand],
+      visible: [null, null, cols.n_visible_kp_left_hand, cols.n_visible_kp_right_hand]
+    };
+  }
+
+  /** overall_reprojection of row i over the parts in okBits: float64, parts summed left to
+   * right as numpy's row sums; NaN when no keypoint is compared. */
+  function overall(parts, i, okBits) {
+    var total = 0, weighted = 0;
+    for (var p = 0; p < 4; p++) {
+      var count = ((okBits >> p) & 1) ? parts.count[p][i] : 0;
+      total += count;
+      weighted += count > 0 ? count * parts.mse[p][i] : 0;
+    }
+    return total > 0 ? weighted / total : NaN;
+  }
+
+  /** overall for one row of the decoded columns (frame "norm" or "px"). */
+  function overallMse(cols, i, okBits, frame) { return overall(partColumns(cols, frame), i, okBits); }
+
+  /**
+   * Decide every row under config (SelectionConfig field names: min_count, hand_max_abs,
+   * betas_max_abs, rotation_tolerance, hand_min_keypoints, max_mse, mse_frame).
+   * Returns {stage: Int8Array (Stage value, 0 kept), reason: Int16Array (index into reasons),
+   * partValid: Uint8Array (bit p: part p labelled; 0 for dropped rows), status: Int16Array
+   * (4 n: step 2 status per row and part, -1 where the row never reached step 2), mse:
+   * Float64Array (the overall step 3 value in the config's frame for rows that reach step 3,
+   * else NaN)}.
+   */
+  function decide(cols, reasons, config) {
+    var R = reasonCodes(reasons), parts = partColumns(cols, config.mse_frame);
+    var n = cols.sample_idx.length;
+    var stage = new Int8Array(n), reason = new Int16Array(n), partValid = new Uint8Array(n);
+    var mseOut = new Float64Array(n).fill(NaN), status = new Int16Array(4 * n).fill(-1);
+    var betasLimit = Math.fround(config.betas_max_abs);
+    var rotationLimit = Math.fround(config.rotation_tolerance);
+    var handLimit = Math.fround(config.hand_max_abs);
+    var minCount = config.min_count, minVisible = config.hand_min_keypoints;
+    var maxMse = config.max_mse;
+    for (var i = 0; i < n; i++) {
+      if (cols.pre_stage[i] !== STAGE.KEPT) {
+        stage[i] = cols.pre_stage[i];
+        reason[i] = cols.pre_reason[i];
+        continue;
+      }
+      if (!(cols.n_confident_kp[i] >= minCount)) {
+        stage[i] = STAGE.KEYPOINTS;
+        reason[i] = R.few_confident_keypoints;
+        continue;
+      }
+      var scored2 = cols.step2_scored[i] !== 0, okBits = 0, body = R.ok;
+      for (var p = 0; p < 4; p++) {
+        var upstream = parts.expert[p][i], s = R.ok, bad;
+        if (p === 0) {
+          bad = cols.betas_max_abs[i] > betasLimit || cols.rotation_error[i] > rotationLimit;
+        } else {
+          bad = p >= 2 && parts.handMax[p][i] >= handLimit;
+        }
+        if (!scored2) s = R.not_scored;
+        else if (upstream !== R.ok) s = upstream;
+        else if (parts.nonFinite[p][i] !== 0) s = R.non_finite_output;
+        else if (bad) s = R.parameters_out_of_range;
+        else if (p >= 2 && parts.visible[p][i] <= minVisible) s = R.hand_invisible;
+        if (p === 0) body = s;
+        status[4 * i + p] = s;
+        if (s === R.ok) okBits |= 1 << p;
+      }
+      if (body !== R.ok) {
+        stage[i] = STAGE.EXPERTS;
+        reason[i] = body;
+        continue;
+      }
+      var mse = overall(parts, i, okBits);
+      mseOut[i] = mse;
+      var s3 = R.ok;
+      if (mse > maxMse) s3 = R.reprojection_error;
+      if (isNaN(mse)) s3 = R.reprojection_unverifiable;
+      if (cols.step3_scored[i] === 0) s3 = R.not_scored;
+      if (s3 !== R.ok) {
+        stage[i] = STAGE.REPROJECTION;
+        reason[i] = s3;
+        continue;
+      }
+      partValid[i] = okBits;
+    }
+    return { stage: stage, reason: reason, partValid: partValid, status: status, mse: mseOut };
+  }
+
+  var api = {
+    STAGE: STAGE, PARTS: PARTS, decodeColumn: decodeColumn, decodeRows: decodeRows,
+    decide: decide, overallMse: overallMse
+  };
+  if (typeof module === "object" && module.exports) module.exports = api;
+  else root.FurpeWhatIf = api;
+})(this);
