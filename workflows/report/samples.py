@@ -12,12 +12,13 @@ import numpy as np
 
 from furpe_label.experts.vocabulary import Part, Stage
 from furpe_label.pipeline.config import RunConfig
-from furpe_label.pipeline.shard_inputs import read_shard_inputs
+from furpe_label.pipeline.decode import decode_image, decode_video_frames
 from furpe_label.pipeline.worker_models import models_folder
 from furpe_label.selection import SelectionConfig
 from furpe_label.selection.step1_keypoints import confident_mask
 from furpe_label.storage.audit import read_audit
 from furpe_label.storage.label_store import LabelStore
+from furpe_label.storage.manifest import read_manifest
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.schema import SMPLX_PARAMS
 from furpe_label.workflows.report.mesh import MeshProjector
@@ -85,10 +86,19 @@ class RunSamples:
         return {name: np.asarray(self.store.array(name)[sample]) for name in names}
 
     def _image(self, sample: int) -> tuple[np.ndarray | None, str]:
-        inputs = read_shard_inputs(self.run_dir.manifest, sample, sample + 1,
-                                   self.config.decode_limits)  # fmt: skip
-        image = inputs.images[int(inputs.image_index[0])]
-        return image, inputs.names[0]
+        """The sample's image (or video frame) decoded as the run decoded it (None when it
+        cannot be), and its name."""
+        columns = ["sample_idx", "image_path", "video_path", "frame_index"]
+        table = read_manifest(self.run_dir.manifest, columns, rows=(sample, sample + 1))
+        if table.num_rows != 1:
+            raise KeyError(f"sample {sample} is not in the run's manifest")
+        row = table.to_pylist()[0]
+        limits = self.config.decode_limits
+        if row["video_path"] is None:
+            return decode_image(row["image_path"], limits).image, str(row["image_path"])
+        frame = int(row["frame_index"])
+        _, decoded = next(iter(decode_video_frames(row["video_path"], [frame], limits)))
+        return decoded.image, f"{row['video_path']}#{frame}"
 
     def _vertices(self, labels: list[dict[str, np.ndarray]]) -> list[np.ndarray | None]:
         """Projected mesh vertices of each sample with finite parameters and camera."""
