@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from enum import IntEnum, StrEnum
 
-__all__ = ["PART_KEYPOINT_NAMES", "Part", "Reason", "Stage"]
+__all__ = ["Part", "Reason", "Stage"]
 
 
 class Part(StrEnum):
@@ -45,9 +45,6 @@ class Part(StrEnum):
 
 
 _PART_ORDER = tuple(Part)
-
-PART_KEYPOINT_NAMES = {part: part.value for part in Part}
-"""Part -> key of ``OPENPOSE137_PARTS`` (the same strings)."""
 
 
 class Stage(IntEnum):

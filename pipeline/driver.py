@@ -22,7 +22,7 @@ from furpe_label.pipeline.config import RunConfig, RunResources
 from furpe_label.pipeline.executors import ShardExecutor, ShardOutcome
 from furpe_label.pipeline.people_prepass import expand_people
 from furpe_label.pipeline.shard_runner import ShardTask
-from furpe_label.pipeline.worker_models import WorkerModels, models_folder, worker_models
+from furpe_label.pipeline.worker_models import WorkerModels, worker_models
 from furpe_label.storage.label_store import DEFAULT_CHUNK_SIZE, LabelStore
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.run_info import RunInfo, current_code_version
@@ -86,8 +86,7 @@ def run_labels(
     run_dir = RunDir(out)
     run_dir.root.mkdir(parents=True, exist_ok=True)
     with run_dir.lock():
-        models_folder(config)
-        models = worker_models(config, resources)
+        models = worker_models(config, resources)  # writes the synthetic family if asked
         run_dir.start(_run_info(config, models))
         run_dir.remove_leftovers()
         count = _manifest(run_dir, config, make_adapter, progress)

@@ -15,7 +15,7 @@ import numpy as np
 from furpe_label.experts.fusion.fuse import FusedSmplx
 from furpe_label.experts.networks.records import ExpertRecord
 from furpe_label.experts.part_stage import ExpertOutputs
-from furpe_label.experts.vocabulary import Part, Reason, Stage
+from furpe_label.experts.vocabulary import Part, Stage
 from furpe_label.selection import SelectionDecisions, SelectionMetrics
 from furpe_label.selection.decisions import Outcome
 from furpe_label.storage.schema import LABEL_FIELDS, TIMED_STAGES
@@ -129,11 +129,3 @@ def audit_columns(results: ShardResults, table: Any, shard_id: int) -> dict[str,
 
 def _nullable(values: np.ndarray) -> list[float | None]:
     return [None if not np.isfinite(v) else float(v) for v in np.asarray(values, np.float64)]
-
-
-def first_detail(*candidates: tuple[Reason, str]) -> str:
-    """The detail of the first candidate whose reason is not ``OK``."""
-    for reason, detail in candidates:
-        if reason is not Reason.OK and detail:
-            return detail
-    return ""

@@ -203,7 +203,7 @@ def _label(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) 
     with timer(Stage.FUSION):
         stored = fuse_parts(PartOutputs.from_records(experts.records, outcome.part_valid & finite),
                             betas, models.rig, models.fusion)  # fmt: skip
-    mpjpe, pa_mpjpe = _ground_truth_errors(models, inputs, stored, transl, outcome)
+    mpjpe, pa_mpjpe = _ground_truth_errors(models, inputs, stored, outcome)
     details = [kp.detail[row] or experts.detail[row, Part.BODY.column] for row in range(count)]
     return ShardResults(
         keypoints=kp.keypoints, projected=projected, experts=experts, fused=stored,
@@ -214,7 +214,7 @@ def _label(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) 
     )  # fmt: skip
 
 
-def _ground_truth_errors(models, inputs, fused, transl, outcome):
+def _ground_truth_errors(models, inputs, fused, outcome):
     count = len(inputs)
     nan = np.full(count, np.nan, np.float32)
     conventions = inputs.table.column("joints3d_convention").to_pylist()

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from furpe_label.experts.bodymodels.loading import cache_root, load_body_model
 from furpe_label.experts.fusion.fuse import FusionConfig
@@ -120,7 +119,6 @@ def worker_models(config: RunConfig, resources: RunResources) -> WorkerModels:
     """This process's models for the run (loaded on first use)."""
     key = (repr(config), repr(resources))
     if key not in _CACHE:
-        torch.set_num_threads(max(1, torch.get_num_threads()))
         _CACHE.clear()  # one run per worker process at a time
         _CACHE[key] = _load(config, resources)
     return _CACHE[key]
