@@ -10,30 +10,17 @@ warm-up; the median of several repeats is reported with the speed-up ratio.
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Callable
-
 import pytest
 import torch
 
 from furpe_label.experts.bodymodels.loading import load_body_model
 from furpe_label.experts.keypoints.fast_openpose import OpenPoseFromSMPLX
 from furpe_label.experts.keypoints.smplx_openpose import smplx_joints_to_openpose137
+from tests.benchmarks.timing import median_seconds
 
 BATCH = 1024
 REPEATS = 7
 TARGET_SPEEDUP = 10.0
-
-
-def _median_seconds(fn: Callable[[], object], repeats: int = REPEATS) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 @pytest.mark.benchmark
@@ -69,8 +56,8 @@ def test_fast_openpose_speedup(synthetic_models_dir, use_face_contour):
 
     with torch.no_grad():
         err = (full()[0] - sparse()[0]).abs().max().item()
-        t_full = _median_seconds(full)
-        t_fast = _median_seconds(sparse)
+        t_full = median_seconds(full, REPEATS)
+        t_fast = median_seconds(sparse, REPEATS)
     ratio = t_full / t_fast
     print(
         f"\nOpenPose-137 from SMPL-X, batch {BATCH}, CPU x{torch.get_num_threads()} threads, "

@@ -12,31 +12,18 @@ torch's default thread count and at one thread.
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Callable
-
 import pytest
 import torch
 
 from furpe_label.experts.fusion.fuse import FusionConfig, fuse_parts
 from furpe_label.experts.fusion.inputs import PartOutputs
+from tests.benchmarks.timing import median_seconds
 from tests.doubles.simulated_part_outputs import simulated_part_outputs
 from tests.fusion_support import load_fusion_models
 
 BATCH = 4096
 BASELINE_ROWS = 256
 REPEATS = 5
-
-
-def _median_seconds(fn: Callable[[], object], repeats: int = REPEATS) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _row(parts: PartOutputs, i: int) -> PartOutputs:
@@ -55,8 +42,8 @@ def test_fusion_throughput(synthetic_models_dir, tmp_path_factory, rule):
     for threads in sorted({default_threads, 1}, reverse=True):
         torch.set_num_threads(threads)
         try:
-            t_batch = _median_seconds(lambda: fuse_parts(parts, betas, rig, config))
-            t_rows = _median_seconds(
+            t_batch = median_seconds(lambda: fuse_parts(parts, betas, rig, config), REPEATS)
+            t_rows = median_seconds(
                 lambda: [fuse_parts(p, b, rig, config) for p, b in rows], repeats=3
             )
         finally:

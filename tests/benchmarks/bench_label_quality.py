@@ -24,7 +24,6 @@ unmodified ``smplx`` SMPL-X layer with both. Reported:
 from __future__ import annotations
 
 import os
-import statistics
 import time
 
 import numpy as np
@@ -36,6 +35,7 @@ from furpe_label.experts.geometry.rotations import matrix_to_axis_angle
 from furpe_label.experts.vocabulary import Part
 from furpe_label.selection import SelectionConfig, score_reprojection
 from tests.benchmarks.bench_selection import FullForwardKeypoints
+from tests.benchmarks.timing import median_wall_and_cpu
 from tests.quality_eval import (
     HANDS,
     label_errors,
@@ -224,18 +224,6 @@ def test_label_quality_wrist_rules(world):
     assert np.median(copy.wrist_deg[clean]) < np.median(furpe.wrist_deg[clean])
 
 
-def _median_seconds(fn, repeats: int) -> tuple[float, float]:
-    """Median wall-clock and median process CPU seconds of ``fn()`` after a warm-up."""
-    fn()
-    wall, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return statistics.median(wall), statistics.median(cpu)
-
-
 def _first_rows(args: dict, count: int) -> dict:
     """``score_reprojection`` arguments of the first ``count`` rows, all of them scored."""
     rows = np.arange(count)
@@ -268,10 +256,10 @@ def test_label_quality_step3_throughput(world):
         ("baseline", baseline, BASELINE_ROWS, 3),
         ("fast", fast, N, REPEATS),
     ):
-        wall, _ = _median_seconds(lambda kw=kwargs: score_reprojection(**kw), repeats)
+        wall, _ = median_wall_and_cpu(lambda kw=kwargs: score_reprojection(**kw), repeats)
         torch.set_num_threads(1)  # one thread: robust to the other users of the machine
         try:
-            wall_1, cpu = _median_seconds(lambda kw=kwargs: score_reprojection(**kw), repeats)
+            wall_1, cpu = median_wall_and_cpu(lambda kw=kwargs: score_reprojection(**kw), repeats)
         finally:
             torch.set_num_threads(threads)
         rates[name] = np.array([rows / wall, rows / wall_1, rows / cpu])

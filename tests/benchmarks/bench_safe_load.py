@@ -14,8 +14,6 @@ Each timing is the median of 5 runs after one warm-up; the ratio new / baseline 
 from __future__ import annotations
 
 import pickle
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,21 +21,12 @@ import pytest
 import torch
 
 from furpe_label.experts.safe_load import read_checkpoint, safe_pickle_load
+from tests.benchmarks.timing import median_seconds
 from tests.doubles.official_checkpoints import write_experts_folder
 
 
-def _median_seconds(fn: Callable[[], object], repeats: int = 5) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _report(name: str, new: Callable[[], object], baseline: Callable[[], object]) -> float:
-    ours, theirs = _median_seconds(new), _median_seconds(baseline)
+    ours, theirs = median_seconds(new, 5), median_seconds(baseline, 5)
     print(f"\n{name}: safe {ours * 1e3:.0f} ms, baseline {theirs * 1e3:.0f} ms, "
           f"ratio {ours / theirs:.2f}")  # fmt: skip
     return ours / theirs

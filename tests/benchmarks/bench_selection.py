@@ -15,9 +15,6 @@ levels; prints quantiles and what the default keeps and drops.
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -27,6 +24,7 @@ from furpe_label.experts.geometry.cameras import WeakPerspectiveCamera
 from furpe_label.experts.keypoints.smplx_openpose import smplx_joints_to_openpose137
 from furpe_label.selection import BodyCropFrame, SelectionConfig, score_reprojection
 from tests.benchmarks.reprojection_study import GROSS_KINDS, simulate
+from tests.benchmarks.timing import median_wall_and_cpu
 from tests.selection_data import keypoint_layer, plausible_smplx_params
 
 SHARD = 10_240
@@ -48,18 +46,6 @@ class FullForwardKeypoints(torch.nn.Module):
     def forward(self, **params):
         flat = {k: v.reshape(len(v), -1) for k, v in params.items()}
         return smplx_joints_to_openpose137(self.model(**flat).joints, False)
-
-
-def _median_seconds(fn, repeats: int = REPEATS) -> tuple[float, float]:
-    """Median wall-clock and median process CPU seconds (all threads) of ``fn()``."""
-    fn()
-    wall, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return statistics.median(wall), statistics.median(cpu)
 
 
 def _inputs(n: int, seed: int):
@@ -94,10 +80,10 @@ def test_selection_step3_throughput(synthetic_models_dir):
              ("fast shard", fast, shard, 3))  # fmt: skip
     threads = torch.get_num_threads()
     for name, layer, inputs, repeats in cases:
-        wall, _ = _median_seconds(lambda lay=layer, inp=inputs: run(lay, inp), repeats)
+        wall, _ = median_wall_and_cpu(lambda lay=layer, inp=inputs: run(lay, inp), repeats)
         torch.set_num_threads(1)  # CPU seconds of one thread: robust to a shared machine
         try:
-            _, cpu = _median_seconds(lambda lay=layer, inp=inputs: run(lay, inp), repeats)
+            _, cpu = median_wall_and_cpu(lambda lay=layer, inp=inputs: run(lay, inp), repeats)
         finally:
             torch.set_num_threads(threads)
         rates[name] = (len(inputs[3]) / wall, len(inputs[3]) / cpu)
