@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 import pytest
@@ -14,6 +15,8 @@ from furpe_label.workflows.audit import recompute, stored_input_reasons, stored_
 from furpe_label.workflows.report.payload import REASONS, encode_column, row_columns
 from tests.report_support import NODE, node_decisions, random_audit
 
+if NODE is None and os.environ.get("CI"):
+    raise RuntimeError("CI must run the JavaScript keep rules: node (Node.js) is not installed")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node (Node.js) is not installed")
 
 BASE = SelectionConfig()
