@@ -1,10 +1,10 @@
 """Synthetic truth for the label-quality benchmark: people, detections, part experts, gross errors.
 
 * **People** (SMPL-X, SPIN's camera frame: y down, facing the camera at yaw 0): body poses of
-  ``tests.plausible_smpl`` (natural limb ranges, any yaw) turned by a half turn about x; SMPL
-  shapes ``N(0, 1)`` clipped to +-2, whose SMPL-X betas come from the shape transfer's
-  correspondence (``tests.quality_models.BetasMap``); hands the mean hand + ``N(0, 0.2)`` rad;
-  jaw opening 0-0.3 rad; expression ``N(0, 0.7)``.
+  ``tests.plausible_smpl`` (natural limb ranges, any yaw) turned by a half turn about x;
+  SMPL shapes ``N(0, 1)`` clipped to +-2, whose SMPL-X betas come from the shape transfer's
+  correspondence (``tests.quality_models.BetasMap``); hands the mean hand +
+  ``N(0, 0.2)`` rad; jaw opening 0-0.3 rad; expression ``N(0, 0.7)``.
 * **Images and detections**: ``tests.benchmarks.reprojection_study.observe`` (pinhole cameras
   3-9 m away, detector noise, outliers, missing points, undetected hands and turned-away faces)
   and its SPIN-style body crops.

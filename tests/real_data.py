@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-SHIPPED = Path(__file__).resolve().parent / "data"
+from tests.support.paths import DATA_DIR
+
+SHIPPED = DATA_DIR
 """The copies committed under ``tests/data``."""
 
 REAL_DATA = Path(os.environ.get("FURPE_REAL_DATA") or SHIPPED)

@@ -16,8 +16,9 @@ import pyarrow as pa
 from furpe_label.experts.vocabulary import Part, Reason, Stage
 from furpe_label.storage.audit import audit_table
 from furpe_label.storage.schema import AUDIT_FIELDS
+from tests.support.paths import REPO_ROOT
 
-WHATIF_JS = Path(__file__).resolve().parents[1] / "workflows" / "report" / "assets" / "whatif.js"
+WHATIF_JS = REPO_ROOT / "workflows" / "report" / "assets" / "whatif.js"
 NODE = shutil.which("node")
 CHROMIUM = Path("/usr/bin/chromium")
 """Debian's chromium, installed by .ci/run (the browser tests skip without it)."""

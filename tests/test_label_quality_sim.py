@@ -1,6 +1,6 @@
-"""The label-quality simulator (tests/quality_sim.py, tests/quality_eval.py) checked on itself:
-perfect experts and detector give back the truth through selection + fusion, and every gross
-error is exactly the error it claims to be."""
+"""The label-quality simulator (tests/quality_sim.py, tests/quality_eval.py)
+checked on itself: perfect experts and detector give back the truth through selection +
+fusion, and every gross error is exactly the error it claims to be."""
 
 from __future__ import annotations
 

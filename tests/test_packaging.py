@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import REPO_ROOT as ROOT
+
 TOP_FOLDERS = ("pipeline", "experts", "selection", "storage", "workflows")
 
 

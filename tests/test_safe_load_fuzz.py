@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from furpe_label.experts.safe_load import read_checkpoint, safe_load_any
 from tests.doubles.fuzz_seeds import SEED_FILES, write_fuzz_seeds
 from tests.doubles.pickle_fuzz import check_plain
+from tests.support.paths import REPO_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 CASES_PER_SEED = 60
 BATCHES = (SEED_FILES[:2], SEED_FILES[2:4], SEED_FILES[4:])
 TIMEOUT_S = 240
@@ -30,7 +29,7 @@ def test_mutated_official_files_load_plain_or_are_refused(synthetic_models_dir, 
         check_plain((read_checkpoint if name.endswith(".pt") else safe_load_any)(seeds / name))
     for batch in BATCHES:
         specs = [f"{name}:0:{CASES_PER_SEED}" for name in batch]
-        command = [sys.executable, "-m", "tests.doubles.pickle_fuzz", str(seeds), *specs]
+        command = [sys.executable, "-m", check_plain.__module__, str(seeds), *specs]
         try:
             result = subprocess.run(
                 command, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S, check=False

@@ -26,8 +26,8 @@ from tests.doubles.crafted_files import (
     oversized_tensor_npy,
     sparse_outside_shape,
 )
+from tests.support.paths import REPO_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-c", "from furpe_label.workflows.cli import main; main()"]
 DRIVER = """
 import sys

@@ -18,9 +18,9 @@ and the 3D error against the truth in mm (body: the 25 OpenPose keypoints after 
 the mid-hip (pelvis joint); hand: the 21 keypoints after aligning the wrist; face: the 68
 landmarks after aligning their centroids). From 2D keypoints alone the body's depth is
 ambiguous (weak perspective), so its 3D error is large for both solvers; with world
-landmarks it drops to ~35 mm (tests/test_fitting_body.py). Torch runs single-threaded
-(shared 2-core machines: OpenMP spinning would otherwise make the one-sample baseline many
-times slower than it is).
+landmarks it drops to ~35 mm (tests/test_fitting_body.py).
+Torch runs single-threaded (shared 2-core machines: OpenMP spinning would otherwise make the
+one-sample baseline many times slower than it is).
 
     pytest tests/benchmarks -m benchmark -s -k fitting
 """

@@ -1,7 +1,7 @@
 """Benchmark: label quality on synthetic truth (issue 7, section 5).
 
-One simulated shard (``tests/quality_sim.py``: plausible SMPL-X people, pinhole cameras, noisy
-OpenPose-137 detections with missing points, part experts = truth + the errors of good
+One simulated shard (``tests/quality_sim.py``: plausible SMPL-X people, pinhole cameras,
+noisy OpenPose-137 detections with missing points, part experts = truth + the errors of good
 regressors, 30% gross errors spread over flipped hands, a hand twisted +-90 degrees about its
 forearm, left/right limbs swapped, a body facing backwards) is labelled the way a shard run does
 (``tests/quality_eval.py``: selection steps 1-3 at the default thresholds, shape transfer,

@@ -13,7 +13,8 @@ affected sample: facing backwards (180 degrees about the vertical), a random bod
 camera off by 30-60% in scale or by 15-30 cm, a mirrored pose (left and right swapped).
 
 The image formation (:func:`observe`, :func:`detect`) and the body expert's camera
-(:func:`spin_camera`) are shared with the label-quality simulation (``tests/quality_sim.py``).
+(:func:`spin_camera`) are shared with the label-quality simulation
+(``tests/quality_sim.py``).
 """
 
 from __future__ import annotations

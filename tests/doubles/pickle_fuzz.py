@@ -1,12 +1,13 @@
 """Fuzz worker: mutate the seed files' bytes and pickle opcodes, load them, judge the outcome.
 
-Run as ``python -m tests.doubles.pickle_fuzz SEED_DIR SEED_FILE:FIRST:COUNT ...``: cases FIRST
-.. FIRST+COUNT-1 of each seed, each mutated by 1-3 of: random byte changes, opcode replacement,
-opcode-argument overwrite (extreme integers, lengths), opcode deletion / duplication / swap,
-truncation, insertion of an allowed or refused opcode snippet. Case ``i`` is reproducible from
-``random.Random(i)`` alone. Every case must load to plain data (every array, sparse matrix and
-tensor is then read in full) or raise :class:`SafeLoadError`; anything else is printed as
-``FAIL``. ``case SEED i`` is printed before each case, so a crash or hang names the case.
+Run as ``python -m tests.doubles.pickle_fuzz SEED_DIR SEED_FILE:FIRST:COUNT ...``: cases
+FIRST .. FIRST+COUNT-1 of each seed, each mutated by 1-3 of: random byte changes, opcode
+replacement, opcode-argument overwrite (extreme integers, lengths), opcode deletion /
+duplication / swap, truncation, insertion of an allowed or refused opcode snippet. Case ``i`` is
+reproducible from ``random.Random(i)`` alone. Every case must load to plain data (every array,
+sparse matrix and tensor is then read in full) or raise :class:`SafeLoadError`; anything else is
+printed as ``FAIL``. ``case SEED i`` is printed before each case, so a crash or hang names the
+case.
 """
 
 from __future__ import annotations

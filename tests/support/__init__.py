@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: paths, data writers, readers, simulators and test doubles."""
