@@ -87,8 +87,10 @@ def test_faint_openpose_people_reach_step_1_with_the_implied_detector(tmp_path):
     assert int(eleven["n_confident_kp"]) == 11
     # 12 at 0.1: listed by the file, kept by step 1, so the row gets past step 1's decision
     assert twelve["drop_reason"] not in ("no_person_in_box", "few_confident_keypoints")
+    assert twelve["drop_stage"] not in ("input", "keypoints"), twelve["drop_reason"]
     # 11 at 0.1: step 1 drops it, with step 1's reason
     assert eleven["drop_reason"] == "few_confident_keypoints"
+    assert eleven["drop_stage"] == "keypoints" and eleven["drop_step"] == 1
     stored = store_arrays(out)["keypoints2d"][int(twelve["sample_idx"])]
     assert np.allclose(stored[:25, 2][stored[:25, 2] > 0], FAINT_CONF)
 
