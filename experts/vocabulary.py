@@ -48,7 +48,9 @@ _PART_ORDER = tuple(Part)
 
 
 class Stage(IntEnum):
-    """Where in the run a row was dropped (the audit's ``drop_step``); 0 = kept."""
+    """Where in the run a row was dropped; 0 = kept. The audit stores it by name
+    (:attr:`label`, the ``drop_stage`` column); the integer values are the run's own order
+    and are not FuRPE's step numbers (those are the audit's ``drop_step``)."""
 
     KEPT = 0
     INPUT = 1  # reading the image / frame, before keypoints
@@ -56,6 +58,11 @@ class Stage(IntEnum):
     EXPERTS = 3  # crops, expert forwards and selection step 2
     FUSION = 4  # fusion into SMPL-X and shape transfer
     REPROJECTION = 5  # selection step 3
+
+    @property
+    def label(self) -> str:
+        """The stage's name as the audit's ``drop_stage`` stores it (``kept``, ``input``, ...)."""
+        return self.name.lower()
 
 
 class Reason(StrEnum):

@@ -5,12 +5,13 @@ samples). It lives in ``pipeline`` so the shard runner can call it (``workflows`
 ``pipeline``, never the reverse). :func:`find_people` tries, in order:
 
 1. **OpenPose JSON** (the row's ``openpose_json``): every person in the file. Each box follows
-   SPIN's ``bbox_from_openpose``: body keypoints with confidence > 0.2 (all keypoints when no
-   body keypoint is that confident), centred on their mean, square, side 1.2 x their larger
-   extent; the score is their mean confidence. The file is the user's statement of who is in
-   the image, so nothing else is tried: a missing file, a malformed one, or one listing nobody
-   gives no boxes and a named ``failure`` (``keypoints_file_missing``,
-   ``keypoints_file_invalid``, ``no_person_in_box``).
+   SPIN's ``bbox_from_openpose``: body keypoints with confidence > 0.2 (all keypoints > 0.2
+   when fewer than two body keypoints are that confident, and every keypoint with confidence
+   > 0 when fewer than two keypoints are: a person the file lists reaches step 1), centred on
+   their mean, square, side 1.2 x their larger extent; the score is their mean confidence.
+   The file is the user's statement of who is in the image, so nothing else is tried: a
+   missing file, a malformed one, or one listing nobody gives no boxes and a named
+   ``failure`` (``keypoints_file_missing``, ``keypoints_file_invalid``, ``no_person_in_box``).
 2. **The detectors inside OpenCV** (:mod:`.person_detectors`): the HOG people detector
    (with non-maximum suppression; finds both players of OpenCV's ``basketball1.png``) plus
    person boxes grown from frontal faces that no HOG box holds (portraits, unusual poses).
@@ -26,13 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from furpe_label.experts.detectors.base import image_problem
+from furpe_label.experts.detectors.boxes import box_keypoints
 from furpe_label.experts.detectors.openpose_format import (
     OpenPoseFormatError,
     detect_coordinates,
     read_openpose_json,
     to_pixels,
 )
-from furpe_label.experts.keypoints.conventions import OPENPOSE137_PARTS
 from furpe_label.experts.vocabulary import Reason
 from furpe_label.pipeline.person_detectors import DetectorConfig, clip_boxes, opencv_people
 
@@ -86,10 +87,7 @@ def openpose_people(
     boxes, scores = [], []
     for person in people:
         keypoints = to_pixels(person, mode, image_hw)
-        body = keypoints[OPENPOSE137_PARTS["body"]]
-        chosen = body[body[:, 2] > _OPENPOSE_MIN_CONF]
-        if len(chosen) < 2:
-            chosen = keypoints[keypoints[:, 2] > _OPENPOSE_MIN_CONF]
+        chosen = box_keypoints(keypoints, _OPENPOSE_MIN_CONF)
         if len(chosen) < 2:
             continue
         center = chosen[:, :2].mean(axis=0)

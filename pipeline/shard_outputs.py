@@ -51,7 +51,7 @@ def _features(record: ExpertRecord | None, count: int, head: bool) -> np.ndarray
 def label_arrays(results: ShardResults) -> dict[str, np.ndarray]:
     """Every required label array of the shard, by schema name."""
     count = len(results.keypoints)
-    kept = results.outcome.drop_step == Stage.KEPT
+    kept = results.outcome.kept
     fused = results.fused
     arrays: dict[str, np.ndarray] = {
         "valid": kept,
@@ -82,7 +82,7 @@ def audit_columns(results: ShardResults, table: Any, shard_id: int) -> dict[str,
     """The shard's audit columns (``storage.audit.audit_table`` input)."""
     count = len(results.keypoints)
     outcome = results.outcome
-    kept = outcome.drop_step == Stage.KEPT
+    kept = outcome.kept
     columns: dict[str, Any] = {
         "sample_idx": table.column("sample_idx").to_numpy(),
         "subject": table.column("subject").to_pylist(),
@@ -101,8 +101,7 @@ def audit_columns(results: ShardResults, table: Any, shard_id: int) -> dict[str,
         "shard": np.full(count, shard_id, np.int32),
         **results.metrics.columns,
         "step3_status": results.decisions.step3_status,
-        "drop_step": outcome.drop_step,
-        "drop_reason": outcome.drop_reason,
+        **outcome.audit_columns(),
         "drop_detail": [d or None for d in results.drop_detail],
         "suppressed_parts": [
             [part for part in Part if kept[row] and not outcome.part_valid[row, part.column]]

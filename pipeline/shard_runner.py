@@ -218,7 +218,8 @@ def _ground_truth_errors(models, inputs, fused, outcome):
     count = len(inputs)
     nan = np.full(count, np.nan, np.float32)
     conventions = inputs.table.column("joints3d_convention").to_pylist()
-    rows = [r for r in range(count) if conventions[r] and outcome.drop_step[r] == Stage.KEPT]
+    kept = outcome.kept
+    rows = [r for r in range(count) if conventions[r] and kept[r]]
     if not rows:
         return nan, nan.copy()
     joints = inputs.float_column("joints3d")

@@ -13,6 +13,7 @@ from furpe_label.selection.columns import (
 )
 from furpe_label.selection.config import SelectionConfig
 from furpe_label.selection.decisions import (
+    STAGE_LABELS,
     Outcome,
     SelectionDecisions,
     combine,
@@ -31,6 +32,7 @@ from furpe_label.selection.step3_reprojection import (
 __all__ = [
     "DECISION_COLUMNS",
     "METRIC_COLUMNS",
+    "STAGE_LABELS",
     "BodyCropFrame",
     "ExpertOutputs",
     "Outcome",

@@ -112,7 +112,9 @@ DECISION_COLUMNS: dict[str, Column] = {
         for part in PARTS
     },
     "step3_status": Column("reason", "", "step 3: ok, reprojection_error or _unverifiable"),
-    "drop_step": Column("int8", "", "furpe_label.experts.vocabulary.Stage of the drop; 0 kept"),
+    "drop_stage": Column("int8", "", "furpe_label.experts.vocabulary.Stage of the drop; 0 kept"),
+    "drop_step": Column("int8", "", "FuRPE's step that dropped the row (1 keypoint confidence, "
+                        "2 expert validity, 3 reprojection); 0 kept or dropped elsewhere"),
     "drop_reason": Column("reason", "", "why the row was dropped; ok when kept"),
     "part_valid": Column("bool", "", "(N, 4) per Part: the part's label is usable"),
 }  # fmt: skip

@@ -8,7 +8,8 @@ scores exist. A row whose later step was never scored (the original run dropped 
 skipped that step) gets ``Reason.NOT_SCORED`` where the new thresholds would reach that step.
 
 ``combine`` turns decisions (plus what happened before step 1 and at fusion) into the audit's
-per-row outcome: the first stage that drops the row, its reason, and ``part_valid``.
+per-row outcome: the first stage that drops the row, FuRPE's step number where one of its three
+steps dropped it, its reason, and ``part_valid``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from furpe_label.selection.step1_keypoints import keep_keypoints
 from furpe_label.selection.step2_validity import part_status
 from furpe_label.selection.step3_reprojection import overall_reprojection, reprojection_status
 
-__all__ = ["Outcome", "SelectionDecisions", "combine", "decide", "what_if"]
+__all__ = ["STAGE_LABELS", "Outcome", "SelectionDecisions", "combine", "decide", "what_if"]
+
+STAGE_LABELS: tuple[str, ...] = tuple(stage.label for stage in Stage)
+"""The audit's ``drop_stage`` values in :class:`Stage` order (index = Stage value)."""
 
 _BEFORE_STEP1: dict[Reason, Stage] = {
     **{reason: Stage.INPUT for reason in (
@@ -73,12 +77,16 @@ class Outcome:
     """Per-row result of the selection.
 
     Attributes:
-        drop_step: (N,) int8 :class:`Stage` value where the row was dropped (0 = kept).
+        drop_stage: (N,) int8 :class:`Stage` value where the row was dropped (0 = kept).
+        drop_step: (N,) int8 FuRPE's selection step that dropped the row: 1 keypoint
+            confidence, 2 expert validity (the body), 3 reprojection; 0 for rows kept or
+            dropped outside those steps (input, detection, fusion).
         drop_reason: (N,) :class:`Reason`, ``ok`` when kept.
         part_valid: (N, 4) bool per :class:`Part`: the label of that part is usable (all
             False for dropped rows).
     """
 
+    drop_stage: np.ndarray
     drop_step: np.ndarray
     drop_reason: np.ndarray
     part_valid: np.ndarray
@@ -86,7 +94,17 @@ class Outcome:
     @property
     def kept(self) -> np.ndarray:
         """(N,) bool."""
-        return self.drop_step == Stage.KEPT
+        return self.drop_stage == Stage.KEPT
+
+    def audit_columns(self) -> dict[str, list]:
+        """The audit's decision columns: ``drop_stage`` (stage names, ``kept`` when kept),
+        ``drop_step`` (1, 2, 3 or None outside FuRPE's steps and for kept rows) and
+        ``drop_reason`` (reason strings, ``ok`` when kept); N values each."""
+        return {
+            "drop_stage": [STAGE_LABELS[s] for s in self.drop_stage],
+            "drop_step": [int(s) if s else None for s in self.drop_step],
+            "drop_reason": [str(r) for r in self.drop_reason],
+        }
 
 
 def decide(metrics: SelectionMetrics | Mapping[str, np.ndarray], config: SelectionConfig):
@@ -134,7 +152,8 @@ def combine(
     """The per-row outcome: the first stage that drops the row, and ``part_valid``.
 
     Stages in order: input / keypoint detection (``input_reasons``), step 1, step 2 (the
-    body's status drops the sample), fusion (``fusion_reasons``), step 3.
+    body's status drops the sample), fusion (``fusion_reasons``), step 3. ``drop_step`` is set
+    by FuRPE's three steps only.
 
     Args:
         decisions: from :func:`decide` / :func:`what_if`.
@@ -144,12 +163,14 @@ def combine(
             ``fusion_failed``).
     """
     n = len(decisions)
+    drop_stage = np.zeros(n, dtype=np.int8)
     drop_step = np.zeros(n, dtype=np.int8)
     drop_reason = np.full(n, Reason.OK, dtype=object)
 
-    def drop(mask: np.ndarray, stage: Stage | np.ndarray, reasons: object) -> None:
-        new = mask & (drop_step == Stage.KEPT)
-        drop_step[new] = stage if isinstance(stage, Stage) else stage[new]
+    def drop(mask: np.ndarray, stage: Stage | np.ndarray, reasons: object, step: int = 0) -> None:
+        new = mask & (drop_stage == Stage.KEPT)
+        drop_stage[new] = stage if isinstance(stage, Stage) else stage[new]
+        drop_step[new] = step
         drop_reason[new] = reasons[new] if isinstance(reasons, np.ndarray) else reasons
 
     if input_reasons is not None:
@@ -159,12 +180,12 @@ def combine(
             raise ValueError(f"input_reasons holds reasons of later stages: {sorted(unknown)}")
         stages = np.array([_BEFORE_STEP1.get(r, Stage.KEPT) for r in reasons], dtype=np.int8)
         drop(reasons != Reason.OK, stages, reasons)
-    drop(~decisions.keep_step1, Stage.KEYPOINTS, Reason.FEW_CONFIDENT_KEYPOINTS)
+    drop(~decisions.keep_step1, Stage.KEYPOINTS, Reason.FEW_CONFIDENT_KEYPOINTS, step=1)
     body = decisions.part_status[:, Part.BODY.column]
-    drop(body != Reason.OK, Stage.EXPERTS, body)
+    drop(body != Reason.OK, Stage.EXPERTS, body, step=2)
     if fusion_reasons is not None:
         fusion = as_reasons(fusion_reasons, "fusion_reasons").reshape(n)
         drop(fusion != Reason.OK, Stage.FUSION, fusion)
-    drop(decisions.step3_status != Reason.OK, Stage.REPROJECTION, decisions.step3_status)
-    part_valid = (decisions.part_status == Reason.OK) & (drop_step == Stage.KEPT)[:, None]
-    return Outcome(drop_step, drop_reason, part_valid)
+    drop(decisions.step3_status != Reason.OK, Stage.REPROJECTION, decisions.step3_status, step=3)
+    part_valid = (decisions.part_status == Reason.OK) & (drop_stage == Stage.KEPT)[:, None]
+    return Outcome(drop_stage, drop_step, drop_reason, part_valid)

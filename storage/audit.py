@@ -6,8 +6,9 @@ Layout (hive-partitioned by dataset, deterministic names)::
 
 Columns, types and meanings come from :data:`~furpe_label.storage.schema.AUDIT_FIELDS`; the
 partition key ``dataset`` is in the folder name, not in the files. ``category`` columns
-(per-part status, ``drop_reason``) are dictionary-encoded with the full, fixed
-:class:`~furpe_label.experts.vocabulary.Reason` dictionary in enum order, so every file has the
+(per-part status, ``drop_reason``, ``drop_stage``) are dictionary-encoded with the full, fixed
+dictionary of their enum (:class:`~furpe_label.experts.vocabulary.Reason`, or
+:class:`~furpe_label.experts.vocabulary.Stage` by label) in enum order, so every file has the
 same dictionary. A file is written to a hidden temporary name in the same folder and renamed,
 so readers never see a partial file (duckdb, pandas / pyarrow and dask ignore the hidden name).
 """
@@ -26,6 +27,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from furpe_label.experts.vocabulary import Stage
 from furpe_label.storage.schema import AUDIT_FIELDS, Field
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "audit_schema",
     "audit_table",
     "read_audit",
+    "stored_stages",
     "write_audit_shard",
 ]
 
@@ -181,3 +184,13 @@ def read_audit(audit_root: str | os.PathLike[str]) -> pa.Table:
         schema=audit_schema().append(pa.field(AUDIT_PARTITION, pa.string())),
     )  # fmt: skip
     return dataset.to_table()
+
+
+_STAGE_BY_LABEL = {stage.label: int(stage) for stage in Stage}
+
+
+def stored_stages(table: pa.Table) -> np.ndarray:
+    """(N,) int8 :class:`~furpe_label.experts.vocabulary.Stage` values of an audit table's
+    ``drop_stage`` names (0 = kept), for code that compares stages."""
+    labels = table.column("drop_stage").cast(pa.string()).to_pylist()
+    return np.fromiter((_STAGE_BY_LABEL[label] for label in labels), np.int8, len(labels))

@@ -30,7 +30,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from furpe_label.storage.audit import audit_file, audit_table, write_audit_shard
+from furpe_label.experts.vocabulary import Stage
+from furpe_label.storage.audit import audit_file, audit_table, stored_stages, write_audit_shard
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.run_info import RunConfigChangedError, RunInfo, differences
 from furpe_label.storage.run_lock import RunLock
@@ -177,7 +178,7 @@ class RunDir:
         """Write all of one shard's outputs in the safe order and return its stats.
 
         Checks first (nothing is written on error) that the audit has exactly the shard's
-        samples in order and that ``labels["valid"]`` is True exactly where ``drop_step`` is 0;
+        samples in order and that ``labels["valid"]`` is True exactly where ``drop_stage`` is kept;
         then writes the label rows, the audit file, the stats and, last, the marker.
 
         Args:
@@ -193,11 +194,11 @@ class RunDir:
         if not np.array_equal(rows, np.arange(start, stop)):
             raise ValueError(f"shard {shard_id}: the audit must have one row per sample "
                              f"{start}..{stop - 1} in order, got {len(rows)} rows")  # fmt: skip
-        kept = table.column("drop_step").to_numpy() == 0
+        kept = stored_stages(table) == Stage.KEPT
         valid = np.asarray(labels.get("valid", kept))
         if valid.shape != kept.shape or not np.array_equal(valid, kept):
             raise ValueError(f"shard {shard_id}: labels['valid'] must be True exactly where "
-                             "the audit's drop_step is 0 (kept)")  # fmt: skip
+                             "the audit's drop_stage is kept")  # fmt: skip
         store.write_shard(shard_id, labels)
         write_audit_shard(self.audit, dataset, shard_id, table)
         stats = ShardStats.from_audit(table, extra_seconds)

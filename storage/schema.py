@@ -8,7 +8,8 @@ Two tables of :class:`Field`:
 - :data:`AUDIT_FIELDS`: the columns of the Parquet audit (one row per input person instance).
   ``dtype`` is a logical type (see :data:`AUDIT_DTYPES`); ``category`` columns are
   dictionary-encoded with a fixed set of allowed values (``categories``), taken from
-  :class:`~furpe_label.experts.vocabulary.Reason` or :class:`~furpe_label.experts.vocabulary.Part`.
+  :class:`~furpe_label.experts.vocabulary.Reason`, :class:`~furpe_label.experts.vocabulary.Part`
+  or :class:`~furpe_label.experts.vocabulary.Stage` (by :attr:`~.Stage.label`).
 
 Per-part names end with the :class:`Part` value (``box_left_hand``, ``status_face``), generated
 from the enum so the four parts always appear in ``part_valid`` order. Adding a field or column
@@ -47,7 +48,7 @@ __all__ = [
     "schema_json",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bumped whenever a field is renamed or changes dtype, shape or unit."""
 
 _REASONS = tuple(reason.value for reason in Reason)
@@ -159,7 +160,7 @@ LABEL_FIELDS: tuple[Field, ...] = (
 TIMED_STAGES: tuple[Stage, ...] = tuple(stage for stage in Stage if stage is not Stage.KEPT)
 """Stages with a ``seconds_<stage>`` audit column (names lower-case)."""
 
-_STAGE_VALUES = ", ".join(f"{stage.value}={stage.name.lower()}" for stage in Stage)
+_STAGES = tuple(stage.label for stage in Stage)
 
 AUDIT_FIELDS: tuple[Field, ...] = (
     Field("sample_idx", "int64", (), "", "row of the manifest and of every labels.zarr array",
@@ -183,8 +184,12 @@ AUDIT_FIELDS: tuple[Field, ...] = (
                "keypoints inside it", "crop", nullable=True),
     *_per_part("expert_detail", "string", (), "", "free text beside the {part}'s crop / expert "
                "reason (exception message)", "step2", nullable=True),
-    Field("drop_step", "int8", (), "", f"where the row was dropped ({_STAGE_VALUES})",
-          "decision"),
+    Field("drop_stage", "category", (), "", "the run's stage that dropped the row: input "
+          "(reading), keypoints (detection, step 1), experts (crops, experts, step 2), fusion, "
+          "reprojection (step 3); kept when kept", "decision", categories=_STAGES),
+    Field("drop_step", "int8", (), "", "FuRPE's selection step that dropped the row: 1 "
+          "keypoint confidence, 2 expert validity, 3 reprojection (null when kept or dropped "
+          "outside the three steps: input, detection, fusion)", "decision", nullable=True),
     Field("drop_reason", "category", (), "", "why the row was dropped (ok when kept)",
           "decision", categories=_REASONS),
     Field("drop_detail", "string", (), "", "free text beside drop_reason (exception message, "

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from furpe_label.experts.vocabulary import Stage
+from furpe_label.storage.audit import stored_stages
 from furpe_label.storage.schema import TIMED_STAGES
 
 __all__ = ["ShardStats"]
@@ -86,12 +87,12 @@ class ShardStats:
         Stage seconds are the sums of the rows' ``seconds_<stage>`` shares; ``extra_seconds``
         adds timings that have no audit column (e.g. ``{"write": 1.2}``).
         """
-        steps = table.column("drop_step").to_numpy()
+        steps = stored_stages(table)
         reasons = table.column("drop_reason").cast(pa.string()).to_numpy(zero_copy_only=False)
         drops: dict[str, dict[str, int]] = {}
         for step, reason in zip(steps[steps != Stage.KEPT], reasons[steps != Stage.KEPT],
                                 strict=True):  # fmt: skip
-            stage = Stage(int(step)).name.lower()
+            stage = Stage(int(step)).label
             drops.setdefault(stage, {})
             drops[stage][reason] = drops[stage].get(reason, 0) + 1
         seconds = {

@@ -234,4 +234,4 @@ def reached_label(people: SimulatedPeople, outcome: Outcome) -> np.ndarray:
 
 def rejected(outcome: Outcome) -> np.ndarray:
     """(n,) bool: dropped by selection step 2 (the body) or step 3."""
-    return np.isin(outcome.drop_step, [Stage.EXPERTS, Stage.REPROJECTION])
+    return np.isin(outcome.drop_stage, [Stage.EXPERTS, Stage.REPROJECTION])

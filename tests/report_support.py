@@ -150,7 +150,8 @@ def random_audit(n: int, seed: int = 0) -> pa.Table:
     columns["drop_reason"] = [first_reason[k] for k in kind]
     stage = {"input": Stage.INPUT, "detect": Stage.KEYPOINTS, "few": Stage.KEYPOINTS,
              "reach": Stage.KEPT}  # fmt: skip
-    columns["drop_step"] = np.array([stage[k] for k in kind], dtype=np.int8)
+    columns["drop_stage"] = [stage[k].label for k in kind]
+    columns["drop_step"] = [1 if k == "few" else None for k in kind]
     gt = rng.gamma(4.0, 25.0, n).astype(np.float32)
     columns["gt_mpjpe_mm"] = [
         None if k != "reach" else float(v) for k, v in zip(kind, gt, strict=True)

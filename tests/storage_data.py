@@ -44,6 +44,7 @@ def audit_columns(start: int, stop: int, shard: int, seed: int = 0) -> dict[str,
         Reason.FEW_CONFIDENT_KEYPOINTS: Stage.KEYPOINTS,
         Reason.REPROJECTION_ERROR: Stage.REPROJECTION,
     }
+    furpe_step = {Reason.OK: None, Reason.FEW_CONFIDENT_KEYPOINTS: 1, Reason.REPROJECTION_ERROR: 3}
     columns: dict[str, object] = {}
     for field in AUDIT_FIELDS:
         if field.partition:
@@ -67,7 +68,8 @@ def audit_columns(start: int, stop: int, shard: int, seed: int = 0) -> dict[str,
         sample_idx=np.arange(start, stop),
         shard=np.full(n, shard),
         drop_reason=drop,
-        drop_step=np.array([step[r] for r in drop], dtype=np.int8),
+        drop_stage=[step[r].label for r in drop],
+        drop_step=[furpe_step[r] for r in drop],
         frame=[None if i % 2 else i for i in range(start, stop)],
         drop_detail=[None if r is Reason.OK else f"detail {r.value}" for r in drop],
     )

@@ -37,7 +37,7 @@ WHAT_IF = ("step1.min_count=90", "step3.max_mse=0.01")
 def _kept(out: Path, assignments: tuple[str, ...]) -> int:
     table, base = load_audit(out)
     frame = recompute(table, base, parse_what_if(assignments, base))
-    return int((frame["drop_step"] == 0).sum())
+    return int((frame["drop_stage"] == "kept").sum())
 
 
 def _page_data(page: Path) -> dict:
@@ -120,7 +120,7 @@ def test_ground_truth_block_and_what_if_on_a_large_audit(tmp_path):
     assert console_messages(log) == []
     base = SelectionConfig()
     frame = recompute(table, base, parse_what_if(what_if, base))
-    kept = frame["drop_step"].to_numpy() == 0
+    kept = frame["drop_stage"].to_numpy() == "kept"
     assert element_text(dom, "kept-count") == f"{int(kept.sum()):,}"
     error = frame["gt_mpjpe_mm"].to_numpy(dtype=np.float64)
     has = np.isfinite(error)

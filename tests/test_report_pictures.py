@@ -12,6 +12,7 @@ import torch
 from furpe_label.experts.geometry.cameras import WeakPerspectiveCamera
 from furpe_label.experts.keypoints.fast_openpose import OpenPoseFromSMPLX
 from furpe_label.experts.vocabulary import Part, Stage
+from furpe_label.storage.audit import stored_stages
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.schema import SMPLX_PARAMS
 from furpe_label.workflows.report.gallery import choose_gallery
@@ -114,7 +115,7 @@ def test_audit_plots_writes_the_charts(demo_run, tmp_path):
 
 def test_gallery_choice_covers_every_outcome_within_the_limit():
     table = random_audit(2000, seed=1)
-    stage = table.column("drop_step").to_numpy()
+    stage = stored_stages(table)
     chosen = choose_gallery(table, 24)
     assert len(chosen) == 24 and chosen == sorted(set(chosen))
     picked = stage[np.asarray(chosen)]

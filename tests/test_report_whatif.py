@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from furpe_label.experts.vocabulary import Reason
-from furpe_label.selection import SelectionConfig, combine, what_if
+from furpe_label.selection import STAGE_LABELS, SelectionConfig, combine, what_if
 from furpe_label.workflows.audit import recompute, stored_input_reasons, stored_metrics
 from furpe_label.workflows.report.payload import REASONS, encode_column, row_columns
 from tests.report_support import NODE, node_decisions, random_audit
@@ -83,7 +83,9 @@ def test_browser_decisions_equal_recompute(tmp_path):
     kept_counts, drop_reasons = set(), set()
     for config, browser in zip(configs, decided, strict=True):
         expected = recompute(table, BASE, config)
-        assert browser["stage"] == expected["drop_step"].astype(int).tolist(), config
+        assert [STAGE_LABELS[s] for s in browser["stage"]] == (
+            expected["drop_stage"].astype(str).tolist()
+        ), config
         assert [REASONS[r] for r in browser["reason"]] == expected["drop_reason"].tolist()
         decisions = what_if(metrics, config)
         part_valid = combine(decisions, stored_input_reasons(table)).part_valid
@@ -100,7 +102,7 @@ def test_browser_decisions_equal_recompute(tmp_path):
         assert step3.sum() > 100
         overall = decisions.reprojection[f"reproj_mse_{config.mse_frame}"]
         np.testing.assert_array_equal(mse[step3], overall[step3])  # bit-exact float64
-        kept_counts.add(int((expected["drop_step"] == 0).sum()))
+        kept_counts.add(int((expected["drop_stage"] == "kept").sum()))
         drop_reasons |= set(expected["drop_reason"])
     assert len(kept_counts) >= 5  # the configs really change the decisions
     assert {

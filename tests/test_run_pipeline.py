@@ -53,7 +53,8 @@ def test_every_input_has_an_audit_row_with_a_named_reason(folder_run):
     for name, reason in BAD_FILES.items():
         rows = frame[frame["image_path"].map(lambda p, n=name: Path(p).name == n)]
         assert rows["drop_reason"].astype(str).tolist() == [reason], name
-        assert rows["drop_step"].tolist() == [1] and rows["drop_detail"].iloc[0]
+        assert rows["drop_stage"].astype(str).tolist() == ["input"] and rows["drop_detail"].iloc[0]
+        assert rows["drop_step"].isna().all()  # input failures are none of FuRPE's steps
     converted = frame[frame["image_path"].str.contains("grey|rgba|camera16")]
     assert not converted["drop_reason"].astype(str).isin([r for r in BAD_FILES.values()]).any()
     assert set(frame["drop_reason"].astype(str)) <= {r.value for r in Reason}
@@ -62,7 +63,7 @@ def test_every_input_has_an_audit_row_with_a_named_reason(folder_run):
 def test_store_agrees_with_the_audit(folder_run):
     _, out, _ = folder_run
     frame, arrays = audit_frame(out), store_arrays(out)
-    kept = (frame["drop_step"] == 0).to_numpy()
+    kept = (frame["drop_stage"] == "kept").to_numpy()
     np.testing.assert_array_equal(arrays["valid"], kept)
     assert kept.any(), "the real photos give at least one kept label"
     assert np.isfinite(arrays["body_pose"][kept]).all()
@@ -116,7 +117,7 @@ def test_audit_command_and_what_if(folder_run):
     table, base = load_audit(out)
     loose = recompute(table, base, what_if_config(["step3.max_mse=1e9"], base))
     stored = audit_frame(out)
-    assert (loose["drop_step"] == 0).sum() >= (stored["drop_step"] == 0).sum()
+    assert (loose["drop_stage"] == "kept").sum() >= (stored["drop_stage"] == "kept").sum()
     code, output = run_cli("audit", str(out), "--what-if", "step9.x=1")
     assert code != 0 and "step3.max_mse" in output
 
@@ -130,7 +131,7 @@ def test_h36m_spin_layout_run_with_ground_truth_error(tmp_path, experts_dir):
     assert code == 0, output
     frame = audit_frame(out)
     assert frame["subject"].tolist() == ["S1", "S9"]
-    kept = frame["drop_step"] == 0
+    kept = frame["drop_stage"] == "kept"
     assert frame.loc[kept, "gt_mpjpe_mm"].notna().all()
     assert frame.loc[~kept, "gt_mpjpe_mm"].isna().all()
 

@@ -61,7 +61,8 @@ def reference(tmp_path_factory, inputs) -> Path:
 def _assert_same_run(out: Path, reference: Path) -> None:
     got, want = audit_frame(out), audit_frame(reference)
     assert len(got) == len(want) and got["sample_idx"].is_unique  # no lost or duplicate rows
-    for column in ("sample_idx", "image_path", "person_idx", "drop_step", "drop_reason"):
+    for column in ("sample_idx", "image_path", "person_idx", "drop_stage", "drop_step",
+                   "drop_reason"):
         assert got[column].astype(str).tolist() == want[column].astype(str).tolist(), column
     np.testing.assert_allclose(got["reproj_mse_norm"].to_numpy(float),
                                want["reproj_mse_norm"].to_numpy(float), rtol=1e-4)  # fmt: skip

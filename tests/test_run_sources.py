@@ -25,7 +25,7 @@ def test_demo_on_the_shipped_photos_with_fitting_experts(tmp_path):
     assert code == 0, output
     assert "SYNTHETIC BODY MODELS" in output
     frame = audit_frame(out)
-    assert len(frame) >= 3 and (frame["drop_step"] == 0).any(), frame["drop_reason"].tolist()
+    assert len(frame) >= 3 and (frame["drop_stage"] == "kept").any(), frame["drop_reason"].tolist()
     info = (out / "run.json").read_text()
     assert '"synthetic": true' in info and "fit-smpl" in info
     arrays = store_arrays(out)

@@ -85,7 +85,7 @@ def test_what_if_equals_a_fresh_run(world):
     replayed = what_if(metrics_a, CONFIG_B)
     assert replayed.same_decisions(fresh_b)
     outcome, expected = combine(replayed), combine(fresh_b)
-    for name in ("drop_step", "drop_reason", "part_valid"):
+    for name in ("drop_stage", "drop_step", "drop_reason", "part_valid"):
         np.testing.assert_array_equal(getattr(outcome, name), getattr(expected, name))
     assert what_if(metrics_b, CONFIG_A).same_decisions(fresh_a)
     # not vacuous: every step decides differently under A and B for some rows
@@ -95,7 +95,7 @@ def test_what_if_equals_a_fresh_run(world):
         assert (fresh_a.part_status[:, column] != fresh_b.part_status[:, column]).any(), part
     assert (fresh_a.step3_status != fresh_b.step3_status).any()
     assert (metrics_a["reproj_mse_px"] != metrics_b["reproj_mse_px"]).any()  # suppression
-    drops = combine(fresh_a).drop_step
+    drops = combine(fresh_a).drop_stage
     assert {Stage.KEPT, Stage.KEYPOINTS, Stage.EXPERTS, Stage.REPROJECTION} <= set(drops.tolist())
     # the stored overall values are the ones decide recomputes for the same config
     for name in ("reproj_mse_px", "reproj_mse_norm", "reproj_mean_px", "reproj_rms_norm"):
@@ -119,14 +119,15 @@ def test_what_if_refuses_new_confidence_thresholds(world):
 
 def test_rows_never_scored_by_step3_are_reported(world):
     kept_by_a = combine(decide(_fresh_run(world, CONFIG_A), CONFIG_A))
-    reached_step3 = kept_by_a.kept | (kept_by_a.drop_step == Stage.REPROJECTION)
+    reached_step3 = kept_by_a.kept | (kept_by_a.drop_stage == Stage.REPROJECTION)
     metrics = _fresh_run(world, CONFIG_A, step3_rows=reached_step3)
     loose = SelectionConfig(min_count=1, hand_min_keypoints=0, betas_max_abs=10.0,
                             max_mse=2e-4)  # fmt: skip
     outcome = combine(what_if(metrics, loose))
     fresh = combine(decide(_fresh_run(world, loose), loose))
     unknown = outcome.drop_reason == Reason.NOT_SCORED
-    assert unknown.any() and (outcome.drop_step[unknown] == Stage.REPROJECTION).all()
+    assert unknown.any() and (outcome.drop_stage[unknown] == Stage.REPROJECTION).all()
+    assert (outcome.drop_step[unknown] == 3).all()
     assert not reached_step3[unknown].any()
     known = ~unknown
     np.testing.assert_array_equal(outcome.drop_reason[known], fresh.drop_reason[known])
@@ -143,8 +144,15 @@ def test_combine_order_and_part_valid():
     inputs = np.array(["image_unreadable", "ok", "ok", "ok", "ok", "ok"], dtype=object)
     fusion = np.array(["ok"] * 4 + ["fusion_failed", "ok"], dtype=object)
     outcome = combine(decisions, inputs, fusion)
-    assert outcome.drop_step.tolist() == [Stage.INPUT, Stage.KEYPOINTS, Stage.EXPERTS,
-                                          Stage.KEPT, Stage.FUSION, Stage.REPROJECTION]  # fmt: skip
+    assert outcome.drop_stage.tolist() == [
+        Stage.INPUT, Stage.KEYPOINTS, Stage.EXPERTS, Stage.KEPT, Stage.FUSION, Stage.REPROJECTION
+    ]  # fmt: skip
+    assert outcome.drop_step.tolist() == [0, 1, 2, 0, 0, 3]  # FuRPE's steps only
+    columns = outcome.audit_columns()
+    assert columns["drop_stage"] == ["input", "keypoints", "experts", "kept", "fusion",
+                                     "reprojection"]  # fmt: skip
+    assert columns["drop_step"] == [None, 1, 2, None, None, 3]
+    assert columns["drop_reason"][:2] == ["image_unreadable", "few_confident_keypoints"]
     assert outcome.drop_reason.tolist() == [
         Reason.IMAGE_UNREADABLE, Reason.FEW_CONFIDENT_KEYPOINTS, Reason.ZERO_AREA, Reason.OK,
         Reason.FUSION_FAILED, Reason.REPROJECTION_ERROR,
@@ -153,8 +161,8 @@ def test_combine_order_and_part_valid():
         outcome.part_valid.tolist()
         == [[False] * 4] * 3 + [[True, True, False, True]] + [[False] * 4] * 2
     )
-    assert combine(decisions, np.array(["no_person_in_box"] + ["ok"] * 5)).drop_step[0] == (
-        Stage.KEYPOINTS
-    )
+    detection = combine(decisions, np.array(["no_person_in_box"] + ["ok"] * 5))
+    assert detection.drop_stage[0] == Stage.KEYPOINTS
+    assert detection.drop_step[0] == 0  # detection is not FuRPE's step 1
     with pytest.raises(ValueError, match="later stages"):
         combine(decisions, np.array(["reprojection_error"] + ["ok"] * 5))

@@ -44,6 +44,10 @@ def test_layout_and_file_schema(audit_root):
     assert schema.field("gt_mpjpe_mm").metadata[b"unit"] == b"mm"
     dictionary = pq.read_table(path).column("drop_reason").chunk(0).dictionary
     assert dictionary.to_pylist() == [r.value for r in Reason]  # the full, fixed dictionary
+    stages = pq.read_table(path).column("drop_stage").chunk(0).dictionary
+    assert stages.to_pylist() == ["kept", "input", "keypoints", "experts", "fusion",
+                                  "reprojection"]  # fmt: skip
+    assert schema.field("drop_step").type == pa.int8() and schema.field("drop_step").nullable
 
 
 def test_pandas_reads_every_row_with_its_partition(audit_root):
@@ -52,7 +56,11 @@ def test_pandas_reads_every_row_with_its_partition(audit_root):
         _expected_keys()
     )
     kept = frame[frame["drop_reason"] == "ok"]
-    assert (kept["drop_step"] == 0).all() and kept["drop_detail"].isna().all()
+    assert (kept["drop_stage"] == "kept").all() and kept["drop_detail"].isna().all()
+    assert kept["drop_step"].isna().all()
+    step1 = frame[frame["drop_reason"] == "few_confident_keypoints"]
+    assert (step1["drop_stage"] == "keypoints").all() and (step1["drop_step"] == 1).all()
+    assert frame["drop_stage"].dtype.name == "category"
     assert frame["drop_reason"].dtype.name == "category"
     assert frame.loc[frame["sample_idx"] == 0, "suppressed_parts"].map(list).tolist() == [
         ["left_hand"],

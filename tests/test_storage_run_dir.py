@@ -192,7 +192,7 @@ def _shard_outputs(plan: ShardPlan, store: LabelStore, shard_id: int):
     start, stop = plan.bounds(shard_id)
     audit = audit_columns(start, stop, shard_id)
     labels = label_rows(store.fields, start, stop)
-    labels["valid"] = audit["drop_step"] == 0
+    labels["valid"] = np.array(audit["drop_stage"]) == "kept"
     return labels, audit
 
 
@@ -206,7 +206,7 @@ def test_commit_shard_writes_everything_in_order_and_resumes(tmp_path):
     assert stats.samples == 8 and stats.seconds["write"] == 0.1
     assert run.pending_shards(plan) == []
     assert run.merged_stats().samples == 21
-    kept = read_audit(run.audit).to_pandas().sort_values("sample_idx")["drop_step"] == 0
+    kept = read_audit(run.audit).to_pandas().sort_values("sample_idx")["drop_stage"] == "kept"
     np.testing.assert_array_equal(store.array("valid")[:], kept.to_numpy())
 
 
@@ -218,7 +218,7 @@ def test_commit_shard_refuses_inconsistent_outputs_before_writing(tmp_path):
     with pytest.raises(ValueError, match=r"one row per sample 8..15 in order, got 7 rows"):
         run.commit_shard(store, "h36m", 1, labels, short)
     flipped = {**labels, "valid": ~labels["valid"]}
-    with pytest.raises(ValueError, match="True exactly where the audit's drop_step is 0"):
+    with pytest.raises(ValueError, match="True exactly where the audit's drop_stage is kept"):
         run.commit_shard(store, "h36m", 1, flipped, audit)
     assert not store.array("valid")[:].any()
     assert not run.audit.exists() and run.completed_shards() == set()

@@ -17,9 +17,15 @@ import pandas as pd
 import pyarrow as pa
 
 from furpe_label.experts.vocabulary import Reason, Stage
-from furpe_label.selection import METRIC_COLUMNS, SelectionConfig, SelectionMetrics, combine
+from furpe_label.selection import (
+    METRIC_COLUMNS,
+    STAGE_LABELS,
+    SelectionConfig,
+    SelectionMetrics,
+    combine,
+)
 from furpe_label.selection import what_if as selection_what_if
-from furpe_label.storage.audit import read_audit
+from furpe_label.storage.audit import read_audit, stored_stages
 from furpe_label.storage.run_dir import RunDir
 
 __all__ = [
@@ -107,7 +113,7 @@ def stored_input_reasons(table: pa.Table) -> np.ndarray:
 
     These do not depend on any threshold, so a what-if carries them over unchanged.
     """
-    before = table.column("drop_step").to_numpy()
+    before = stored_stages(table)
     stored_reason = np.asarray(table.column("drop_reason").cast(pa.string()).to_pylist(), object)
     return np.where(np.isin(before, [Stage.INPUT, Stage.KEYPOINTS])
                     & (stored_reason != Reason.FEW_CONFIDENT_KEYPOINTS.value),
@@ -118,10 +124,12 @@ def recompute(table: pa.Table, base: SelectionConfig, config: SelectionConfig) -
     """The audit's decision columns recomputed under ``config`` from the stored scores."""
     decisions = selection_what_if(stored_metrics(table, base), config)
     outcome = combine(decisions, stored_input_reasons(table))
-    frame = table.select([n for n in table.column_names if n not in ("drop_step", "drop_reason")])
+    decided = outcome.audit_columns()
+    frame = table.select([n for n in table.column_names if n not in decided])
     out = frame.to_pandas()
-    out["drop_step"] = outcome.drop_step
-    out["drop_reason"] = [str(r) for r in outcome.drop_reason]
+    out["drop_stage"] = pd.Categorical(decided["drop_stage"], categories=STAGE_LABELS)
+    out["drop_step"] = pd.array(decided["drop_step"], dtype="Int8")
+    out["drop_reason"] = decided["drop_reason"]
     return out
 
 
@@ -130,8 +138,7 @@ def report(frame: pd.DataFrame, config: SelectionConfig) -> AuditReport:
     frame = frame.copy()
     frame["dataset"] = frame.get("dataset", "all")
     frame["drop_reason"] = frame["drop_reason"].astype(str)
-    stage_names = {int(s): s.name.lower() for s in Stage}
-    frame["stage"] = frame["drop_step"].astype(int).map(stage_names)
+    frame["stage"] = pd.Categorical(frame["drop_stage"].astype(str), categories=STAGE_LABELS)
     funnel = frame.groupby(["dataset", "stage"], observed=True).size().rename("rows").reset_index()
     reasons = (
         frame[frame["drop_reason"] != Reason.OK.value]
@@ -141,7 +148,7 @@ def report(frame: pd.DataFrame, config: SelectionConfig) -> AuditReport:
     present = [s for s in SCORES if s in frame and frame[s].notna().any()]
     quantiles = frame[present].quantile(list(QUANTILES)).T if present else pd.DataFrame()
     subject = frame["subject"].fillna("-") if "subject" in frame else "-"
-    kept = frame["drop_step"] == Stage.KEPT
+    kept = frame["drop_stage"].astype(str) == Stage.KEPT.label
     by_subject = (
         pd.DataFrame({"dataset": frame["dataset"], "subject": subject, "kept": kept})
         .groupby(["dataset", "subject"], observed=True)["kept"].agg(["size", "sum"])

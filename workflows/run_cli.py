@@ -45,6 +45,14 @@ def _models(models: str | None, dataset: str) -> str:
     return RunConfig.absolute(models)
 
 
+def _detector(detector: str | None, openpose: Path | None) -> str:
+    """The keypoint source: ``--detector`` when given; else the OpenPose files the user handed
+    in with ``--openpose`` (``openpose-json``), else ``mediapipe``."""
+    if detector is not None:
+        return detector
+    return "openpose-json" if openpose is not None else "mediapipe"
+
+
 def _print_summary(summary) -> None:  # a pipeline.driver.RunSummary
     stats = summary.stats
     kept = 100.0 * stats.kept / max(stats.samples, 1)
@@ -95,9 +103,8 @@ def _print_summary(summary) -> None:  # a pipeline.driver.RunSummary
 @click.option(
     "--detector",
     type=click.Choice(["mediapipe", "openpose-json", "ground-truth"]),
-    default="mediapipe",
-    show_default=True,
-    help="Whole-body keypoint source.",
+    default=None,
+    help="Whole-body keypoint source [default: openpose-json with --openpose, else mediapipe].",
 )
 @click.option(
     "--openpose",
@@ -171,12 +178,15 @@ def run(**options) -> None:
         openpose=RunConfig.absolute(options["openpose"]),
         models=_models(options["models"], dataset),
         experts=RunConfig.absolute(options["experts_dir"]),
-        detector=options["detector"],
+        detector=_detector(options["detector"], options["openpose"]),
         shard_size=options["shard_size"],
         wrist=options["wrist"],
         fitting_iterations=options["fitting_iterations"],
     )
     resources = RunResources(device=options["device"], batch_size=options["batch_size"])
+    chosen_by = "--detector" if options["detector"] else (
+        "--openpose" if options["openpose"] else "default")
+    click.echo(f"keypoint detector: {config.detector} ({chosen_by})")
     out = options["out"].expanduser().resolve()
     adapter_options = {"openpose": config.openpose} if dataset == "image-folder" else {}
     if dataset == DEMO_DATASET:

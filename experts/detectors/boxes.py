@@ -65,6 +65,30 @@ def keypoint_box(keypoints: np.ndarray, min_conf: float = 0.1) -> np.ndarray | N
     return points_box(pts)
 
 
+def box_keypoints(keypoints: np.ndarray, min_conf: float) -> np.ndarray:
+    """The keypoints that place one person's box, by the first rule that yields two or more.
+
+    1. body keypoints with confidence > ``min_conf``;
+    2. every keypoint with confidence > ``min_conf``;
+    3. every keypoint with confidence > 0, so a person whose keypoints are all faint (e.g. 12
+       body keypoints at 0.1, which FuRPE's step 1 counts) still gets a box and reaches step 1.
+
+    Args:
+        keypoints: (137, 3) OpenPose-137 pixels + confidence.
+        min_conf: confidence threshold of rules 1 and 2.
+
+    Returns:
+        (M, 3) the chosen keypoints (M < 2 when even rule 3 finds fewer than two).
+    """
+    body = keypoints[Part.BODY.keypoint_slice]
+    chosen = body[body[:, 2] > min_conf]
+    if len(chosen) < 2:
+        chosen = keypoints[keypoints[:, 2] > min_conf]
+    if len(chosen) < 2:
+        chosen = keypoints[keypoints[:, 2] > 0]
+    return chosen
+
+
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two pixel xywh boxes (0 when either is empty)."""
     ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
@@ -102,8 +126,8 @@ def match_people_to_boxes(
     score IoU + containment is chosen (Hungarian algorithm).
 
     Args:
-        people: P_det arrays (K, 3) of keypoints (pixels, confidence). Body keypoints are used
-            when at least two are confident, else all keypoints.
+        people: P_det arrays (137, 3) of keypoints (pixels, confidence); the points of each
+            are chosen by :func:`box_keypoints`.
         boxes: (P, 4) pixel xywh dataset boxes.
         min_conf: confidence above which a keypoint counts.
         min_iou: IoU admitting a pair.
@@ -117,10 +141,7 @@ def match_people_to_boxes(
         return [None] * n_boxes
     score = np.full((n_people, n_boxes), -1.0)
     for i, kps in enumerate(people):
-        body = kps[Part.BODY.keypoint_slice]
-        pts = body[body[:, 2] > min_conf, :2]
-        if len(pts) < 2:
-            pts = kps[kps[:, 2] > min_conf, :2]
+        pts = box_keypoints(kps, min_conf)[:, :2]
         if len(pts) < 2:
             continue
         kbox = points_box(pts)

@@ -12,6 +12,8 @@ import numpy as np
 import pyarrow as pa
 
 from furpe_label.experts.vocabulary import Stage
+from furpe_label.selection import STAGE_LABELS
+from furpe_label.storage.audit import stored_stages
 from furpe_label.workflows.report.overlay import render_overlay
 from furpe_label.workflows.report.samples import RunSamples
 
@@ -41,7 +43,7 @@ def choose_gallery(table: pa.Table, limit: int) -> list[int]:
     if limit <= 0 or table.num_rows == 0:
         return []
     sample = table.column("sample_idx").to_numpy()
-    stage = table.column("drop_step").to_numpy()
+    stage = stored_stages(table)
     reason = np.asarray(table.column("drop_reason").cast(pa.string()).to_pylist(), object)
     kept = np.sort(sample[stage == Stage.KEPT])
     groups = [np.sort(sample[(stage == s) & (reason == r)])
@@ -88,7 +90,7 @@ def write_gallery(
             row = samples.row(sample)
             entries.append({
                 "sample": sample, "file": f"{GALLERY_FOLDER}/{name}", "title": overlay.title,
-                "caption": list(overlay.lines), "stage": int(row["drop_step"]),
+                "caption": list(overlay.lines), "stage": STAGE_LABELS.index(row["drop_stage"]),
                 "reason": str(row["drop_reason"]),
                 "width": int(picture.shape[1]), "height": int(picture.shape[0]),
             })  # fmt: skip

@@ -24,6 +24,7 @@ import pyarrow as pa
 from furpe_label.experts.vocabulary import Part, Reason, Stage
 from furpe_label.selection import SelectionConfig, combine
 from furpe_label.selection.decisions import SelectionDecisions
+from furpe_label.storage.audit import stored_stages
 from furpe_label.workflows.audit import stored_input_reasons, stored_metrics
 
 __all__ = ["REASONS", "STAGES", "encode_column", "row_columns", "sorted_audit"]
@@ -78,7 +79,7 @@ def _before_step1(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         reprojection={},
     )
     outcome = combine(all_pass, stored_input_reasons(table))
-    return outcome.drop_step, _reason_indices(outcome.drop_reason)
+    return outcome.drop_stage, _reason_indices(outcome.drop_reason)
 
 
 def _groups(table: pa.Table, name: str) -> tuple[list[str], np.ndarray]:
@@ -115,7 +116,7 @@ def row_columns(table: pa.Table, base: SelectionConfig) -> dict[str, Any]:
         "subject": encode_column(subject_index, "i4"),
         "pre_stage": encode_column(pre_stage, "i1"),
         "pre_reason": encode_column(pre_reason, "i1"),
-        "stored_stage": encode_column(table.column("drop_step").to_numpy(), "i1"),
+        "stored_stage": encode_column(stored_stages(table), "i1"),
         "stored_reason": encode_column(_reason_indices(np.array(stored_reason, object)), "i1"),
         "n_confident_kp": encode_column(metrics["n_confident_kp"], "i2"),
         "step2_scored": encode_column(metrics["step2_scored"], "u1"),

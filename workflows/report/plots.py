@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from furpe_label.experts.vocabulary import Reason, Stage
 from furpe_label.selection import SelectionConfig, combine, what_if
+from furpe_label.storage.audit import stored_stages
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.workflows.audit import stored_input_reasons, stored_metrics
 from furpe_label.workflows.report.summary import timings
@@ -143,9 +144,9 @@ def write_plots(
     decisions = what_if(metrics, config)
     inputs = stored_input_reasons(table)
     outcome = combine(decisions, inputs)
-    stage = outcome.drop_step.astype(int)
+    stage = outcome.drop_stage.astype(int)
     reason = np.array([str(r) for r in outcome.drop_reason], dtype=object)
-    stored = table.column("drop_step").to_numpy().astype(int)
+    stored = stored_stages(table).astype(int)
     columns = metrics.columns
     reached = inputs == Reason.OK.value
     scored2 = reached & columns["step2_scored"]

@@ -31,11 +31,11 @@ logger = logging.getLogger(__name__)
 _BOXES = tuple(f"box_{part.value}" for part in Part)
 
 
-def outcome_text(stage: int, reason: str) -> str:
-    """``kept`` or ``dropped at <stage>: <reason>``."""
-    if stage == Stage.KEPT:
+def outcome_text(stage: str, reason: str) -> str:
+    """``kept`` or ``dropped at <stage>: <reason>`` (``stage``: the audit's ``drop_stage``)."""
+    if stage == Stage.KEPT.label:
         return "kept"
-    return f"dropped at {Stage(int(stage)).name.lower()}: {reason}"
+    return f"dropped at {stage}: {reason}"
 
 
 class RunSamples:
@@ -143,7 +143,7 @@ class RunSamples:
         """``#<sample> <dataset>/<subject>: kept`` (or the drop stage and reason)."""
         row = self.row(sample)
         where = "/".join(str(row[k]) for k in ("dataset", "subject") if row.get(k) is not None)
-        return f"#{sample} {where}: {outcome_text(row['drop_step'], str(row['drop_reason']))}"
+        return f"#{sample} {where}: {outcome_text(str(row['drop_stage']), str(row['drop_reason']))}"
 
     def caption(self, sample: int, image_name: str = "") -> list[str]:
         """Short lines under the title: image, step scores, suppressed parts."""
