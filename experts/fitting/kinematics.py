@@ -142,11 +142,6 @@ class SparseSkinning(nn.Module):
         self.register_buffer("blend", blend.contiguous(), False)  # (C + P + 1, U * 3)
         self.register_buffer("weights", lbs_weights[ids].to(dtype).contiguous(), False)
 
-    @property
-    def num_points(self) -> int:
-        """Q, the number of surface points."""
-        return int(self.point_weights.shape[0])
-
     def _chain(self, rot: torch.Tensor, rest: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Global rotations (B, J, 3, 3) and posed joints (B, J, 3) m from local rotations
         (B, J, 3, 3) and rest joints (B, J, 3) m, both in joint order."""
