@@ -110,7 +110,6 @@ class SparseSkinning(nn.Module):
         dtype = torch.float32
         n_joints = j_regressor.shape[0]
         self.num_joints = int(n_joints)
-        self.num_coeffs = int(blend_dirs.shape[-1])
         parents = np.asarray(parents, dtype=np.int64)
         levels = tree_levels(parents)
         # Joints in level order (root first); each level's parents as positions in that order.
