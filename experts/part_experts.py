@@ -6,8 +6,11 @@ and image -> crop affines), whether it needs the crop pixels, and a call: an
 :class:`ExpertBatch` of M instances -> an :class:`ExpertRecord` of M rows. The stage
 (:mod:`.part_stage`) loops over a tuple of experts and never asks what kind each one is.
 
-Adding an expert: write its module (a runner or fitter plus a class satisfying the protocol)
-and register its builder in :data:`EXPERT_BUILDERS` (the one registration point).
+The experts live beside what they run: the network experts (SPIN, DECA, FrankMocap) in
+:mod:`furpe_label.experts.networks.part_expert`, the keypoint-fitting experts in
+:mod:`furpe_label.experts.fitting.part_expert`. Adding an expert: write its module (a runner or
+fitter plus a class satisfying the protocol) and register its builder in
+:data:`EXPERT_BUILDERS` (the one registration point).
 """
 
 from __future__ import annotations
@@ -20,28 +23,15 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from furpe_label.experts.crops.rules import (
-    CropRule,
-    DecaFaceCrop,
-    FrankMocapHandCrop,
-    SpinBodyCrop,
-)
-from furpe_label.experts.networks.loading import load_deca, load_frankmocap, load_spin
+from furpe_label.experts.crops.rules import CropRule
 from furpe_label.experts.networks.records import ExpertRecord
-from furpe_label.experts.networks.runners import (
-    DEFAULT_BATCH_SIZE,
-    DecaExpert,
-    FrankMocapExpert,
-    SpinExpert,
-)
+from furpe_label.experts.networks.runners import DEFAULT_BATCH_SIZE
 from furpe_label.experts.vocabulary import Part
 
 __all__ = [
     "EXPERT_BUILDERS",
     "ExpertBatch",
     "ExpertOptions",
-    "HandNetworkPartExpert",
-    "NetworkPartExpert",
     "PartExpert",
     "build_experts",
 ]
@@ -93,47 +83,6 @@ class PartExpert(Protocol):
 
 
 @dataclass(frozen=True)
-class NetworkPartExpert:
-    """A network runner (SPIN / DECA / FrankMocap) seen through the protocol.
-
-    Args:
-        runner: the loaded runner; one FrankMocap runner may serve both hands.
-        part: the part this instance labels.
-        crop_rule: the runner's official crop rule for that part.
-    """
-
-    runner: SpinExpert | DecaExpert | FrankMocapExpert
-    part: Part
-    crop_rule: CropRule
-    needs_crops: bool = True
-
-    @property
-    def name(self) -> str:
-        return self.runner.name
-
-    @property
-    def sha256(self) -> str:
-        return self.runner.checkpoint_sha256
-
-    def __call__(self, batch: ExpertBatch) -> ExpertRecord:
-        if batch.crops is None:
-            raise ValueError(f"{self.name} needs crops")
-        return self.runner(batch.crops)
-
-
-@dataclass(frozen=True)
-class HandNetworkPartExpert(NetworkPartExpert):
-    """A FrankMocap runner for one side: its crops are mirrored once inside the runner."""
-
-    runner: FrankMocapExpert
-
-    def __call__(self, batch: ExpertBatch) -> ExpertRecord:
-        if batch.crops is None:
-            raise ValueError(f"{self.name} needs crops")
-        return self.runner(batch.crops, np.full(len(batch), self.part is Part.LEFT_HAND))
-
-
-@dataclass(frozen=True)
 class ExpertOptions:
     """Where the experts' files are and how they run."""
 
@@ -146,30 +95,33 @@ class ExpertOptions:
     fitting_iterations: int = 60
 
 
-def _spin(options: ExpertOptions) -> list[NetworkPartExpert]:
-    runner = load_spin(options.experts_dir, options.device, options.fp16, options.batch_size)
-    return [NetworkPartExpert(runner, Part.BODY, SpinBodyCrop(conf_thresh=options.conf_thresh))]
+# The builders import their expert's module when called: those modules (networks/part_expert.py,
+# fitting/part_expert.py) build on this protocol, so importing them here at load time would be
+# circular, and a run loads only the experts it names.
 
 
-def _deca(options: ExpertOptions) -> list[NetworkPartExpert]:
-    runner = load_deca(options.experts_dir, options.device, options.fp16, options.batch_size)
-    return [NetworkPartExpert(runner, Part.FACE, DecaFaceCrop(conf_thresh=options.conf_thresh))]
+def _spin(options: ExpertOptions) -> Sequence[PartExpert]:
+    from furpe_label.experts.networks.part_expert import build_spin
+
+    return build_spin(options)
 
 
-def _frankmocap(options: ExpertOptions) -> list[HandNetworkPartExpert]:
-    runner = load_frankmocap(options.experts_dir, options.device, options.fp16, options.batch_size)
-    return [
-        HandNetworkPartExpert(
-            runner, side, FrankMocapHandCrop(side, conf_thresh=options.conf_thresh)
-        )
-        for side in (Part.LEFT_HAND, Part.RIGHT_HAND)
-    ]
+def _deca(options: ExpertOptions) -> Sequence[PartExpert]:
+    from furpe_label.experts.networks.part_expert import build_deca
+
+    return build_deca(options)
+
+
+def _frankmocap(options: ExpertOptions) -> Sequence[PartExpert]:
+    from furpe_label.experts.networks.part_expert import build_frankmocap
+
+    return build_frankmocap(options)
 
 
 def _fitting(parts: tuple[Part, ...]) -> Callable[[ExpertOptions], Sequence[PartExpert]]:
     def build(options: ExpertOptions) -> Sequence[PartExpert]:
         from furpe_label.experts.bodymodels.locate import resolve_models_dir
-        from furpe_label.experts.fitting_experts import build_fitting_experts
+        from furpe_label.experts.fitting.part_expert import build_fitting_experts
 
         models = resolve_models_dir(options.models_dir)
         return build_fitting_experts(parts, models, options.device, options.fitting_iterations,

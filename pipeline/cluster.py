@@ -52,10 +52,6 @@ class ClusterOptions:
         if self.workers < 1 or self.threads_per_worker < 1 or self.jobs < 1 or self.gpus < 0:
             raise ValueError("workers, threads per worker and jobs must be >= 1, gpus >= 0")
 
-    @property
-    def joins_running_scheduler(self) -> bool:
-        return bool(self.scheduler or self.scheduler_file)
-
 
 def _slurm_cluster(options: ClusterOptions):  # -> dask_jobqueue.SLURMCluster
     try:

@@ -94,10 +94,8 @@ class RunResources:
         device: ``cpu``, ``cuda``, ``cuda:1`` or None (CUDA when present).
         batch_size: crops per network forward.
         fp16: float16 autocast on CUDA.
-        models_cache: where sanitised body-model copies are cached (None: ``$FURPE_CACHE``).
     """
 
     device: str | None = None
     batch_size: int = 64
     fp16: bool = False
-    models_cache: str | None = None

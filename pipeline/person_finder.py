@@ -1,8 +1,8 @@
 """Find the people in an image whose dataset gives no person boxes, without any download.
 
-Used at run time for manifest rows with ``box_xywh`` null (image folders, videos, the demo
-samples). It lives in ``pipeline`` so the shard runner can call it (``workflows`` depends on
-``pipeline``, never the reverse). :func:`find_people` tries, in order:
+Called by the person pre-pass before sharding (:mod:`.people_prepass`, for manifest rows whose
+``box_xywh`` is null: image folders, videos, the demo samples), which turns each such row into
+one row per person found. :func:`find_people` tries, in order:
 
 1. **OpenPose JSON** (the row's ``openpose_json``): every person in the file. Each box follows
    SPIN's ``bbox_from_openpose``: body keypoints with confidence > 0.2 (all keypoints > 0.2
@@ -12,11 +12,14 @@ samples). It lives in ``pipeline`` so the shard runner can call it (``workflows`
    The file is the user's statement of who is in the image, so nothing else is tried: a
    missing file, a malformed one, or one listing nobody gives no boxes and a named
    ``failure`` (``keypoints_file_missing``, ``keypoints_file_invalid``, ``no_person_in_box``).
-2. **The detectors inside OpenCV** (:mod:`.person_detectors`): the HOG people detector
-   (with non-maximum suppression; finds both players of OpenCV's ``basketball1.png``) plus
-   person boxes grown from frontal faces that no HOG box holds (portraits, unusual poses).
+2. **The detectors inside OpenCV**
+   (:mod:`furpe_label.experts.detectors.person_boxes`): the HOG people detector (with
+   non-maximum suppression; finds both players of OpenCV's ``basketball1.png``) plus person
+   boxes grown from frontal faces that no HOG box holds (portraits, unusual poses).
 3. **The whole image** as one box (score 0) when nothing was found: a keypoint backend then
    finds the one person a portrait or a cropped photo holds.
+
+Boxes narrower or shorter than 2 pixels after clipping to the image are not returned.
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ from furpe_label.experts.detectors.openpose_format import (
     read_openpose_json,
     to_pixels,
 )
+from furpe_label.experts.detectors.person_boxes import DetectorConfig, opencv_people
+from furpe_label.experts.geometry.boxes import clip_boxes
 from furpe_label.experts.vocabulary import Reason
-from furpe_label.pipeline.person_detectors import DetectorConfig, clip_boxes, opencv_people
 
 METHOD_OPENPOSE = "openpose_json"
 METHOD_OPENCV = "opencv"

@@ -54,9 +54,3 @@ class ShardPlan:
         """Number of samples in the shard (``shard_size`` except possibly for the last)."""
         start, stop = self.bounds(shard_id)
         return stop - start
-
-    def shard_of(self, sample_idx: int) -> int:
-        """The shard holding ``sample_idx``."""
-        if not 0 <= sample_idx < self.n_samples:
-            raise ValueError(f"sample {sample_idx} outside 0..{self.n_samples - 1}")
-        return int(sample_idx) // self.shard_size

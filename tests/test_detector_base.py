@@ -15,9 +15,7 @@ from furpe_label.experts.detectors.base import (
     image_problem,
 )
 from furpe_label.experts.detectors.boxes import (
-    containment,
     crop_window,
-    iou,
     keypoint_box,
     match_people_to_boxes,
 )
@@ -31,6 +29,7 @@ from furpe_label.experts.detectors.hand_assignment import (
     assign_hands,
     side_probability,
 )
+from furpe_label.experts.geometry.boxes import containment, iou
 from furpe_label.experts.vocabulary import Reason
 
 

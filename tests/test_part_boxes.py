@@ -1,4 +1,4 @@
-"""Tests for experts/crops/boxes.py and experts/crops/quality.py on the real SPIN example."""
+"""Tests for experts/crops/boxes.py, expose_boxes.py and quality.py on the real SPIN example."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from furpe_label.experts.crops import boxes, quality
+from furpe_label.experts.crops import boxes, expose_boxes, quality
+from furpe_label.experts.crops.part_keypoints import part_keypoints
 from furpe_label.experts.vocabulary import Reason
 from tests.real_data import SPIN_EXAMPLE
 
@@ -93,11 +94,11 @@ def test_deca_face_box_matches_deca_kpt68_rule():
 
 
 def test_real_openpose_face_and_right_hand_are_missing(kp137):
-    found = boxes.part_boxes_from_openpose(kp137, IMAGE_HW)
+    found = expose_boxes.part_boxes_from_openpose(kp137, IMAGE_HW)
     assert set(found) == {"body", "face", "left_hand", "right_hand"}
     assert np.isnan(found["face"].xywh).all() and found["face"].num_keypoints[0] == 0
     assert np.isnan(found["right_hand"].xywh).all()
-    q = quality.assess_crops(found["face"].xywh, boxes.part_keypoints(kp137, "face"), IMAGE_HW)
+    q = quality.assess_crops(found["face"].xywh, part_keypoints(kp137, "face"), IMAGE_HW)
     assert q[0].degenerate and q[0].reason == Reason.EMPTY_BOX
 
 
@@ -126,7 +127,7 @@ def test_frankmocap_hand_box_matches_get_hand_bboxes(kp137):
 
 
 def test_expose_rules_on_real_keypoints(kp137):
-    found = boxes.part_boxes_from_openpose(kp137, IMAGE_HW, rule="expose")
+    found = expose_boxes.part_boxes_from_openpose(kp137, IMAGE_HW, rule="expose")
     assert set(found) == {"body", "face", "left_hand", "right_hand"}
     # independent: points_to_bbox on nose/eyes/ears with conf > 0.2 (face is empty here)
     raw = np.reshape(
@@ -143,7 +144,7 @@ def test_expose_rules_on_real_keypoints(kp137):
     hp = hand[hand[:, 2] > 0.2, :2]
     np.testing.assert_allclose(lh.side[0], (hp.max(0) - hp.min(0)).max() * 3.0)
     with pytest.raises(ValueError):
-        boxes.part_boxes_from_openpose(kp137, IMAGE_HW, rule="mediapipe")
+        expose_boxes.part_boxes_from_openpose(kp137, IMAGE_HW, rule="mediapipe")
 
 
 def test_quality_outside_fraction_and_keypoints_inside():
@@ -176,10 +177,10 @@ def test_quality_outside_fraction_and_keypoints_inside():
 
 
 def test_quality_of_real_crops(kp137):
-    found = boxes.part_boxes_from_openpose(kp137, IMAGE_HW)
-    body = quality.assess_crops(found["body"].xywh, boxes.part_keypoints(kp137, "body"), IMAGE_HW)
+    found = expose_boxes.part_boxes_from_openpose(kp137, IMAGE_HW)
+    body = quality.assess_crops(found["body"].xywh, part_keypoints(kp137, "body"), IMAGE_HW)
     assert not body[0].degenerate and body[0].num_inside == body[0].num_keypoints == 21
     assert body[0].outside_fraction == 0.0 and body[0].side_px == pytest.approx(141.762)
     lh = found["left_hand"]
-    q = quality.assess_crops(lh.xywh, boxes.part_keypoints(kp137, "left_hand"), IMAGE_HW)[0]
+    q = quality.assess_crops(lh.xywh, part_keypoints(kp137, "left_hand"), IMAGE_HW)[0]
     assert q.reason == "ok" and q.num_inside == 5 and q.side_px < 10

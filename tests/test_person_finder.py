@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
+from furpe_label.experts.detectors.person_boxes import DetectorConfig, non_maximum_suppression
 from furpe_label.experts.vocabulary import Reason
-from furpe_label.pipeline.person_detectors import DetectorConfig, non_maximum_suppression
 from furpe_label.pipeline.person_finder import (
     METHOD_OPENCV,
     METHOD_OPENPOSE,

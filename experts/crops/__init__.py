@@ -1,5 +1,6 @@
-"""Part crops: each expert's crop rule (the realised crop region and its affine), crop
-quality, and the official warps."""
+"""Part crops: each expert's crop rule (the realised crop region and its affine), the part boxes
+the rules start from (``boxes``; ExPose's alternative in ``expose_boxes``), crop quality, and the
+official warps."""
 
 from __future__ import annotations
 

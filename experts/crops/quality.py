@@ -80,7 +80,7 @@ def assess_crops(
     Args:
         xywh: (N, 4) boxes, pixels of the original image (e.g. ``PartBoxes.xywh``).
         part_keypoints: (N, K, 3) keypoints ``(x, y, conf)`` of the cropped part, pixels
-            (e.g. ``boxes.part_keypoints(kp137, "left_hand")``).
+            (e.g. ``part_keypoints.part_keypoints(kp137, "left_hand")``).
         image_hw: original image ``(H, W)``.
         conf_thresh: keypoints with confidence > this count as confident.
         min_keypoints: fewer confident keypoints than this makes the crop degenerate.

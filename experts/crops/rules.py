@@ -23,11 +23,10 @@ from furpe_label.experts.crops.boxes import (
     DEFAULT_PART_THRESH,
     PartBoxes,
     deca_face_boxes,
-    face_landmarks68,
     frankmocap_hand_boxes,
-    part_keypoints,
     spin_body_center_scale,
 )
+from furpe_label.experts.crops.part_keypoints import face_landmarks68, part_keypoints
 from furpe_label.experts.crops.quality import CropQuality, assess_crops
 from furpe_label.experts.crops.warps import (
     NETWORK_INPUT_SIZE,

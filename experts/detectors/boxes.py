@@ -1,7 +1,8 @@
-"""Box geometry for the detectors: crop windows, keypoint boxes, person-to-box matching.
+"""Boxes for the keypoint detectors: crop windows, keypoint boxes, person-to-box matching.
 
 All boxes are pixel ``xywh`` (top-left x, y, width, height) of the original image unless a name
-says ``xyxy`` (x0, y0, x1, y1 with x1, y1 exclusive).
+says ``xyxy`` (x0, y0, x1, y1 with x1, y1 exclusive). The shared geometry (IoU, containment,
+point boxes) is :mod:`furpe_label.experts.geometry.boxes`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from furpe_label.experts.geometry.boxes import containment, iou, points_box
 from furpe_label.experts.vocabulary import Part
 
 
@@ -40,13 +42,6 @@ def crop_window(
     if x1 - x0 < 2 or y1 - y0 < 2:
         return None
     return x0, y0, x1, y1
-
-
-def points_box(points: np.ndarray) -> np.ndarray:
-    """Tight pixel xywh box of (N, 2) points (N >= 1)."""
-    lo = points.min(axis=0)
-    hi = points.max(axis=0)
-    return np.array([lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]], np.float64)
 
 
 def keypoint_box(keypoints: np.ndarray, min_conf: float = 0.1) -> np.ndarray | None:
@@ -87,28 +82,6 @@ def box_keypoints(keypoints: np.ndarray, min_conf: float) -> np.ndarray:
     if len(chosen) < 2:
         chosen = keypoints[keypoints[:, 2] > 0]
     return chosen
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two pixel xywh boxes (0 when either is empty)."""
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
-def containment(points: np.ndarray, box: np.ndarray) -> float:
-    """Fraction of (N, 2) pixel points inside the xywh box (0 for N == 0)."""
-    if len(points) == 0:
-        return 0.0
-    inside = (
-        (points[:, 0] >= box[0])
-        & (points[:, 0] <= box[0] + box[2])
-        & (points[:, 1] >= box[1])
-        & (points[:, 1] <= box[1] + box[3])
-    )
-    return float(inside.mean())
 
 
 def match_people_to_boxes(

@@ -52,7 +52,7 @@ from furpe_label.experts.detectors.base import (
     as_boxes,
     box_is_valid,
 )
-from furpe_label.experts.detectors.boxes import crop_window, points_box
+from furpe_label.experts.detectors.boxes import crop_window
 from furpe_label.experts.detectors.hand_assignment import (
     SIDES,
     HandCandidate,
@@ -60,6 +60,7 @@ from furpe_label.experts.detectors.hand_assignment import (
     palm_length,
 )
 from furpe_label.experts.detectors.mediapipe_models import MediaPipeModels, Window
+from furpe_label.experts.geometry.boxes import points_box
 from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES, OPENPOSE137_PARTS, convert
 from furpe_label.experts.vocabulary import Reason
 

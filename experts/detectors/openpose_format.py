@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES, OPENPOSE137_PARTS
 
-Coordinates = Literal["auto", "pixels", "zero_to_one", "minus_one_to_one"]
 COORDINATE_MODES: tuple[str, ...] = ("auto", "pixels", "zero_to_one", "minus_one_to_one")
 
 # OpenPose JSON part key -> (OpenPose-137 part, number of keypoints)

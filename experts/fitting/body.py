@@ -106,7 +106,6 @@ class SmplBodyFitter(KeypointFitter):
         model = load_body_model(models_dir, "smpl", gender)
         layer = model.layer
         self.model_sha256 = model.sha256
-        self.synthetic_model = model.synthetic is not None
         vertex_ids = layer.vertex_joint_selector.extra_joints_idxs[:_NUM_VERTEX_POINTS].long()
         self.skinning = SparseSkinning(
             layer.v_template,

@@ -91,7 +91,7 @@ class FlameFaceFitter(KeypointFitter):
             models_dir, "flame", num_betas=100, num_expression_coeffs=50, use_face_contour=True
         )
         layer = model.layer
-        self.model_sha256, self.synthetic_model = model.sha256, model.synthetic is not None
+        self.model_sha256 = model.sha256
         faces = layer.faces_tensor.long()
         rows = layer.dynamic_lmk_faces_idx.shape[0]
         triangles = torch.cat([faces[layer.lmk_faces_idx], faces[layer.dynamic_lmk_faces_idx]

@@ -91,7 +91,7 @@ class ManoHandFitter(KeypointFitter):
         self.device = torch.device(device)
         model = load_body_model(models_dir, "mano", "right", flat_hand_mean=False)
         layer = model.layer
-        self.model_sha256, self.synthetic_model = model.sha256, model.synthetic is not None
+        self.model_sha256 = model.sha256
         tip_ids = torch.tensor(tips)
         self.skinning = SparseSkinning(
             layer.v_template,

@@ -110,7 +110,6 @@ class SparseSkinning(nn.Module):
         dtype = torch.float32
         n_joints = j_regressor.shape[0]
         self.num_joints = int(n_joints)
-        self.num_coeffs = int(blend_dirs.shape[-1])
         parents = np.asarray(parents, dtype=np.int64)
         levels = tree_levels(parents)
         # Joints in level order (root first); each level's parents as positions in that order.
@@ -141,11 +140,6 @@ class SparseSkinning(nn.Module):
         )
         self.register_buffer("blend", blend.contiguous(), False)  # (C + P + 1, U * 3)
         self.register_buffer("weights", lbs_weights[ids].to(dtype).contiguous(), False)
-
-    @property
-    def num_points(self) -> int:
-        """Q, the number of surface points."""
-        return int(self.point_weights.shape[0])
 
     def _chain(self, rot: torch.Tensor, rest: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Global rotations (B, J, 3, 3) and posed joints (B, J, 3) m from local rotations

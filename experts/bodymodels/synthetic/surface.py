@@ -205,16 +205,3 @@ class MeshBuilder:
                         f"ring centred at {np.round(ring.center, 3)} is not a facet of its "
                         "junction hull (move its shaping points or tilt it)"
                     )
-
-
-def check_closed_manifold(faces: np.ndarray, n_vertices: int) -> None:
-    """Raise ValueError unless ``faces`` form one consistently oriented closed surface."""
-    half = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    keys = half[:, 0] * n_vertices + half[:, 1]
-    if len(np.unique(keys)) != len(keys):
-        raise ValueError("a directed edge occurs twice: inconsistent orientation or non-manifold")
-    twins = half[:, 1] * n_vertices + half[:, 0]
-    if not np.isin(twins, keys).all():
-        raise ValueError("the surface has boundary edges")
-    if len(np.unique(faces)) != n_vertices:
-        raise ValueError("some vertices are not used by any face")

@@ -23,6 +23,9 @@ from furpe_label.experts.crops.rules import (
     FrankMocapHandCrop,
     SpinBodyCrop,
 )
+from furpe_label.experts.fitting.body import SmplBodyFitter
+from furpe_label.experts.fitting.face import FlameFaceFitter
+from furpe_label.experts.fitting.hand import ManoHandFitter
 from furpe_label.experts.networks.records import ExpertRecord
 from furpe_label.experts.vocabulary import Part
 
@@ -74,8 +77,6 @@ def build_fitting_experts(
     parts: tuple[Part, ...], models_dir: Path, device: Any, iterations: int, conf_thresh: float
 ) -> list[FittingPartExpert]:
     """The fitting experts of ``parts`` on the body models in ``models_dir``."""
-    from furpe_label.experts.fitting import FlameFaceFitter, ManoHandFitter, SmplBodyFitter
-
     device = device or "cpu"
     experts: list[FittingPartExpert] = []
     if Part.BODY in parts:

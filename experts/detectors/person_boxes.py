@@ -14,7 +14,8 @@
   becomes a person box ``face_width_factor`` face widths wide and ``face_height_factor`` face
   heights tall, starting half a face above it. Score: the cascade's level weight.
 
-Boxes are pixel xywh of the original image, clipped to it.
+Boxes are pixel xywh of the original image, clipped to it. The run uses them for images whose
+dataset gives no person boxes (its person pre-pass).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from furpe_label.experts.geometry.boxes import clip_boxes, intersection_area, iou
 
 _HOG_PERSON_PX = 96.0  # person height inside HOG's 64 x 128 training window (Dalal & Triggs)
 _FACE_CASCADE = "haarcascade_frontalface_default.xml"
@@ -47,29 +50,6 @@ class DetectorConfig:
     face_height_factor: float = 8.0
 
 
-def clip_boxes(boxes: np.ndarray, image_hw: tuple[int, int]) -> np.ndarray:
-    """Clip (P, 4) pixel xywh boxes to the (H, W) image."""
-    height, width = image_hw
-    x0 = np.clip(boxes[:, 0], 0, width)
-    y0 = np.clip(boxes[:, 1], 0, height)
-    x1 = np.clip(boxes[:, 0] + boxes[:, 2], 0, width)
-    y1 = np.clip(boxes[:, 1] + boxes[:, 3], 0, height)
-    return np.stack([x0, y0, x1 - x0, y1 - y0], axis=1).reshape(-1, 4)
-
-
-def _overlap(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    return ix * iy
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two xywh boxes."""
-    inter = _overlap(a, b)
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union > 0 else 0.0
-
-
 def non_maximum_suppression(boxes: np.ndarray, scores: np.ndarray, max_iou: float) -> list[int]:
     """Greedy NMS over (P, 4) xywh boxes: the kept indices, best score first."""
     keep: list[int] = []
@@ -86,7 +66,7 @@ def drop_contained(boxes: np.ndarray, keep: list[int], containment: float) -> li
         for k in keep
         if not any(
             boxes[j, 3] >= 1.5 * boxes[k, 3]
-            and _overlap(boxes[k], boxes[j]) >= containment * boxes[k, 2] * boxes[k, 3]
+            and intersection_area(boxes[k], boxes[j]) >= containment * boxes[k, 2] * boxes[k, 3]
             for j in keep
             if j != k
         )
