@@ -23,7 +23,7 @@ from furpe_label.experts.crops.rules import (
     FrankMocapHandCrop,
     SpinBodyCrop,
 )
-from furpe_label.experts.networks.records import ExpertRecord
+from furpe_label.experts.records import ExpertRecord
 from furpe_label.experts.vocabulary import Part
 
 __all__ = ["FittingPartExpert", "build_fitting_experts"]

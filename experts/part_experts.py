@@ -27,13 +27,13 @@ from furpe_label.experts.crops.rules import (
     SpinBodyCrop,
 )
 from furpe_label.experts.networks.loading import load_deca, load_frankmocap, load_spin
-from furpe_label.experts.networks.records import ExpertRecord
 from furpe_label.experts.networks.runners import (
     DEFAULT_BATCH_SIZE,
     DecaExpert,
     FrankMocapExpert,
     SpinExpert,
 )
+from furpe_label.experts.records import ExpertRecord
 from furpe_label.experts.vocabulary import Part
 
 __all__ = [

@@ -1,9 +1,11 @@
-"""The network part experts (SPIN, DECA, FrankMocap): official checkpoints, runners, records."""
+"""The network part experts (SPIN, DECA, FrankMocap): official checkpoints and runners.
+
+Their outputs are :mod:`furpe_label.experts.records` (shared with the keypoint fitters).
+"""
 
 from __future__ import annotations
 
 from furpe_label.experts.networks.loading import load_deca, load_frankmocap, load_spin
-from furpe_label.experts.networks.records import BodyParams, ExpertRecord, FaceParams, HandParams
 from furpe_label.experts.networks.runners import (
     DecaExpert,
     FrankMocapExpert,
@@ -12,12 +14,8 @@ from furpe_label.experts.networks.runners import (
 )
 
 __all__ = [
-    "BodyParams",
     "DecaExpert",
-    "ExpertRecord",
-    "FaceParams",
     "FrankMocapExpert",
-    "HandParams",
     "NetworkExpert",
     "SpinExpert",
     "load_deca",
