@@ -142,17 +142,16 @@ def test_combine_order_and_part_valid():
     decisions = SelectionDecisions(np.array([True, False, True, True, True, True]), status,
                                    step3, {})  # fmt: skip
     inputs = np.array(["image_unreadable", "ok", "ok", "ok", "ok", "ok"], dtype=object)
-    fusion = np.array(["ok"] * 4 + ["fusion_failed", "ok"], dtype=object)
-    outcome = combine(decisions, inputs, fusion)
+    outcome = combine(decisions, inputs)
     assert outcome.drop_step.tolist() == [Stage.INPUT, Stage.KEYPOINTS, Stage.EXPERTS,
-                                          Stage.KEPT, Stage.FUSION, Stage.REPROJECTION]  # fmt: skip
+                                          Stage.KEPT, Stage.KEPT, Stage.REPROJECTION]  # fmt: skip
     assert outcome.drop_reason.tolist() == [
         Reason.IMAGE_UNREADABLE, Reason.FEW_CONFIDENT_KEYPOINTS, Reason.ZERO_AREA, Reason.OK,
-        Reason.FUSION_FAILED, Reason.REPROJECTION_ERROR,
+        Reason.OK, Reason.REPROJECTION_ERROR,
     ]  # fmt: skip
     assert (
         outcome.part_valid.tolist()
-        == [[False] * 4] * 3 + [[True, True, False, True]] + [[False] * 4] * 2
+        == [[False] * 4] * 3 + [[True, True, False, True], [True] * 4] + [[False] * 4]
     )
     assert combine(decisions, np.array(["no_person_in_box"] + ["ok"] * 5)).drop_step[0] == (
         Stage.KEYPOINTS
