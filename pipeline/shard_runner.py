@@ -106,6 +106,7 @@ class _Observed:
 
     keypoints: ShardKeypoints
     step1: dict[str, np.ndarray]  # step 1 scores, (N,) each
+    step1_ok: np.ndarray  # (N,) bool: detected and kept by step 1 (the experts ran on these)
     experts: ExpertOutputs
 
 
@@ -114,7 +115,7 @@ def _observe(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer
     alive at once); the experts run on the rows step 1 keeps."""
     gt_kp = inputs.float_column("keypoints2d") if config.detector == "ground-truth" else None
     openpose = inputs.table.column("openpose_json").to_pylist()
-    keypoints, step1, experts = [], [], []
+    keypoints, step1, step1_ok, experts = [], [], [], []
     chunks = inputs.chunks()
     while True:
         with timer(Stage.INPUT):
@@ -136,11 +137,12 @@ def _observe(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer
             for row, detail in enumerate(chunk.detail):
                 kp.detail[row] = detail or kp.detail[row]
             scores = score_keypoints(kp.keypoints, models.selection)
-            step1_ok = keep_keypoints(scores["n_confident_kp"], models.selection)
+            reached = np.array([why is Reason.OK for why in kp.failure], dtype=bool)
+            kept = reached & keep_keypoints(scores["n_confident_kp"], models.selection)
         with timer(Stage.EXPERTS):
             failure = [
                 why if why is not Reason.OK or ok else Reason.FEW_CONFIDENT_KEYPOINTS
-                for why, ok in zip(kp.failure, step1_ok, strict=True)
+                for why, ok in zip(kp.failure, kept, strict=True)
             ]
             persons = PersonBatch(
                 chunk.images, chunk.image_index, kp.keypoints, failure, kp.world_landmarks
@@ -148,18 +150,21 @@ def _observe(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer
             experts.append(run_expert_stage(persons, models.experts))
         keypoints.append(kp)
         step1.append(scores)
+        step1_ok.append(kept)
         del chunk, persons  # the chunk's pixels
-    step1_columns = {name: np.concatenate([s[name] for s in step1]) for name in step1[0]}
-    return _Observed(concat_keypoints(keypoints), step1_columns, ExpertOutputs.concat(experts))
+    return _Observed(
+        keypoints=concat_keypoints(keypoints),
+        step1={name: np.concatenate([s[name] for s in step1]) for name in step1[0]},
+        step1_ok=np.concatenate(step1_ok),
+        experts=ExpertOutputs.concat(experts),
+    )
 
 
 def _label(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) -> ShardResults:
     """Every stage after decoding, in order (see the module docstring)."""
     selection = models.selection
     seen = _observe(config, models, inputs, timer)
-    kp, step1, experts = seen.keypoints, seen.step1, seen.experts
-    reached = np.array([f is Reason.OK for f in kp.failure])
-    step1_ok = reached & keep_keypoints(step1["n_confident_kp"], selection)
+    kp, step1, step1_ok, experts = seen.keypoints, seen.step1, seen.step1_ok, seen.experts
     with timer(Stage.EXPERTS):  # step 2
         step2 = score_validity(experts, kp.keypoints, models.hand_mean, selection, rows=step1_ok)
         status = part_status(step2, selection)
