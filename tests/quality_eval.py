@@ -93,7 +93,6 @@ def label_people(models: QualityModels, people: SimulatedPeople, shapes: Shapes,
     status = part_status(step2, config)
     finite = people.experts.reason == Reason.OK
     finite &= ~np.stack([step2[f"non_finite_{p.value}"] for p in Part], 1) & step1_ok[:, None]
-    finite[~finite[:, Part.BODY.column]] = False
     fusion = FusionConfig(wrist=rule)
     candidate = fuse_parts(people.experts, shapes.betas, models.rig, fusion, usable=finite)
     camera = np.nan_to_num(candidate.camera, nan=1.0)
