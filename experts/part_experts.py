@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from furpe_label.experts.crops.rules import CropRule
-from furpe_label.experts.networks.records import ExpertRecord
 from furpe_label.experts.networks.runners import DEFAULT_BATCH_SIZE
+from furpe_label.experts.records import ExpertRecord
 from furpe_label.experts.vocabulary import Part
 
 __all__ = [

@@ -5,30 +5,31 @@ detector's failure reason, if any), every expert's crop rule plans the crops of 
 each image, the usable crops are cut and run through the expert in chunks (one batched call per
 chunk, the pixels released right after), and each expert's record is scattered back to N rows.
 Nothing is dropped: every (instance, part) cell ends with either an output (``Reason.OK``) or a
-named :class:`Reason` plus a free-text ``detail``.
+named :class:`Reason` plus a free-text ``detail``. The result is one
+:class:`~furpe_label.experts.expert_outputs.ExpertOutputs`, which step 2, the shape transfer
+and fusion read as it is.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from furpe_label.experts.crops.rules import CropPlan
-from furpe_label.experts.networks.records import ExpertRecord
+from furpe_label.experts.expert_outputs import ExpertOutputs
 from furpe_label.experts.part_experts import ExpertBatch, PartExpert
-from furpe_label.experts.vocabulary import Part, Reason
+from furpe_label.experts.records import ExpertRecord
+from furpe_label.experts.vocabulary import Reason
 
-__all__ = ["DEFAULT_CHUNK", "ExpertOutputs", "PersonBatch", "run_expert_stage"]
+__all__ = ["DEFAULT_CHUNK", "PersonBatch", "run_expert_stage"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK = 256
 """Instances per expert call: bounds the crop pixels alive at once (256 x 150 KB)."""
-
-N_PARTS = len(Part)
 
 
 @dataclass(frozen=True)
@@ -59,81 +60,6 @@ class PersonBatch:
 
     def __len__(self) -> int:
         return len(self.image_index)
-
-
-@dataclass
-class ExpertOutputs:
-    """The stage's output, row-aligned with the N instances; columns in :class:`Part` order.
-
-    Attributes:
-        reason: (N, 4) object array of :class:`Reason`; ``Reason.OK`` where the part has output.
-        detail: (N, 4) object array of str, free text beside a reason ("" if none).
-        boxes: (N, 4, 4) float64 realised crop regions, pixel xywh (NaN: no crop).
-        affines: (N, 4, 2, 3) float64 image -> crop pixels (NaN: no crop).
-        crop_side_px, crop_outside_fraction: (N, 4) float64 crop quality (NaN: no box).
-        crop_keypoints, crop_keypoints_inside: (N, 4) int32 confident part keypoints, and those
-            inside the box.
-        records: part -> the expert's :class:`ExpertRecord` scattered to N rows (NaN where no
-            output); absent for parts without an expert.
-        experts: part -> (expert name, SHA-256 of its file).
-    """
-
-    reason: np.ndarray
-    detail: np.ndarray
-    boxes: np.ndarray
-    affines: np.ndarray
-    crop_side_px: np.ndarray
-    crop_outside_fraction: np.ndarray
-    crop_keypoints: np.ndarray
-    crop_keypoints_inside: np.ndarray
-    records: dict[Part, ExpertRecord] = field(default_factory=dict)
-    experts: dict[Part, tuple[str, str]] = field(default_factory=dict)
-
-    @classmethod
-    def empty(cls, count: int, failure: Sequence[Reason]) -> ExpertOutputs:
-        """N rows, every part marked with the instance's failure (or ``EXPERT_DISABLED``)."""
-        reason = np.empty((count, N_PARTS), dtype=object)
-        for row, why in enumerate(failure):
-            reason[row] = Reason.EXPERT_DISABLED if why is Reason.OK else why
-        nan = np.full((count, N_PARTS), np.nan)
-        return cls(
-            reason=reason,
-            detail=np.full((count, N_PARTS), "", dtype=object),
-            boxes=np.full((count, N_PARTS, 4), np.nan),
-            affines=np.full((count, N_PARTS, 2, 3), np.nan),
-            crop_side_px=nan.copy(),
-            crop_outside_fraction=nan.copy(),
-            crop_keypoints=np.zeros((count, N_PARTS), np.int32),
-            crop_keypoints_inside=np.zeros((count, N_PARTS), np.int32),
-        )
-
-    @property
-    def valid(self) -> np.ndarray:
-        """(N, 4) bool: the part has an expert output."""
-        return self.reason == Reason.OK
-
-    @classmethod
-    def concat(cls, pieces: Sequence[ExpertOutputs]) -> ExpertOutputs:
-        """The outputs of consecutive row blocks as one (records NaN-filled where a block has
-        none for a part)."""
-        arrays = {
-            name: np.concatenate([getattr(piece, name) for piece in pieces])
-            for name in ("reason", "detail", "boxes", "affines", "crop_side_px",
-                         "crop_outside_fraction", "crop_keypoints", "crop_keypoints_inside")
-        }  # fmt: skip
-        experts = {part: who for piece in pieces for part, who in piece.experts.items()}
-        records: dict[Part, ExpertRecord] = {}
-        for part, (name, sha) in experts.items():
-            present = [piece.records[part] for piece in pieces if part in piece.records]
-            if not present:
-                continue
-            features = any(record.feature is not None for record in present)
-            records[part] = ExpertRecord.concat([
-                piece.records.get(part) or ExpertRecord.nan(part, name, sha, len(piece.reason),
-                                                            features)
-                for piece in pieces
-            ])  # fmt: skip
-        return cls(**arrays, records=records, experts=experts)
 
 
 def _plan_all(

@@ -96,16 +96,11 @@ class Reason(StrEnum):
     NON_FINITE_OUTPUT = "non_finite_output"
     OUT_OF_RANGE = "parameters_out_of_range"
     HAND_INVISIBLE = "hand_invisible"
-    BODY_INVALID = "body_invalid"
-    # fusion
-    FUSION_FAILED = "fusion_failed"
     # selection step 3
     REPROJECTION_ERROR = "reprojection_error"
     REPROJECTION_UNVERIFIABLE = "reprojection_unverifiable"
     # what-if re-decisions from stored scores
     NOT_SCORED = "not_scored"
-    # the run itself
-    TASK_FAILED = "task_failed"
 
     @property
     def meaning(self) -> str:
@@ -139,15 +134,12 @@ _MEANINGS: dict[Reason, str] = {
     Reason.NON_FINITE_OUTPUT: "step 2: the expert returned NaN or infinite values",
     Reason.OUT_OF_RANGE: "step 2: the expert's parameters are outside their plausible range",
     Reason.HAND_INVISIBLE: "step 2: the hand has too few confident keypoints (FuRPE: <= 8)",
-    Reason.BODY_INVALID: "step 2: the body expert's output is unusable, so the sample is dropped",
-    Reason.FUSION_FAILED: "merging the parts into SMPL-X failed",
     Reason.REPROJECTION_ERROR: "step 3: the fused SMPL-X keypoints reproject too far from the "
     "detected ones",
     Reason.REPROJECTION_UNVERIFIABLE: "step 3: no confident detected keypoint of a labelled part "
     "has a finite model counterpart, so the label cannot be checked",
     Reason.NOT_SCORED: "what-if: the original run never scored this step for the row (an "
     "earlier step dropped it), so its outcome under the new thresholds needs a re-run",
-    Reason.TASK_FAILED: "the shard task failed after its retries",
 }
 
 if set(_MEANINGS) != set(Reason):  # pragma: no cover - guards edits of this module

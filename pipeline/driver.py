@@ -1,8 +1,8 @@
 """The labelling run's driver: check, plan, submit shards, follow them, summarise.
 
-1. Lock ``OUT`` (a second run on it refuses), load the models once here (a missing model, a
-   damaged checkpoint or an unknown dataset fails now, before any work), record ``run.json``
-   (a resume with other settings refuses, naming each difference).
+1. Lock ``OUT`` (a second run on it refuses), hash the model files (:mod:`.provenance`; a
+   missing model file fails now, before any work; the workers load the models), record
+   ``run.json`` (a resume with other settings refuses, naming each difference).
 2. Build the manifest (dataset adapter + one row per person found), or reuse the stored one.
 3. Create (or reopen) ``labels.zarr`` and run every shard without a completion marker on the
    executor, with a progress bar of samples/s and kept %.
@@ -20,9 +20,10 @@ from tqdm import tqdm
 
 from furpe_label.pipeline.config import RunConfig, RunResources
 from furpe_label.pipeline.executors import ShardExecutor, ShardOutcome
+from furpe_label.pipeline.keypoint_stage import KeypointSource
 from furpe_label.pipeline.people_prepass import expand_people
+from furpe_label.pipeline.provenance import run_files
 from furpe_label.pipeline.shard_runner import ShardTask
-from furpe_label.pipeline.worker_models import WorkerModels, worker_models
 from furpe_label.storage.label_store import DEFAULT_CHUNK_SIZE, LabelStore
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.run_info import RunInfo, current_code_version
@@ -45,17 +46,21 @@ class RunSummary:
     synthetic: bool = False
 
 
-def _run_info(config: RunConfig, models: WorkerModels) -> RunInfo:
-    experts = {expert.part.value: expert.name for expert in models.experts}
-    checkpoints = {f"{e.part.value}:{e.name}": e.sha256 for e in models.experts}
+def _run_info(config: RunConfig) -> RunInfo:
+    files = run_files(config)  # writes the synthetic family if asked
+    source = KeypointSource(config.detector, config.openpose)
+    try:
+        detector = source.version
+    finally:
+        source.close()
     return RunInfo(
         config=config.as_dict(),
         code_version=current_code_version(),
         synthetic=config.synthetic_models,
-        detector=models.keypoints.version,
-        experts=experts,
-        model_sha256=models.provenance,
-        checkpoint_sha256=checkpoints,
+        detector=detector,
+        experts=files.experts,
+        model_sha256=files.model_sha256,
+        checkpoint_sha256=files.checkpoint_sha256,
     )
 
 
@@ -86,8 +91,7 @@ def run_labels(
     run_dir = RunDir(out)
     run_dir.root.mkdir(parents=True, exist_ok=True)
     with run_dir.lock():
-        models = worker_models(config, resources)  # writes the synthetic family if asked
-        run_dir.start(_run_info(config, models))
+        run_dir.start(_run_info(config))
         run_dir.remove_leftovers()
         count = _manifest(run_dir, config, make_adapter, progress)
         store = LabelStore.open_or_create(

@@ -14,10 +14,14 @@ numbers rank labels and thresholds; they are not benchmark-comparable MPJPEs.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
+from furpe_label.experts.fusion.fuse import FusedSmplx
 from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES, mapping
+from furpe_label.experts.keypoints.fast_openpose import OpenPoseFromSMPLX
+from furpe_label.pipeline.shard_inputs import ShardInputs
 
-__all__ = ["MIN_SHARED_JOINTS", "gt_errors_mm", "procrustes_align"]
+__all__ = ["MIN_SHARED_JOINTS", "gt_errors_mm", "label_errors_mm", "procrustes_align"]
 
 MIN_SHARED_JOINTS = 6
 """Fewer valid shared joints than this give no error (NaN)."""
@@ -81,4 +85,45 @@ def gt_errors_mm(
         mpjpe[row] = 1000.0 * np.linalg.norm(centred - target, axis=1).mean()
         aligned = procrustes_align(label[ok], truth[ok, :3])
         pa_mpjpe[row] = 1000.0 * np.linalg.norm(aligned - truth[ok, :3], axis=1).mean()
+    return mpjpe, pa_mpjpe
+
+
+def label_errors_mm(
+    layer: OpenPoseFromSMPLX, fused: FusedSmplx, kept: np.ndarray, inputs: ShardInputs
+) -> tuple[np.ndarray, np.ndarray]:
+    """MPJPE and PA-MPJPE (mm) of a shard's kept labels against its rows' ground truth.
+
+    Args:
+        layer: OpenPose-137 keypoints of SMPL-X (``flat_hand_mean=True``), metres.
+        fused: the shard's stored labels (N rows).
+        kept: (N,) bool rows kept by selection.
+        inputs: the shard's manifest rows (``joints3d`` and ``joints3d_convention``).
+
+    Returns:
+        (mpjpe (N,), pa_mpjpe (N,)) float32; NaN where a row is not kept, has no ground truth
+        or its convention is unknown to the convention table.
+    """
+    count = len(inputs)
+    nan = np.full(count, np.nan, np.float32)
+    conventions = inputs.table.column("joints3d_convention").to_pylist()
+    rows = [r for r in range(count) if conventions[r] and kept[r]]
+    if not rows:
+        return nan, nan.copy()
+    joints = inputs.float_column("joints3d")
+    params = {
+        name: torch.as_tensor(value[rows], dtype=torch.float32)
+        for name, value in fused.smplx_params().items()
+    }
+    with torch.no_grad():
+        points, _ = layer(**params)
+    mpjpe, pa_mpjpe = nan.copy(), nan.copy()
+    for convention in {conventions[r] for r in rows}:
+        chosen = [i for i, r in enumerate(rows) if conventions[r] == convention]
+        try:
+            a, b = gt_errors_mm(
+                points.numpy()[chosen], joints[[rows[i] for i in chosen]], convention
+            )
+        except KeyError:  # a convention the table does not know: no error, not a crash
+            continue
+        mpjpe[[rows[i] for i in chosen]], pa_mpjpe[[rows[i] for i in chosen]] = a, b
     return mpjpe, pa_mpjpe

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from furpe_label.experts.expert_outputs import ExpertOutputs
 from furpe_label.experts.fusion.fuse import FusedSmplx
-from furpe_label.experts.networks.records import ExpertRecord
-from furpe_label.experts.part_stage import ExpertOutputs
+from furpe_label.experts.records import HEAD_FEATURE_DIM, ExpertRecord
 from furpe_label.experts.vocabulary import Part, Stage
 from furpe_label.selection import SelectionDecisions, SelectionMetrics
 from furpe_label.selection.decisions import Outcome
@@ -42,10 +42,11 @@ class ShardResults:
     gt_pa_mpjpe_mm: np.ndarray
 
 
-def _features(record: ExpertRecord | None, count: int, head: bool) -> np.ndarray:
-    dim = 1024 if head else 2048
-    value = None if record is None else (record.head_feature if head else record.feature)
-    return np.full((count, dim), np.nan, np.float16) if value is None else value
+def _head_features(record: ExpertRecord | None, count: int) -> np.ndarray:
+    """(N, 1024) float16 stored features of a part, NaN where its expert gives none."""
+    if record is None or record.head_feature is None:
+        return np.full((count, HEAD_FEATURE_DIM), np.nan, np.float16)
+    return record.head_feature
 
 
 def label_arrays(results: ShardResults) -> dict[str, np.ndarray]:
@@ -73,7 +74,7 @@ def label_arrays(results: ShardResults) -> dict[str, np.ndarray]:
     for part in Part:
         arrays[f"box_{part.value}"] = results.experts.boxes[:, part.column].astype(np.float32)
         record = results.experts.records.get(part)
-        arrays[f"feature_{part.value}"] = _features(record, count, head=True)
+        arrays[f"feature_{part.value}"] = _head_features(record, count)
     wanted = {f.name for f in LABEL_FIELDS if not f.optional}
     return {name: arrays[name] for name in wanted}
 

@@ -11,7 +11,7 @@ import logging
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +69,6 @@ class WorkerModels:
         transfer: SMPL -> SMPL-X shape transfer.
         hand_mean: (2, 45) left / right mean hand, axis-angle radians (step 2's range check).
         fusion: the fusion rules; selection: the thresholds.
-        provenance: file name -> SHA-256 of every body-model file loaded.
     """
 
     keypoints: KeypointSource
@@ -80,7 +79,6 @@ class WorkerModels:
     hand_mean: np.ndarray
     fusion: FusionConfig
     selection: SelectionConfig
-    provenance: dict[str, str] = field(default_factory=dict)
 
 
 def _load(config: RunConfig, resources: RunResources) -> WorkerModels:
@@ -108,7 +106,6 @@ def _load(config: RunConfig, resources: RunResources) -> WorkerModels:
         hand_mean=hand_mean,
         fusion=FusionConfig(wrist=config.wrist, head_from_face=config.head_from_face),
         selection=SelectionConfig(**config.selection),
-        provenance={smplx.path.name: smplx.sha256},
     )
 
 

@@ -21,7 +21,7 @@ from furpe_label.selection.decisions import (
     what_if,
 )
 from furpe_label.selection.step1_keypoints import confident_mask, keep_keypoints, score_keypoints
-from furpe_label.selection.step2_validity import ExpertOutputs, part_status, score_validity
+from furpe_label.selection.step2_validity import part_status, score_validity
 from furpe_label.selection.step3_reprojection import (
     BodyCropFrame,
     overall_reprojection,
@@ -34,7 +34,6 @@ __all__ = [
     "METRIC_COLUMNS",
     "STAGE_LABELS",
     "BodyCropFrame",
-    "ExpertOutputs",
     "Outcome",
     "SelectionConfig",
     "SelectionDecisions",

@@ -147,20 +147,16 @@ def what_if(metrics: SelectionMetrics, config: SelectionConfig) -> SelectionDeci
 def combine(
     decisions: SelectionDecisions,
     input_reasons: np.ndarray | None = None,
-    fusion_reasons: np.ndarray | None = None,
 ) -> Outcome:
     """The per-row outcome: the first stage that drops the row, and ``part_valid``.
 
     Stages in order: input / keypoint detection (``input_reasons``), step 1, step 2 (the
-    body's status drops the sample), fusion (``fusion_reasons``), step 3. ``drop_step`` is set
-    by FuRPE's three steps only.
+    body's status drops the sample), step 3. ``drop_step`` is set by FuRPE's three steps only.
 
     Args:
         decisions: from :func:`decide` / :func:`what_if`.
         input_reasons: optional (N,) :class:`Reason` from before step 1 (``ok`` when the row
             reached step 1): an input reason (stage INPUT) or a detection reason (KEYPOINTS).
-        fusion_reasons: optional (N,) :class:`Reason` from fusion (``ok`` or
-            ``fusion_failed``).
     """
     n = len(decisions)
     drop_stage = np.zeros(n, dtype=np.int8)
@@ -183,9 +179,6 @@ def combine(
     drop(~decisions.keep_step1, Stage.KEYPOINTS, Reason.FEW_CONFIDENT_KEYPOINTS, step=1)
     body = decisions.part_status[:, Part.BODY.column]
     drop(body != Reason.OK, Stage.EXPERTS, body, step=2)
-    if fusion_reasons is not None:
-        fusion = as_reasons(fusion_reasons, "fusion_reasons").reshape(n)
-        drop(fusion != Reason.OK, Stage.FUSION, fusion)
     drop(decisions.step3_status != Reason.OK, Stage.REPROJECTION, decisions.step3_status, step=3)
     part_valid = (decisions.part_status == Reason.OK) & (drop_stage == Stage.KEPT)[:, None]
     return Outcome(drop_stage, drop_step, drop_reason, part_valid)

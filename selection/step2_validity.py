@@ -5,7 +5,8 @@ Per person and part, in this order (the first that applies is the part's status)
 1. the crop / expert stage gave no output: its reason (``empty_box``, ``zero_area``,
    ``outside_image``, ``too_few_keypoints``, ``crop_failed``, ``expert_disabled``,
    ``expert_failed``) is kept as the status;
-2. ``non_finite_output``: any NaN / inf in the part's parameters (or crop camera);
+2. ``non_finite_output``: any NaN / inf in the part's parameters (body rotations and betas;
+   face pose, expression and shape; hand pose) or its crop camera;
 3. ``parameters_out_of_range``:
    * body: a shape coefficient with ``|beta| > betas_max_abs`` (3), or a "rotation" matrix
      that is not one (``max|R R^T - I|`` or ``|det R - 1|`` > ``rotation_tolerance``);
@@ -31,89 +32,34 @@ as float32 and the rules compare the stored values (``|beta| > 3`` is decided on
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 
+from furpe_label.experts.expert_outputs import ExpertOutputs
 from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES
 from furpe_label.experts.vocabulary import Part, Reason
 from furpe_label.selection.columns import as_reasons
 from furpe_label.selection.config import SelectionConfig
 from furpe_label.selection.step1_keypoints import check_keypoints2d
 
-__all__ = ["ExpertOutputs", "hand_visibility_indices", "part_status", "score_validity"]
+__all__ = ["hand_visibility_indices", "part_status", "score_validity"]
 
-_SHAPES = {
-    "body_rotmats": (24, 3, 3),
-    "body_betas": (10,),
-    "face_pose": (6,),
-    "face_exp": (50,),
-    "face_shape": (100,),
-    "left_hand_pose": (48,),
-    "right_hand_pose": (48,),
+_FINITE_FIELDS = {
+    Part.BODY: ("rotmats", "betas"),
+    Part.FACE: ("pose", "expression", "shape"),
+    Part.LEFT_HAND: ("pose",),
+    Part.RIGHT_HAND: ("pose",),
 }
-_PART_FIELDS = {
-    Part.BODY: ("body_rotmats", "body_betas"),
-    Part.FACE: ("face_pose", "face_exp", "face_shape"),
-    Part.LEFT_HAND: ("left_hand_pose",),
-    Part.RIGHT_HAND: ("right_hand_pose",),
-}
+"""The record parameters rule 2 checks per part (with the part's crop camera)."""
 
 
-@dataclass(frozen=True)
-class ExpertOutputs:
-    """Part-expert outputs row-aligned with N persons; NaN rows where a part has no output.
-
-    Attributes:
-        body_rotmats: (N, 24, 3, 3) SPIN's SMPL rotations (0 global orient, 1..23 body).
-        body_betas: (N, 10) SPIN's SMPL shape coefficients.
-        face_pose: (N, 6) DECA axis-angle, radians: [0:3] head, [3:6] jaw.
-        face_exp: (N, 50) FLAME expression; face_shape: (N, 100) FLAME shape.
-        left_hand_pose, right_hand_pose: (N, 48) FrankMocap, radians: [0:3] hand global
-            rotation, [3:48] 15 finger joints relative to the mean hand (left un-flipped).
-        expert_reasons: (N, 4) :class:`Reason` (or its strings) per :class:`Part`: ``ok``
-            where the part's expert gave an output, else the crop / expert-stage reason.
-        cameras: optional (N, 4, 3) each part's crop camera ``[s, tx, ty]`` (Part order),
-            checked for finiteness with its part.
-    """
-
-    body_rotmats: np.ndarray
-    body_betas: np.ndarray
-    face_pose: np.ndarray
-    face_exp: np.ndarray
-    face_shape: np.ndarray
-    left_hand_pose: np.ndarray
-    right_hand_pose: np.ndarray
-    expert_reasons: np.ndarray
-    cameras: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        n = len(self.expert_reasons)
-        for name, shape in _SHAPES.items():
-            value = np.asarray(getattr(self, name))
-            if value.shape != (n, *shape) or not np.issubdtype(value.dtype, np.floating):
-                raise ValueError(f"{name} must be float (N, {', '.join(map(str, shape))}) with "
-                                 f"N = {n} rows, got {value.dtype} {value.shape}")  # fmt: skip
-            object.__setattr__(self, name, value)
-        reasons = as_reasons(self.expert_reasons, "expert_reasons")
-        if reasons.shape != (n, len(Part)):
-            raise ValueError(f"expert_reasons must be (N, 4), got {reasons.shape}")
-        object.__setattr__(self, "expert_reasons", reasons)
-        if self.cameras is not None:
-            cameras = np.asarray(self.cameras)
-            if cameras.shape != (n, len(Part), 3):
-                raise ValueError(f"cameras must be (N, 4, 3), got {cameras.shape}")
-            object.__setattr__(self, "cameras", cameras)
-
-    def __len__(self) -> int:
-        return len(self.expert_reasons)
-
-    def part_arrays(self, part: Part) -> list[np.ndarray]:
-        """The part's arrays flattened to (N, D) each (its crop camera included if given)."""
-        arrays = [getattr(self, name).reshape(len(self), -1) for name in _PART_FIELDS[part]]
-        if self.cameras is not None:
-            arrays.append(self.cameras[:, part.column])
-        return arrays
+def _part_arrays(outputs: ExpertOutputs, part: Part) -> list[np.ndarray]:
+    """The part's checked parameters and crop camera, each flattened to (N, D)."""
+    record = outputs.record(part)
+    if len(record) != len(outputs):
+        raise ValueError(f"{part.value} record has {len(record)} rows for {len(outputs)}")
+    arrays = [getattr(record.params, name) for name in _FINITE_FIELDS[part]]
+    return [array.reshape(len(outputs), -1) for array in (*arrays, record.camera)]
 
 
 def hand_visibility_indices(hand: Part) -> np.ndarray:
@@ -147,7 +93,8 @@ def score_validity(
     """Step 2 scores (:data:`~furpe_label.selection.columns.METRIC_COLUMNS`, step 2 part).
 
     Args:
-        outputs: the N rows' expert outputs.
+        outputs: the expert stage's output for the N rows (its ``reason`` column gives rule 1;
+            a part without a record reads as NaN).
         keypoints2d: (N, 137, 3) OpenPose-137 ``(x, y, conf)``, for hand visibility.
         hand_mean: (2, 45) radians, the mean hand of [left, right] that FrankMocap's poses are
             relative to (SMPL-X ``hands_meanl`` / ``hands_meanr``).
@@ -160,6 +107,9 @@ def score_validity(
         ``n_visible_kp_{hand}``.
     """
     n = len(outputs)
+    reasons = as_reasons(outputs.reason, "expert_reasons")
+    if reasons.shape != (n, len(Part)):
+        raise ValueError(f"expert_reasons must be (N, 4), got {reasons.shape}")
     conf = check_keypoints2d(keypoints2d)[..., 2].astype(np.float64)
     if len(conf) != n:
         raise ValueError(f"{n} expert rows but {len(conf)} keypoint rows")
@@ -168,19 +118,20 @@ def score_validity(
         raise ValueError(f"hand_mean must be finite (2, 45) [left, right], got {hand_mean.shape}")
     scored = np.ones(n, bool) if rows is None else np.asarray(rows, dtype=bool).reshape(n)
     out: dict[str, np.ndarray] = {"step2_scored": scored}
-    has_output = outputs.expert_reasons == Reason.OK
+    has_output = reasons == Reason.OK
     for part in Part:
         finite = np.ones(n, dtype=bool)
-        for array in outputs.part_arrays(part):
+        for array in _part_arrays(outputs, part):
             finite &= np.isfinite(array).all(axis=1)
-        out[f"expert_reason_{part.value}"] = outputs.expert_reasons[:, part.column]
+        out[f"expert_reason_{part.value}"] = reasons[:, part.column]
         out[f"non_finite_{part.value}"] = has_output[:, part.column] & ~finite
+    body = outputs.record(Part.BODY).params
     with np.errstate(invalid="ignore"):
-        out["betas_max_abs"] = np.abs(outputs.body_betas).max(axis=1).astype(np.float32)
-        out["rotation_error"] = _rotation_error(outputs.body_rotmats).astype(np.float32)
+        out["betas_max_abs"] = np.abs(body.betas).max(axis=1).astype(np.float32)
+        out["rotation_error"] = _rotation_error(body.rotmats).astype(np.float32)
     threshold = config.hand_threshold
     for side, hand in enumerate((Part.LEFT_HAND, Part.RIGHT_HAND)):
-        pose = getattr(outputs, f"{hand.value}_pose")
+        pose = outputs.record(hand).params.pose
         fingers = pose[:, 3:].astype(np.float32) + hand_mean[side]  # float32, as FuRPE
         with np.errstate(invalid="ignore"):
             out[f"hand_max_abs_{hand.value}"] = np.abs(fingers).max(axis=1)

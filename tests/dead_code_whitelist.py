@@ -11,5 +11,3 @@ _.base_name  # experts/detectors/openpifpaf_detector.py: class attribute openpif
 _.synth_models  # workflows/cli.py: the `synth-models` click command, registered by decorator
 
 # Left to the helper that reshapes this code in issue 12 (drop the entry when it is gone)
-_.nan_rows  # workflows/datasets/readers.py: unused; removed in issue 12's dead-code list
-_.face_shape  # selection/step2_validity.py ExpertOutputs: replaced by the one expert output type

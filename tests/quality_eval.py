@@ -18,7 +18,6 @@ import torch
 
 from furpe_label.experts.fusion.fuse import FusedSmplx, FusionConfig, fuse_parts
 from furpe_label.experts.fusion.head import rotation_angle
-from furpe_label.experts.fusion.inputs import PartOutputs
 from furpe_label.experts.fusion.kinematics import global_rotations
 from furpe_label.experts.geometry.cameras import WeakPerspectiveCamera
 from furpe_label.experts.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
@@ -70,24 +69,17 @@ def transfer_shapes(models: QualityModels, people: SimulatedPeople, chunk: int =
     """SPIN's SMPL bodies -> SMPL-X betas and translation (rows without a body: 0 / NaN)."""
     n = len(people)
     betas, transl = np.zeros((n, models.rig.num_betas)), np.full((n, 3), np.nan)
-    rows = np.flatnonzero(people.experts.expert_reasons[:, Part.BODY.column] == Reason.OK)
+    rows = np.flatnonzero(people.experts.reason[:, Part.BODY.column] == Reason.OK)
+    body = people.experts.record(Part.BODY).params
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
-        rotmats = torch.as_tensor(people.experts.body_rotmats[part], dtype=torch.float64)
+        rotmats = torch.as_tensor(body.rotmats[part], dtype=torch.float64)
         rotvecs = matrix_to_axis_angle(rotmats)
-        smpl_betas = torch.as_tensor(people.experts.body_betas[part], dtype=torch.float64)
+        smpl_betas = torch.as_tensor(body.betas[part], dtype=torch.float64)
         zero = torch.zeros(len(part), 3, dtype=torch.float64)
         result = models.transfer.transfer(rotvecs[:, 0], rotvecs[:, 1:], smpl_betas, zero)
         betas[part], transl[part] = result.betas.numpy(), result.transl.numpy()
     return Shapes(betas, transl)
-
-
-def _part_outputs(people: SimulatedPeople, usable: np.ndarray) -> PartOutputs:
-    experts = people.experts
-    return PartOutputs(body_rotmats=experts.body_rotmats, body_camera=people.body_camera,
-                       face_pose=experts.face_pose, face_expression=experts.face_exp,
-                       left_hand_pose=experts.left_hand_pose,
-                       right_hand_pose=experts.right_hand_pose, part_valid=usable)  # fmt: skip
 
 
 def label_people(models: QualityModels, people: SimulatedPeople, shapes: Shapes, rule: str,
@@ -99,11 +91,10 @@ def label_people(models: QualityModels, people: SimulatedPeople, shapes: Shapes,
     step2 = score_validity(people.experts, people.keypoints2d, models.hand_mean, config,
                            rows=step1_ok)  # fmt: skip
     status = part_status(step2, config)
-    finite = people.experts.expert_reasons == Reason.OK
+    finite = people.experts.reason == Reason.OK
     finite &= ~np.stack([step2[f"non_finite_{p.value}"] for p in Part], 1) & step1_ok[:, None]
-    finite[~finite[:, Part.BODY.column]] = False
     fusion = FusionConfig(wrist=rule)
-    candidate = fuse_parts(_part_outputs(people, finite), shapes.betas, models.rig, fusion)
+    candidate = fuse_parts(people.experts, shapes.betas, models.rig, fusion, usable=finite)
     camera = np.nan_to_num(candidate.camera, nan=1.0)
     step3 = {"layer": models.keypoints,
              "params": {**candidate.smplx_params(), "transl": np.nan_to_num(shapes.transl)},
@@ -113,8 +104,8 @@ def label_people(models: QualityModels, people: SimulatedPeople, shapes: Shapes,
     step3_scores, _ = score_reprojection(**step3)
     metrics = SelectionMetrics({**step1, **step2, **step3_scores}, config.scoring_parameters())
     outcome = combine(decide(metrics, config))
-    stored = fuse_parts(_part_outputs(people, outcome.part_valid & finite), shapes.betas,
-                        models.rig, fusion)  # fmt: skip
+    stored = fuse_parts(people.experts, shapes.betas, models.rig, fusion,
+                        usable=outcome.part_valid & finite)  # fmt: skip
     return Labels(metrics, outcome, stored, step3)
 
 

@@ -30,11 +30,13 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
+from furpe_label.experts.expert_outputs import ExpertOutputs
 from furpe_label.experts.fusion.head import DECA_TO_BODY_CAMERA
 from furpe_label.experts.fusion.kinematics import HEAD, LEFT_WRIST, RIGHT_WRIST, global_rotations
 from furpe_label.experts.vocabulary import Part, Reason
-from furpe_label.selection import BodyCropFrame, ExpertOutputs, SelectionConfig, confident_mask
+from furpe_label.selection import BodyCropFrame, SelectionConfig, confident_mask
 from tests.benchmarks.reprojection_study import model_keypoints, observe, spin_camera
+from tests.doubles.expert_outputs import expert_outputs
 from tests.plausible_smpl import sample_smpl_bodies
 from tests.quality_models import QualityModels
 
@@ -46,7 +48,7 @@ _LEGS = [(1, 2), (4, 5), (7, 8), (10, 11)]  # hips, knees, ankles, feet
 _MIRROR = np.array([1.0, -1.0, -1.0])  # axis-angle mirrored across the body's x = 0 plane
 _PART_OUTPUTS = {
     Part.BODY: ("body_rotmats", "body_betas"),
-    Part.FACE: ("face_pose", "face_exp", "face_shape"),
+    Part.FACE: ("face_pose", "face_expression", "face_shape"),
     Part.LEFT_HAND: ("left_hand_pose",),
     Part.RIGHT_HAND: ("right_hand_pose",),
 }
@@ -220,9 +222,9 @@ def simulate_people(
     camera = spin_camera(model_keypoints(models.keypoints, own), truth_px, frame, rng, noise.camera)
     globals_ = truth_globals(models, truth)
     hands = _hand_experts(models, truth, globals_, gross, side, rng, noise)
-    face_pose, face_exp = _face_expert(truth, globals_, rng, noise)
+    face_pose, face_expression = _face_expert(truth, globals_, rng, noise)
     outputs = {"body_rotmats": _matrices(body).numpy(), "body_betas": smpl_betas,
-               "face_pose": face_pose, "face_exp": face_exp,
+               "face_pose": face_pose, "face_expression": face_expression,
                "face_shape": rng.normal(0.0, 1.0, (n, 100)),
                "left_hand_pose": hands[0], "right_hand_pose": hands[1]}  # fmt: skip
     reasons = np.full((n, 4), Reason.OK, dtype=object)
@@ -234,9 +236,11 @@ def simulate_people(
             outputs[name][missing] = np.nan
     body_camera = camera.double().numpy()
     body_camera[reasons[:, Part.BODY.column] != Reason.OK] = np.nan
+    cameras = np.ones((n, len(Part), 3), np.float32)
+    cameras[:, Part.BODY.column] = body_camera
+    experts = expert_outputs(n, **{k: v.astype(np.float32) for k, v in outputs.items()},
+                             cameras=cameras, reasons=reasons)  # fmt: skip
     return SimulatedPeople(
-        truth=truth, keypoints2d=keypoints, frame=frame,
-        experts=ExpertOutputs(**{k: v.astype(np.float32) for k, v in outputs.items()},
-                              expert_reasons=reasons),
+        truth=truth, keypoints2d=keypoints, frame=frame, experts=experts,
         body_camera=body_camera.astype(np.float32), gross=gross, gross_side=side,
     )  # fmt: skip

@@ -11,7 +11,7 @@ import torch
 from furpe_label.experts.networks.checkpoints import CheckpointFormatError, CheckpointMismatchError
 from furpe_label.experts.networks.loading import check_deca_checkpoint, load_deca
 from furpe_label.experts.networks.preprocess import deca_tensor
-from furpe_label.experts.networks.records import FaceParams
+from furpe_label.experts.records import FaceParams
 from furpe_label.experts.vocabulary import Part
 from tests.doubles.official_checkpoints import write_deca_file
 
@@ -44,7 +44,7 @@ def test_record_layout_and_official_code_order(expert, crops):
     # decompose_code with param_list ['shape', 'tex', 'exp', 'pose', 'cam', 'light']
     np.testing.assert_allclose(record.params.shape, code[:, 0:100], atol=1e-6)
     np.testing.assert_allclose(record.params.tex, code[:, 100:150], atol=1e-6)
-    np.testing.assert_allclose(record.params.exp, code[:, 150:200], atol=1e-6)
+    np.testing.assert_allclose(record.params.expression, code[:, 150:200], atol=1e-6)
     np.testing.assert_allclose(record.params.pose, code[:, 200:206], atol=1e-6)
     np.testing.assert_allclose(record.camera, code[:, 206:209], atol=1e-6)
     np.testing.assert_allclose(record.params.light, code[:, 209:236].reshape(2, 9, 3), atol=1e-6)

@@ -19,7 +19,7 @@ from furpe_label.experts.fitting.body import OPENPOSE25_FROM_SMPL, SmplBodyFitte
 from furpe_label.experts.fitting.problem import FitData
 from furpe_label.experts.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from furpe_label.experts.keypoints.conventions import mapping
-from furpe_label.experts.networks.records import BodyParams, ExpertRecord
+from furpe_label.experts.records import BodyParams, ExpertRecord
 from furpe_label.experts.vocabulary import Part
 from tests.fitting_errors import keypoint_error_px, truth_error_mm
 from tests.fitting_truth import CROP_PX_PER_UNIT, body_truth

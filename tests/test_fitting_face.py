@@ -10,7 +10,7 @@ import torch
 from furpe_label.experts.bodymodels.loading import load_body_model
 from furpe_label.experts.fitting.face import FlameFaceFitter
 from furpe_label.experts.geometry.rotations import axis_angle_to_matrix
-from furpe_label.experts.networks.records import ExpertRecord, FaceParams
+from furpe_label.experts.records import ExpertRecord, FaceParams
 from furpe_label.experts.vocabulary import Part
 from tests.fitting_errors import keypoint_error_px
 from tests.fitting_truth import CROP_PX_PER_UNIT, face_truth
@@ -38,7 +38,7 @@ def _deca_landmarks(layer, params: FaceParams, camera: np.ndarray) -> np.ndarray
             global_orient=torch.as_tensor(params.pose[:, :3]),
             jaw_pose=torch.as_tensor(params.pose[:, 3:]),
             neck_pose=zeros, leye_pose=zeros, reye_pose=zeros,
-            betas=torch.as_tensor(params.shape), expression=torch.as_tensor(params.exp),
+            betas=torch.as_tensor(params.shape), expression=torch.as_tensor(params.expression),
         )  # fmt: skip
     landmarks = out.joints[:, 5:].numpy()  # 51 static, then 17 contour
     landmarks = np.concatenate([landmarks[:, 51:], landmarks[:, :51]], 1)  # OpenPose order
@@ -50,7 +50,7 @@ def test_fit_reproduces_landmarks_with_smplx_flame(fitter, synthetic_models_dir)
     truth = face_truth(fitter, 6, seed=0, noise_px=1.0, missing=0.0)
     result = fitter.fit(truth.keypoints)
     p = result.params
-    assert p.shape.shape == (6, 100) and p.exp.shape == (6, 50) and p.pose.shape == (6, 6)
+    assert p.shape.shape == (6, 100) and p.expression.shape == (6, 50) and p.pose.shape == (6, 6)
     assert not p.tex.any() and not p.light.any()  # not observable: mean albedo, no light
     layer = load_body_model(
         synthetic_models_dir, "flame", num_betas=100, num_expression_coeffs=50,
@@ -89,7 +89,7 @@ def test_refining_keeps_albedo_and_light_and_moves_toward_landmarks(fitter):
     p = exact.params
     init_params = FaceParams(
         shape=p.shape + g.standard_normal(p.shape.shape).astype(np.float32),
-        exp=p.exp + g.standard_normal(p.exp.shape).astype(np.float32),
+        expression=p.expression + g.standard_normal(p.expression.shape).astype(np.float32),
         pose=p.pose + 0.1 * g.standard_normal(p.pose.shape).astype(np.float32),
         tex=g.standard_normal((4, 50)).astype(np.float32),
         light=g.standard_normal((4, 9, 3)).astype(np.float32),

@@ -13,7 +13,7 @@ import torch
 
 from furpe_label.experts.bodymodels.loading import load_body_model
 from furpe_label.experts.fitting.hand import FRANKMOCAP_TIPS, OPENPOSE21_FROM_MANO, ManoHandFitter
-from furpe_label.experts.networks.records import ExpertRecord, HandParams
+from furpe_label.experts.records import ExpertRecord, HandParams
 from furpe_label.experts.vocabulary import Part
 from tests.fitting_truth import CROP_PX_PER_UNIT, corrupt, hand_truth
 

@@ -12,7 +12,7 @@ from furpe_label.experts.networks.checkpoints import CheckpointMismatchError
 from furpe_label.experts.networks.frankmocap import load_mean_mano_params
 from furpe_label.experts.networks.loading import check_frankmocap_checkpoint, load_frankmocap
 from furpe_label.experts.networks.preprocess import frankmocap_tensor
-from furpe_label.experts.networks.records import HandParams
+from furpe_label.experts.records import HandParams
 from furpe_label.experts.safe_load import UnsafePickleError
 from tests.doubles.official_checkpoints import mean_mano_pose, write_frankmocap_files
 

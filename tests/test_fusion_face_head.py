@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -9,10 +11,9 @@ from scipy.spatial.transform import Rotation
 
 from furpe_label.experts.fusion.fuse import FusionConfig, fuse_parts
 from furpe_label.experts.fusion.head import DECA_TO_BODY_CAMERA
-from furpe_label.experts.fusion.inputs import PartOutputs
 from furpe_label.experts.fusion.kinematics import HEAD, global_rotations
 from furpe_label.experts.vocabulary import Part
-from tests.doubles.simulated_part_outputs import simulated_part_outputs
+from tests.doubles.simulated_part_outputs import SimulatedParts, simulated_part_outputs
 from tests.fusion_support import TOL_M, load_fusion_models, smplx_joints
 
 N = 12
@@ -29,7 +30,7 @@ def inputs(models):
     return simulated_part_outputs(models.rig, N, seed=7)
 
 
-def _flame_landmarks(models, parts: PartOutputs) -> torch.Tensor:
+def _flame_landmarks(models, parts: SimulatedParts) -> torch.Tensor:
     """(N, 51, 3) FLAME landmarks posed by DECA's code (neck at rest), DECA camera frame."""
     n = len(parts)
     pose = torch.from_numpy(parts.face_pose)
@@ -48,7 +49,7 @@ def _centred(points: torch.Tensor) -> np.ndarray:
 
 def test_face_fields_come_from_deca(models, inputs):
     parts, betas = inputs
-    fused = fuse_parts(parts, betas, models.rig)
+    fused = fuse_parts(parts.outputs, betas, models.rig)
     np.testing.assert_array_equal(fused.jaw_pose, parts.face_pose[:, 3:])
     np.testing.assert_array_equal(fused.expression, parts.face_expression[:, :10])
     np.testing.assert_array_equal(fused.flame_expression, parts.face_expression)
@@ -67,7 +68,7 @@ def test_head_from_face_turns_the_smplx_head_like_decas_flame(models, inputs):
     flame = _flame_landmarks(models, parts) @ DECA_TO_BODY_CAMERA.T
     for head_from_face, agrees in ((True, True), (False, False)):
         config = FusionConfig(head_from_face=head_from_face)
-        fused = fuse_parts(parts, betas, models.rig, config)
+        fused = fuse_parts(parts.outputs, betas, models.rig, config)
         face = smplx_joints(models.smplx_flat, fused)[:, LANDMARKS]
         error = np.abs(_centred(face) - _centred(flame)).max()
         assert (error < TOL_M) == agrees, error
@@ -75,8 +76,8 @@ def test_head_from_face_turns_the_smplx_head_like_decas_flame(models, inputs):
 
 def test_head_from_face_changes_only_the_head_joint(models, inputs):
     parts, betas = inputs
-    plain = fuse_parts(parts, betas, models.rig)
-    headed = fuse_parts(parts, betas, models.rig, FusionConfig(head_from_face=True))
+    plain = fuse_parts(parts.outputs, betas, models.rig)
+    headed = fuse_parts(parts.outputs, betas, models.rig, FusionConfig(head_from_face=True))
     others = [j for j in range(21) if j != HEAD - 1]
     np.testing.assert_array_equal(headed.body_pose[:, others], plain.body_pose[:, others])
     assert np.abs(headed.body_pose[:, HEAD - 1] - plain.body_pose[:, HEAD - 1]).max() > 0.05
@@ -92,8 +93,8 @@ def test_head_disagreement_measures_the_face_body_angle(models, inputs):
     deca = DECA_TO_BODY_CAMERA.numpy().T @ head_global @ extra
     face_pose = parts.face_pose.copy()
     face_pose[:, :3] = Rotation.from_matrix(deca).as_rotvec()
-    shifted = PartOutputs(**{**parts.__dict__, "face_pose": face_pose})
-    fused = fuse_parts(shifted, betas, models.rig)
+    shifted = replace(parts, face_pose=face_pose)
+    fused = fuse_parts(shifted.outputs, betas, models.rig)
     np.testing.assert_allclose(fused.head_disagreement_rad, offsets, atol=2e-4)
 
 
@@ -103,9 +104,9 @@ def test_unusable_face_keeps_the_body_head_and_neutral_face(models, inputs):
     valid[::2, Part.FACE.column] = False
     face_pose = parts.face_pose.copy()
     face_pose[::2] = np.inf  # ignored where unusable
-    masked = PartOutputs(**{**parts.__dict__, "part_valid": valid, "face_pose": face_pose})
-    fused = fuse_parts(masked, betas, models.rig, FusionConfig(head_from_face=True))
-    plain = fuse_parts(parts, betas, models.rig)
+    masked = replace(parts, part_valid=valid, face_pose=face_pose)
+    fused = fuse_parts(masked.outputs, betas, models.rig, FusionConfig(head_from_face=True))
+    plain = fuse_parts(parts.outputs, betas, models.rig)
     off = ~valid[:, Part.FACE.column]
     assert not fused.jaw_pose[off].any() and not fused.expression[off].any()
     assert not fused.flame_expression[off].any()

@@ -1,21 +1,22 @@
-"""Fusion inputs and outputs: scattering expert records into rows, refusals, row bookkeeping."""
+"""Fusion inputs and outputs: reading the expert stage's records, refusals, row bookkeeping."""
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
 
+from furpe_label.experts.expert_outputs import ExpertOutputs
 from furpe_label.experts.fusion.fuse import FusionConfig, fuse_parts
-from furpe_label.experts.fusion.inputs import PartOutputs
-from furpe_label.experts.networks.records import (
+from furpe_label.experts.fusion.inputs import fused_array, usable_parts
+from furpe_label.experts.records import (
     BodyParams,
     ExpertRecord,
     FaceParams,
     HandParams,
 )
-from furpe_label.experts.vocabulary import Part
+from furpe_label.experts.vocabulary import Part, Reason
 from tests.doubles.simulated_part_outputs import simulated_part_outputs
 from tests.fusion_support import load_fusion_models
 
@@ -43,7 +44,13 @@ def _nan_rows(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return out
 
 
-def test_from_records_takes_row_aligned_records_and_the_usable_mask(inputs):
+def _stage_output(records: dict[Part, ExpertRecord]) -> ExpertOutputs:
+    out = ExpertOutputs.empty(6, [Reason.OK] * 6)
+    out.records.update(records)
+    return out
+
+
+def test_fusion_reads_row_aligned_records_and_the_usable_mask(inputs):
     parts, _ = inputs
     present = np.zeros((6, 4), bool)
     present[[0, 2, 3, 5], 0] = True
@@ -66,48 +73,52 @@ def test_from_records_takes_row_aligned_records_and_the_usable_mask(inputs):
     }  # fmt: skip
     usable = present.copy()
     usable[5, Part.FACE.column] = False
-    out = PartOutputs.from_records(records, usable)
-    np.testing.assert_array_equal(out.part_valid, usable)
-    np.testing.assert_array_equal(out.body_rotmats[0], parts.body_rotmats[0])
-    np.testing.assert_array_equal(out.body_camera[0], np.float32([0.9, 0.01, -0.02]))
-    np.testing.assert_array_equal(out.left_hand_pose[3], parts.left_hand_pose[3])
-    np.testing.assert_array_equal(out.right_hand_pose[4], parts.right_hand_pose[4])
-    assert np.isnan(out.body_rotmats[1]).all() and np.isnan(out.face_pose[0]).all()
-    without_face = PartOutputs.from_records({Part.BODY: records[Part.BODY]}, usable)
-    assert not without_face.part_valid[:, 1:].any()
+    out = _stage_output(records)
+    np.testing.assert_array_equal(usable_parts(out, usable), usable)
+    body_rotmats = fused_array(out, Part.BODY, "rotmats")
+    body_camera = fused_array(out, Part.BODY, "camera")
+    left, right = (fused_array(out, hand, "pose") for hand in (Part.LEFT_HAND, Part.RIGHT_HAND))
+    np.testing.assert_array_equal(body_rotmats[0], parts.body_rotmats[0])
+    np.testing.assert_array_equal(body_camera[0], np.float32([0.9, 0.01, -0.02]))
+    np.testing.assert_array_equal(left[3], parts.left_hand_pose[3])
+    np.testing.assert_array_equal(right[4], parts.right_hand_pose[4])
+    face_pose = fused_array(out, Part.FACE, "pose")
+    assert np.isnan(body_rotmats[1]).all() and np.isnan(face_pose[0]).all()
+    without_face = _stage_output({Part.BODY: records[Part.BODY]})
+    assert not usable_parts(without_face, usable)[:, 1:].any()
     swapped = usable.copy()
     swapped[3, Part.RIGHT_HAND.column] = True  # row 3 holds a left hand
     with pytest.raises(ValueError, match="right_hand: usable rows hold hands of the other"):
-        PartOutputs.from_records({Part.RIGHT_HAND: records[Part.RIGHT_HAND]}, swapped)
+        usable_parts(_stage_output({Part.RIGHT_HAND: records[Part.RIGHT_HAND]}), swapped)
     with pytest.raises(TypeError, match="unexpected BodyParams"):
-        PartOutputs.from_records({Part.FACE: records[Part.BODY]}, usable)
-    with pytest.raises(ValueError, match="record has 6 rows, expected 4"):
-        PartOutputs.from_records({Part.BODY: records[Part.BODY]}, usable[:4])
+        usable_parts(_stage_output({Part.FACE: records[Part.BODY]}), usable)
+    short = _stage_output({Part.BODY: records[Part.BODY].take(slice(0, 4))})
+    with pytest.raises(ValueError, match="record has 4 rows, expected 6"):
+        usable_parts(short, usable)
     with pytest.raises(ValueError, match="marked usable but hold NaN"):
-        PartOutputs.from_records({Part.BODY: records[Part.BODY]}, np.ones((6, 4), bool))
+        usable_parts(_stage_output({Part.BODY: records[Part.BODY]}), np.ones((6, 4), bool))
 
 
 def test_inputs_refuse_bad_shapes_and_non_finite_usable_rows(inputs):
     parts, _ = inputs
-    fields = parts.__dict__
-    with pytest.raises(ValueError, match=r"face_expression must be a \(6, \(50,\)\)"):
-        PartOutputs(**{**fields, "face_expression": np.zeros((6, 10), np.float32)})
-    with pytest.raises(ValueError, match="part_valid must be a"):
-        PartOutputs(**{**fields, "part_valid": np.ones((6, 4), np.int8)})
+    with pytest.raises(ValueError, match=r"FaceParams\.expression has shape \(6, 10\)"):
+        _ = replace(parts, face_expression=np.zeros((6, 10), np.float32)).outputs
+    with pytest.raises(ValueError, match="usable must be a"):
+        usable_parts(parts.outputs, np.ones((6, 4), np.int8))
     hands = parts.right_hand_pose.copy()
     hands[4, 7] = np.nan
     with pytest.raises(ValueError, match=r"right_hand_pose: rows \[4\]"):
-        PartOutputs(**{**fields, "right_hand_pose": hands})
+        usable_parts(replace(parts, right_hand_pose=hands).outputs)
 
 
 def test_fuse_refuses_betas_of_the_wrong_size_or_not_finite(models, inputs):
     parts, betas = inputs
     with pytest.raises(ValueError, match=r"betas must have shape \(6, 10\)"):
-        fuse_parts(parts, betas[:, :8], models.rig)
+        fuse_parts(parts.outputs, betas[:, :8], models.rig)
     bad = betas.copy()
     bad[2, 0] = np.nan
     with pytest.raises(ValueError, match=r"not finite in rows \[2\]"):
-        fuse_parts(parts, bad, models.rig)
+        fuse_parts(parts.outputs, bad, models.rig)
 
 
 def test_without_a_body_no_part_is_placed(models, inputs):
@@ -118,8 +129,8 @@ def test_without_a_body_no_part_is_placed(models, inputs):
     rotmats[[1, 4]] = np.nan
     betas = betas.copy()
     betas[[1, 4]] = np.nan
-    masked = PartOutputs(**{**parts.__dict__, "part_valid": valid, "body_rotmats": rotmats})
-    fused = fuse_parts(masked, betas, models.rig, FusionConfig(head_from_face=True))
+    masked = replace(parts, part_valid=valid, body_rotmats=rotmats)
+    fused = fuse_parts(masked.outputs, betas, models.rig, FusionConfig(head_from_face=True))
     assert not fused.part_valid[[1, 4]].any() and fused.part_valid[[0, 2, 3, 5]].all()
     assert fused.hand_suppressed[[1, 4]].all() and not fused.hand_suppressed[[0, 2, 3, 5]].any()
     for name, value in fused.smplx_params().items():
@@ -131,7 +142,7 @@ def test_without_a_body_no_part_is_placed(models, inputs):
 
 def test_outputs_are_float32_row_aligned_and_take_rows(models, inputs):
     parts, betas = inputs
-    fused = fuse_parts(parts, betas, models.rig, FusionConfig(wrist="copy-paste"))
+    fused = fuse_parts(parts.outputs, betas, models.rig, FusionConfig(wrist="copy-paste"))
     shapes = {"global_orient": (6, 3), "body_pose": (6, 21, 3), "betas": (6, 10),
               "jaw_pose": (6, 3), "left_hand_pose": (6, 15, 3), "expression": (6, 10),
               "flame_expression": (6, 50), "camera": (6, 3), "part_valid": (6, 4),

@@ -31,7 +31,7 @@ def models(synthetic_models_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def fused(models) -> FusedSmplx:
     parts, betas = simulated_part_outputs(models.rig, N, seed=11)
-    return fuse_parts(parts, betas, models.rig)
+    return fuse_parts(parts.outputs, betas, models.rig)
 
 
 def _fast_keypoints(layer, fused: FusedSmplx) -> tuple[np.ndarray, np.ndarray]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,7 +11,6 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from furpe_label.experts.fusion.fuse import FusionConfig, fuse_parts
-from furpe_label.experts.fusion.inputs import PartOutputs
 from furpe_label.experts.fusion.kinematics import (
     LEFT_ELBOW,
     LEFT_WRIST,
@@ -85,7 +85,7 @@ def test_hand_expert_hand_lands_exactly_on_the_body(models, inputs, rule):
     global rotation = the hand's, fingers relative to each side's own mean hand."""
     parts, betas = inputs
     betas = np.zeros_like(betas)  # MANO's own shape space: compare at the mean shape
-    fused = fuse_parts(parts, betas, models.rig, FusionConfig(wrist=rule))
+    fused = fuse_parts(parts.outputs, betas, models.rig, FusionConfig(wrist=rule))
     joints = smplx_joints(models.smplx_flat, fused)
     for side, _, _ in SIDES:
         pose = getattr(parts, f"{side}_hand_pose")
@@ -95,7 +95,7 @@ def test_hand_expert_hand_lands_exactly_on_the_body(models, inputs, rule):
 
 def test_furpe_keeps_the_body_wrists_and_pastes_fingers(models, inputs):
     parts, betas = inputs
-    fused = fuse_parts(parts, np.zeros_like(betas), models.rig, FusionConfig(wrist="furpe"))
+    fused = fuse_parts(parts.outputs, np.zeros_like(betas), models.rig, FusionConfig(wrist="furpe"))
     body = parts.body_rotmats.astype(np.float64)
     np.testing.assert_allclose(_matrices(fused.body_pose), body[:, 1:22].reshape(-1, 3, 3),
                                atol=1e-5)  # fmt: skip
@@ -114,8 +114,8 @@ def test_furpe_keeps_the_body_wrists_and_pastes_fingers(models, inputs):
 def test_adaptive_keeps_the_wrist_twist_in_range_and_the_swing(models, inputs):
     parts, betas = inputs
     limit = 0.4 * math.pi
-    copy = fuse_parts(parts, betas, models.rig, FusionConfig(wrist="copy-paste"))
-    adaptive = fuse_parts(parts, betas, models.rig, FusionConfig(twist_limit_rad=limit))
+    copy = fuse_parts(parts.outputs, betas, models.rig, FusionConfig(wrist="copy-paste"))
+    adaptive = fuse_parts(parts.outputs, betas, models.rig, FusionConfig(twist_limit_rad=limit))
     rest = models.rig.rest_joints(torch.from_numpy(betas.astype(np.float64))).numpy()
     for side, (_, elbow, wrist) in enumerate(SIDES):
         axis = rest[:, wrist] - rest[:, elbow]
@@ -144,8 +144,8 @@ def test_adaptive_keeps_the_wrist_twist_in_range_and_the_swing(models, inputs):
 def test_adaptive_elbow_twist_moves_no_keypoint(models, inputs, limit):
     """Every smplx joint and OpenPose-137 keypoint stays within 1e-5 m of copy-paste."""
     parts, betas = inputs
-    copy = fuse_parts(parts, betas, models.rig, FusionConfig(wrist="copy-paste"))
-    adaptive = fuse_parts(parts, betas, models.rig, FusionConfig(twist_limit_rad=limit))
+    copy = fuse_parts(parts.outputs, betas, models.rig, FusionConfig(wrist="copy-paste"))
+    adaptive = fuse_parts(parts.outputs, betas, models.rig, FusionConfig(twist_limit_rad=limit))
     moved = np.abs(adaptive.wrist_twist_excess_rad).max(axis=1) > 0.3
     assert moved.sum() >= 3  # the elbows really turned in several rows
     joints_copy = smplx_joints(models.smplx_flat, copy)
@@ -168,8 +168,8 @@ def test_unusable_hand_keeps_body_arm_and_mean_hand(models, inputs, rule):
     valid[1::4, Part.RIGHT_HAND.column] = False
     left = parts.left_hand_pose.copy()
     left[~valid[:, Part.LEFT_HAND.column]] = np.nan  # ignored where unusable
-    masked = PartOutputs(**{**parts.__dict__, "part_valid": valid, "left_hand_pose": left})
-    fused = fuse_parts(masked, betas, models.rig, FusionConfig(wrist=rule))
+    masked = replace(parts, part_valid=valid, left_hand_pose=left)
+    fused = fuse_parts(masked.outputs, betas, models.rig, FusionConfig(wrist=rule))
     body = parts.body_rotmats.astype(np.float64)
     for side, (name, elbow, wrist) in enumerate(SIDES):
         off = ~valid[:, 2 + side]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from furpe_label.experts.vocabulary import Part
 from tests.quality_eval import label_errors, label_people, transfer_shapes
 from tests.quality_models import QualityModels
 from tests.quality_sim import (
@@ -61,7 +62,7 @@ def test_each_gross_error_is_what_it_claims(models):
     assert set(gross) == set(GROSS_ERRORS)
     globals_ = truth_globals(models, truth).numpy()
     hand_truth = [Rotation.from_matrix(globals_[:, w]).as_rotvec() for w in WRISTS]
-    hands = [experts.left_hand_pose[:, :3], experts.right_hand_pose[:, :3]]
+    hands = [experts.record(hand).params.pose[:, :3] for hand in (Part.LEFT_HAND, Part.RIGHT_HAND)]
 
     flipped = gross == "flipped_hands"
     for side in (0, 1):
@@ -81,7 +82,8 @@ def test_each_gross_error_is_what_it_claims(models):
         exact = ~flipped & ~((gross == "wrist_twist") & (people.gross_side == index))
         assert _angle_deg(hands[index][exact], hand_truth[index][exact]).max() < 0.01
 
-    body = Rotation.from_matrix(experts.body_rotmats.reshape(-1, 3, 3)).as_rotvec()
+    rotmats = experts.record(Part.BODY).params.rotmats
+    body = Rotation.from_matrix(rotmats.reshape(-1, 3, 3)).as_rotvec()
     body = body.reshape(n, 24, 3)
     back = gross == "backwards"
     turned = Rotation.from_rotvec(truth["global_orient"][back]) * Rotation.from_euler("y", np.pi)

@@ -13,9 +13,10 @@ from furpe_label.experts.crops import warps
 from furpe_label.experts.crops.boxes import spin_body_center_scale
 from furpe_label.experts.crops.rules import FrankMocapHandCrop, SpinBodyCrop
 from furpe_label.experts.detectors import create_detector
+from furpe_label.experts.expert_outputs import ExpertOutputs
 from furpe_label.experts.geometry.crop_transform import crop_to_image
 from furpe_label.experts.part_experts import ExpertOptions, build_experts
-from furpe_label.experts.part_stage import ExpertOutputs, PersonBatch, run_expert_stage
+from furpe_label.experts.part_stage import PersonBatch, run_expert_stage
 from furpe_label.experts.vocabulary import Part, Reason
 from tests.doubles.official_checkpoints import write_experts_folder
 from tests.real_data import SPIN_EXAMPLE

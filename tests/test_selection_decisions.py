@@ -11,7 +11,6 @@ from furpe_label.experts.geometry.cameras import WeakPerspectiveCamera
 from furpe_label.experts.vocabulary import Part, Reason, Stage
 from furpe_label.selection import (
     BodyCropFrame,
-    ExpertOutputs,
     SelectionConfig,
     SelectionDecisions,
     SelectionMetrics,
@@ -23,6 +22,7 @@ from furpe_label.selection import (
     score_validity,
     what_if,
 )
+from tests.doubles.expert_outputs import expert_outputs
 from tests.selection_data import keypoint_layer, plausible_smplx_params
 
 N = 48
@@ -54,15 +54,16 @@ def world(synthetic_models_dir):
     for row, count in enumerate((8, 11, 12, 13, 30, 45)):  # around both min_count values
         keypoints[row, :, 2] = 0.0
         keypoints[row, rng.choice(137, count, replace=False), 2] = 0.9
-    outputs = ExpertOutputs(
+    outputs = expert_outputs(
+        N,
         body_rotmats=Rotation.random(N * 24, random_state=2).as_matrix().reshape(N, 24, 3, 3),
         body_betas=rng.normal(0, 1.2, (N, 10)),
         face_pose=rng.normal(0, 0.1, (N, 6)),
-        face_exp=rng.normal(0, 1, (N, 50)),
+        face_expression=rng.normal(0, 1, (N, 50)),
         face_shape=rng.normal(0, 1, (N, 100)),
         left_hand_pose=rng.normal(0, 0.9, (N, 48)),
         right_hand_pose=rng.normal(0, 0.9, (N, 48)),
-        expert_reasons=np.where(rng.random((N, 4)) < 0.05, Reason.EMPTY_BOX, Reason.OK),
+        reasons=np.where(rng.random((N, 4)) < 0.05, Reason.EMPTY_BOX, Reason.OK),
     )
     hand_mean = rng.uniform(-0.5, 0.5, (2, 45))
     return layer, params, camera, frame, keypoints, outputs, hand_mean
@@ -142,24 +143,23 @@ def test_combine_order_and_part_valid():
     decisions = SelectionDecisions(np.array([True, False, True, True, True, True]), status,
                                    step3, {})  # fmt: skip
     inputs = np.array(["image_unreadable", "ok", "ok", "ok", "ok", "ok"], dtype=object)
-    fusion = np.array(["ok"] * 4 + ["fusion_failed", "ok"], dtype=object)
-    outcome = combine(decisions, inputs, fusion)
+    outcome = combine(decisions, inputs)
     assert outcome.drop_stage.tolist() == [
-        Stage.INPUT, Stage.KEYPOINTS, Stage.EXPERTS, Stage.KEPT, Stage.FUSION, Stage.REPROJECTION
+        Stage.INPUT, Stage.KEYPOINTS, Stage.EXPERTS, Stage.KEPT, Stage.KEPT, Stage.REPROJECTION
     ]  # fmt: skip
     assert outcome.drop_step.tolist() == [0, 1, 2, 0, 0, 3]  # FuRPE's steps only
     columns = outcome.audit_columns()
-    assert columns["drop_stage"] == ["input", "keypoints", "experts", "kept", "fusion",
+    assert columns["drop_stage"] == ["input", "keypoints", "experts", "kept", "kept",
                                      "reprojection"]  # fmt: skip
     assert columns["drop_step"] == [None, 1, 2, None, None, 3]
     assert columns["drop_reason"][:2] == ["image_unreadable", "few_confident_keypoints"]
     assert outcome.drop_reason.tolist() == [
         Reason.IMAGE_UNREADABLE, Reason.FEW_CONFIDENT_KEYPOINTS, Reason.ZERO_AREA, Reason.OK,
-        Reason.FUSION_FAILED, Reason.REPROJECTION_ERROR,
+        Reason.OK, Reason.REPROJECTION_ERROR,
     ]  # fmt: skip
     assert (
         outcome.part_valid.tolist()
-        == [[False] * 4] * 3 + [[True, True, False, True]] + [[False] * 4] * 2
+        == [[False] * 4] * 3 + [[True, True, False, True], [True] * 4] + [[False] * 4]
     )
     detection = combine(decisions, np.array(["no_person_in_box"] + ["ok"] * 5))
     assert detection.drop_stage[0] == Stage.KEYPOINTS

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from furpe_label.experts.expert_outputs import ExpertOutputs
 from furpe_label.experts.vocabulary import Part, Reason
-from furpe_label.selection import ExpertOutputs, SelectionConfig, part_status, score_validity
+from furpe_label.selection import SelectionConfig, part_status, score_validity
 from furpe_label.selection.step2_validity import hand_visibility_indices
+from tests.doubles.expert_outputs import expert_outputs
 
 OK = Reason.OK
 HAND_MEAN = np.random.default_rng(5).uniform(-0.6, 0.9, (2, 45)).astype(np.float32)
@@ -21,14 +23,22 @@ def _outputs(n: int, **overrides) -> ExpertOutputs:
         "body_rotmats": Rotation.random(n * 24, random_state=1).as_matrix().reshape(n, 24, 3, 3),
         "body_betas": rng.normal(0, 1, (n, 10)).clip(-2.5, 2.5),
         "face_pose": rng.normal(0, 0.1, (n, 6)),
-        "face_exp": rng.normal(0, 1, (n, 50)),
+        "face_expression": rng.normal(0, 1, (n, 50)),
         "face_shape": rng.normal(0, 1, (n, 100)),
         "left_hand_pose": rng.normal(0, 0.2, (n, 48)),
         "right_hand_pose": rng.normal(0, 0.2, (n, 48)),
-        "expert_reasons": np.full((n, 4), "ok", dtype=object),
+        "reasons": np.full((n, 4), "ok", dtype=object),
     }
     fields.update(overrides)
-    return ExpertOutputs(**fields)
+    return expert_outputs(n, **fields)
+
+
+def _body(out: ExpertOutputs):
+    return out.record(Part.BODY).params
+
+
+def _pose(out: ExpertOutputs, hand: Part) -> np.ndarray:
+    return out.record(hand).params.pose
 
 
 def _visible_keypoints(n: int) -> np.ndarray:
@@ -49,19 +59,19 @@ def test_clean_outputs_are_all_ok():
 
 def test_betas_boundary_is_strictly_greater_than_3():
     out = _outputs(4)
-    out.body_betas[0, 3] = 3.0
-    out.body_betas[1, 3] = -3.0
-    out.body_betas[2, 3] = np.nextafter(np.float32(3.0), np.float32(4.0))  # scores are float32
-    out.body_betas[3, 9] = -3.2
+    _body(out).betas[0, 3] = 3.0
+    _body(out).betas[1, 3] = -3.0
+    _body(out).betas[2, 3] = np.nextafter(np.float32(3.0), np.float32(4.0))  # scores are float32
+    _body(out).betas[3, 9] = -3.2
     body = _status(out)[:, Part.BODY.column]
     assert body.tolist() == [OK, OK, Reason.OUT_OF_RANGE, Reason.OUT_OF_RANGE]
 
 
 def test_body_matrices_that_are_not_rotations_are_out_of_range():
     out = _outputs(3)
-    out.body_rotmats[0, 5] *= 1.01  # scaled
-    out.body_rotmats[1, 7] = -out.body_rotmats[1, 7]  # reflection: det -1
-    out.body_rotmats[2, 7] += 1e-4  # float noise of a 6D->matrix conversion
+    _body(out).rotmats[0, 5] *= 1.01  # scaled
+    _body(out).rotmats[1, 7] = -_body(out).rotmats[1, 7]  # reflection: det -1
+    _body(out).rotmats[2, 7] += 1e-4  # float noise of a 6D->matrix conversion
     body = _status(out)[:, Part.BODY.column]
     assert body.tolist() == [Reason.OUT_OF_RANGE, Reason.OUT_OF_RANGE, OK]
 
@@ -83,12 +93,12 @@ def test_hand_range_boundary_is_3_15_in_float32_after_adding_the_mean():
     limit = np.float32(3.15)
     below = np.nextafter(limit, np.float32(0))
     mean = HAND_MEAN[0, 7]
-    out.left_hand_pose[0, 3 + 7] = _relative_for(limit, mean)
-    out.left_hand_pose[1, 3 + 7] = _relative_for(below, mean)
-    out.left_hand_pose[2, 3 + 7] = _relative_for(-limit, mean)
-    out.left_hand_pose[3, 0] = 3.3  # the hand's global rotation is not range-checked
-    out.right_hand_pose[4, 3 + 44] = 10.0
-    absolute = out.left_hand_pose[:3, 3 + 7].astype(np.float32) + mean
+    _pose(out, Part.LEFT_HAND)[0, 3 + 7] = _relative_for(limit, mean)
+    _pose(out, Part.LEFT_HAND)[1, 3 + 7] = _relative_for(below, mean)
+    _pose(out, Part.LEFT_HAND)[2, 3 + 7] = _relative_for(-limit, mean)
+    _pose(out, Part.LEFT_HAND)[3, 0] = 3.3  # the hand's global rotation is not range-checked
+    _pose(out, Part.RIGHT_HAND)[4, 3 + 44] = 10.0
+    absolute = _pose(out, Part.LEFT_HAND)[:3, 3 + 7].astype(np.float32) + mean
     assert absolute.tolist() == [limit, below, -limit]
     status = _status(out)
     assert status[:, Part.LEFT_HAND.column].tolist() == [Reason.OUT_OF_RANGE, OK,
@@ -118,13 +128,13 @@ def test_hand_visibility_counts_the_body_wrist_and_needs_more_than_8():
 
 def test_non_finite_outputs_and_upstream_reasons_take_precedence():
     out = _outputs(5)
-    out.face_exp[0, 3] = np.nan
-    out.body_betas[1, 0] = np.inf
-    out.left_hand_pose[2] = np.nan  # NaN with an upstream reason: the upstream reason wins
-    out.expert_reasons[2, Part.LEFT_HAND.column] = Reason.EMPTY_BOX
-    out.right_hand_pose[3, 5] = np.nan  # non-finite beats invisible
-    out.body_betas[4] = np.nan
-    out.expert_reasons[4, Part.BODY.column] = Reason.EXPERT_DISABLED
+    out.record(Part.FACE).params.expression[0, 3] = np.nan
+    _body(out).betas[1, 0] = np.inf
+    _pose(out, Part.LEFT_HAND)[2] = np.nan  # NaN with an upstream reason: the upstream reason wins
+    out.reason[2, Part.LEFT_HAND.column] = Reason.EMPTY_BOX
+    _pose(out, Part.RIGHT_HAND)[3, 5] = np.nan  # non-finite beats invisible
+    _body(out).betas[4] = np.nan
+    out.reason[4, Part.BODY.column] = Reason.EXPERT_DISABLED
     kp = _visible_keypoints(5)
     kp[3, 46:67, 2] = 0.0
     config = SelectionConfig()
@@ -157,10 +167,11 @@ def test_rows_not_scored_are_marked():
 
 
 def test_bad_inputs_are_refused_with_names():
-    with pytest.raises(ValueError, match="body_betas"):
+    with pytest.raises(ValueError, match=r"BodyParams\.betas"):
         _outputs(3, body_betas=np.zeros((3, 11)))
     with pytest.raises(ValueError, match="expert_reasons: 'fine' is not a Reason"):
-        _outputs(2, expert_reasons=np.full((2, 4), "fine", dtype=object))
+        score_validity(_outputs(2, reasons=np.full((2, 4), "fine", dtype=object)),
+                       _visible_keypoints(2), HAND_MEAN, SelectionConfig())
     with pytest.raises(ValueError, match="hand_mean"):
         score_validity(_outputs(2), _visible_keypoints(2), np.zeros(45), SelectionConfig())
     with pytest.raises(ValueError, match="keypoint rows"):

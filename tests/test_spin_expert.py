@@ -12,8 +12,8 @@ from furpe_label.experts.filecheck import sha256_of_file
 from furpe_label.experts.networks.checkpoints import CheckpointMismatchError
 from furpe_label.experts.networks.loading import build_spin, check_spin_checkpoint, load_spin
 from furpe_label.experts.networks.preprocess import spin_tensor
-from furpe_label.experts.networks.records import BodyParams
 from furpe_label.experts.networks.runners import SpinExpert
+from furpe_label.experts.records import BodyParams
 from furpe_label.experts.vocabulary import Part
 from tests.doubles.official_checkpoints import write_spin_files
 

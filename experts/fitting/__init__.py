@@ -2,7 +2,7 @@
 
 ``SmplBodyFitter``, ``ManoHandFitter`` and ``FlameFaceFitter`` fit a part model to its
 keypoints in the part's normalised crop frame and return the network experts' parameter
-layout (``experts.networks.records``) with a weak-perspective camera and a per-instance
+layout (``experts.records``) with a weak-perspective camera and a per-instance
 loss. Used as the experts when no network checkpoints are given (``part_expert``: each fitter
 seen through the part-expert protocol), and to refine a network expert's output toward the
 keypoints (``init=``).

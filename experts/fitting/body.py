@@ -47,7 +47,7 @@ from furpe_label.experts.fitting.problem import FitData, ParamLayout, standard_s
 from furpe_label.experts.fitting.solver import lbfgs_batched
 from furpe_label.experts.geometry.rotations import matrix_to_axis_angle
 from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES, mapping
-from furpe_label.experts.networks.records import BodyParams, ExpertRecord
+from furpe_label.experts.records import BodyParams, ExpertRecord
 
 __all__ = ["OPENPOSE25_FROM_SMPL", "SmplBodyFitter"]
 

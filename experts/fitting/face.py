@@ -38,7 +38,7 @@ from furpe_label.experts.fitting.outputs import (
 from furpe_label.experts.fitting.problem import FitData, ParamLayout, bare_data, standard_stages
 from furpe_label.experts.fitting.solver import lbfgs_batched
 from furpe_label.experts.geometry.rotations import matrix_to_axis_angle
-from furpe_label.experts.networks.records import ExpertRecord, FaceParams
+from furpe_label.experts.records import ExpertRecord, FaceParams
 
 __all__ = ["FlameFaceFitter"]
 
@@ -196,7 +196,7 @@ class FlameFaceFitter(KeypointFitter):
             "global": torch.zeros(pose.shape[0], 3, device=self.device),
             "jaw": pose[:, 3:],
             "shape": torch.as_tensor(params.shape, dtype=torch.float32, device=self.device),
-            "exp": torch.as_tensor(params.exp, dtype=torch.float32, device=self.device),
+            "exp": torch.as_tensor(params.expression, dtype=torch.float32, device=self.device),
             "camera": torch.cat([camera_t[:, :1].log(), camera_t[:, 1:]], dim=-1),
         }
         return self.layout.join(blocks), rodrigues(pose[:, :3])
@@ -241,7 +241,7 @@ class FlameFaceFitter(KeypointFitter):
                 baseline :func:`~.solver.lbfgs_per_sample` (benchmarks).
 
         Returns:
-            :class:`~.outputs.FitResult` with :class:`FaceParams` (shape, exp, pose [head,
+            :class:`~.outputs.FitResult` with :class:`FaceParams` (shape, expression, pose [head,
             jaw], tex, light), DECA's camera and the final loss.
         """
         points = part_keypoints(keypoints, "face", 70).to(self.device)[:, :68]
@@ -266,7 +266,7 @@ class FlameFaceFitter(KeypointFitter):
         with torch.no_grad():
             params = FaceParams(
                 shape=self.layout(x, "shape").cpu().numpy().astype(np.float32),
-                exp=self.layout(x, "exp").cpu().numpy().astype(np.float32),
+                expression=self.layout(x, "exp").cpu().numpy().astype(np.float32),
                 pose=torch.cat([head, self.layout(x, "jaw")], -1).cpu().numpy().astype(np.float32),
                 tex=tex,
                 light=light,

@@ -41,7 +41,7 @@ from furpe_label.experts.fitting.problem import FitData, ParamLayout, standard_s
 from furpe_label.experts.fitting.solver import lbfgs_batched
 from furpe_label.experts.geometry.rotations import matrix_to_axis_angle
 from furpe_label.experts.keypoints.conventions import OPENPOSE137_PARTS
-from furpe_label.experts.networks.records import ExpertRecord, HandParams
+from furpe_label.experts.records import ExpertRecord, HandParams
 
 __all__ = ["FRANKMOCAP_TIPS", "OPENPOSE21_FROM_MANO", "ManoHandFitter"]
 

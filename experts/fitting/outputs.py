@@ -13,7 +13,7 @@ from furpe_label.experts.geometry.crop_transform import (
     image_to_crop,
 )
 from furpe_label.experts.keypoints.conventions import OPENPOSE137_PARTS
-from furpe_label.experts.networks.records import BodyParams, FaceParams, HandParams
+from furpe_label.experts.records import BodyParams, FaceParams, HandParams
 
 __all__ = [
     "CROP_SIZE",

@@ -26,7 +26,7 @@ from furpe_label.experts.crops.rules import (
 from furpe_label.experts.fitting.body import SmplBodyFitter
 from furpe_label.experts.fitting.face import FlameFaceFitter
 from furpe_label.experts.fitting.hand import ManoHandFitter
-from furpe_label.experts.networks.records import ExpertRecord
+from furpe_label.experts.records import ExpertRecord
 from furpe_label.experts.vocabulary import Part
 
 __all__ = ["FittingPartExpert", "build_fitting_experts"]

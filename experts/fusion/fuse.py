@@ -12,7 +12,8 @@
   ``hands_meanr``, added in axis-angle exactly as ``smplx`` does); the wrist follows the
   configured rule (:mod:`.wrists`).
 * A part that is not usable keeps the body's rotations and neutral values (mean hand, zero
-  jaw and expression) and is marked in ``part_valid``; without a usable body no part is placed.
+  jaw and expression) and is marked in ``part_valid``; without a usable body no part is placed
+  (decided here only; the shard runner passes its masks as they are).
 """
 
 from __future__ import annotations
@@ -24,8 +25,13 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from furpe_label.experts.fusion.head import head_global_from_deca, rotation_angle
-from furpe_label.experts.fusion.inputs import PartOutputs
+from furpe_label.experts.expert_outputs import ExpertOutputs
+from furpe_label.experts.fusion.head import (
+    head_global_from_deca,
+    head_local_from_face,
+    rotation_angle,
+)
+from furpe_label.experts.fusion.inputs import fused_array, usable_parts
 from furpe_label.experts.fusion.kinematics import (
     HEAD,
     LEFT_WRIST,
@@ -149,27 +155,34 @@ def _f32(x: torch.Tensor) -> np.ndarray:
 
 
 def fuse_parts(
-    parts: PartOutputs, betas: np.ndarray, rig: SmplxRig, config: FusionConfig | None = None
+    experts: ExpertOutputs,
+    betas: np.ndarray,
+    rig: SmplxRig,
+    config: FusionConfig | None = None,
+    usable: np.ndarray | None = None,
 ) -> FusedSmplx:
     """Merge the part outputs of N instances into SMPL-X parameters (batched, CPU).
 
     Args:
-        parts: the experts' outputs and per-part usable masks (:class:`PartOutputs`).
+        experts: the expert stage's output for N instances (:class:`ExpertOutputs`).
         betas: (N, rig.num_betas) SMPL-X shape coefficients (from the shape transfer); with
             the expression they shape the rest joints, whose elbow->wrist bone is the twist
             axis of the ``adaptive`` rule (PyMAF-X: the shaped T-pose joints).
         rig: the SMPL-X rig (kinematic tree, shaped rest joints, mean hands).
         config: the merge rules (default :class:`FusionConfig`).
+        usable: (N, 4) bool rows to merge per part (default: every expert output); checked
+            by :func:`~.inputs.usable_parts`. This is where "no usable body, no part" is
+            decided: rows without a usable body place no part.
 
     Returns:
-        :class:`FusedSmplx` with N rows, row-aligned with ``parts``.
+        :class:`FusedSmplx` with N rows, row-aligned with ``experts``.
     """
     config = config or FusionConfig()
-    n = len(parts)
+    n = len(experts)
     betas = np.asarray(betas)
     if betas.shape != (n, rig.num_betas):
         raise ValueError(f"betas must have shape ({n}, {rig.num_betas}), got {betas.shape}")
-    valid = parts.part_valid.copy()
+    valid = usable_parts(experts, usable)
     body_ok = valid[:, Part.BODY.column]
     bad = np.flatnonzero(body_ok & ~np.isfinite(betas).all(axis=1))
     if len(bad):
@@ -179,15 +192,17 @@ def fuse_parts(
     hands_ok = valid[:, [Part.LEFT_HAND.column, Part.RIGHT_HAND.column]]
 
     eye = torch.eye(3, dtype=torch.float64)
-    body_local = _tensor(parts.body_rotmats[:, :NUM_BODY_JOINTS], body_ok, eye)
+    body_rotmats = fused_array(experts, Part.BODY, "rotmats")
+    body_local = _tensor(body_rotmats[:, :NUM_BODY_JOINTS], body_ok, eye)
     body_global = global_rotations(body_local, rig.parents)
-    hand_poses = np.stack([parts.left_hand_pose, parts.right_hand_pose], axis=1)  # (N, 2, 48)
+    hands = (Part.LEFT_HAND, Part.RIGHT_HAND)
+    hand_poses = np.stack([fused_array(experts, hand, "pose") for hand in hands], 1)  # (N, 2, 48)
     hand_poses = torch.where(
         torch.from_numpy(hands_ok)[..., None], torch.from_numpy(hand_poses.astype(np.float64)), 0.0
     )
     hand_global = axis_angle_to_matrix(hand_poses[..., :3])  # (N, 2, 3, 3)
     betas_t = _tensor(betas, body_ok)
-    flame_expression = _tensor(parts.face_expression, face_ok)
+    flame_expression = _tensor(fused_array(experts, Part.FACE, "expression"), face_ok)
     expression = flame_expression[:, : min(SMPLX_EXPRESSION_COEFFS, rig.num_expression)]
     rest = rig.rest_joints(betas_t, expression)  # the joints smplx poses for these labels
     axes = torch.stack(
@@ -199,10 +214,10 @@ def fuse_parts(
     local = wrists.body_local
 
     face_t = torch.from_numpy(face_ok)
-    face_pose = _tensor(parts.face_pose, face_ok)
+    face_pose = _tensor(fused_array(experts, Part.FACE, "pose"), face_ok)
     head_face_global = head_global_from_deca(face_pose[:, :3])
     if config.head_from_face:
-        head_local = body_global[:, NECK].transpose(-1, -2) @ head_face_global
+        head_local = head_local_from_face(body_global[:, NECK], face_pose[:, :3])
         local = local.clone()
         local[:, HEAD] = torch.where(face_t[:, None, None], head_local, local[:, HEAD])
     nan = torch.tensor(float("nan"), dtype=torch.float64)
@@ -225,7 +240,7 @@ def fuse_parts(
         right_hand_pose=_f32(fingers[:, 1]),
         expression=_f32(flame_expression[:, :SMPLX_EXPRESSION_COEFFS]),
         flame_expression=_f32(flame_expression),
-        camera=_f32(_tensor(parts.body_camera, body_ok)),
+        camera=_f32(_tensor(fused_array(experts, Part.BODY, "camera"), body_ok)),
         part_valid=valid,
         hand_suppressed=~hands_ok,
         face_head_pose=_f32(torch.where(face_t[:, None], face_pose[:, :3], nan)),

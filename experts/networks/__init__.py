@@ -1,5 +1,7 @@
-"""The network part experts (SPIN, DECA, FrankMocap): official checkpoints, runners, records,
-and the runners seen through the part-expert protocol (``part_expert``)."""
+"""The network part experts (SPIN, DECA, FrankMocap): official checkpoints and runners.
+
+Their outputs are :mod:`furpe_label.experts.records` (shared with the keypoint fitters).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ from furpe_label.experts.networks.part_expert import (
     build_frankmocap,
     build_spin,
 )
-from furpe_label.experts.networks.records import BodyParams, ExpertRecord, FaceParams, HandParams
 from furpe_label.experts.networks.runners import (
     DecaExpert,
     FrankMocapExpert,
@@ -20,13 +21,9 @@ from furpe_label.experts.networks.runners import (
 )
 
 __all__ = [
-    "BodyParams",
     "DecaExpert",
-    "ExpertRecord",
-    "FaceParams",
     "FrankMocapExpert",
     "HandNetworkPartExpert",
-    "HandParams",
     "NetworkExpert",
     "NetworkPartExpert",
     "SpinExpert",

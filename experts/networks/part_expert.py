@@ -21,8 +21,8 @@ from furpe_label.experts.crops.rules import (
     SpinBodyCrop,
 )
 from furpe_label.experts.networks.loading import load_deca, load_frankmocap, load_spin
-from furpe_label.experts.networks.records import ExpertRecord
 from furpe_label.experts.networks.runners import DecaExpert, FrankMocapExpert, SpinExpert
+from furpe_label.experts.records import ExpertRecord
 from furpe_label.experts.vocabulary import Part
 
 if TYPE_CHECKING:  # the protocol module registers the builders below: no runtime import back

@@ -24,13 +24,13 @@ from furpe_label.experts.networks.preprocess import (
     frankmocap_tensor,
     spin_tensor,
 )
-from furpe_label.experts.networks.records import (
+from furpe_label.experts.networks.spin import SpinHMR
+from furpe_label.experts.records import (
     BodyParams,
     ExpertRecord,
     FaceParams,
     HandParams,
 )
-from furpe_label.experts.networks.spin import SpinHMR
 from furpe_label.experts.vocabulary import Part
 
 __all__ = ["DecaExpert", "FrankMocapExpert", "NetworkExpert", "SpinExpert"]
@@ -154,7 +154,13 @@ class DecaExpert(NetworkExpert):
             return {**parts._asdict(), "feature": feature.half(), "head_feature": head.half()}
 
         out = self._run(crops, step)
-        params = FaceParams(**{k: out[k].astype(np.float32) for k in FaceParams.SHAPES})
+        params = FaceParams(
+            shape=out["shape"].astype(np.float32),
+            expression=out["exp"].astype(np.float32),
+            pose=out["pose"].astype(np.float32),
+            tex=out["tex"].astype(np.float32),
+            light=out["light"].astype(np.float32),
+        )
         return self._record(params, out)
 
 

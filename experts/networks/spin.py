@@ -98,7 +98,7 @@ class SpinOutput(NamedTuple):
         feature: (B, 2048) pooled ResNet-50 feature.
         head_feature: (B, 1024) output of ``fc1`` at the final iteration (before dropout,
             which is the identity in eval mode): the regressor's 1024-d input representation,
-            the project's distillation feature for the body (see ``records.ExpertRecord``).
+            the project's distillation feature for the body (see ``experts.records.ExpertRecord``).
     """
 
     rotmats: torch.Tensor

@@ -16,9 +16,8 @@ import pytest
 import torch
 
 from furpe_label.experts.fusion.fuse import FusionConfig, fuse_parts
-from furpe_label.experts.fusion.inputs import PartOutputs
 from tests.benchmarks.timing import median_seconds
-from tests.doubles.simulated_part_outputs import simulated_part_outputs
+from tests.doubles.simulated_part_outputs import SimulatedParts, simulated_part_outputs
 from tests.fusion_support import load_fusion_models
 
 BATCH = 4096
@@ -26,8 +25,8 @@ BASELINE_ROWS = 256
 REPEATS = 5
 
 
-def _row(parts: PartOutputs, i: int) -> PartOutputs:
-    return PartOutputs(**{k: v[i : i + 1] for k, v in parts.__dict__.items()})
+def _row(parts: SimulatedParts, i: int) -> SimulatedParts:
+    return SimulatedParts(**{k: v[i : i + 1] for k, v in parts.__dict__.items()})
 
 
 @pytest.mark.benchmark
@@ -36,13 +35,14 @@ def test_fusion_throughput(synthetic_models_dir, tmp_path_factory, rule):
     rig = load_fusion_models(synthetic_models_dir, tmp_path_factory.mktemp("cache")).rig
     parts, betas = simulated_part_outputs(rig, BATCH, seed=0)
     config = FusionConfig(wrist=rule, head_from_face=True)
-    rows = [(_row(parts, i), betas[i : i + 1]) for i in range(BASELINE_ROWS)]
+    outputs = parts.outputs
+    rows = [(_row(parts, i).outputs, betas[i : i + 1]) for i in range(BASELINE_ROWS)]
     default_threads = torch.get_num_threads()
     lines = []
     for threads in sorted({default_threads, 1}, reverse=True):
         torch.set_num_threads(threads)
         try:
-            t_batch = median_seconds(lambda: fuse_parts(parts, betas, rig, config), REPEATS)
+            t_batch = median_seconds(lambda: fuse_parts(outputs, betas, rig, config), REPEATS)
             t_rows = median_seconds(
                 lambda: [fuse_parts(p, b, rig, config) for p, b in rows], repeats=3
             )

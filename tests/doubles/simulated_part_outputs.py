@@ -9,11 +9,13 @@ mean hand. Nothing here is a real network output.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
+from furpe_label.experts.expert_outputs import ExpertOutputs
 from furpe_label.experts.fusion.head import DECA_TO_BODY_CAMERA
-from furpe_label.experts.fusion.inputs import PartOutputs
 from furpe_label.experts.fusion.kinematics import (
     HEAD,
     LEFT_ELBOW,
@@ -28,8 +30,51 @@ from furpe_label.experts.geometry.rotations import (
     matrix_to_axis_angle,
     rotation_about_axis,
 )
+from furpe_label.experts.vocabulary import Part, Reason
+from tests.doubles.expert_outputs import expert_outputs
 
 UPRIGHT = np.array([np.pi, 0.0, 0.0])  # SMPL global orientation of a person facing the camera
+
+
+@dataclass(frozen=True)
+class SimulatedParts:
+    """The simulated values fusion reads, as flat (N, ...) float32 arrays, and their expert
+    stage output (:attr:`outputs`: reason ``ok`` where ``part_valid``).
+
+    Attributes:
+        body_rotmats: (N, 24, 3, 3); body_camera: (N, 3) SPIN ``[s, tx, ty]``.
+        face_pose: (N, 6) DECA axis-angle; face_expression: (N, 50).
+        left_hand_pose, right_hand_pose: (N, 48) FrankMocap axis-angle.
+        part_valid: (N, 4) bool usable parts.
+    """
+
+    body_rotmats: np.ndarray
+    body_camera: np.ndarray
+    face_pose: np.ndarray
+    face_expression: np.ndarray
+    left_hand_pose: np.ndarray
+    right_hand_pose: np.ndarray
+    part_valid: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.body_rotmats)
+
+    @property
+    def outputs(self) -> ExpertOutputs:
+        """The expert stage's output holding these values (other parameters 0)."""
+        n = len(self)
+        cameras = np.tile(np.float32([1.0, 0.0, 0.0]), (n, len(Part), 1))
+        cameras[:, Part.BODY.column] = self.body_camera
+        return expert_outputs(
+            n,
+            body_rotmats=self.body_rotmats,
+            face_pose=self.face_pose,
+            face_expression=self.face_expression,
+            left_hand_pose=self.left_hand_pose,
+            right_hand_pose=self.right_hand_pose,
+            cameras=cameras,
+            reasons=np.where(self.part_valid, Reason.OK, Reason.EXPERT_DISABLED),
+        )
 
 
 def simulated_part_outputs(
@@ -38,7 +83,7 @@ def simulated_part_outputs(
     seed: int = 0,
     hand_twist: np.ndarray | None = None,
     part_valid: np.ndarray | None = None,
-) -> tuple[PartOutputs, np.ndarray]:
+) -> tuple[SimulatedParts, np.ndarray]:
     """N rows of simulated expert outputs and SMPL-X betas.
 
     Args:
@@ -49,7 +94,7 @@ def simulated_part_outputs(
         part_valid: (N, 4) bool, default all True.
 
     Returns:
-        (PartOutputs, betas (N, rig.num_betas) float32).
+        (SimulatedParts, betas (N, rig.num_betas) float32).
     """
     rng = np.random.default_rng(seed)
     local = rng.normal(0.0, 0.3, size=(n, 24, 3))
@@ -73,7 +118,7 @@ def simulated_part_outputs(
     face_pose = np.concatenate(
         [matrix_to_axis_angle(deca_head).numpy(), rng.normal(0.0, 0.15, size=(n, 3))], axis=1
     )
-    outputs = PartOutputs(
+    outputs = SimulatedParts(
         body_rotmats=rotmats.numpy().astype(np.float32),
         body_camera=np.stack(
             [rng.uniform(0.6, 1.1, n), rng.normal(0, 0.1, n), rng.normal(0, 0.1, n)], axis=1

@@ -88,11 +88,6 @@ def center_scale_to_xywh(center: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return np.stack([center[:, 0] - side / 2, center[:, 1] - side / 2, side, side], axis=1)
 
 
-def nan_rows(n: int, shape: tuple[int, ...]) -> np.ndarray:
-    """(n, *shape) float32 NaN: all rows null."""
-    return np.full((n, *shape), np.nan, np.float32)
-
-
 def resolve_under(root: Path, relative: str) -> str:
     """Absolute, normalised path of ``relative`` under ``root`` (absolute ``relative`` kept).
 

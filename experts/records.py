@@ -1,5 +1,7 @@
-"""What a network part expert returns for a batch of B crops (one record per call).
+"""What a part expert returns for a batch of B crops (one record per call): the per-part
+parameter layouts, each written once here.
 
+Network experts (SPIN, DECA, FrankMocap) and keypoint fitters both produce these records.
 Parameters keep the official layout of each expert; no conversion to SMPL-X happens here
 (fusion does that). All arrays are numpy, on the CPU, float32 unless stated otherwise.
 """
@@ -12,10 +14,20 @@ import numpy as np
 
 from furpe_label.experts.vocabulary import Part
 
-__all__ = ["PARAMS_FOR_PART", "BodyParams", "ExpertRecord", "FaceParams", "HandParams"]
+__all__ = [
+    "FEATURE_DIM",
+    "HEAD_FEATURE_DIM",
+    "PARAMS_FOR_PART",
+    "BodyParams",
+    "ExpertRecord",
+    "FaceParams",
+    "HandParams",
+]
 
 FEATURE_DIM = 2048
+"""Length of :attr:`ExpertRecord.feature` (the pooled ResNet-50 feature)."""
 HEAD_FEATURE_DIM = 1024
+"""Length of :attr:`ExpertRecord.head_feature` (the stored distillation feature)."""
 
 
 def _check(owner: object, batch: int | None = None) -> int:
@@ -59,21 +71,21 @@ class FaceParams:
 
     Attributes:
         shape: (B, 100) FLAME identity coefficients.
-        exp: (B, 50) FLAME expression coefficients.
+        expression: (B, 50) FLAME expression coefficients (DECA's ``exp``).
         pose: (B, 6) axis-angle radians: [0:3] head (neck) rotation, [3:6] jaw.
         tex: (B, 50) albedo coefficients.
         light: (B, 9, 3) spherical-harmonics lighting (9 bands x RGB).
     """
 
     shape: np.ndarray
-    exp: np.ndarray
+    expression: np.ndarray
     pose: np.ndarray
     tex: np.ndarray
     light: np.ndarray
 
     SHAPES = {  # noqa: RUF012 (class constant)
         "shape": (100,),
-        "exp": (50,),
+        "expression": (50,),
         "pose": (6,),
         "tex": (50,),
         "light": (9, 3),
