@@ -13,7 +13,7 @@ from furpe_label.pipeline.cluster import ClusterOptions, connected, dashboard_li
 from furpe_label.pipeline.config import SYNTHETIC_MODELS, RunConfig, RunResources
 from furpe_label.storage.run_info import RunConfigChangedError
 from furpe_label.storage.run_lock import RunLockedError
-from furpe_label.workflows.console import run_console
+from furpe_label.workflows.console import run_console, uses_synthetic_models
 from furpe_label.workflows.datasets import ADAPTERS, create_adapter
 
 EXPERTS_ENV = "FURPE_EXPERTS"
@@ -204,7 +204,7 @@ def run(**options) -> None:
                                             worker_logs=logs)  # fmt: skip
                     summary = run_labels(config, resources, out, make_adapter, executor,
                                          console.progress)  # fmt: skip
-            console.summary(summary)
+            console.summary(summary, synthetic=uses_synthetic_models(config.models))
     except RUN_REFUSALS as error:  # config problems: one clear message, no traceback
         logger.debug("run refused", exc_info=True)
         raise click.ClickException(str(error)) from None
