@@ -16,8 +16,10 @@ a run goes on, and the console keeps its own duplicates of the descriptors it ha
   joined goes back to its own output). In the driver's process (the inline executor) the
   wrapper does nothing: the driver's capture already holds.
 
-``verbose`` > 0 keeps the descriptors as they are (C++ lines stay on the console, not in the
-files) and copies the Python records to the console as well as to the files.
+``verbose`` > 0 shows it all on the console as well: the driver's descriptors then lead to a
+pipe whose lines a thread copies to ``driver.log`` and to the console (the LocalCluster's
+workers inherit that pipe: with ``verbose`` they keep their descriptors, so their C++ lines
+reach the console and ``driver.log``), and Python records are also shown on the console.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -86,18 +88,44 @@ def _console_copy(stream: TextIO) -> tuple[TextIO, bool]:
     return copy, True
 
 
+def _pump(source: int, path: Path, echo: int) -> None:
+    """Copy what arrives on the pipe ``source`` to ``path`` and to ``echo`` until every writer
+    has closed the pipe (children that inherited it included); closes both descriptors."""
+    try:
+        with open(path, "ab") as log:
+            while chunk := os.read(source, 65536):
+                log.write(chunk)
+                log.flush()
+                with suppress(OSError):  # a console that went away does not stop the log
+                    while chunk:
+                        chunk = chunk[os.write(echo, chunk) :]
+    finally:
+        os.close(source)
+        os.close(echo)
+
+
 @contextmanager
-def _process_output_to(path: Path) -> Iterator[None]:
-    """fds 1 and 2, ``sys.stdout`` and ``sys.stderr`` write to ``path`` (appended) inside."""
+def _process_output_to(path: Path, echo: int | None = None) -> Iterator[None]:
+    """fds 1 and 2, ``sys.stdout`` and ``sys.stderr`` write to ``path`` (appended) inside;
+    with ``echo`` (a descriptor, e.g. 2), to what it was as well: a pipe and a copying thread.
+    """
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         if stream is not None:
             stream.flush()
     saved = (os.dup(1), os.dup(2))
     old_streams = (sys.stdout, sys.stderr)
-    log = open(path, "a", buffering=1, encoding="utf-8", errors="replace")  # noqa: SIM115
+    pump = None
+    if echo is None:
+        target = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    else:
+        source, target = os.pipe()
+        pump = threading.Thread(target=_pump, args=(source, path, os.dup(echo)), daemon=True,
+                                name="furpe-label-log-copy")  # fmt: skip
+        pump.start()
+    log = open(target, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
     try:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
+        os.dup2(target, 1)
+        os.dup2(target, 2)
         sys.stdout = sys.stderr = log
         yield
     finally:
@@ -111,6 +139,9 @@ def _process_output_to(path: Path) -> Iterator[None]:
         for descriptor in saved:
             os.close(descriptor)
         log.close()
+        os.close(target)
+        if pump is not None:
+            pump.join(timeout=5.0)  # a child still holding the pipe: copied until it exits
 
 
 @contextmanager
@@ -159,16 +190,13 @@ def capture_driver_logs(
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / DRIVER_LOG
     with ExitStack() as stack:
-        if verbose:
-            console = ConsoleStreams(sys.stdout, sys.stderr)
-        else:
-            out, owns_out = _console_copy(sys.stdout)
-            err, owns_err = _console_copy(sys.stderr)
-            for stream, owned in ((out, owns_out), (err, owns_err)):
-                if owned:
-                    stack.callback(stream.close)
-            console = ConsoleStreams(out, err)
-            stack.enter_context(_process_output_to(path))
+        out, owns_out = _console_copy(sys.stdout)
+        err, owns_err = _console_copy(sys.stderr)
+        for stream, owned in ((out, owns_out), (err, owns_err)):
+            if owned:
+                stack.callback(stream.close)
+        console = ConsoleStreams(out, err)
+        stack.enter_context(_process_output_to(path, echo=2 if verbose else None))
         stack.enter_context(
             _records_to(path, file_log_level(verbose), console.err if verbose else None)
         )

@@ -111,11 +111,16 @@ def test_verbose_driver_capture_shows_the_records_on_the_console_too(tmp_path, c
     logs = tmp_path / "logs"
     with capture_driver_logs(logs, verbose=1) as console:
         logging.getLogger("furpe_label.experts.fake").info("shown record")
+        os.write(2, b"W0000 verbose glog line\n")
+        print("printed by a library")
         console.out.write("phase\n")
     out, err = capfd.readouterr()
     assert out == "phase\n"
     assert "INFO furpe_label.experts.fake: shown record" in err
-    assert "shown record" in (logs / DRIVER_LOG).read_text()
+    assert "W0000 verbose glog line" in err and "printed by a library" in err
+    text = (logs / DRIVER_LOG).read_text()
+    assert "shown record" in text and "W0000 verbose glog line" in text
+    assert "printed by a library" in text
 
 
 def test_worker_capture_writes_the_worker_file_and_restores_after_the_last_task(tmp_path,
