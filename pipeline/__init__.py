@@ -1,6 +1,6 @@
 """furpe_label.pipeline: the labelling run — config, decoding, the person pre-pass, the keypoint
 stage, the shard runner (every stage of one shard on one worker), executors (inline, Dask),
-cluster start-up and the driver.
+cluster start-up, the driver, its progress lines and the log files of a run (``OUT/logs``).
 
 Names are exported lazily (PEP 562): ``from furpe_label.pipeline import RunConfig`` does not
 import torch and the models, so the command line starts fast.
@@ -14,6 +14,7 @@ from typing import Any
 _EXPORTS = {
     "ClusterOptions": "cluster",
     "connect": "cluster",
+    "connected": "cluster",
     "slurm_job_script": "cluster",
     "SYNTHETIC_MODELS": "config",
     "RunConfig": "config",
@@ -26,6 +27,9 @@ _EXPORTS = {
     "DaskExecutor": "executors",
     "InlineExecutor": "executors",
     "ShardOutcome": "executors",
+    "Progress": "progress",
+    "WorkerLogs": "run_logging",
+    "capture_driver_logs": "run_logging",
     "ShardTask": "shard_runner",
     "run_shard": "shard_runner",
 }

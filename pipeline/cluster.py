@@ -4,15 +4,31 @@
 address or a scheduler file, starts SLURM jobs through dask-jobqueue for ``cluster="slurm"``,
 and otherwise starts a LocalCluster of processes on this machine. Workers that own a GPU
 advertise the ``GPU`` resource, which the shard tasks ask for when the run uses one.
+
+The LocalCluster's dashboard listens on a free port of 127.0.0.1 (never a fight over 8787);
+:func:`dashboard_link` gives its address, or None where no dashboard is served.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["ClusterOptions", "connect", "slurm_job_script"]
+__all__ = [
+    "LOCAL_DASHBOARD",
+    "ClusterOptions",
+    "connect",
+    "connected",
+    "dashboard_link",
+    "slurm_job_script",
+]
+
+LOCAL_DASHBOARD = "127.0.0.1:0"
+"""The LocalCluster's dashboard: this machine only, on a port the system picks."""
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +120,28 @@ def connect(options: ClusterOptions):  # -> distributed.Client
         threads_per_worker=options.threads_per_worker,
         processes=True,
         resources=resources,
-        dashboard_address=None,
+        dashboard_address=LOCAL_DASHBOARD,
     )
     return Client(cluster)
+
+
+@contextmanager
+def connected(options: ClusterOptions) -> Iterator:  # Iterator[distributed.Client]
+    """:func:`connect` for a ``with`` block: on leaving, closes the client and the cluster it
+    started (a LocalCluster or SLURM jobs; a joined scheduler stays up)."""
+    client = connect(options)
+    try:
+        yield client
+    finally:
+        cluster = client.cluster
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def dashboard_link(client) -> str | None:  # client: distributed.Client
+    """The dashboard's address; None when this process runs the scheduler without bokeh (the
+    scheduler then serves no dashboard page)."""
+    if client.cluster is not None and importlib.util.find_spec("bokeh") is None:
+        return None
+    return client.dashboard_link or None

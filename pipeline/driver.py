@@ -6,22 +6,25 @@
 2. Build the manifest (dataset adapter + one row per person found), or reuse the stored one.
 3. Create (or reopen) ``labels.zarr`` and run every shard without a completion marker on the
    executor, with a progress bar of samples/s and kept %.
+
+What it tells the user goes through a :class:`~furpe_label.pipeline.progress.Progress`: one
+line per phase (manifest, labelling, done) and one bar at a time.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from tqdm import tqdm
 
 from furpe_label.pipeline.config import RunConfig, RunResources
 from furpe_label.pipeline.executors import ShardExecutor, ShardOutcome
 from furpe_label.pipeline.keypoint_stage import KeypointSource
 from furpe_label.pipeline.people_prepass import expand_people
+from furpe_label.pipeline.progress import Progress, ProgressBar, as_progress
 from furpe_label.pipeline.provenance import run_files
 from furpe_label.pipeline.shard_runner import ShardTask
 from furpe_label.storage.label_store import DEFAULT_CHUNK_SIZE, LabelStore
@@ -36,7 +39,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class RunSummary:
-    """What a run did: merged stats of every completed shard and the shards that failed."""
+    """What a run did: merged stats of every completed shard, the shards that failed, and the
+    run's wall time in ``seconds``."""
 
     out: Path
     stats: ShardStats
@@ -44,6 +48,7 @@ class RunSummary:
     skipped: int
     failed: dict[int, str] = field(default_factory=dict)
     synthetic: bool = False
+    seconds: float = 0.0
 
 
 def _run_info(config: RunConfig) -> RunInfo:
@@ -64,13 +69,29 @@ def _run_info(config: RunConfig) -> RunInfo:
     )
 
 
-def _manifest(run_dir: RunDir, config: RunConfig, make_adapter: Callable, progress: bool):
+def _sources(table) -> str:
+    """``7 images``, ``4 video frames`` or both: what a manifest's rows were read from."""
+    images = {path for path in table.column("image_path").to_pylist() if path is not None}
+    frames = {
+        (video, frame)
+        for video, frame in zip(table.column("video_path").to_pylist(),
+                                table.column("frame_index").to_pylist(), strict=True)
+        if video is not None
+    }  # fmt: skip
+    parts = [f"{len(images)} images"] * bool(images)
+    parts += [f"{len(frames)} video frames"] * bool(frames)
+    return " and ".join(parts) or "no images"
+
+
+def _manifest(run_dir: RunDir, config: RunConfig, make_adapter: Callable, progress: Progress):
     if run_dir.manifest.is_file():
-        logger.info("resuming: reusing %s", run_dir.manifest)
-        return run_dir.manifest_rows()
+        count = run_dir.manifest_rows()
+        progress.phase(f"manifest: {count} person instances (reused from {run_dir.manifest})")
+        return count
     adapter = make_adapter()
     table = expand_people(adapter.build_manifest(), config.decode_limits, progress=progress)
     run_dir.write_manifest(table)
+    progress.phase(f"manifest: {table.num_rows} person instances from {_sources(table)}")
     return table.num_rows
 
 
@@ -80,14 +101,17 @@ def run_labels(
     out: str | Path,
     make_adapter: Callable,
     executor: ShardExecutor,
-    progress: bool = True,
+    progress: bool | Progress = True,
 ) -> RunSummary:
     """Run (or resume) the labelling of ``config`` into ``out`` (see the module docstring).
 
     Args:
         make_adapter: builds the dataset adapter (called only when no manifest is stored).
         executor: where the shard tasks run.
+        progress: where phase lines and bars go (``True``: stderr, ``False``: the log only).
     """
+    progress = as_progress(progress)
+    started = time.monotonic()
     run_dir = RunDir(out)
     run_dir.root.mkdir(parents=True, exist_ok=True)
     with run_dir.lock():
@@ -107,20 +131,31 @@ def run_labels(
                              synthetic=config.synthetic_models)  # fmt: skip
         task = ShardTask(config, resources, str(run_dir.root))
         total = sum(plan.length(shard) for shard in pending)
-        bar = tqdm(total=total, unit="sample", desc="labelling", disable=not progress)
+        progress.phase(_labelling_line(total, len(pending), plan.count, executor))
+        bar = progress.bar(total, desc="labelling", unit="samples")
         for outcome in executor.run(task, pending):
             _follow(outcome, summary, bar)
         bar.close()
         summary.stats = run_dir.merged_stats()
+    summary.seconds = time.monotonic() - started
     return summary
 
 
-def _follow(outcome: ShardOutcome, summary: RunSummary, bar: tqdm) -> None:
+def _labelling_line(total: int, pending: int, shards: int, executor: ShardExecutor) -> str:
+    """``labelling 17 person instances (3 shards) on 2 Dask workers``."""
+    done = f", {shards - pending} already complete" if pending < shards else ""
+    where = getattr(executor, "where", "")  # test doubles may not say
+    return f"labelling {total} person instances ({pending} shard(s){done}) {where}".rstrip()
+
+
+def _follow(outcome: ShardOutcome, summary: RunSummary, bar: ProgressBar) -> None:
     if not outcome.ok:
         summary.failed[outcome.shard_id] = outcome.error or "unknown error"
+        bar.note(f"{len(summary.failed)} shard(s) failed")
         return
     stats: ShardStats = outcome.result
     summary.stats = summary.stats + stats
-    bar.update(stats.samples)
     kept = 100.0 * summary.stats.kept / max(summary.stats.samples, 1)
-    bar.set_postfix(kept=f"{kept:.1f}%", failed=len(summary.failed))
+    failed = f", {len(summary.failed)} shard(s) failed" if summary.failed else ""
+    bar.note(f"kept {kept:.1f} %{failed}")
+    bar.update(stats.samples)

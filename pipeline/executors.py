@@ -1,9 +1,11 @@
 """Executors: run one task per shard inline or on Dask, yield results as shards complete.
 
-A shard task is a plain top-level function ``task(shard_id) -> result`` (a
-``functools.partial`` of picklable arguments): only the shard id goes to the worker and only a
-small result (the shard's stats) comes back. Failures are yielded, not raised, so the driver can
-report every failed shard and the completed ones stay completed (a re-run resumes).
+A shard task is a picklable callable ``task(shard_id) -> ShardStats`` (the driver's
+:class:`~furpe_label.pipeline.shard_runner.ShardTask`, which carries the run's config and
+resources): only the task and the shard id go to the worker and only the shard's stats come
+back. Failures are yielded, not raised, so the driver can report every failed shard and the
+completed ones stay completed (a re-run resumes). On Dask, each task first sends its worker
+process's library logs to ``OUT/logs/`` (:class:`~furpe_label.pipeline.run_logging.WorkerLogs`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from furpe_label.pipeline.run_logging import WorkerLogs
 
 __all__ = ["DaskExecutor", "InlineExecutor", "ShardExecutor", "ShardOutcome"]
 
@@ -32,7 +36,11 @@ class ShardOutcome:
 
 
 class ShardExecutor(Protocol):
-    """Runs ``task`` for each shard id; yields outcomes in completion order."""
+    """Runs ``task`` for each shard id; yields outcomes in completion order. ``where`` says
+    where, for the run's console (``on 2 Dask workers``)."""
+
+    @property
+    def where(self) -> str: ...
 
     def run(
         self, task: Callable[[int], Any], shard_ids: Sequence[int]
@@ -41,6 +49,8 @@ class ShardExecutor(Protocol):
 
 class InlineExecutor:
     """In this process, in order (tests, debugging, single-image runs)."""
+
+    where = "in this process"
 
     def run(self, task: Callable[[int], Any], shard_ids: Sequence[int]) -> Iterator[ShardOutcome]:
         for shard_id in shard_ids:
@@ -59,19 +69,33 @@ class DaskExecutor:
         retries: times a failed task (including a killed worker) is re-run.
         needs_gpu: ask for the ``GPU`` resource (one per task).
         key_prefix: task key prefix (the run's config hash keeps runs apart).
+        worker_logs: where worker processes write their library logs (None: left as they are).
     """
 
     def __init__(
-        self, client: Any, retries: int = 2, needs_gpu: bool = False, key_prefix: str = "shard"
+        self,
+        client: Any,
+        retries: int = 2,
+        needs_gpu: bool = False,
+        key_prefix: str = "shard",
+        worker_logs: WorkerLogs | None = None,
     ) -> None:
         self.client = client
         self.retries = retries
         self.resources = {"GPU": 1} if needs_gpu else None
         self.key_prefix = key_prefix
+        self.worker_logs = worker_logs
+
+    @property
+    def where(self) -> str:
+        workers = len(self.client.nthreads())
+        return f"on {workers} Dask worker(s)" if workers else "on Dask (no worker has joined yet)"
 
     def run(self, task: Callable[[int], Any], shard_ids: Sequence[int]) -> Iterator[ShardOutcome]:
         from distributed import as_completed
 
+        if self.worker_logs is not None:
+            task = self.worker_logs.wrap(task)
         futures = {
             self.client.submit(
                 task,

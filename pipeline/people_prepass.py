@@ -17,7 +17,6 @@ from collections.abc import Iterable
 
 import numpy as np
 import pyarrow as pa
-from tqdm import tqdm
 
 from furpe_label.pipeline.decode import (
     DEFAULT_LIMITS,
@@ -27,6 +26,7 @@ from furpe_label.pipeline.decode import (
     decode_video_frames,
 )
 from furpe_label.pipeline.person_finder import find_people
+from furpe_label.pipeline.progress import Progress, as_progress
 
 __all__ = ["expand_people"]
 
@@ -53,14 +53,14 @@ def _decoded_frames(
 
 
 def expand_people(
-    table: pa.Table, limits: DecodeLimits = DEFAULT_LIMITS, progress: bool = True
+    table: pa.Table, limits: DecodeLimits = DEFAULT_LIMITS, progress: bool | Progress = True
 ) -> pa.Table:
     """The manifest with every box-less row replaced by one row per person found.
 
     Args:
         table: a manifest (``storage.manifest``); rows with ``box_xywh`` null are expanded.
         limits: accepted image sides (as the run decodes them).
-        progress: show a tqdm bar.
+        progress: where the bar goes (:func:`~furpe_label.pipeline.progress.as_progress`).
 
     Returns:
         The expanded manifest, row order kept (the people of one image in place of its row,
@@ -71,7 +71,7 @@ def expand_people(
         return table
     openpose = table.column("openpose_json").to_pylist()
     found: dict[int, np.ndarray] = {}
-    bar = tqdm(total=len(missing), desc="finding people", unit="image", disable=not progress)
+    bar = as_progress(progress).bar(len(missing), desc="finding people", unit="images")
     for row, decoded in _decoded_frames(table, missing.tolist(), limits):
         bar.update(1)
         if decoded.image is None:

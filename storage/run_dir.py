@@ -9,6 +9,7 @@
     OUT/stats/<shard:05d>.json        ShardStats of the shard
     OUT/complete/<shard:05d>          completion marker, written LAST by the shard's task
     OUT/.lock                         held by the driver (RunLock)
+    OUT/logs/driver.log, OUT/logs/worker-<host>-<pid>.log   library logs (not the results)
 
 A shard is done exactly when its marker exists; resume = rerun the same command, which skips
 done shards and redoes the others whole. Every file is written to a hidden temporary name in
@@ -72,6 +73,7 @@ class RunDir:
         self.audit = self.root / "audit"
         self.stats = self.root / "stats"
         self.complete = self.root / "complete"
+        self.logs = self.root / "logs"
 
     def lock(self) -> RunLock:
         """The driver's lock (``with run_dir.lock(): ...``); a second holder gets RunLockedError."""

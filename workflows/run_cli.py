@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import click
 
 from furpe_label.experts.bodymodels.locate import MODELS_ENV
-from furpe_label.pipeline.cluster import ClusterOptions, connect, slurm_job_script
+from furpe_label.pipeline.cluster import ClusterOptions, connected, dashboard_link, slurm_job_script
 from furpe_label.pipeline.config import SYNTHETIC_MODELS, RunConfig, RunResources
 from furpe_label.storage.run_info import RunConfigChangedError
 from furpe_label.storage.run_lock import RunLockedError
+from furpe_label.workflows.console import run_console, uses_synthetic_models
 from furpe_label.workflows.datasets import ADAPTERS, create_adapter
 
 EXPERTS_ENV = "FURPE_EXPERTS"
@@ -20,12 +22,6 @@ RUN_REFUSALS = (RunConfigChangedError, RunLockedError, FileNotFoundError, ValueE
 cannot be read, another run on OUT, other settings in OUT): reported without a traceback."""
 DEMO_DATASET = "samples"
 logger = logging.getLogger(__name__)
-
-SYNTHETIC_BANNER = (
-    "SYNTHETIC BODY MODELS: these labels come from the synthetic SMPL-X family made by "
-    "`furpe-label synth-models`; they show the pipeline working and are NOT real labels."
-)
-
 
 def _models(models: str | None, dataset: str) -> str:
     """The models folder; the demo falls back to the synthetic family, others must ask."""
@@ -53,20 +49,11 @@ def _detector(detector: str | None, openpose: Path | None) -> str:
     return "openpose-json" if openpose is not None else "mediapipe"
 
 
-def _print_summary(summary) -> None:  # a pipeline.driver.RunSummary
-    stats = summary.stats
-    kept = 100.0 * stats.kept / max(stats.samples, 1)
-    click.echo(
-        f"{summary.out}: {stats.samples} person instances in {summary.shards} shard(s) "
-        f"({summary.skipped} already complete), kept {stats.kept} ({kept:.1f} %)"
-    )
-    for stage, reasons in sorted(stats.drops.items()):
-        for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
-            click.echo(f"  dropped at {stage:<13} {reason:<28} {count}")
-    for shard, error in sorted(summary.failed.items()):
-        click.echo(f"  shard {shard} FAILED: {error}", err=True)
-    if summary.synthetic:
-        click.secho(SYNTHETIC_BANNER, fg="red", bold=True, err=True)
+def _group_verbosity() -> int:
+    """``furpe-label -v run ...``: the group's -v adds to the command's own --verbose."""
+    context = click.get_current_context()
+    root = context.find_root()
+    return root.params.get("verbose", 0) if root is not context else 0
 
 
 @click.command()
@@ -153,11 +140,20 @@ def _print_summary(summary) -> None:  # a pipeline.driver.RunSummary
 @click.option("--walltime", default="04:00:00", show_default=True)
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--dry-run", is_flag=True, help="With --cluster slurm: print the job script.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Show the library logs (dask, MediaPipe, ...) here too, not only in OUT/logs/ "
+    "(-vv: debug).",
+)
 def run(**options) -> None:
     """Label --dataset into --out: detect keypoints, run the part experts, select, fuse.
 
     Re-running the same command resumes (completed shards are skipped); another config on the
     same --out refuses. Without --experts the keypoint-fitting experts label the parts.
+    The console shows one line per phase, a progress bar and the summary; library logs go
+    to OUT/logs/ (--verbose: here too).
     """
     cluster = ClusterOptions(
         cluster=options["cluster"], scheduler=options["scheduler"],
@@ -198,18 +194,30 @@ def run(**options) -> None:
 
     from furpe_label.pipeline.driver import run_labels  # heavy: torch, models
     from furpe_label.pipeline.executors import DaskExecutor, InlineExecutor
+    from furpe_label.pipeline.run_logging import WorkerLogs
 
+    verbose = options["verbose"] + _group_verbosity()
+    if options["executor"] == "dask":
+        import distributed  # noqa: F401 - sets up its loggers before the console adopts them
     try:
-        if options["executor"] == "inline":
-            summary = run_labels(config, resources, out, make_adapter, InlineExecutor())
-        else:
-            with connect(cluster) as client:
-                executor = DaskExecutor(client, needs_gpu=options["gpus"] > 0)
-                summary = run_labels(config, resources, out, make_adapter, executor)
+        with run_console(out, verbose) as console:
+            if options["executor"] == "inline":
+                summary = run_labels(config, resources, out, make_adapter, InlineExecutor(),
+                                     console.progress)  # fmt: skip
+            else:
+                with connected(cluster) as client:
+                    link = dashboard_link(client)
+                    if link:
+                        console.line(f"dashboard: {link}")
+                    logs = WorkerLogs(str(console.logs), verbose, os.getpid())
+                    executor = DaskExecutor(client, needs_gpu=options["gpus"] > 0,
+                                            worker_logs=logs)  # fmt: skip
+                    summary = run_labels(config, resources, out, make_adapter, executor,
+                                         console.progress)  # fmt: skip
+            console.summary(summary, synthetic=uses_synthetic_models(config.models))
     except RUN_REFUSALS as error:  # config problems: one clear message, no traceback
         logger.debug("run refused", exc_info=True)
         raise click.ClickException(str(error)) from None
-    _print_summary(summary)
     if summary.failed:
         raise SystemExit(1)
 
