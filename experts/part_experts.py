@@ -37,6 +37,7 @@ from furpe_label.experts.networks.runners import (
 from furpe_label.experts.vocabulary import Part
 
 __all__ = [
+    "DEFAULT_FITTING_ITERATIONS",
     "EXPERT_BUILDERS",
     "ExpertBatch",
     "ExpertOptions",
@@ -133,6 +134,10 @@ class HandNetworkPartExpert(NetworkPartExpert):
         return self.runner(batch.crops, np.full(len(batch), self.part is Part.LEFT_HAND))
 
 
+DEFAULT_FITTING_ITERATIONS = 60
+"""Optimiser steps per stage of the keypoint-fitting experts unless the run says otherwise."""
+
+
 @dataclass(frozen=True)
 class ExpertOptions:
     """Where the experts' files are and how they run."""
@@ -143,7 +148,7 @@ class ExpertOptions:
     fp16: bool = False
     batch_size: int = DEFAULT_BATCH_SIZE
     conf_thresh: float = 0.2
-    fitting_iterations: int = 60
+    fitting_iterations: int = DEFAULT_FITTING_ITERATIONS
 
 
 def _spin(options: ExpertOptions) -> list[NetworkPartExpert]:

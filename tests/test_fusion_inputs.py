@@ -7,7 +7,8 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-from furpe_label.experts.fusion.fuse import FusionConfig, fuse_parts
+from furpe_label.experts.fusion.config import FusionConfig
+from furpe_label.experts.fusion.fuse import fuse_parts
 from furpe_label.experts.fusion.inputs import PartOutputs
 from furpe_label.experts.networks.records import (
     BodyParams,
