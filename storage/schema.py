@@ -28,7 +28,8 @@ from typing import Any
 
 from furpe_label.experts.vocabulary import Part, Stage
 from furpe_label.selection.columns import DECISION_COLUMNS, METRIC_COLUMNS, STEPS
-from furpe_label.selection.fields import AUDIT_DTYPES, LABEL_DTYPES, REASONS, Field
+from furpe_label.selection.fields import AUDIT_DTYPES, LABEL_DTYPES, Field
+from furpe_label.selection.fields import REASONS as _REASONS
 from furpe_label.selection.fields import per_part as _per_part
 
 __all__ = [
@@ -136,7 +137,7 @@ AUDIT_FIELDS: tuple[Field, ...] = (
     Field("drop_step", "int8", (), "", f"where the row was dropped ({_STAGE_VALUES})",
           "decision"),
     Field("drop_reason", "category", (), "", "why the row was dropped (ok when kept)",
-          "decision", categories=REASONS),
+          "decision", categories=_REASONS),
     Field("drop_detail", "string", (), "", "free text beside drop_reason (exception message, "
           "file name)", "decision", nullable=True),
     Field("suppressed_parts", "list<category>", (), "", "parts whose labels were suppressed in "
