@@ -113,15 +113,11 @@ DECISION_COLUMNS: dict[str, Field] = {
                   "suppressed (for the body: why the sample is dropped)", "step2")
           for part in PARTS),
         _reason("step3_status", "step 3: ok, reprojection_error or _unverifiable", "step3"),
-        Field("drop_step", "int8", (), "", "furpe_label.experts.vocabulary.Stage of the drop; "
-              "0 kept", "decision"),
-        Field("drop_reason", "category", (), "", "why the row was dropped; ok when kept",
-              "decision", categories=REASONS),
-        Field("part_valid", "bool", (4,), "", "per Part: the part's label is usable", "mask"),
     )
 }  # fmt: skip
-"""Decisions, recomputed from the scores under a config: name -> :class:`Field` (the per-step
-ones have their step as ``group``)."""
+"""Each step's decisions, recomputed from the scores under a config: name -> :class:`Field`.
+The row's outcome that :func:`~furpe_label.selection.decisions.combine` derives from them
+(``drop_step``, ``drop_reason``, ``part_valid``) is described once, by the storage schema."""
 
 
 def as_reasons(values: Iterable[object] | np.ndarray, name: str = "reasons") -> np.ndarray:

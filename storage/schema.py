@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from furpe_label.experts.vocabulary import Part, Stage
-from furpe_label.selection.columns import DECISION_COLUMNS, METRIC_COLUMNS, STEPS
+from furpe_label.selection.columns import DECISION_COLUMNS, METRIC_COLUMNS
 from furpe_label.selection.fields import AUDIT_DTYPES, LABEL_DTYPES, Field
 from furpe_label.selection.fields import REASONS as _REASONS
 from furpe_label.selection.fields import per_part as _per_part
@@ -56,8 +56,7 @@ def _selection_fields() -> tuple[Field, ...]:
     """The selection's scores (always stored, for the what-if) and per-step decisions, as the
     selection's one column table (:mod:`furpe_label.selection.columns`) defines them, each
     grouped under its step."""
-    decisions = (f for f in DECISION_COLUMNS.values() if f.group in STEPS)
-    return (*METRIC_COLUMNS.values(), *decisions)
+    return (*METRIC_COLUMNS.values(), *DECISION_COLUMNS.values())
 
 
 _PARTS = tuple(part.value for part in Part)

@@ -16,7 +16,13 @@ from furpe_label.experts.fusion.config import WRIST_RULES, FusionConfig
 from furpe_label.experts.networks.layout import EXPERTS_ENV
 from furpe_label.pipeline.config import RunConfig, RunResources
 from furpe_label.pipeline.decode import DecodeLimits
-from furpe_label.selection import METRIC_COLUMNS, STEPS, WHAT_IF_KEYS, SelectionConfig
+from furpe_label.selection import (
+    DECISION_COLUMNS,
+    METRIC_COLUMNS,
+    STEPS,
+    WHAT_IF_KEYS,
+    SelectionConfig,
+)
 from furpe_label.selection.config import step_of
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.run_info import RunConfigChangedError, RunInfo, config_hash
@@ -125,7 +131,7 @@ def test_selection_fields_name_their_step_and_the_what_if_keys_follow():
 
 def test_every_selection_column_is_grouped_under_its_step_in_the_audit():
     audit = {field.name: field for field in AUDIT_FIELDS}
-    for name, column in METRIC_COLUMNS.items():
+    for name, column in (*METRIC_COLUMNS.items(), *DECISION_COLUMNS.items()):
         assert column.group in STEPS and audit[name] == column, name
     assert {audit[n].group for n in METRIC_COLUMNS if n.startswith("n_confident")} == {"step1"}
     assert {audit[n].group for n in METRIC_COLUMNS if n.startswith("reproj")} == {"step3"}
