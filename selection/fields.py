@@ -1,9 +1,10 @@
 """The one column vocabulary: a stored quantity (:class:`Field`) with its name, dtype, shape,
 unit, meaning and group.
 
-The selection's scores and decisions (:mod:`furpe_label.selection.columns`) and the storage
-schema's label arrays and audit columns (:mod:`furpe_label.storage.schema`) are all
-:class:`Field` s; the selection, the lowest layer that stores anything, defines it.
+The selection's scores and decisions (:mod:`furpe_label.selection.columns`), the storage
+schema's label arrays and audit columns (:mod:`furpe_label.storage.schema`) and the manifest's
+columns (:mod:`furpe_label.storage.manifest_columns`) are all :class:`Field` s; the selection,
+the lowest layer that stores anything, defines it.
 """
 
 from __future__ import annotations
@@ -29,14 +30,16 @@ class Field:
 
     Attributes:
         name: array / column name (``smplx`` names for body-model parameters).
-        dtype: numpy dtype name (labels) or a logical audit type from :data:`AUDIT_DTYPES`.
-        shape: per-sample shape (the store adds the leading N); ``()`` for audit columns.
+        dtype: numpy dtype name (labels, manifest elements) or a logical audit type from
+            :data:`AUDIT_DTYPES`.
+        shape: per-sample shape (the store adds the leading N); ``()`` for audit columns; a
+            manifest column's may start with ``None`` (a length that varies by dataset).
         unit: unit of the values ("rad", "m", "px", "mm", "s", "px^2", "1" for
             dimensionless, "" for identifiers and categories).
         meaning: one line saying what the values are.
         group: what the field belongs to ("mask", "smplx", "expert", "camera", "keypoints",
             "box", "feature" for labels; "id", "step1", "step2", "step3", "decision", "time",
-            "truth" for the audit).
+            "truth" for the audit; "manifest" for the manifest's columns).
         optional: label arrays created only when the run asks for them.
         nullable: audit columns that may be null (not computed for this row).
         partition: the audit's hive partition key (in the folder name, not in the files).
@@ -49,7 +52,7 @@ class Field:
 
     name: str
     dtype: str
-    shape: tuple[int, ...]
+    shape: tuple[int | None, ...]
     unit: str
     meaning: str
     group: str
