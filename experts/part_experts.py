@@ -29,6 +29,7 @@ from furpe_label.experts.records import ExpertRecord
 from furpe_label.experts.vocabulary import Part
 
 __all__ = [
+    "DEFAULT_FITTING_ITERATIONS",
     "EXPERT_BUILDERS",
     "ExpertBatch",
     "ExpertOptions",
@@ -82,6 +83,10 @@ class PartExpert(Protocol):
     def __call__(self, batch: ExpertBatch) -> ExpertRecord: ...
 
 
+DEFAULT_FITTING_ITERATIONS = 60
+"""Optimiser steps per stage of the keypoint-fitting experts unless the run says otherwise."""
+
+
 @dataclass(frozen=True)
 class ExpertOptions:
     """Where the experts' files are and how they run."""
@@ -92,7 +97,7 @@ class ExpertOptions:
     fp16: bool = False
     batch_size: int = DEFAULT_BATCH_SIZE
     conf_thresh: float = 0.2
-    fitting_iterations: int = 60
+    fitting_iterations: int = DEFAULT_FITTING_ITERATIONS
 
 
 # The builders import their expert's module when called: those modules (networks/part_expert.py,

@@ -3,7 +3,9 @@ stage, the shard runner (every stage of one shard on one worker), executors (inl
 cluster start-up, the driver, its progress lines and the log files of a run (``OUT/logs``).
 
 Names are exported lazily (PEP 562): ``from furpe_label.pipeline import RunConfig`` does not
-import torch and the models, so the command line starts fast.
+import the driver, the executors or the shard runner. (It does import torch: the typed members
+of :class:`RunConfig` come from the ``selection`` and ``experts.fusion`` packages, whose
+``__init__`` import their torch modules.)
 """
 
 from __future__ import annotations

@@ -1,25 +1,52 @@
 """The run configuration: everything that decides the labels, hashed for resume checks.
 
 :class:`RunConfig` holds what changes the labels (dataset, inputs, models, experts, detector,
-thresholds, fusion rules, shard size); where and how fast it runs (cluster, device, batch size,
-workers) lives in :class:`~furpe_label.pipeline.cluster.ClusterOptions` and
-:class:`RunResources`, outside the hash, so a resumed run may move to another cluster.
+shard size) and, as typed members, the selection thresholds (:class:`SelectionConfig`), the
+fusion rules (:class:`FusionConfig`) and the accepted image sides (:class:`DecodeLimits`).
+Where and how fast it runs (cluster, device, batch size, workers) lives in
+:class:`~furpe_label.pipeline.cluster.ClusterOptions` and :class:`RunResources`, outside the
+hash, so a resumed run may move to another cluster.
+
+Every default is written once, beside what it configures, and read here, by the command line
+and by the library: the shard size (:data:`~furpe_label.storage.shards.DEFAULT_SHARD_SIZE`),
+the fitting iterations (:data:`~furpe_label.experts.part_experts.DEFAULT_FITTING_ITERATIONS`),
+the wrist rule (:data:`~furpe_label.experts.fusion.config.DEFAULT_WRIST_RULE`), the batch size
+(:data:`~furpe_label.experts.networks.runners.DEFAULT_BATCH_SIZE`), the thresholds and sides
+(the members' own defaults).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from furpe_label.experts.fusion.config import FusionConfig
+from furpe_label.experts.networks.runners import DEFAULT_BATCH_SIZE
+from furpe_label.experts.part_experts import DEFAULT_FITTING_ITERATIONS
 from furpe_label.pipeline.decode import DecodeLimits
+from furpe_label.selection.config import SelectionConfig
+from furpe_label.storage.shards import DEFAULT_SHARD_SIZE
 
 __all__ = ["SYNTHETIC_MODELS", "RunConfig", "RunResources"]
 
 SYNTHETIC_MODELS = "synthetic"
 """``--models synthetic``: use the synthetic body-model family on purpose."""
 
-DEFAULT_SHARD_SIZE = 10_240
+_MEMBERS: dict[str, type] = {
+    "selection": SelectionConfig,
+    "fusion": FusionConfig,
+    "decode_limits": DecodeLimits,
+}
+"""The typed members: field name -> their class (a dict of its fields in :meth:`as_dict`)."""
+
+_LEGACY_KEYS: dict[str, tuple[str, str]] = {
+    "wrist": ("fusion", "wrist"),
+    "head_from_face": ("fusion", "head_from_face"),
+    "min_side": ("decode_limits", "min_side"),
+    "max_side": ("decode_limits", "max_side"),
+}
+"""Flat keys of run.json files written before the typed members -> (member, field)."""
 
 
 @dataclass(frozen=True)
@@ -35,11 +62,10 @@ class RunConfig:
         experts: expert-checkpoint folder (absolute), or None for the keypoint fitters.
         detector: keypoint source: ``mediapipe``, ``openpose-json``, ``ground-truth``.
         shard_size: samples per shard (= Zarr shard length).
-        wrist: wrist integration rule (``adaptive``, ``copy-paste``, ``furpe``).
-        head_from_face: take the head rotation from the face expert (PyMAF-X option).
         fitting_iterations: optimiser steps of the keypoint-fitting experts.
-        selection: selection thresholds (JSON-able mapping, defaults when empty).
-        max_side, min_side: accepted image sides in pixels.
+        selection: the three-step selection's thresholds.
+        fusion: how parts are merged (wrist rule, head source).
+        decode_limits: accepted image sides in pixels.
     """
 
     dataset: str
@@ -50,36 +76,51 @@ class RunConfig:
     experts: str | None = None
     detector: Literal["mediapipe", "openpose-json", "ground-truth"] = "mediapipe"
     shard_size: int = DEFAULT_SHARD_SIZE
-    wrist: Literal["adaptive", "copy-paste", "furpe"] = "adaptive"
-    head_from_face: bool = False
-    fitting_iterations: int = 60
-    selection: dict[str, Any] = field(default_factory=dict)
-    max_side: int = DecodeLimits.max_side
-    min_side: int = DecodeLimits.min_side
+    fitting_iterations: int = DEFAULT_FITTING_ITERATIONS
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    fusion: FusionConfig = field(default_factory=FusionConfig)
+    decode_limits: DecodeLimits = field(default_factory=DecodeLimits)
 
     def __post_init__(self) -> None:
         if self.shard_size < 1:
             raise ValueError(f"shard size must be >= 1, got {self.shard_size}")
-        if self.wrist not in ("adaptive", "copy-paste", "furpe"):
-            raise ValueError(f"unknown wrist rule {self.wrist!r}")
         if self.fitting_iterations < 1:
             raise ValueError("fitting iterations must be >= 1")
+        for name, kind in _MEMBERS.items():
+            if not isinstance(getattr(self, name), kind):
+                raise TypeError(f"RunConfig.{name} must be a {kind.__name__}, got "
+                                f"{type(getattr(self, name)).__name__}")  # fmt: skip
 
     @property
     def synthetic_models(self) -> bool:
         return self.models == SYNTHETIC_MODELS
 
-    @property
-    def decode_limits(self) -> DecodeLimits:
-        return DecodeLimits(min_side=self.min_side, max_side=self.max_side)
-
     def as_dict(self) -> dict[str, Any]:
-        """JSON-able dict (the run.json ``config`` and the hash input)."""
+        """JSON-able dict (the run.json ``config`` and the hash input); each typed member is
+        a dict of its fields (``{"shard_size": ..., "selection": {"max_mse": ...}, ...}``)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        return cls(**data)
+        """Inverse of :meth:`as_dict` (also reads the flat keys of older run.json files).
+
+        Raises:
+            ValueError: naming every key that is no setting.
+        """
+        data = dict(data)
+        members: dict[str, dict[str, Any]] = {name: dict(data.pop(name, None) or {})
+                                              for name in _MEMBERS}  # fmt: skip
+        for key, (member, name) in _LEGACY_KEYS.items():
+            if key in data:
+                members[member].setdefault(name, data.pop(key))
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        for name, kind in _MEMBERS.items():
+            known = {f.name for f in fields(kind)}
+            unknown += [f"{name}.{key}" for key in sorted(set(members[name]) - known)]
+        if unknown:
+            raise ValueError(f"unknown run settings {unknown}")
+        built = {name: kind(**members[name]) for name, kind in _MEMBERS.items()}
+        return cls(**data, **built)
 
     @staticmethod
     def absolute(path: str | Path | None) -> str | None:
@@ -97,5 +138,5 @@ class RunResources:
     """
 
     device: str | None = None
-    batch_size: int = 64
+    batch_size: int = DEFAULT_BATCH_SIZE
     fp16: bool = False

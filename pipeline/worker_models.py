@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from furpe_label.experts.bodymodels.loading import cache_root, load_body_model
-from furpe_label.experts.fusion.fuse import FusionConfig
+from furpe_label.experts.fusion.config import FusionConfig
 from furpe_label.experts.fusion.kinematics import SmplxRig
 from furpe_label.experts.fusion.shape_transfer import ShapeTransfer
 from furpe_label.experts.keypoints.fast_openpose import OpenPoseFromSMPLX
@@ -104,8 +104,8 @@ def _load(config: RunConfig, resources: RunResources) -> WorkerModels:
         openpose_layer=OpenPoseFromSMPLX(smplx.layer),
         transfer=ShapeTransfer.from_models(models),
         hand_mean=hand_mean,
-        fusion=FusionConfig(wrist=config.wrist, head_from_face=config.head_from_face),
-        selection=SelectionConfig(**config.selection),
+        fusion=config.fusion,
+        selection=config.selection,
     )
 
 

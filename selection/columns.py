@@ -1,124 +1,123 @@
-"""Every column the selection stores: name, dtype, unit and meaning, in one place.
+"""Every column the selection stores: name, dtype, unit, meaning and step, in one place.
 
-These are the future audit-table columns (the storage schema will take them over). Scores
-(:data:`METRIC_COLUMNS`) are always stored, for kept and dropped rows alike; decisions
-(:data:`DECISION_COLUMNS`) are recomputed from them by
+Each is a :class:`~furpe_label.selection.fields.Field` whose ``group`` names its FuRPE step
+(:data:`STEPS`); the storage schema's audit columns take them over as they are. Scores
+(:data:`METRIC_COLUMNS`) are always stored, for kept and dropped rows alike (null where the row
+never reached the step); decisions (:data:`DECISION_COLUMNS`) are recomputed from them by
 :func:`furpe_label.selection.decisions.decide` / ``what_if``. All columns are row-aligned with
-the N person instances of a shard. dtype ``"reason"`` holds
-:class:`~furpe_label.experts.vocabulary.Reason` members (numpy object arrays; dictionary-encoded
-strings in Arrow). ``{part}`` is one of ``body, face, left_hand, right_hand`` (:class:`Part`
-values), ``{hand}`` one of ``left_hand, right_hand``.
+the N person instances of a shard. Reason columns (``category`` with
+:data:`~furpe_label.selection.fields.REASONS`) hold :class:`~furpe_label.experts.vocabulary.Reason`
+members (numpy object arrays; dictionary-encoded strings in Arrow). ``{part}`` is one of
+``body, face, left_hand, right_hand`` (:class:`Part` values), ``{hand}`` one of
+``left_hand, right_hand``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from furpe_label.experts.vocabulary import Part, Reason
+from furpe_label.selection.fields import REASONS, Field
 
 __all__ = [
     "DECISION_COLUMNS",
     "HANDS",
     "METRIC_COLUMNS",
     "PARTS",
-    "Column",
+    "STEPS",
     "SelectionMetrics",
+    "Step",
     "as_reasons",
 ]
+
+Step = Literal["step1", "step2", "step3"]
+STEPS: tuple[Step, ...] = ("step1", "step2", "step3")
+"""FuRPE's three selection steps: the ``group`` of every selection column, the prefix of every
+``audit --what-if`` key."""
 
 PARTS: tuple[str, ...] = tuple(part.value for part in Part)
 HANDS: tuple[str, ...] = (Part.LEFT_HAND.value, Part.RIGHT_HAND.value)
 _SCORING_METADATA_KEY = b"furpe_label.selection.scoring"
 
 
-@dataclass(frozen=True)
-class Column:
-    """dtype (numpy name, or "reason"), unit ("" when none) and one-line meaning."""
-
-    dtype: str
-    unit: str
-    meaning: str
+def _score(name: str, dtype: str, unit: str, meaning: str, step: Step) -> Field:
+    """A stored score: null where the row never reached ``step``."""
+    return Field(name, dtype, (), unit, meaning, step, nullable=True)
 
 
-def _reprojection_columns(suffix: str, scope: str) -> dict[str, Column]:
+def _reason(name: str, meaning: str, step: Step) -> Field:
+    """A :class:`Reason` column of ``step`` (null where the row never reached it)."""
+    return Field(name, "category", (), "", meaning, step, nullable=True, categories=REASONS)
+
+
+def _reprojection_columns(suffix: str, scope: str) -> list[Field]:
     frames = {"px": ("px", "image pixels"), "norm": ("unit", "body crop normalised to [-1, 1]")}
-    out = {f"reproj_n_kp{suffix}": Column("int16", "count", f"step 3: keypoints compared{scope}")}
+    out = [_score(f"reproj_n_kp{suffix}", "int16", "count",
+                  f"step 3: keypoints compared{scope}", "step3")]  # fmt: skip
     for frame, (unit, where) in frames.items():
-        out[f"reproj_mse{'_' + frame}{suffix}"] = Column(
-            "float32", f"{unit}^2", f"step 3: mean squared distance{scope}, {where}"
-        )
-        out[f"reproj_mean{'_' + frame}{suffix}"] = Column(
-            "float32", unit, f"step 3: mean distance{scope}, {where}"
-        )
+        out.append(_score(f"reproj_mse_{frame}{suffix}", "float32", f"{unit}^2",
+                          f"step 3: mean squared distance{scope}, {where}", "step3"))  # fmt: skip
+        out.append(_score(f"reproj_mean_{frame}{suffix}", "float32", unit,
+                          f"step 3: mean distance{scope}, {where}", "step3"))  # fmt: skip
     return out
 
 
-def _metric_columns() -> dict[str, Column]:
-    cols = {
-        "n_confident_kp": Column(
-            "int16", "count", "step 1: OpenPose-137 keypoints with confidence >= their part's "
-            "threshold (FuRPE filter scripts)"
-        ),
-    }  # fmt: skip
+def _metric_columns() -> list[Field]:
+    cols = [
+        _score("n_confident_kp", "int16", "count", "step 1: OpenPose-137 keypoints with "
+               "confidence >= their part's threshold (FuRPE filter scripts)", "step1"),
+    ]  # fmt: skip
     for part in PARTS:
-        cols[f"n_confident_{part}"] = Column("int16", "count", f"step 1: confident {part} points")
-    cols["step2_scored"] = Column("bool", "", "step 2 was scored for the row")
+        cols.append(_score(f"n_confident_{part}", "int16", "count",
+                           f"step 1: confident {part} points", "step1"))  # fmt: skip
+    cols.append(_score("step2_scored", "bool", "", "step 2 was scored for the row", "step2"))
     for part in PARTS:
-        cols[f"expert_reason_{part}"] = Column(
-            "reason", "", f"crop / expert-stage reason of the {part} (ok: the expert gave output)"
-        )
-        cols[f"non_finite_{part}"] = Column(
-            "bool", "", f"step 2: the {part} expert's output has a NaN or infinite value"
-        )
-    cols["betas_max_abs"] = Column("float32", "", "step 2: max |beta| of the body expert")
-    cols["rotation_error"] = Column(
-        "float32", "", "step 2: max over the body's rotation matrices of max|R R^T - I| and "
-        "|det R - 1|"
-    )  # fmt: skip
+        cols.append(_reason(f"expert_reason_{part}", f"crop / expert-stage reason of the {part} "
+                            "(ok: the expert gave output)", "step2"))  # fmt: skip
+        cols.append(_score(f"non_finite_{part}", "bool", "", f"step 2: the {part} expert's "
+                           "output has a NaN or infinite value", "step2"))  # fmt: skip
+    cols.append(_score("betas_max_abs", "float32", "", "step 2: max |beta| of the body expert",
+                       "step2"))  # fmt: skip
+    cols.append(_score("rotation_error", "float32", "", "step 2: max over the body's rotation "
+                       "matrices of max|R R^T - I| and |det R - 1|", "step2"))  # fmt: skip
     for hand in HANDS:
-        cols[f"hand_max_abs_{hand}"] = Column(
-            "float32", "rad", f"step 2: max |x| over the 45 absolute finger axis-angle values "
-            f"of the {hand} (expert output + mean hand, float32 as FuRPE's loader)"
-        )  # fmt: skip
-        cols[f"n_visible_kp_{hand}"] = Column(
-            "int16", "count", f"step 2: FuRPE loader's {hand} count: the body's wrist + hand "
-            "keypoints 1..20 with confidence >= the hand threshold"
-        )  # fmt: skip
-    cols["step3_scored"] = Column("bool", "", "step 3 was scored for the row")
+        cols.append(_score(f"hand_max_abs_{hand}", "float32", "rad", "step 2: max |x| over the "
+                           f"45 absolute finger axis-angle values of the {hand} (expert output "
+                           "+ mean hand, float32 as FuRPE's loader)", "step2"))  # fmt: skip
+        cols.append(_score(f"n_visible_kp_{hand}", "int16", "count", f"step 2: FuRPE loader's "
+                           f"{hand} count: the body's wrist + hand keypoints 1..20 with "
+                           "confidence >= the hand threshold", "step2"))  # fmt: skip
+    cols.append(_score("step3_scored", "bool", "", "step 3 was scored for the row", "step3"))
     for part in PARTS:
-        cols.update(_reprojection_columns(f"_{part}", f" over confident {part} keypoints"))
-    cols.update(_reprojection_columns("", " over confident keypoints of the parts valid after "
-                                      "step 2 (from the per-part columns)"))  # fmt: skip
+        cols += _reprojection_columns(f"_{part}", f" over confident {part} keypoints")
+    cols += _reprojection_columns("", " over confident keypoints of the parts valid after "
+                                  "step 2 (from the per-part columns)")  # fmt: skip
     for frame, unit in (("px", "px"), ("norm", "unit")):
-        cols[f"reproj_rms_{frame}"] = Column(
-            "float32", unit, f"step 3: sqrt(reproj_mse_{frame}), root mean squared distance"
-        )
+        cols.append(_score(f"reproj_rms_{frame}", "float32", unit,
+                           f"step 3: sqrt(reproj_mse_{frame}), root mean squared distance",
+                           "step3"))  # fmt: skip
     return cols
 
 
-METRIC_COLUMNS: dict[str, Column] = _metric_columns()
-"""Scores, always stored: name -> :class:`Column`."""
+METRIC_COLUMNS: dict[str, Field] = {column.name: column for column in _metric_columns()}
+"""Scores, always stored: name -> :class:`Field`."""
 
-DECISION_COLUMNS: dict[str, Column] = {
-    **{
-        f"step2_{part}": Column(
-            "reason", "", f"step 2 status of the {part}: ok, or why its label is suppressed "
-            "(for the body: why the sample is dropped)"
-        )
-        for part in PARTS
-    },
-    "step3_status": Column("reason", "", "step 3: ok, reprojection_error or _unverifiable"),
-    "drop_stage": Column("int8", "", "furpe_label.experts.vocabulary.Stage of the drop; 0 kept"),
-    "drop_step": Column("int8", "", "FuRPE's step that dropped the row (1 keypoint confidence, "
-                        "2 expert validity, 3 reprojection); 0 kept or dropped elsewhere"),
-    "drop_reason": Column("reason", "", "why the row was dropped; ok when kept"),
-    "part_valid": Column("bool", "", "(N, 4) per Part: the part's label is usable"),
+DECISION_COLUMNS: dict[str, Field] = {
+    column.name: column
+    for column in (
+        *(_reason(f"status_{part}", f"step 2 status of the {part}: ok, or why its label is "
+                  "suppressed (for the body: why the sample is dropped)", "step2")
+          for part in PARTS),
+        _reason("step3_status", "step 3: ok, reprojection_error or _unverifiable", "step3"),
+    )
 }  # fmt: skip
-"""Decisions, recomputed from the scores under a config: name -> :class:`Column`."""
+"""Each step's decisions, recomputed from the scores under a config: name -> :class:`Field`.
+The row's outcome that :func:`~furpe_label.selection.decisions.combine` derives from them
+(``drop_step``, ``drop_reason``, ``part_valid``) is described once, by the storage schema."""
 
 
 def as_reasons(values: Iterable[object] | np.ndarray, name: str = "reasons") -> np.ndarray:
@@ -157,7 +156,7 @@ class SelectionMetrics:
         self.columns: dict[str, np.ndarray] = {}
         for name, spec in METRIC_COLUMNS.items():
             value = columns[name]
-            if spec.dtype == "reason":
+            if spec.holds_reasons:
                 self.columns[name] = as_reasons(value, name)
             else:
                 self.columns[name] = np.asarray(value).astype(spec.dtype, copy=False)
@@ -175,7 +174,7 @@ class SelectionMetrics:
 
         arrays = {}
         for name, value in self.columns.items():
-            if METRIC_COLUMNS[name].dtype == "reason":
+            if METRIC_COLUMNS[name].holds_reasons:
                 strings = pa.array([str(reason) for reason in value], type=pa.string())
                 arrays[name] = strings.dictionary_encode()
             else:
@@ -193,7 +192,7 @@ class SelectionMetrics:
         columns = {}
         for name in table.column_names:
             column = table.column(name)
-            if METRIC_COLUMNS.get(name, Column("", "", "")).dtype == "reason":
+            if name in METRIC_COLUMNS and METRIC_COLUMNS[name].holds_reasons:
                 columns[name] = np.asarray(column.cast("string").to_pylist(), dtype=object)
             else:
                 columns[name] = column.to_numpy()

@@ -8,25 +8,45 @@ Two kinds of numbers live here:
   ``keypoints2d``, no model run) before any what-if;
 * **keep rules** — every other field: compared against stored scores only, so
   :func:`furpe_label.selection.decisions.what_if` re-decides them without re-scoring.
+
+Each field knows which it is: its metadata names the FuRPE step whose keep rule reads it
+(:func:`step_of`), or none for a scoring parameter. The ``audit --what-if`` keys
+(:data:`WHAT_IF_KEYS`, ``step3.max_mse``) and :meth:`SelectionConfig.scoring_parameters` are
+derived from it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
 
 import numpy as np
 
 from furpe_label.experts.vocabulary import Part
+from furpe_label.selection.columns import Step
 
-__all__ = ["DEFAULT_MAX_MSE", "MseFrame", "SelectionConfig"]
+__all__ = ["DEFAULT_MAX_MSE", "WHAT_IF_KEYS", "MseFrame", "SelectionConfig", "step_of"]
 
 MseFrame = Literal["norm", "px"]
 
 DEFAULT_MAX_MSE = 0.08
 """Step 3 default: mean squared reprojection distance in the body crop's normalised frame
 (see :mod:`furpe_label.selection.step3_reprojection` for how it was chosen)."""
+
+
+_STEP = "furpe_step"
+"""The metadata key of a field's step (None for a scoring parameter)."""
+
+
+_SCORING: dict[str, Any] = {_STEP: None}
+"""Metadata of a scoring parameter: steps 1 to 3 score with it (no what-if)."""
+
+
+def _keep_rule(step: Step) -> dict[str, Any]:
+    """Metadata of a keep rule of ``step``: re-decided from stored scores by a what-if."""
+    return {_STEP: step}
 
 
 @dataclass(frozen=True)
@@ -56,16 +76,16 @@ class SelectionConfig:
         mse_frame: "norm" (body crop normalised to [-1, 1], unit^2) or "px" (image pixels^2).
     """
 
-    body_threshold: float = 0.1
-    hand_threshold: float = 0.2
-    face_threshold: float = 0.4
-    min_count: int = 12
-    hand_max_abs: float = 3.15
-    betas_max_abs: float = 3.0
-    rotation_tolerance: float = 1e-3
-    hand_min_keypoints: int = 8
-    max_mse: float = DEFAULT_MAX_MSE
-    mse_frame: MseFrame = "norm"
+    body_threshold: float = field(default=0.1, metadata=_SCORING)
+    hand_threshold: float = field(default=0.2, metadata=_SCORING)
+    face_threshold: float = field(default=0.4, metadata=_SCORING)
+    min_count: int = field(default=12, metadata=_keep_rule("step1"))
+    hand_max_abs: float = field(default=3.15, metadata=_keep_rule("step2"))
+    betas_max_abs: float = field(default=3.0, metadata=_keep_rule("step2"))
+    rotation_tolerance: float = field(default=1e-3, metadata=_keep_rule("step2"))
+    hand_min_keypoints: int = field(default=8, metadata=_keep_rule("step2"))
+    max_mse: float = field(default=DEFAULT_MAX_MSE, metadata=_keep_rule("step3"))
+    mse_frame: MseFrame = field(default="norm", metadata=_keep_rule("step3"))
 
     def __post_init__(self) -> None:
         for name in ("body_threshold", "hand_threshold", "face_threshold"):
@@ -95,12 +115,36 @@ class SelectionConfig:
 
     def scoring_parameters(self) -> dict[str, float]:
         """The fields scores depend on (a what-if needs them unchanged)."""
-        return {
-            "body_threshold": float(self.body_threshold),
-            "hand_threshold": float(self.hand_threshold),
-            "face_threshold": float(self.face_threshold),
-        }
+        return {f.name: float(getattr(self, f.name)) for f in fields(self) if not step_of(f.name)}
 
     def to_dict(self) -> dict[str, float | int | str]:
         """All fields (for the run directory's recorded config)."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SelectionConfig:
+        """Inverse of :meth:`to_dict`; missing fields take their defaults.
+
+        Raises:
+            ValueError: naming every key that is no field.
+        """
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown selection settings {unknown}")
+        return cls(**data)
+
+
+def step_of(name: str) -> Step | None:
+    """The FuRPE step whose keep rule reads field ``name``; None for a scoring parameter."""
+    by_name = {f.name: f for f in fields(SelectionConfig)}
+    if name not in by_name:
+        raise KeyError(f"{name!r} is not a SelectionConfig field")
+    return by_name[name].metadata[_STEP]
+
+
+WHAT_IF_KEYS: dict[str, str] = {
+    f"{step_of(f.name)}.{f.name}": f.name for f in fields(SelectionConfig) if step_of(f.name)
+}
+"""``--what-if`` keys (``<step>.<field>``) -> :class:`SelectionConfig` fields: every keep rule
+(the confidence thresholds change the scores themselves, so they need a re-run, not a
+what-if)."""

@@ -22,7 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from furpe_label.storage.manifest_columns import COLUMNS_BY_NAME, ManifestColumn, manifest_schema
+from furpe_label.selection.fields import Field
+from furpe_label.storage.manifest_columns import COLUMNS_BY_NAME, arrow_type, manifest_schema
 
 MANIFEST_FILENAME = "manifest.parquet"
 METADATA_KEY = b"furpe_label.manifest"
@@ -35,7 +36,7 @@ class ManifestError(ValueError):
     """A manifest file or table that does not follow the manifest schema."""
 
 
-def _float_column(column: ManifestColumn, values: ColumnValues, n: int) -> pa.Array:
+def _float_column(column: Field, values: ColumnValues, n: int) -> pa.Array:
     """(N, *shape) floats -> nested lists; all-NaN rows become null."""
     array = np.asarray(values, dtype=np.float32)
     fixed = tuple(d for d in column.shape if d is not None)
@@ -56,13 +57,13 @@ def _float_column(column: ManifestColumn, values: ColumnValues, n: int) -> pa.Ar
     return nested
 
 
-def _column_array(column: ManifestColumn, values: ColumnValues, n: int) -> pa.Array:
-    if column.kind == "float32" and column.shape:
+def _column_array(column: Field, values: ColumnValues, n: int) -> pa.Array:
+    if column.dtype == "float32" and column.shape:
         return _float_column(column, values, n)
-    if isinstance(values, np.ndarray) and values.dtype.kind == "f" and column.kind != "float32":
-        raise ValueError(f"column {column.name}: {column.kind} values given as floats")
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f" and column.dtype != "float32":
+        raise ValueError(f"column {column.name}: {column.dtype} values given as floats")
     array = pa.array(
-        values.tolist() if isinstance(values, np.ndarray) else list(values), type=column.arrow_type
+        values.tolist() if isinstance(values, np.ndarray) else list(values), type=arrow_type(column)
     )
     if len(array) != n:
         raise ValueError(f"column {column.name}: {len(array)} values for {n} rows")
@@ -126,7 +127,7 @@ def _check_rows(table: pa.Table) -> None:
     if pc.any(video_without_frame).as_py():
         raise ValueError("a video row needs frame_index")
     for field in table.schema:
-        if COLUMNS_BY_NAME[field.name].required and table.column(field.name).null_count:
+        if not COLUMNS_BY_NAME[field.name].nullable and table.column(field.name).null_count:
             raise ValueError(f"column {field.name} is required in every row")
 
 
@@ -139,7 +140,7 @@ def _sort_order(columns: Mapping[str, ColumnValues], n: int) -> np.ndarray:
         keys[name] = (
             _column_array(column, columns[name], n)
             if name in columns
-            else pa.nulls(n, type=column.arrow_type)
+            else pa.nulls(n, type=arrow_type(column))
         )
     table = pa.table(
         {
@@ -250,7 +251,7 @@ def column_array(table: pa.Table, name: str) -> tuple[np.ndarray, np.ndarray]:
         ValueError: not a float array column, or rows of different lengths.
     """
     column = COLUMNS_BY_NAME[name]
-    if column.kind != "float32" or not column.shape:
+    if column.dtype != "float32" or not column.shape:
         raise ValueError(f"{name} is not a float array column")
     array = table.column(name).combine_chunks()
     valid = array.is_valid().to_numpy(zero_copy_only=False)

@@ -27,10 +27,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from furpe_label.experts.vocabulary import Part, Reason, Stage
+from furpe_label.experts.vocabulary import Part, Stage
 from furpe_label.selection.columns import DECISION_COLUMNS, METRIC_COLUMNS
-from furpe_label.storage.fields import AUDIT_DTYPES, LABEL_DTYPES, Field
-from furpe_label.storage.fields import per_part as _per_part
+from furpe_label.selection.fields import AUDIT_DTYPES, LABEL_DTYPES, Field
+from furpe_label.selection.fields import REASONS as _REASONS
+from furpe_label.selection.fields import per_part as _per_part
 
 __all__ = [
     "AUDIT_DTYPES",
@@ -51,63 +52,12 @@ __all__ = [
 SCHEMA_VERSION = 2
 """Bumped whenever a field is renamed or changes dtype, shape or unit."""
 
-_REASONS = tuple(reason.value for reason in Reason)
-
 
 def _selection_fields() -> tuple[Field, ...]:
-    """The selection's scores (always stored, for the what-if) and per-step decisions, from
-    the selection's one column table (:mod:`furpe_label.selection.columns`)."""
-    fields = []
-    for name, column in METRIC_COLUMNS.items():
-        step = (
-            "step1"
-            if name.startswith("n_confident")
-            else ("step3" if name.startswith(("reproj", "step3")) else "step2")
-        )
-        if column.dtype == "reason":
-            fields.append(
-                Field(
-                    name,
-                    "category",
-                    (),
-                    "",
-                    column.meaning,
-                    step,
-                    nullable=True,
-                    categories=_REASONS,
-                )
-            )
-        else:
-            fields.append(
-                Field(name, column.dtype, (), column.unit, column.meaning, step, nullable=True)
-            )
-    for part in Part:
-        meaning = DECISION_COLUMNS[f"step2_{part.value}"].meaning
-        fields.append(
-            Field(
-                f"status_{part.value}",
-                "category",
-                (),
-                "",
-                meaning,
-                "step2",
-                nullable=True,
-                categories=_REASONS,
-            )
-        )
-    fields.append(
-        Field(
-            "step3_status",
-            "category",
-            (),
-            "",
-            DECISION_COLUMNS["step3_status"].meaning,
-            "step3",
-            nullable=True,
-            categories=_REASONS,
-        )
-    )
-    return tuple(fields)
+    """The selection's scores (always stored, for the what-if) and per-step decisions, as the
+    selection's one column table (:mod:`furpe_label.selection.columns`) defines them, each
+    grouped under its step."""
+    return (*METRIC_COLUMNS.values(), *DECISION_COLUMNS.values())
 
 
 _PARTS = tuple(part.value for part in Part)
@@ -223,7 +173,6 @@ CONVENTIONS: dict[str, Any] = {
 _LABELS = {f.name: f for f in LABEL_FIELDS}
 _AUDIT = {f.name: f for f in AUDIT_FIELDS}
 
-
 def label_field(name: str) -> Field:
     """The label array called ``name`` (KeyError lists the known names)."""
     try:
@@ -231,14 +180,12 @@ def label_field(name: str) -> Field:
     except KeyError:
         raise KeyError(f"unknown label field {name!r}; known: {sorted(_LABELS)}") from None
 
-
 def audit_field(name: str) -> Field:
     """The audit column called ``name`` (KeyError lists the known names)."""
     try:
         return _AUDIT[name]
     except KeyError:
         raise KeyError(f"unknown audit column {name!r}; known: {sorted(_AUDIT)}") from None
-
 
 def label_fields(optional: Iterable[str] = ()) -> tuple[Field, ...]:
     """Every required label field plus the named optional ones, in table order."""
@@ -248,11 +195,9 @@ def label_fields(optional: Iterable[str] = ()) -> tuple[Field, ...]:
             raise ValueError(f"{name!r} is always stored; name only optional fields")
     return tuple(f for f in LABEL_FIELDS if not f.optional or f.name in wanted)
 
-
 def schema_json(fields: Iterable[Field]) -> list[dict[str, Any]]:
     """JSON-able list of field descriptions."""
     return [f.to_json() for f in fields]
-
 
 def _check_tables() -> None:
     for table, dtypes in ((LABEL_FIELDS, LABEL_DTYPES), (AUDIT_FIELDS, AUDIT_DTYPES)):
@@ -264,6 +209,5 @@ def _check_tables() -> None:
                 raise RuntimeError(f"{f.name}: dtype {f.dtype!r} not in {sorted(dtypes)}")
             if ("category" in f.dtype) != bool(f.categories):
                 raise RuntimeError(f"{f.name}: categories go with category dtypes only")
-
 
 _check_tables()

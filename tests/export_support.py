@@ -9,6 +9,7 @@ import numpy as np
 
 from furpe_label.pipeline.config import RunConfig, RunResources
 from furpe_label.pipeline.worker_models import models_folder
+from furpe_label.selection import SelectionConfig
 from furpe_label.workflows.datasets import create_adapter
 from tests.pipeline_support import run_cli, store_arrays
 from tests.real_data import REAL_DATA, SPIN_EXAMPLE
@@ -45,7 +46,7 @@ def network_run(root: Path, out: Path, experts: Path) -> Path:
     from furpe_label.pipeline.executors import InlineExecutor
 
     config = RunConfig(dataset="image-folder", root=str(root), experts=str(experts),
-                       selection={"max_mse": 1e6})  # fmt: skip
+                       selection=SelectionConfig(max_mse=1e6))  # fmt: skip
     run_labels(config, RunResources(), out,
                lambda: create_adapter("image-folder", root=str(root)), InlineExecutor(),
                progress=False)  # fmt: skip

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from furpe_label.experts.fusion.fuse import FusedSmplx, FusionConfig, fuse_parts
+from furpe_label.experts.fusion.config import FusionConfig
+from furpe_label.experts.fusion.fuse import FusedSmplx, fuse_parts
 from furpe_label.experts.fusion.head import rotation_angle
 from furpe_label.experts.fusion.kinematics import global_rotations
 from furpe_label.experts.geometry.cameras import WeakPerspectiveCamera

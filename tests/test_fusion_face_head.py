@@ -9,7 +9,8 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from furpe_label.experts.fusion.fuse import FusionConfig, fuse_parts
+from furpe_label.experts.fusion.config import FusionConfig
+from furpe_label.experts.fusion.fuse import fuse_parts
 from furpe_label.experts.fusion.head import DECA_TO_BODY_CAMERA
 from furpe_label.experts.fusion.kinematics import HEAD, global_rotations
 from furpe_label.experts.vocabulary import Part

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from furpe_label.experts.expert_outputs import ExpertOutputs
-from furpe_label.experts.fusion.fuse import FusionConfig, fuse_parts
+from furpe_label.experts.fusion.config import FusionConfig
+from furpe_label.experts.fusion.fuse import fuse_parts
 from furpe_label.experts.fusion.inputs import fused_array, usable_parts
 from furpe_label.experts.records import (
     BodyParams,

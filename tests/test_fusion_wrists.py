@@ -10,7 +10,8 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from furpe_label.experts.fusion.fuse import FusionConfig, fuse_parts
+from furpe_label.experts.fusion.config import FusionConfig
+from furpe_label.experts.fusion.fuse import fuse_parts
 from furpe_label.experts.fusion.kinematics import (
     LEFT_ELBOW,
     LEFT_WRIST,

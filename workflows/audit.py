@@ -20,6 +20,7 @@ from furpe_label.experts.vocabulary import Reason, Stage
 from furpe_label.selection import (
     METRIC_COLUMNS,
     STAGE_LABELS,
+    WHAT_IF_KEYS,
     SelectionConfig,
     SelectionMetrics,
     combine,
@@ -38,18 +39,6 @@ __all__ = [
     "stored_input_reasons",
     "stored_metrics",
 ]
-
-WHAT_IF_KEYS = {
-    "step1.min_count": "min_count",
-    "step2.hand_max_abs": "hand_max_abs",
-    "step2.betas_max_abs": "betas_max_abs",
-    "step2.rotation_tolerance": "rotation_tolerance",
-    "step2.hand_min_keypoints": "hand_min_keypoints",
-    "step3.max_mse": "max_mse",
-    "step3.mse_frame": "mse_frame",
-}
-"""``--what-if`` keys -> :class:`SelectionConfig` fields (confidence thresholds change the
-scores themselves, so they need a re-run, not a what-if)."""
 
 SCORES = ("n_confident_kp", "reproj_mse_norm", "reproj_mse_px", "betas_max_abs",
           "transfer_error_mm", "gt_mpjpe_mm", "gt_pa_mpjpe_mm")  # fmt: skip
@@ -75,7 +64,7 @@ def load_audit(out: str | Path) -> tuple[pa.Table, SelectionConfig]:
     if not run_dir.run_json.is_file():
         raise FileNotFoundError(f"{out} is not a furpe-label run folder (no run.json)")
     info = run_dir.read_info()
-    config = SelectionConfig(**dict(info.config.get("selection", {})))
+    config = SelectionConfig.from_dict(info.config.get("selection", {}))
     if not run_dir.audit.is_dir():
         raise FileNotFoundError(f"{out}: no completed shard yet (no audit folder)")
     return read_audit(run_dir.audit), config
@@ -103,7 +92,7 @@ def stored_metrics(table: pa.Table, base: SelectionConfig) -> SelectionMetrics:
     """The audit's selection scores (every ``METRIC_COLUMNS`` column), scored under ``base``."""
     columns = {name: table.column(name).to_numpy(zero_copy_only=False) for name in METRIC_COLUMNS}
     for name, spec in METRIC_COLUMNS.items():
-        if spec.dtype == "reason":
+        if spec.holds_reasons:
             columns[name] = np.asarray(table.column(name).cast(pa.string()).to_pylist(), object)
     return SelectionMetrics(columns, base.scoring_parameters())
 

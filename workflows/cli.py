@@ -12,9 +12,8 @@ from furpe_label.experts.bodymodels.folder_check import check_models_folder
 from furpe_label.experts.bodymodels.locate import MODELS_ENV
 from furpe_label.experts.bodymodels.specs import GENDERS
 from furpe_label.experts.filecheck import any_blocking
+from furpe_label.experts.networks.layout import EXPERTS_ENV
 from furpe_label.workflows.check_table import render_rows
-
-EXPERTS_ENV = "FURPE_EXPERTS"
 
 
 @click.group()

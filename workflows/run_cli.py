@@ -9,14 +9,18 @@ from pathlib import Path
 import click
 
 from furpe_label.experts.bodymodels.locate import MODELS_ENV
+from furpe_label.experts.fusion.config import DEFAULT_WRIST_RULE, WRIST_RULES, FusionConfig
+from furpe_label.experts.networks.layout import EXPERTS_ENV
+from furpe_label.experts.networks.runners import DEFAULT_BATCH_SIZE
+from furpe_label.experts.part_experts import DEFAULT_FITTING_ITERATIONS
 from furpe_label.pipeline.cluster import ClusterOptions, connected, dashboard_link, slurm_job_script
 from furpe_label.pipeline.config import SYNTHETIC_MODELS, RunConfig, RunResources
 from furpe_label.storage.run_info import RunConfigChangedError
 from furpe_label.storage.run_lock import RunLockedError
+from furpe_label.storage.shards import DEFAULT_SHARD_SIZE
 from furpe_label.workflows.console import run_console, uses_synthetic_models
 from furpe_label.workflows.datasets import ADAPTERS, create_adapter
 
-EXPERTS_ENV = "FURPE_EXPERTS"
 RUN_REFUSALS = (RunConfigChangedError, RunLockedError, FileNotFoundError, ValueError)
 """Errors that mean the run cannot start as asked (missing or damaged files, a dataset that
 cannot be read, another run on OUT, other settings in OUT): reported without a traceback."""
@@ -98,17 +102,26 @@ def _group_verbosity() -> int:
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Folder of OpenPose JSON files named after the images.",
 )
-@click.option("--shard-size", type=click.IntRange(min=1), default=10_240, show_default=True)
+@click.option(
+    "--shard-size", type=click.IntRange(min=1), default=DEFAULT_SHARD_SIZE, show_default=True
+)
 @click.option(
     "--wrist",
-    type=click.Choice(["adaptive", "copy-paste", "furpe"]),
-    default="adaptive",
+    type=click.Choice(WRIST_RULES),
+    default=DEFAULT_WRIST_RULE,
     show_default=True,
     help="Wrist integration rule.",
 )
-@click.option("--fitting-iterations", type=click.IntRange(min=1), default=60, show_default=True)
+@click.option(
+    "--fitting-iterations",
+    type=click.IntRange(min=1),
+    default=DEFAULT_FITTING_ITERATIONS,
+    show_default=True,
+)
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 (default: CUDA when present).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE, show_default=True
+)
 @click.option(
     "--executor",
     type=click.Choice(["dask", "inline"]),
@@ -176,8 +189,8 @@ def run(**options) -> None:
         experts=RunConfig.absolute(options["experts_dir"]),
         detector=_detector(options["detector"], options["openpose"]),
         shard_size=options["shard_size"],
-        wrist=options["wrist"],
         fitting_iterations=options["fitting_iterations"],
+        fusion=FusionConfig(wrist=options["wrist"]),
     )
     resources = RunResources(device=options["device"], batch_size=options["batch_size"])
     chosen_by = "--detector" if options["detector"] else (

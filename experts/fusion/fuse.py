@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from typing import ClassVar
 
@@ -26,6 +25,7 @@ import numpy as np
 import torch
 
 from furpe_label.experts.expert_outputs import ExpertOutputs
+from furpe_label.experts.fusion.config import FusionConfig
 from furpe_label.experts.fusion.head import (
     head_global_from_deca,
     head_local_from_face,
@@ -41,40 +41,17 @@ from furpe_label.experts.fusion.kinematics import (
     SmplxRig,
     global_rotations,
 )
-from furpe_label.experts.fusion.wrists import WRIST_RULES, WristRule, integrate_wrists
+from furpe_label.experts.fusion.wrists import integrate_wrists
 from furpe_label.experts.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from furpe_label.experts.vocabulary import Part
 
-__all__ = ["SMPLX_EXPRESSION_COEFFS", "FusedSmplx", "FusionConfig", "fuse_parts"]
+__all__ = ["SMPLX_EXPRESSION_COEFFS", "FusedSmplx", "fuse_parts"]
 
 SMPLX_EXPRESSION_COEFFS = 10
 """SMPL-X ``expression`` length: the first FLAME expression coefficients."""
 
 _LABEL_FIELDS = ("global_orient", "body_pose", "betas", "jaw_pose", "leye_pose", "reye_pose",
                  "left_hand_pose", "right_hand_pose", "expression")  # fmt: skip
-
-
-@dataclass(frozen=True)
-class FusionConfig:
-    """How parts are merged.
-
-    Attributes:
-        wrist: ``"furpe"`` (FuRPE's public code), ``"copy-paste"`` (FrankMocap) or
-            ``"adaptive"`` (PyMAF-X, default).
-        twist_limit_rad: the wrist twist range of ``adaptive``, radians; PyMAF-X's code uses
-            0.4 pi (its paper says pi / 2).
-        head_from_face: replace the body's head rotation by DECA's (PyMAF-X's ``OPT_HEAD``).
-    """
-
-    wrist: WristRule = "adaptive"
-    twist_limit_rad: float = 0.4 * math.pi
-    head_from_face: bool = False
-
-    def __post_init__(self) -> None:
-        if self.wrist not in WRIST_RULES:
-            raise ValueError(f"unknown wrist rule {self.wrist!r}; choose one of {WRIST_RULES}")
-        if not 0.0 <= self.twist_limit_rad <= math.pi:
-            raise ValueError(f"twist_limit_rad must be in [0, pi], got {self.twist_limit_rad}")
 
 
 @dataclass(frozen=True)

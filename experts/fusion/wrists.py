@@ -1,6 +1,6 @@
 """Wrist integration: put the hand expert's global hand rotation on the body's arm.
 
-Three rules (``WristRule``), all batched over N rows and both sides:
+Three rules (:data:`~.config.WRIST_RULES`), all batched over N rows and both sides:
 
 * ``"furpe"`` — what FuRPE's public code does (indigo-99/FuRPE,
   ``data/postprocess_pseudo_frankhand.py``): the body expert's wrists are kept, the hand's
@@ -27,10 +27,10 @@ so a rotation in a hand crop's camera frame is the same rotation in the body cam
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 import torch
 
+from furpe_label.experts.fusion.config import WRIST_RULES, WristRule
 from furpe_label.experts.fusion.kinematics import (
     LEFT_ELBOW,
     LEFT_WRIST,
@@ -39,10 +39,7 @@ from furpe_label.experts.fusion.kinematics import (
 )
 from furpe_label.experts.geometry.rotations import rotation_about_axis, twist_swing_decompose
 
-__all__ = ["WRIST_RULES", "WristResult", "WristRule", "integrate_wrists", "limit_wrist_twist"]
-
-WristRule = Literal["furpe", "copy-paste", "adaptive"]
-WRIST_RULES: tuple[str, ...] = get_args(WristRule)
+__all__ = ["WristResult", "integrate_wrists", "limit_wrist_twist"]
 
 ELBOWS = (LEFT_ELBOW, RIGHT_ELBOW)
 WRISTS = (LEFT_WRIST, RIGHT_WRIST)

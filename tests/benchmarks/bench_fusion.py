@@ -15,7 +15,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from furpe_label.experts.fusion.fuse import FusionConfig, fuse_parts
+from furpe_label.experts.fusion.config import FusionConfig
+from furpe_label.experts.fusion.fuse import fuse_parts
 from tests.benchmarks.timing import median_seconds
 from tests.doubles.simulated_part_outputs import SimulatedParts, simulated_part_outputs
 from tests.fusion_support import load_fusion_models

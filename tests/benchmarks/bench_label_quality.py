@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 import torch
 
-from furpe_label.experts.fusion.fuse import FusionConfig
+from furpe_label.experts.fusion.config import FusionConfig
 from furpe_label.experts.geometry.rotations import matrix_to_axis_angle
 from furpe_label.experts.vocabulary import Part
 from furpe_label.selection import SelectionConfig, score_reprojection

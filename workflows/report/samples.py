@@ -14,7 +14,6 @@ from furpe_label.experts.vocabulary import Part, Stage
 from furpe_label.pipeline.config import RunConfig
 from furpe_label.pipeline.decode import decode_image, decode_video_frames
 from furpe_label.pipeline.worker_models import models_folder
-from furpe_label.selection import SelectionConfig
 from furpe_label.selection.step1_keypoints import confident_mask
 from furpe_label.storage.audit import read_audit
 from furpe_label.storage.label_store import LabelStore
@@ -51,7 +50,7 @@ class RunSamples:
         self.run_dir = RunDir(out)
         info = self.run_dir.read_info()
         self.config = RunConfig.from_dict(dict(info.config))
-        self.selection = SelectionConfig(**dict(self.config.selection))
+        self.selection = self.config.selection
         self.store = LabelStore.open(self.run_dir.labels)
         self.table = read_audit(self.run_dir.audit).sort_by("sample_idx")
         self._sample_idx = self.table.column("sample_idx").to_numpy()
