@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from furpe_label.experts.bodymodels.specs import SYNTHETIC_MANIFEST
 from furpe_label.experts.fusion.config import FusionConfig
 from furpe_label.experts.networks.runners import DEFAULT_BATCH_SIZE
 from furpe_label.experts.part_experts import DEFAULT_FITTING_ITERATIONS
@@ -93,7 +94,14 @@ class RunConfig:
 
     @property
     def synthetic_models(self) -> bool:
+        """``--models synthetic``: the run writes and uses the synthetic family itself."""
         return self.models == SYNTHETIC_MODELS
+
+    @property
+    def synthetic_labels(self) -> bool:
+        """The labels come from synthetic body models: ``--models synthetic``, or a folder the
+        synthetic family was written to (``synth-models DIR`` leaves its manifest there)."""
+        return self.synthetic_models or (Path(self.models) / SYNTHETIC_MANIFEST).is_file()
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able dict (the run.json ``config`` and the hash input); each typed member is

@@ -61,7 +61,7 @@ def _run_info(config: RunConfig) -> RunInfo:
     return RunInfo(
         config=config.as_dict(),
         code_version=current_code_version(),
-        synthetic=config.synthetic_models,
+        synthetic=config.synthetic_labels,
         detector=detector,
         experts=files.experts,
         model_sha256=files.model_sha256,
@@ -123,12 +123,12 @@ def run_labels(
             count,
             config.shard_size,
             chunk_size=math.gcd(DEFAULT_CHUNK_SIZE, config.shard_size),
-            attrs={"synthetic": config.synthetic_models, "dataset": config.dataset},
+            attrs={"synthetic": config.synthetic_labels, "dataset": config.dataset},
         )
         plan = store.plan
         pending = run_dir.pending_shards(plan)
         summary = RunSummary(run_dir.root, ShardStats(), plan.count, plan.count - len(pending),
-                             synthetic=config.synthetic_models)  # fmt: skip
+                             synthetic=config.synthetic_labels)  # fmt: skip
         task = ShardTask(config, resources, str(run_dir.root))
         total = sum(plan.length(shard) for shard in pending)
         progress.phase(_labelling_line(total, len(pending), plan.count, executor))

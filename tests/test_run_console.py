@@ -146,20 +146,22 @@ def test_tasks_in_the_driver_process_keep_the_driver_capture(tmp_path):
 
 def test_summary_table_and_the_synthetic_banner_once(tmp_path):
     from furpe_label.experts.bodymodels.synthetic.family import write_synthetic_family
+    from furpe_label.pipeline.config import RunConfig
     from furpe_label.pipeline.driver import RunSummary
     from furpe_label.pipeline.run_logging import ConsoleStreams
     from furpe_label.storage.stats import ShardStats
-    from furpe_label.workflows.console import RunConsole, uses_synthetic_models
+    from furpe_label.workflows.console import RunConsole
 
     out, err = io.StringIO(), io.StringIO()
     console = RunConsole(ConsoleStreams(out, err), Progress(out), tmp_path / "logs")
     stats = ShardStats(samples=5, kept=2, drops={"keypoints": {"no_person_in_box": 3}})
-    summary = RunSummary(tmp_path, stats, shards=2, skipped=1, failed={1: "OSError: disk"},
-                         synthetic=False, seconds=12.4)  # fmt: skip
     models = write_synthetic_family(tmp_path / "models", seed=0).out_dir
-    assert uses_synthetic_models("synthetic") and uses_synthetic_models(str(models))
-    assert not uses_synthetic_models(str(tmp_path / "logs"))
-    console.summary(summary, synthetic=uses_synthetic_models(str(models)))
+    config = RunConfig(dataset="samples", models=str(models))
+    assert config.synthetic_labels and RunConfig(dataset="samples").synthetic_labels
+    assert not RunConfig(dataset="samples", models=str(tmp_path / "logs")).synthetic_labels
+    summary = RunSummary(tmp_path, stats, shards=2, skipped=1, failed={1: "OSError: disk"},
+                         synthetic=config.synthetic_labels, seconds=12.4)  # fmt: skip
+    console.summary(summary)
     lines = out.getvalue().splitlines()
     assert lines[0] == ("done in 12 s: 5 person instances in 2 shard(s) (1 already complete), "
                         "kept 2 (40.0 %)")  # fmt: skip

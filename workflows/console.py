@@ -15,24 +15,16 @@ from pathlib import Path
 
 import click
 
-from furpe_label.experts.bodymodels.specs import SYNTHETIC_MANIFEST
-from furpe_label.pipeline.config import SYNTHETIC_MODELS
 from furpe_label.pipeline.progress import Progress
 from furpe_label.pipeline.run_logging import ConsoleStreams, capture_driver_logs
 from furpe_label.storage.run_dir import RunDir
 
-__all__ = ["SYNTHETIC_BANNER", "RunConsole", "run_console", "uses_synthetic_models"]
+__all__ = ["SYNTHETIC_BANNER", "RunConsole", "run_console"]
 
 SYNTHETIC_BANNER = (
     "SYNTHETIC BODY MODELS: these labels come from the synthetic SMPL-X family made by "
     "`furpe-label synth-models`; they show the pipeline working and are NOT real labels."
 )
-
-
-def uses_synthetic_models(models: str) -> bool:
-    """``--models synthetic``, or a folder the synthetic family was written to (its
-    ``SYNTHETIC_MODELS.json``): the labels are not real either way."""
-    return models == SYNTHETIC_MODELS or (Path(models) / SYNTHETIC_MANIFEST).is_file()
 
 
 @dataclass
@@ -53,9 +45,9 @@ class RunConsole:
         """One line for the user (also in ``driver.log``)."""
         self.progress.phase(text)
 
-    def summary(self, summary, synthetic: bool = False) -> None:  # a pipeline.driver.RunSummary
+    def summary(self, summary) -> None:  # a pipeline.driver.RunSummary
         """The closing table: counts, drops by stage and reason, failed shards, and the
-        SYNTHETIC banner when the run (or ``synthetic``) says the body models are."""
+        SYNTHETIC banner when the run's body models are (``RunConfig.synthetic_labels``)."""
         stats = summary.stats
         kept = 100.0 * stats.kept / max(stats.samples, 1)
         self.line(
@@ -70,7 +62,7 @@ class RunConsole:
         for shard, error in sorted(summary.failed.items()):
             click.echo(f"  shard {shard} FAILED: {error}", file=self.streams.err)
         self.line(f"labels in {summary.out}, logs in {self.logs}")
-        if summary.synthetic or synthetic:
+        if summary.synthetic:
             click.secho(SYNTHETIC_BANNER, fg="red", bold=True, file=self.streams.err)
 
 

@@ -18,7 +18,7 @@ from furpe_label.pipeline.config import SYNTHETIC_MODELS, RunConfig, RunResource
 from furpe_label.storage.run_info import RunConfigChangedError
 from furpe_label.storage.run_lock import RunLockedError
 from furpe_label.storage.shards import DEFAULT_SHARD_SIZE
-from furpe_label.workflows.console import run_console, uses_synthetic_models
+from furpe_label.workflows.console import run_console
 from furpe_label.workflows.datasets import ADAPTERS, create_adapter
 
 RUN_REFUSALS = (RunConfigChangedError, RunLockedError, FileNotFoundError, ValueError)
@@ -227,7 +227,7 @@ def run(**options) -> None:
                                             worker_logs=logs)  # fmt: skip
                     summary = run_labels(config, resources, out, make_adapter, executor,
                                          console.progress)  # fmt: skip
-            console.summary(summary, synthetic=uses_synthetic_models(config.models))
+            console.summary(summary)
     except RUN_REFUSALS as error:  # config problems: one clear message, no traceback
         logger.debug("run refused", exc_info=True)
         raise click.ClickException(str(error)) from None
