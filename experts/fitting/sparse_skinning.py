@@ -7,8 +7,7 @@ kinematics (:mod:`furpe_label.experts.geometry.kinematics`):
 
 * rest joints are linear in the blend coefficients, so the joint regressor is folded into the
   blend shapes once (``fold_joint_regressor``: ``J = J_template + coeffs @ J_dirs``);
-* the kinematic chain is walked one tree depth at a time (``forward_kinematics``), without
-  in-place writes, so ``torch.func`` transforms (``jvp``, ``vmap``) work;
+* the kinematic chain is walked one tree depth at a time (``forward_kinematics``);
 * only the vertices the points use are shaped, pose-corrected and skinned
   (``vertex_blend_matrix``), then combined with barycentric weights (a vertex keypoint is a
   point with weights ``(1, 0, 0)``).
@@ -66,11 +65,7 @@ class SparseSkinning(nn.Module):
         n_joints = j_regressor.shape[0]
         self.num_joints = int(n_joints)
         self.num_coeffs = int(blend_dirs.shape[-1])
-        tree = depth_order(parents)
-        self._levels = tree.levels
-        self.register_buffer("order", torch.as_tensor(tree.order), persistent=False)
-        self.register_buffer("rank", torch.as_tensor(tree.rank), persistent=False)
-        self.register_buffer("sorted_parents", torch.as_tensor(tree.sorted_parents), False)
+        self._levels = depth_order(parents).chain_levels
 
         j_template, j_dirs = fold_joint_regressor(j_regressor, v_template, blend_dirs)
         self.register_buffer("j_template", j_template.to(dtype), False)
@@ -83,14 +78,6 @@ class SparseSkinning(nn.Module):
         blend = vertex_blend_matrix(v_template, blend_dirs, posedirs, ids).T.to(dtype)
         self.register_buffer("blend", blend.contiguous(), False)  # (C + P + 1, U * 3)
         self.register_buffer("weights", lbs_weights[ids].to(dtype).contiguous(), False)
-
-    def _chain(self, rot: torch.Tensor, rest: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Global rotations (B, J, 3, 3) and posed joints (B, J, 3) m from local rotations
-        (B, J, 3, 3) and rest joints (B, J, 3) m, both in joint order."""
-        rot_g, pos_g = forward_kinematics(
-            rot[:, self.order], rest[:, self.order], self.sorted_parents, self._levels
-        )
-        return rot_g[:, self.rank], pos_g[:, self.rank]
 
     def forward(
         self, coeffs: torch.Tensor, rotmats: torch.Tensor, select: torch.Tensor | None = None
@@ -109,7 +96,7 @@ class SparseSkinning(nn.Module):
         """
         batch = coeffs.shape[0]
         rest = self.j_template + (coeffs @ self.j_dirs).view(batch, self.num_joints, 3)
-        rot_g, posed = self._chain(rotmats, rest)
+        rot_g, posed = forward_kinematics(rotmats, rest, self._levels)
         shift = posed - apply3(rot_g, rest)
         transforms = torch.cat([rot_g.reshape(batch, -1, 9), shift], dim=-1)  # (B, J, 12)
         eye = torch.eye(3, dtype=rotmats.dtype, device=rotmats.device)

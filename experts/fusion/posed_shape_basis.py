@@ -99,11 +99,7 @@ class PosedShapeBasis(nn.Module):
         self.register_buffer("weights", _folded_weights(layer.lbs_weights[ids], parents, joints))
         self.parents = parents[:joints]
         self.register_buffer("parent_index", torch.tensor(self.parents[1:], dtype=torch.long))
-        tree = depth_order(self.parents)
-        self._levels = tree.levels
-        self.register_buffer("order", torch.as_tensor(tree.order), persistent=False)
-        self.register_buffer("rank", torch.as_tensor(tree.rank), persistent=False)
-        self.register_buffer("sorted_parents", torch.as_tensor(tree.sorted_parents), False)
+        self._levels = depth_order(self.parents).chain_levels
         self.register_buffer("ancestors", _ancestor_matrix(self.parents))  # (J, J) float64
 
     @property
@@ -185,9 +181,7 @@ class PosedShapeBasis(nn.Module):
 
     def _chain(self, local: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """G (N, J, 3, 3), c (N, J, 3) and D (N, J, 3, B) along the kinematic chain."""
-        sorted_local = local[:, self.order]
-        rotations, _ = forward_kinematics(sorted_local, None, self.sorted_parents, self._levels)
-        rotations = rotations[:, self.rank]  # (N, J, 3, 3)
+        rotations, _ = forward_kinematics(local, None, self._levels)  # (N, J, 3, 3)
         eye = torch.eye(3, dtype=local.dtype, device=local.device).expand_as(local[:, :1])
         parent_rotations = torch.cat([eye, rotations[:, self.parent_index]], 1)
         steps = parent_rotations - rotations  # (G_parent - G_k), (N, J, 3, 3)

@@ -7,8 +7,9 @@ The project's one place for these three, modelled on ``smplx.lbs``:
   component-first variant (:mod:`~furpe_label.experts.geometry.kinematics_component_first`);
   ``rotations.axis_angle_to_matrix`` is :func:`rodrigues`.
 * :func:`forward_kinematics` (``batch_rigid_transform``): local rotations and rest joints ->
-  global rotations and posed joints, walked one tree depth at a time (:func:`depth_order`:
-  all joints of a level in one batched product); :func:`global_rotations` for rotations only.
+  global rotations and posed joints, walked one tree depth at a time (:func:`depth_order`,
+  the project's one depth loop: all joints of a level in one batched product);
+  :func:`global_rotations` for rotations only.
 * :func:`fold_joint_regressor` (``vertices2joints`` after ``blend_shapes``): rest joints are
   linear in the blend coefficients, ``J = R (T + S c) = R T + (R S) c``, so the regressor is
   folded into the template and blend directions once. :func:`vertex_blend_matrix` selects
@@ -18,8 +19,8 @@ The project's one place for these three, modelled on ``smplx.lbs``:
 
 Layout here is batch-first (``(..., 3)``, ``(B, J, 3, 3)``), as ``smplx``. Rotation matrices
 act on column vectors; axis-angle is unit axis * angle, radians; positions are metres.
-Nothing is written in place, so ``torch.func`` transforms (``jvp``, ``vmap``) and autograd
-work through every function.
+Every function is differentiable (the fitting experts optimise through them) and keeps its
+input's dtype and device.
 """
 
 from __future__ import annotations
@@ -130,6 +131,16 @@ class DepthOrder(NamedTuple):
         """The joints of each depth 1, 2, ... (ascending joint ids), shallowest first."""
         return [self.order[start:stop] for start, stop in self.levels]
 
+    @property
+    def chain_levels(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(joints, their parents) of each depth 1, 2, ..., as int64 joint-id tensors: the
+        ``levels`` of :func:`forward_kinematics`."""
+        parents = self.order[self.sorted_parents]  # the parent joint of each sorted position
+        return [
+            (torch.as_tensor(self.order[start:stop]), torch.as_tensor(parents[start:stop]))
+            for start, stop in self.levels
+        ]
+
 
 def depth_order(parents: np.ndarray) -> DepthOrder:
     """The depth order of a kinematic tree (the project's one depth loop).
@@ -155,48 +166,45 @@ def depth_order(parents: np.ndarray) -> DepthOrder:
 def forward_kinematics(
     local: torch.Tensor,
     rest_joints: torch.Tensor | None,
-    sorted_parents: torch.Tensor,
-    levels: list[tuple[int, int]],
+    levels: list[tuple[torch.Tensor, torch.Tensor]],
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Forward kinematics, joints in depth order (:func:`depth_order`), batch first.
+    """Forward kinematics, batch first, joints in model order.
 
     ``G_j = G_parent(j) R_j`` and ``P_j = P_parent(j) + G_parent(j) (J_j - J_parent(j))``
     (``G_0 = R_0``, ``P_0 = J_0``): ``smplx.lbs.batch_rigid_transform`` without the 4 x 4
-    matrices. The component-first variant is ``kinematics_component_first.forward_kinematics``.
+    matrices, one tree depth at a time (all joints of a level in one batched product). The
+    component-first variant is ``kinematics_component_first.forward_kinematics``.
 
     Args:
         local: (B, J, 3, 3) local rotations (root = global orientation first).
         rest_joints: (B, J, 3) rest joint positions, metres, or None for rotations only.
-        sorted_parents: (J,) long, ``levels``: from :func:`depth_order`.
+        levels: :attr:`DepthOrder.chain_levels`, the (joints, their parents) of each depth.
 
     Returns:
         (B, J, 3, 3) global rotations and (B, J, 3) posed joints, metres (None without
-        ``rest_joints``), both in depth order.
+        ``rest_joints``).
     """
-    rot_g = local[:, :1]
-    pos_g = rel = None
+    device = local.device
+    rot_g = torch.empty_like(local)
+    rot_g[:, 0] = local[:, 0]
+    pos_g = None
     if rest_joints is not None:
-        rel = rest_joints - rest_joints[:, sorted_parents]
-        pos_g = rest_joints[:, :1]
-    for start, stop in levels:
-        parent = sorted_parents[start:stop]
-        rot_p = rot_g[:, parent]
-        rot_g = torch.cat([rot_g, mul3(rot_p, local[:, start:stop])], dim=1)
-        if rel is not None:
-            step = apply3(rot_p, rel[:, start:stop])
-            pos_g = torch.cat([pos_g, step + pos_g[:, parent]], dim=1)
+        pos_g = torch.empty_like(rest_joints)
+        pos_g[:, 0] = rest_joints[:, 0]
+    for joints, parents in levels:
+        joints, parents = joints.to(device), parents.to(device)
+        rot_p = rot_g.index_select(1, parents)
+        rot_g.index_copy_(1, joints, rot_p @ local.index_select(1, joints))
+        if pos_g is not None:
+            bone = rest_joints.index_select(1, joints) - rest_joints.index_select(1, parents)
+            moved = (rot_p @ bone[..., None])[..., 0] + pos_g.index_select(1, parents)
+            pos_g.index_copy_(1, joints, moved)
     return rot_g, pos_g
 
 
-_ChainIndex = tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[tuple[int, int]]]
-
-
 @lru_cache(maxsize=32)
-def _chain_index(parents: tuple[int, ...]) -> _ChainIndex:
-    """(order, rank, sorted_parents) as long tensors and the levels of a parents tuple."""
-    tree = depth_order(np.asarray(parents))
-    as_long = torch.as_tensor
-    return as_long(tree.order), as_long(tree.rank), as_long(tree.sorted_parents), tree.levels
+def _chain_levels(parents: tuple[int, ...]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    return depth_order(np.asarray(parents)).chain_levels
 
 
 def global_rotations(local: torch.Tensor, parents: torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -207,15 +215,11 @@ def global_rotations(local: torch.Tensor, parents: torch.Tensor | np.ndarray) ->
         parents: (>= J,) parent indices (-1 for the root); parents come before children.
 
     Returns:
-        (N, J, 3, 3) global rotations ``G_j = G_parent(j) @ R_j``, joint order.
+        (N, J, 3, 3) global rotations ``G_j = G_parent(j) @ R_j``.
     """
     count = local.shape[1]
     key = tuple(int(p) for p in np.asarray(torch.as_tensor(parents).cpu())[:count])
-    order, rank, sorted_parents, levels = _chain_index(key)
-    device = local.device
-    sorted_local = local[:, order.to(device)]
-    rot_g, _ = forward_kinematics(sorted_local, None, sorted_parents.to(device), levels)
-    return rot_g[:, rank.to(device)]
+    return forward_kinematics(local, None, _chain_levels(key))[0]
 
 
 def fold_joint_regressor(
