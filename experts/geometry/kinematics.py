@@ -92,9 +92,8 @@ def rodrigues(axis_angle: torch.Tensor) -> torch.Tensor:
 
 
 def mul3(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) @ (..., 3, 3) (broadcast) as three outer products: much faster than batched
-    matmul of many tiny matrices (or a reduction over a size-3 dimension) on the CPU,
-    forward and backward."""
+    """(..., 3, 3) @ (..., 3, 3) (broadcast) as three outer products: cheaper than batched
+    matmul on the CPU for a few tiny matrices with broadcasting (the fitters' rotations)."""
     return (
         a[..., :, 0:1] * b[..., 0:1, :]
         + a[..., :, 1:2] * b[..., 1:2, :]
@@ -173,7 +172,9 @@ def forward_kinematics(
     ``G_j = G_parent(j) R_j`` and ``P_j = P_parent(j) + G_parent(j) (J_j - J_parent(j))``
     (``G_0 = R_0``, ``P_0 = J_0``): ``smplx.lbs.batch_rigid_transform`` without the 4 x 4
     matrices, one tree depth at a time (all joints of a level in one batched product). The
-    component-first variant is ``kinematics_component_first.forward_kinematics``.
+    component-first variant is ``kinematics_component_first.forward_kinematics``. Levels are
+    written into fresh outputs with ``index_copy_`` and composed with ``matmul`` (faster on the
+    CPU than concatenating per level or composing joint by joint); autograd works through it.
 
     Args:
         local: (B, J, 3, 3) local rotations (root = global orientation first).
@@ -204,6 +205,7 @@ def forward_kinematics(
 
 @lru_cache(maxsize=32)
 def _chain_levels(parents: tuple[int, ...]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """:attr:`DepthOrder.chain_levels` of a parents tuple, built once per tree."""
     return depth_order(np.asarray(parents)).chain_levels
 
 
