@@ -19,8 +19,8 @@ import torch
 from furpe_label.experts.fusion.config import FusionConfig
 from furpe_label.experts.fusion.fuse import FusedSmplx, fuse_parts
 from furpe_label.experts.fusion.head import rotation_angle
-from furpe_label.experts.fusion.kinematics import global_rotations
 from furpe_label.experts.geometry.cameras import WeakPerspectiveCamera
+from furpe_label.experts.geometry.kinematics import global_rotations
 from furpe_label.experts.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from furpe_label.experts.vocabulary import Part, Reason, Stage
 from furpe_label.selection import (

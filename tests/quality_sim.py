@@ -32,7 +32,8 @@ from scipy.spatial.transform import Rotation
 
 from furpe_label.experts.expert_outputs import ExpertOutputs
 from furpe_label.experts.fusion.head import DECA_TO_BODY_CAMERA
-from furpe_label.experts.fusion.kinematics import HEAD, LEFT_WRIST, RIGHT_WRIST, global_rotations
+from furpe_label.experts.fusion.kinematics import HEAD, LEFT_WRIST, RIGHT_WRIST
+from furpe_label.experts.geometry.kinematics import global_rotations
 from furpe_label.experts.vocabulary import Part, Reason
 from furpe_label.selection import BodyCropFrame, SelectionConfig, confident_mask
 from tests.benchmarks.reprojection_study import model_keypoints, observe, spin_camera

@@ -6,8 +6,9 @@ import numpy as np
 import torch
 from smplx.lbs import batch_rigid_transform
 
+from furpe_label.experts.geometry.kinematics import depth_order
+from furpe_label.experts.geometry.kinematics_component_first import forward_kinematics, rodrigues
 from furpe_label.experts.geometry.rotations import axis_angle_to_matrix
-from furpe_label.experts.keypoints.component_first import depth_order, kinematic_chain, rodrigues
 from tests.doubles.random_smplx import SMPLX_PARENTS
 
 
@@ -35,7 +36,7 @@ def test_depth_order_levels_are_contiguous_and_parents_precede_children():
         assert sorted_parents[start:stop].max() < start
 
 
-def test_kinematic_chain_equals_smplx_rigid_transform():
+def test_forward_kinematics_equals_smplx_rigid_transform():
     parents = np.asarray(SMPLX_PARENTS, dtype=np.int64)
     order, sorted_parents, levels = depth_order(parents)
     g = torch.Generator().manual_seed(1)
@@ -45,6 +46,6 @@ def test_kinematic_chain_equals_smplx_rigid_transform():
     ref_pos, _ = batch_rigid_transform(rot, joints, torch.as_tensor(parents))
     rot_cf = rot[:, order].permute(2, 3, 1, 0).contiguous()
     joints_cf = joints[:, order].permute(2, 1, 0).contiguous()
-    _, pos = kinematic_chain(rot_cf, joints_cf, torch.as_tensor(sorted_parents), levels)
+    _, pos = forward_kinematics(rot_cf, joints_cf, torch.as_tensor(sorted_parents), levels)
     torch.testing.assert_close(pos.permute(2, 1, 0)[:, np.argsort(order)], ref_pos, atol=1e-5,
                                rtol=0)  # fmt: skip

@@ -10,8 +10,8 @@ from furpe_label.experts.bodymodels.loading import load_body_model
 from furpe_label.experts.fitting.body import OPENPOSE25_FROM_SMPL, SmplBodyFitter
 from furpe_label.experts.fitting.face import FaceFitData, FlameFaceFitter
 from furpe_label.experts.fitting.hand import FRANKMOCAP_TIPS, OPENPOSE21_FROM_MANO, ManoHandFitter
-from furpe_label.experts.fitting.kinematics import rodrigues, tree_levels
 from furpe_label.experts.fitting.problem import bare_data
+from furpe_label.experts.geometry.kinematics import depth_order, rodrigues
 from furpe_label.experts.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 
 
@@ -27,7 +27,7 @@ def test_rodrigues_matches_geometry_and_has_finite_gradient_at_zero():
 
 
 def test_tree_levels_groups_joints_by_depth():
-    levels = tree_levels(np.array([-1, 0, 0, 1, 3, 2]))
+    levels = depth_order(np.array([-1, 0, 0, 1, 3, 2])).joint_levels
     assert [level.tolist() for level in levels] == [[1, 2], [3, 5], [4]]
 
 

@@ -12,7 +12,8 @@ from scipy.spatial.transform import Rotation
 from furpe_label.experts.fusion.config import FusionConfig
 from furpe_label.experts.fusion.fuse import fuse_parts
 from furpe_label.experts.fusion.head import DECA_TO_BODY_CAMERA
-from furpe_label.experts.fusion.kinematics import HEAD, global_rotations
+from furpe_label.experts.fusion.kinematics import HEAD
+from furpe_label.experts.geometry.kinematics import global_rotations
 from furpe_label.experts.vocabulary import Part
 from tests.doubles.simulated_part_outputs import SimulatedParts, simulated_part_outputs
 from tests.fusion_support import TOL_M, load_fusion_models, smplx_joints

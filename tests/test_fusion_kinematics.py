@@ -12,9 +12,9 @@ from furpe_label.experts.fusion.kinematics import (
     LEFT_WRIST,
     NUM_BODY_JOINTS,
     SmplxRig,
-    global_rotations,
     load_smplx_rig,
 )
+from furpe_label.experts.geometry.kinematics import global_rotations
 from furpe_label.experts.geometry.rotations import axis_angle_to_matrix
 from tests.fusion_support import as_tensors, load_fusion_models
 

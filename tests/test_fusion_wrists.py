@@ -17,8 +17,8 @@ from furpe_label.experts.fusion.kinematics import (
     LEFT_WRIST,
     RIGHT_ELBOW,
     RIGHT_WRIST,
-    global_rotations,
 )
+from furpe_label.experts.geometry.kinematics import global_rotations
 from furpe_label.experts.keypoints.fast_openpose import OpenPoseFromSMPLX
 from furpe_label.experts.keypoints.smplx_openpose import smplx_joints_to_openpose137
 from furpe_label.experts.vocabulary import Part

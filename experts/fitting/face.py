@@ -26,7 +26,6 @@ from smplx.utils import rot_mat_to_euler
 
 from furpe_label.experts.bodymodels.loading import load_body_model
 from furpe_label.experts.fitting.fitter import KeypointFitter, Solver
-from furpe_label.experts.fitting.kinematics import SparseSkinning, mul3, rodrigues
 from furpe_label.experts.fitting.losses import clean_keypoints, hinge_residual, keypoint_residual
 from furpe_label.experts.fitting.outputs import (
     FitResult,
@@ -37,6 +36,8 @@ from furpe_label.experts.fitting.outputs import (
 )
 from furpe_label.experts.fitting.problem import FitData, ParamLayout, bare_data, standard_stages
 from furpe_label.experts.fitting.solver import lbfgs_batched
+from furpe_label.experts.fitting.sparse_skinning import SparseSkinning
+from furpe_label.experts.geometry.kinematics import mul3, rodrigues
 from furpe_label.experts.geometry.rotations import matrix_to_axis_angle
 from furpe_label.experts.records import ExpertRecord, FaceParams
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from furpe_label.experts.fitting.kinematics import mul3, rodrigues
 from furpe_label.experts.fitting.problem import FitData, ParamLayout, Stage, bare_data, tile
 from furpe_label.experts.fitting.solver import Objective, lbfgs_batched
 from furpe_label.experts.geometry.cameras import fit_weak_perspective
+from furpe_label.experts.geometry.kinematics import mul3, rodrigues
 
 __all__ = ["KeypointFitter", "Solver"]
 

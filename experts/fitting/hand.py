@@ -28,7 +28,6 @@ import torch
 
 from furpe_label.experts.bodymodels.loading import load_body_model
 from furpe_label.experts.fitting.fitter import KeypointFitter, Solver
-from furpe_label.experts.fitting.kinematics import SparseSkinning, rodrigues
 from furpe_label.experts.fitting.limits import finger_frames, finger_limits
 from furpe_label.experts.fitting.losses import clean_keypoints, hinge_residual, keypoint_residual
 from furpe_label.experts.fitting.outputs import (
@@ -39,6 +38,8 @@ from furpe_label.experts.fitting.outputs import (
 )
 from furpe_label.experts.fitting.problem import FitData, ParamLayout, standard_stages
 from furpe_label.experts.fitting.solver import lbfgs_batched
+from furpe_label.experts.fitting.sparse_skinning import SparseSkinning
+from furpe_label.experts.geometry.kinematics import rodrigues
 from furpe_label.experts.geometry.rotations import matrix_to_axis_angle
 from furpe_label.experts.keypoints.conventions import OPENPOSE137_PARTS
 from furpe_label.experts.records import ExpertRecord, HandParams

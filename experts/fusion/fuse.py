@@ -39,9 +39,9 @@ from furpe_label.experts.fusion.kinematics import (
     NUM_BODY_JOINTS,
     RIGHT_WRIST,
     SmplxRig,
-    global_rotations,
 )
 from furpe_label.experts.fusion.wrists import integrate_wrists
+from furpe_label.experts.geometry.kinematics import global_rotations
 from furpe_label.experts.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from furpe_label.experts.vocabulary import Part
 

@@ -1,17 +1,19 @@
-"""The SMPL-X kinematic chain as fusion needs it: shaped rest joints, global <-> local rotations.
+"""The SMPL-X rig as fusion needs it: parents, shaped rest joints, mean hands, joint ids.
 
 SMPL-X (like SMPL, MANO and FLAME) rotates each joint in its parent's frame, and every joint
 frame is parallel to the model frame in the rest pose. So
 
 * the global rotation of joint ``j`` is ``G_j = G_parent(j) @ R_j`` (``G_0 = R_0`` = global
-  orient), and a local rotation follows back as ``R_j = G_parent(j).T @ G_j``;
+  orient: :func:`furpe_label.experts.geometry.kinematics.global_rotations`), and a local
+  rotation follows back as ``R_j = G_parent(j).T @ G_j``;
 * a rest-pose bone vector ``J_child - J_j`` (model frame, metres) is also the bone's direction
   in joint ``j``'s local frame, for any pose.
 
 :class:`SmplxRig` holds what fusion reads from an SMPL-X model: the parents (``smplx``'s
 ``parents``, from the file's ``kintree_table``), the joint regressor folded into the shape
-and expression blend shapes (rest joints are linear in ``[betas, expression]``), and the MANO
-mean hand poses ``hands_meanl`` / ``hands_meanr`` (left and right differ: mirror images).
+and expression blend shapes (rest joints are linear in ``[betas, expression]``:
+:func:`~furpe_label.experts.geometry.kinematics.fold_joint_regressor`), and the MANO mean
+hand poses ``hands_meanl`` / ``hands_meanr`` (left and right differ: mirror images).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 from smplx.joint_names import JOINT_NAMES
 
 from furpe_label.experts.bodymodels.loading import load_body_model
+from furpe_label.experts.geometry.kinematics import fold_joint_regressor
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +40,6 @@ __all__ = [
     "RIGHT_ELBOW",
     "RIGHT_WRIST",
     "SmplxRig",
-    "global_rotations",
     "load_smplx_rig",
 ]
 
@@ -97,9 +99,10 @@ class SmplxRig:
                 "SmplxRig reads the MANO mean hands from the layer, but a layer built with "
                 "flat_hand_mean=True has them zeroed: build it with flat_hand_mean=False"
             )
-        j_reg = layer.J_regressor.detach().double().cpu()
-        shape = torch.einsum("jv,vcn->njc", j_reg, layer.shapedirs.detach().double().cpu())
-        expr = torch.einsum("jv,vcn->njc", j_reg, layer.expr_dirs.detach().double().cpu())
+        dirs = torch.cat([layer.shapedirs, layer.expr_dirs], dim=-1)
+        template, joint_dirs = fold_joint_regressor(layer.J_regressor, layer.v_template, dirs)
+        joint_dirs = joint_dirs.cpu().permute(2, 0, 1)  # (num_betas + num_expression, 55, 3)
+        shape, expr = joint_dirs.split([layer.shapedirs.shape[-1], layer.expr_dirs.shape[-1]])
         left = layer.left_hand_mean.detach().double().cpu().reshape(15, 3)
         right = layer.right_hand_mean.detach().double().cpu().reshape(15, 3)
         if not torch.allclose(left, right * _MIRROR, atol=1e-3):
@@ -109,7 +112,7 @@ class SmplxRig:
             )
         return cls(
             parents=layer.parents.detach().cpu().long().clone(),
-            joint_template=j_reg @ layer.v_template.detach().double().cpu(),
+            joint_template=template.cpu(),
             joint_shape_dirs=shape.contiguous(),
             joint_expression_dirs=expr.contiguous(),
             left_hand_mean=left,
@@ -175,18 +178,3 @@ def load_smplx_rig(
     )
     return SmplxRig.from_layer(model.layer)
 
-
-def global_rotations(local: torch.Tensor, parents: torch.Tensor) -> torch.Tensor:
-    """Global joint rotations along the chain.
-
-    Args:
-        local: (N, J, 3, 3) local rotations of joints 0..J-1 (0 = global orient).
-        parents: (>= J,) parent indices (-1 for the root); parents come before children.
-
-    Returns:
-        (N, J, 3, 3) global rotations ``G_j = G_parent(j) @ R_j``.
-    """
-    out = [local[:, 0]]
-    for joint in range(1, local.shape[1]):
-        out.append(out[int(parents[joint])] @ local[:, joint])
-    return torch.stack(out, dim=1)

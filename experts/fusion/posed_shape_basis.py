@@ -29,7 +29,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from furpe_label.experts.geometry.rotations import axis_angle_to_matrix
+from furpe_label.experts.geometry.kinematics import (
+    depth_order,
+    fold_joint_regressor,
+    forward_kinematics,
+    rodrigues,
+)
 
 
 @dataclass(frozen=True)
@@ -81,18 +86,20 @@ class PosedShapeBasis(nn.Module):
         parents = [int(p) for p in layer.parents.tolist()]
         joints = len(parents) if posed_joints is None else int(posed_joints)
         shapedirs = layer.shapedirs.detach()  # (V, 3, B)
-        regressor = layer.J_regressor.detach()[:joints].double()
         posedirs = layer.posedirs.detach().reshape(-1, template.shape[0], 3)
         pose_rows = 9 * (joints - 1)  # pose features of the posed joints 1..J-1 come first
         self.register_buffer("template", template[ids].unsqueeze(-1).clone())  # (M, 3, 1)
         self.register_buffer("shapedirs", shapedirs[ids].clone())  # (M, 3, B)
         self.register_buffer("posedirs", posedirs[:pose_rows, ids].reshape(pose_rows, -1).T)
-        joint_template = (regressor @ template.double()).unsqueeze(-1)  # (J, 3, 1)
-        joint_shapedirs = torch.einsum("jv,vcb->jcb", regressor, shapedirs.double())
-        self.register_buffer("joint_columns", torch.cat([joint_template, joint_shapedirs], 2))
+        joint_template, joint_shapedirs = fold_joint_regressor(
+            layer.J_regressor[:joints], template, shapedirs
+        )  # (J, 3) and (J, 3, B), float64
+        columns = torch.cat([joint_template.unsqueeze(-1), joint_shapedirs], 2)  # (J, 3, 1 + B)
+        self.register_buffer("joint_columns", columns)
         self.register_buffer("weights", _folded_weights(layer.lbs_weights[ids], parents, joints))
         self.parents = parents[:joints]
         self.register_buffer("parent_index", torch.tensor(self.parents[1:], dtype=torch.long))
+        self._levels = depth_order(self.parents).chain_levels
         self.register_buffer("ancestors", _ancestor_matrix(self.parents))  # (J, J) float64
 
     @property
@@ -122,7 +129,7 @@ class PosedShapeBasis(nn.Module):
             rotvecs: (N, J, 3) local axis-angle rotations of the posed joints (root =
                 global orientation first), radians.
         """
-        local = axis_angle_to_matrix(rotvecs.reshape(-1, self.num_joints, 3).to(self.chain_dtype))
+        local = rodrigues(rotvecs.reshape(-1, self.num_joints, 3).to(self.chain_dtype))
         rotations, shifts, shift_dirs = self._chain(local)
         mixed, offset = self._skin(local, rotations, shifts, None)
         return PosedBodies(rotations, shifts, shift_dirs, mixed, offset)
@@ -141,7 +148,7 @@ class PosedShapeBasis(nn.Module):
         Args:
             rotvecs: (N, J, 3) as in :meth:`pose`; betas: (N, B).
         """
-        local = axis_angle_to_matrix(rotvecs.reshape(-1, self.num_joints, 3).to(self.chain_dtype))
+        local = rodrigues(rotvecs.reshape(-1, self.num_joints, 3).to(self.chain_dtype))
         rotations, shifts, shift_dirs = self._chain(local)
         shifts = shifts + torch.einsum("nkib,nb->nki", shift_dirs, betas.to(self.chain_dtype))
         return self._skin(local, rotations, shifts, betas.to(self.template.dtype))[1]
@@ -174,10 +181,7 @@ class PosedShapeBasis(nn.Module):
 
     def _chain(self, local: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """G (N, J, 3, 3), c (N, J, 3) and D (N, J, 3, B) along the kinematic chain."""
-        worlds = [local[:, 0]]
-        for k in range(1, self.num_joints):
-            worlds.append(worlds[self.parents[k]] @ local[:, k])
-        rotations = torch.stack(worlds, 1)  # (N, J, 3, 3)
+        rotations, _ = forward_kinematics(local, None, self._levels)  # (N, J, 3, 3)
         eye = torch.eye(3, dtype=local.dtype, device=local.device).expand_as(local[:, :1])
         parent_rotations = torch.cat([eye, rotations[:, self.parent_index]], 1)
         steps = parent_rotations - rotations  # (G_parent - G_k), (N, J, 3, 3)

@@ -97,7 +97,7 @@ def integrate_wrists(
 
     Args:
         body_local: (N, 22, 3, 3) the body expert's local rotations (SMPL/SMPL-X joints 0..21).
-        body_global: (N, 22, 3, 3) their global rotations (:func:`global_rotations`).
+        body_global: (N, 22, 3, 3) their global rotations (``kinematics.global_rotations``).
         hand_global: (N, 2, 3, 3) hand global rotations (left, right) in the body camera frame.
         hand_usable: (N, 2) bool; False keeps the body's elbow and wrist for that side.
         bone_axes: (N, 2, 3) unit elbow->wrist rest-pose directions (left, right).

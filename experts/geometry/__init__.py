@@ -1,4 +1,5 @@
-"""Rotations (on roma, SPIN's 6D included), cameras and crop transforms."""
+"""Rotations (on roma, SPIN's 6D included), kinematics (Rodrigues, forward kinematics,
+joint-regressor folding), cameras and crop transforms."""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
 """Batched rotation conversions in torch (any leading batch shape ``...``), on top of ``roma``.
 
-The conversions are ``roma``'s (naver/roma: Rodrigues with a first-order branch below 1e-6 rad,
-Markley's variant of Shepperd's method for matrix -> quaternion, Taylor-guarded ``sinc`` /
-``inv_sinc``, Gram-Schmidt); this module fixes the project's conventions around them, so that
-the rest of the project has one Rodrigues and one quaternion order.
+The conversions are ``roma``'s (naver/roma: Markley's variant of Shepperd's method for
+matrix -> quaternion, Taylor-guarded ``sinc`` / ``inv_sinc``, Gram-Schmidt), except axis-angle
+-> matrix, which is the project's one Rodrigues (:func:`~furpe_label.experts.geometry.
+kinematics.rodrigues`, re-exported here as :func:`axis_angle_to_matrix` beside its inverse);
+this module fixes the project's conventions around them, so that the rest of the project has
+one Rodrigues and one quaternion order.
 
 Conventions
 -----------
@@ -27,6 +29,8 @@ import roma
 import torch
 import torch.nn.functional as F
 
+from furpe_label.experts.geometry.kinematics import rodrigues
+
 __all__ = [
     "axis_angle_to_matrix",
     "axis_angle_to_quaternion",
@@ -49,17 +53,10 @@ def _wxyz(xyzw: torch.Tensor) -> torch.Tensor:
     return torch.cat([xyzw[..., 3:], xyzw[..., :3]], dim=-1)
 
 
-def axis_angle_to_matrix(axis_angle: torch.Tensor) -> torch.Tensor:
-    """Rodrigues' formula (``roma.rotvec_to_rotmat``), the project's only one.
-
-    Args:
-        axis_angle: (..., 3) axis * angle, radians.
-
-    Returns:
-        (..., 3, 3) rotation matrices ``I + sin t K + (1 - cos t) K^2`` with ``K`` the
-        cross-product matrix of the unit axis (``I + [axis_angle]_x`` below 1e-6 rad).
-    """
-    return roma.rotvec_to_rotmat(axis_angle)
+axis_angle_to_matrix = rodrigues
+"""(..., 3) axis-angle, radians -> (..., 3, 3) rotation matrices: the project's Rodrigues,
+:func:`furpe_label.experts.geometry.kinematics.rodrigues` (``I + sin t K + (1 - cos t) K^2``
+with ``K`` the cross-product matrix of the unit axis; Taylor coefficients below 1e-4 rad)."""
 
 
 def rotation_about_axis(axis: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:

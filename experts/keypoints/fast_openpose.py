@@ -12,11 +12,14 @@ Only three things feed the keypoints (see ``smplx_openpose``):
   (``smplx.lbs.find_dynamic_lmk_idx_and_bcoords``): samples are grouped by look-up-table row
   and each group skins only that row's 51 vertices.
 
-Every intermediate array is component-first, batch last (see ``component_first``): on one CPU
-thread 4x (2x with the contour) faster than the earlier batch-first version, ~160x (~60x)
-faster than ``smplx.SMPLX.forward`` (batch 1024, synthetic SMPL-X). Rotations use the formula of
-:func:`furpe_label.experts.geometry.rotations.axis_angle_to_matrix`, which agrees with
-``smplx.lbs.batch_rodrigues`` (1e-8 nudge before the angle) to ~1e-8.
+Every intermediate array is component-first, batch last (the kernels of
+``geometry.kinematics_component_first``): on one CPU thread 4x (2x with the contour) faster
+than the earlier batch-first version, ~160x (~60x) faster than ``smplx.SMPLX.forward`` (batch
+1024, synthetic SMPL-X). Rotations use the project's Rodrigues
+(:func:`furpe_label.experts.geometry.kinematics.rodrigues_entries`), which agrees with
+``smplx.lbs.batch_rodrigues`` (1e-8 nudge before the angle) to ~1e-8. Only the row of the
+dynamic contour table is computed with ``batch_rodrigues`` itself, as ``smplx`` does, since it
+rounds an angle to whole degrees and must pick smplx's row at every boundary.
 
 The result equals ``smplx_joints_to_openpose137(model(...).joints)`` to float32 round-off.
 """
@@ -30,17 +33,17 @@ from smplx.lbs import batch_rodrigues
 from smplx.utils import rot_mat_to_euler
 from torch import nn
 
-from furpe_label.experts.keypoints.component_first import (
-    NUM_JOINTS,
-    NUM_POSE_FEATURES,
-    depth_order,
-    kinematic_chain,
+from furpe_label.experts.geometry.kinematics import depth_order, fold_joint_regressor
+from furpe_label.experts.geometry.kinematics_component_first import (
+    forward_kinematics,
     rodrigues,
     skin,
     vertex_blend_data,
 )
 from furpe_label.experts.keypoints.smplx_openpose import smplx_to_openpose137
 
+NUM_JOINTS = 55
+NUM_POSE_FEATURES = 9 * (NUM_JOINTS - 1)
 _LUT_ROWS_MAX_YAW = 39  # smplx's dynamic landmark table: one row per degree, |yaw| <= 39
 
 
@@ -70,10 +73,10 @@ class OpenPoseFromSMPLX(nn.Module):
         buffer("pose_mean", model.pose_mean.reshape(-1, 3).clone())
 
         # Joints are linear in [betas, expression]: fold the regressor in, in float64.
-        j_reg = model.J_regressor.double()
-        dirs = torch.cat([model.shapedirs, model.expr_dirs], dim=-1).double()
-        j_template = (j_reg @ model.v_template.double())[order].T  # (3, 55)
-        j_dirs = torch.einsum("jv,vcn->cjn", j_reg, dirs)[:, order]  # (3, 55, nc)
+        dirs = torch.cat([model.shapedirs, model.expr_dirs], dim=-1)
+        j_template, j_dirs = fold_joint_regressor(model.J_regressor, model.v_template, dirs)
+        j_template = j_template[order].T  # (3, 55)
+        j_dirs = j_dirs.permute(1, 0, 2)[:, order]  # (3, 55, nc)
         buffer("j_template", j_template.reshape(-1, 1).to(dtype))
         buffer("j_dirs", j_dirs.reshape(3 * NUM_JOINTS, -1).to(dtype))
 
@@ -192,7 +195,7 @@ class OpenPoseFromSMPLX(nn.Module):
         aa = full_pose.index_select(1, self.order).permute(2, 1, 0).contiguous()  # (3, 55, B)
         rot = rodrigues(aa)  # (3, 3, 55, B)
         rest_joints = torch.addmm(self.j_template, self.j_dirs, coeffs).view(3, NUM_JOINTS, -1)
-        rot_g, posed = kinematic_chain(rot, rest_joints, self.sorted_parents, self._levels)
+        rot_g, posed = forward_kinematics(rot, rest_joints, self.sorted_parents, self._levels)
         shift = posed - (rot_g * rest_joints[None]).sum(1)
         transforms = torch.cat([rot_g.reshape(9, NUM_JOINTS, batch), shift])
         transforms = transforms.index_select(1, self.active_joints).transpose(0, 1).contiguous()

@@ -23,8 +23,8 @@ from furpe_label.experts.fusion.kinematics import (
     RIGHT_ELBOW,
     RIGHT_WRIST,
     SmplxRig,
-    global_rotations,
 )
+from furpe_label.experts.geometry.kinematics import global_rotations
 from furpe_label.experts.geometry.rotations import (
     axis_angle_to_matrix,
     matrix_to_axis_angle,
