@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from furpe_label.experts.bodymodels.specs import SYNTHETIC_MANIFEST
 from furpe_label.experts.fusion.config import FusionConfig
@@ -31,6 +31,11 @@ from furpe_label.storage.shards import DEFAULT_SHARD_SIZE
 
 __all__ = ["SYNTHETIC_MODELS", "RunConfig", "RunResources"]
 
+KEYPOINT_SOURCES = ("mediapipe", "openpose-json", "ground-truth")
+"""Where a run's whole-body keypoints come from (``--detector``): MediaPipe, the user's OpenPose
+JSON files, or the dataset's own keypoints."""
+DEFAULT_KEYPOINT_SOURCE = "mediapipe"
+OPENPOSE_SOURCE = "openpose-json"
 SYNTHETIC_MODELS = "synthetic"
 """``--models synthetic``: use the synthetic body-model family on purpose."""
 
@@ -75,7 +80,7 @@ class RunConfig:
     openpose: str | None = None
     models: str = SYNTHETIC_MODELS
     experts: str | None = None
-    detector: Literal["mediapipe", "openpose-json", "ground-truth"] = "mediapipe"
+    detector: str = DEFAULT_KEYPOINT_SOURCE
     shard_size: int = DEFAULT_SHARD_SIZE
     fitting_iterations: int = DEFAULT_FITTING_ITERATIONS
     selection: SelectionConfig = field(default_factory=SelectionConfig)
@@ -87,6 +92,10 @@ class RunConfig:
             raise ValueError(f"shard size must be >= 1, got {self.shard_size}")
         if self.fitting_iterations < 1:
             raise ValueError("fitting iterations must be >= 1")
+        if self.detector not in KEYPOINT_SOURCES:
+            raise ValueError(
+                f"unknown keypoint source {self.detector!r}: one of {KEYPOINT_SOURCES}"
+            )
         for name, kind in _MEMBERS.items():
             if not isinstance(getattr(self, name), kind):
                 raise TypeError(f"RunConfig.{name} must be a {kind.__name__}, got "

@@ -21,6 +21,7 @@ import numpy as np
 
 from furpe_label.experts.detectors import KeypointDetector, create_detector
 from furpe_label.experts.vocabulary import Reason
+from furpe_label.pipeline.config import KEYPOINT_SOURCES
 
 __all__ = ["KeypointSource", "ShardKeypoints", "concat_keypoints", "detect_keypoints"]
 
@@ -76,7 +77,7 @@ class KeypointSource:
     """
 
     def __init__(self, name: str, openpose_folder: str | None = None) -> None:
-        if name not in ("mediapipe", "openpose-json", "ground-truth"):
+        if name not in KEYPOINT_SOURCES:
             raise ValueError(f"unknown keypoint source {name!r}")
         self.name = name
         self.openpose_folder = openpose_folder

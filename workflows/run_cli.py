@@ -14,7 +14,14 @@ from furpe_label.experts.networks.layout import EXPERTS_ENV
 from furpe_label.experts.networks.runners import DEFAULT_BATCH_SIZE
 from furpe_label.experts.part_experts import DEFAULT_FITTING_ITERATIONS
 from furpe_label.pipeline.cluster import ClusterOptions, connected, dashboard_link, slurm_job_script
-from furpe_label.pipeline.config import SYNTHETIC_MODELS, RunConfig, RunResources
+from furpe_label.pipeline.config import (
+    DEFAULT_KEYPOINT_SOURCE,
+    KEYPOINT_SOURCES,
+    OPENPOSE_SOURCE,
+    SYNTHETIC_MODELS,
+    RunConfig,
+    RunResources,
+)
 from furpe_label.storage.run_info import RunConfigChangedError
 from furpe_label.storage.run_lock import RunLockedError
 from furpe_label.storage.shards import DEFAULT_SHARD_SIZE
@@ -50,7 +57,7 @@ def _detector(detector: str | None, openpose: Path | None) -> str:
     in with ``--openpose`` (``openpose-json``), else ``mediapipe``."""
     if detector is not None:
         return detector
-    return "openpose-json" if openpose is not None else "mediapipe"
+    return OPENPOSE_SOURCE if openpose is not None else DEFAULT_KEYPOINT_SOURCE
 
 
 def _group_verbosity() -> int:
@@ -93,7 +100,7 @@ def _group_verbosity() -> int:
 )
 @click.option(
     "--detector",
-    type=click.Choice(["mediapipe", "openpose-json", "ground-truth"]),
+    type=click.Choice(KEYPOINT_SOURCES),
     default=None,
     help="Whole-body keypoint source [default: openpose-json with --openpose, else mediapipe].",
 )
