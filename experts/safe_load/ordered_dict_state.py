@@ -47,7 +47,7 @@ def check_ordered_dict_state(state: Any) -> None:
                 f"the pickle sets the attribute {name!r} of a collections.OrderedDict object "
                 "(only plain attribute names such as '_metadata')"
             )
-    _check_plain(state, "the state", 0, set())
+    _check_plain(state, "state", 0, set())
 
 
 def _check_plain(value: Any, where: str, depth: int, seen: set[int]) -> None:
