@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from furpe_label.experts.networks.resnet import ResNet50Trunk
-from tests.doubles.official_checkpoints import random_state_dict, resnet50_entries
+from tests.doubles.official_key_tables import random_state_dict, resnet50_entries
 
 # torchvision.models.resnet50().state_dict(): 320 tensors, 25 557 032 parameters (with fc).
 TORCHVISION_RESNET50_TENSORS = 320

@@ -18,7 +18,9 @@ storages cannot grow). So both containers are read here, as documented by torch'
   elements. Storages start as zeros and every one must be filled from the file.
 
 Tensors are views of the stored elements, checked by :mod:`.torch_objects`. Locations are
-ignored: everything loads on the CPU.
+ignored: everything loads on the CPU. A ``state_dict()`` is an ``OrderedDict`` whose
+``_metadata`` version table the pickle sets with ``BUILD``: checked and dropped
+(:mod:`.ordered_dict_state`), so the result holds the tensors.
 """
 
 from __future__ import annotations

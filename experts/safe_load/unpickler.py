@@ -13,7 +13,9 @@ resolve, call or mutate objects replaced by checked versions:
   sparse matrices and chumpy stand-ins; ``INST``, ``OBJ``, ``NEWOBJ_EX`` and ``EXT*`` are
   refused.
 * ``BUILD`` accepts a state only for numpy dtypes/arrays, sparse matrices and chumpy stand-ins,
-  each checked before it is applied (see :mod:`.numpy_objects`, :mod:`.body_model_objects`);
+  each checked before it is applied (see :mod:`.numpy_objects`, :mod:`.body_model_objects`),
+  and for a ``collections.OrderedDict`` a dict of plain attributes (``state_dict()``'s
+  ``_metadata``), checked and dropped (:mod:`.ordered_dict_state`);
   ``SETITEM(S)``/``APPEND(S)``/``ADDITEMS`` only touch real dicts, lists and sets.
 * persistent ids (torch storages) are resolved by the container reader that owns the stream.
 
@@ -39,6 +41,7 @@ from furpe_label.experts.safe_load.body_model_objects import (
 )
 from furpe_label.experts.safe_load.errors import RefusedError
 from furpe_label.experts.safe_load.numpy_objects import NumpyBuilder
+from furpe_label.experts.safe_load.ordered_dict_state import check_ordered_dict_state
 from furpe_label.experts.safe_load.torch_objects import STORAGE_DTYPES, StorageType, rebuild_tensor
 
 _NUMPY_MODULES = ("numpy.core.multiarray", "numpy._core.multiarray")
@@ -165,7 +168,9 @@ class RestrictedUnpickler(pickle._Unpickler):
             target.__setstate__(state)
         elif is_sparse_class(type(target)):
             build_sparse(target, state)
-        elif type(target) is not OrderedDict or state:
+        elif type(target) is OrderedDict:
+            check_ordered_dict_state(state)  # checked, then dropped: never applied
+        else:
             raise RefusedError(f"the pickle sets the state of a {_name(type(target))} object")
 
     def load_append(self) -> None:

@@ -64,6 +64,8 @@ def _spin_like_checkpoint() -> dict[str, Any]:
             ("half", torch.ones(3, dtype=torch.float16)),
         ]
     )
+    # what state_dict() attaches and torch.save pickles with BUILD (the module version table)
+    model._metadata = OrderedDict([("", {"version": 1}), ("bn1", {"version": 2})])
     optimizer = {
         "state": {0: {"step": 3, "exp_avg": torch.zeros(6)}},
         "param_groups": [{"lr": 1e-4}],

@@ -1,153 +1,96 @@
 """Test doubles: random-weight expert files written the way the official code writes them.
 
-The key tables below are written from the official sources independently of
-``experts/networks`` (so a wrong name there makes the tests fail):
+Each state dict is the ``state_dict()`` of the project's own module (``SpinHMR``,
+``DecaFlameEncoder``, ``FrankMocapHandEncoder``; DECA's detail networks from
+:mod:`.deca_detail_modules`) after a strict load of the independent key tables of
+:mod:`.official_key_tables`, so it carries the ``_metadata`` version table ``torch.save``
+pickles, exactly as the released files do:
 
 - SPIN ``utils/saver.py``: ``torch.save({'model': HMR.state_dict(), 'optimizer':
-  Adam.state_dict(), 'epoch', 'batch_idx', 'batch_size', 'dataset_perm' (list of ints),
-  'total_step_count'})``; PyTorch 1.1 era, so the legacy (non-zip) format by default.
-  ``smpl_mean_params.npz`` via ``np.savez``: ``pose`` (144,) float32, ``shape`` (10,) float64
-  (hence SPIN's ``astype('float32')``), ``cam`` (3,) float32.
-- DECA ``trainer.py``: ``torch.save(model_dict)`` with ``E_flame``, ``E_detail``, ``D_detail``
-  state dicts plus ``opt``, ``global_step``, ``batch_size``; named ``deca_model.tar``.
-- FrankMocap ``base_model.save_network``: ``torch.save`` of the bare (DataParallel-unwrapped,
-  CPU) ``H3DWEncoder`` state dict; ``mean_mano_params.pkl`` = ``pickle.dump({'mean_pose':
-  ndarray(48,)})``; ``SMPLX_HAND_INFO.pkl`` = pickled dict of numpy arrays.
+  Adam.state_dict(), 'epoch', 'batch_idx', 'batch_size', 'dataset_perm' (a list:
+  ``torch.randperm(n).tolist()``), 'total_step_count'})``; PyTorch 1.1 era
+  (``requirements.txt``), so the legacy (non-zip) format by default. ``demo.py`` loads
+  ``checkpoint['model']`` with ``strict=False``. ``smpl_mean_params.npz`` via ``np.savez``:
+  ``pose`` (144,) float32, ``shape`` (10,) float64 (hence SPIN's ``astype('float32')``),
+  ``cam`` (3,) float32.
+- DECA ``decalib/trainer.py``: ``torch.save(model_dict)`` with ``DECA.model_dict()``
+  (``E_flame``, ``E_detail``, ``D_detail`` state dicts) plus ``opt`` (Adam over the detail
+  networks), ``global_step``, ``batch_size``; PyTorch >= 1.6 (README), zip format by
+  default; ``DECA.__init__`` copies ``checkpoint['E_flame']`` etc. with ``util.copy_state_dict``.
+- FrankMocap: the repository has no trainer; ``H3DWModel`` loads ``pose_shape_best.pth`` with
+  ``self.encoder.load_state_dict(torch.load(path))`` (strict, no ``module.`` prefix), so the
+  file is the bare ``H3DWEncoder`` state dict; PyTorch 1.x, legacy format by default.
+  ``mean_mano_params.pkl`` = ``pickle.dump({'mean_pose': ndarray(48,)})``;
+  ``SMPLX_HAND_INFO.pkl`` = pickled dict of numpy arrays.
 
-Optimizer states hold the moments of the last few parameters only (keeps files small; the
-loader never reads them). Weights are small seeded random values.
+Optimizer states are real ``Adam.state_dict()`` of the running torch, with moments for the
+last few parameters only (keeps files small; the loader never reads them). Older torch
+versions' forms (int ``step``, ``id(p)`` parameter ids, old containers) are written by
+:mod:`.old_torch_writers`. Weights are small seeded random values.
 """
 
 from __future__ import annotations
 
-import math
 import pickle
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
-Entry = tuple[str, tuple[int, ...]]
+from furpe_label.experts.networks.deca import DecaFlameEncoder
+from furpe_label.experts.networks.frankmocap import HAND_PARAM_DIM, FrankMocapHandEncoder
+from furpe_label.experts.networks.spin import SmplMeanParams, SpinHMR
+from tests.doubles.deca_detail_modules import DecaDetailGeneratorDouble, deca_detail_encoder
+from tests.doubles.official_key_tables import (
+    Entry,
+    deca_detail_decoder_entries,
+    deca_encoder_entries,
+    frankmocap_entries,
+    random_state_dict,
+    spin_model_entries,
+)
 
-# torchvision ResNet-50: (planes, blocks) per stage, expansion 4, stride on the 3x3 conv.
-_STAGES = ((64, 3), (128, 4), (256, 6), (512, 3))
-_BN_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+#: writes one object to one path (``torch.save``, or an era double of it)
+Saver = Callable[[object, Path], None]
 
+def module_state(
+    module: nn.Module,
+    entries: list[Entry],
+    seed: int,
+    overrides: dict[str, torch.Tensor] | None = None,
+) -> OrderedDict:
+    """``module.state_dict()`` after loading seeded random values for ``entries`` strictly.
 
-def _bn(name: str, channels: int) -> list[Entry]:
-    return [
-        (f"{name}.{key}", () if key == "num_batches_tracked" else (channels,)) for key in _BN_KEYS
-    ]
-
-
-def _linear(name: str, fan_in: int, fan_out: int) -> list[Entry]:
-    return [(f"{name}.weight", (fan_out, fan_in)), (f"{name}.bias", (fan_out,))]
-
-
-def resnet50_entries(prefix: str = "") -> list[Entry]:
-    """torchvision ResNet-50 state-dict entries without ``fc`` (name, shape), in order."""
-    out: list[Entry] = [(f"{prefix}conv1.weight", (64, 3, 7, 7)), *_bn(f"{prefix}bn1", 64)]
-    inplanes = 64
-    for stage, (planes, blocks) in enumerate(_STAGES, start=1):
-        for block in range(blocks):
-            p = f"{prefix}layer{stage}.{block}."
-            out += [(p + "conv1.weight", (planes, inplanes, 1, 1)), *_bn(p + "bn1", planes)]
-            out += [(p + "conv2.weight", (planes, planes, 3, 3)), *_bn(p + "bn2", planes)]
-            out += [(p + "conv3.weight", (planes * 4, planes, 1, 1)), *_bn(p + "bn3", planes * 4)]
-            if block == 0:
-                out += [
-                    (p + "downsample.0.weight", (planes * 4, inplanes, 1, 1)),
-                    *_bn(p + "downsample.1", planes * 4),
-                ]
-            inplanes = planes * 4
-    return out
-
-
-def spin_model_entries() -> list[Entry]:
-    """SPIN ``HMR`` state dict (root buffers first, as ``state_dict()`` orders them)."""
-    head = [("init_pose", (1, 144)), ("init_shape", (1, 10)), ("init_cam", (1, 3))]
-    tail = _linear("fc1", 2048 + 144 + 13, 1024) + _linear("fc2", 1024, 1024)
-    tail += _linear("decpose", 1024, 144) + _linear("decshape", 1024, 10)
-    tail += _linear("deccam", 1024, 3)
-    return head + resnet50_entries() + tail
+    The strict load fails when the key table (written from the official code) and the
+    project's module disagree. The result is what ``state_dict()`` returns: an OrderedDict of
+    detached tensors carrying the ``_metadata`` version table that ``torch.save`` pickles.
+    ``overrides`` (name -> tensor) replace random values (SPIN's mean-parameter buffers).
+    """
+    values = random_state_dict(entries, seed)
+    values.update(overrides or {})
+    module.load_state_dict(values, strict=True)
+    return module.state_dict()
 
 
-def deca_encoder_entries(outsize: int) -> list[Entry]:
-    """DECA ``ResnetEncoder(outsize)``: ``encoder.*`` + ``layers.0`` / ``layers.2``."""
-    return (
-        resnet50_entries("encoder.")
-        + _linear("layers.0", 2048, 1024)
-        + _linear("layers.2", 1024, outsize)
-    )
+def trained_adam_state(params: list[torch.Tensor], lr: float, with_moments: int = 3) -> dict:
+    """``torch.optim.Adam(params, lr).state_dict()`` after one step that moved only the last
+    ``with_moments`` parameters' moments (zero gradients, so no weight changes; keeps files
+    small). Written by the running torch, so its era's form (tensor ``step``, current keys)."""
+    optimizer = torch.optim.Adam(params, lr=lr, weight_decay=0)
+    for param in params[-with_moments:]:
+        param.grad = torch.zeros_like(param)
+    optimizer.step()
+    for param in params:
+        param.grad = None
+    return optimizer.state_dict()
 
 
-def deca_detail_decoder_entries(latent_dim: int = 128 + 50 + 3) -> list[Entry]:
-    """DECA ``Generator`` (``D_detail``): ``l1.0`` then ``conv_blocks`` convs / BatchNorms."""
-    out = _linear("l1.0", latent_dim, 128 * 8 * 8) + _bn("conv_blocks.0", 128)
-    convs = ((2, 128, 128), (6, 128, 64), (10, 64, 64), (14, 64, 32), (18, 32, 16))
-    for index, cin, cout in convs:
-        out += [
-            (f"conv_blocks.{index}.weight", (cout, cin, 3, 3)),
-            (f"conv_blocks.{index}.bias", (cout,)),
-            *_bn(f"conv_blocks.{index + 1}", cout),
-        ]
-    return [*out, ("conv_blocks.21.weight", (1, 16, 3, 3)), ("conv_blocks.21.bias", (1,))]
-
-
-def frankmocap_entries() -> list[Entry]:
-    """FrankMocap ``H3DWEncoder`` state dict (no prefix, no mean params)."""
-    out = _linear("feat_encoder.1", 1024, 1024) + _linear("regressor.0", 1024 + 61, 61)
-    return out + resnet50_entries("main_encoder.") + _linear("main_encoder.fc1", 2048, 1024)
-
-
-def _value(
-    name: str, shape: tuple[int, ...], gen: torch.Generator, head_std: float
-) -> torch.Tensor:
-    leaf = name.rsplit(".", 1)[-1]
-    if leaf == "num_batches_tracked":
-        return torch.tensor(1000, dtype=torch.long)
-    if leaf in ("running_mean", "bias"):
-        return 0.01 * torch.randn(shape, generator=gen)
-    if leaf == "running_var":
-        return 1.0 + 0.1 * torch.rand(shape, generator=gen)
-    if len(shape) == 1:  # BatchNorm weight; damp residual branches so depth stays stable
-        scale = 0.2 if (".bn3" in name or name.endswith("downsample.1.weight")) else 1.0
-        return scale * (1.0 + 0.05 * torch.randn(shape, generator=gen))
-    if len(shape) == 4:  # He init, as the official constructors
-        return torch.randn(shape, generator=gen) * math.sqrt(2.0 / (shape[1] * shape[2] * shape[3]))
-    std = head_std if name.startswith(("dec", "regressor", "layers.2")) else shape[1] ** -0.5
-    return std * torch.randn(shape, generator=gen)
-
-
-def random_state_dict(entries: list[Entry], seed: int, head_std: float = 1e-2) -> OrderedDict:
-    """Seeded random tensors for ``entries`` (an OrderedDict, as ``state_dict()`` returns)."""
-    gen = torch.Generator().manual_seed(seed)
-    return OrderedDict((name, _value(name, shape, gen, head_std)) for name, shape in entries)
-
-
-def _adam_state(state: OrderedDict, n_params: int, with_moments: int = 3) -> dict:
-    """An ``Adam.state_dict()`` over ``n_params`` parameters, moments for the last few."""
-    tensors = [v for k, v in state.items() if v.is_floating_point() and "running" not in k]
-    moments = {
-        index: {
-            "step": torch.tensor(1000.0),
-            "exp_avg": torch.zeros_like(t),
-            "exp_avg_sq": torch.zeros_like(t),
-        }
-        for index, t in zip(
-            range(n_params - with_moments, n_params), tensors[-with_moments:], strict=True
-        )
-    }
-    group = {
-        "lr": 5e-5,
-        "betas": (0.9, 0.999),
-        "eps": 1e-8,
-        "weight_decay": 0,
-        "amsgrad": False,
-        "params": list(range(n_params)),
-    }
-    return {"state": moments, "param_groups": [group]}
+def torch_save(legacy_format: bool) -> Saver:
+    """``torch.save`` in the zip format (PyTorch >= 1.6) or the legacy one (what < 1.6 wrote)."""
+    return lambda obj, path: torch.save(obj, path, _use_new_zipfile_serialization=not legacy_format)
 
 
 def _rot6d(matrix: np.ndarray) -> np.ndarray:
@@ -155,62 +98,85 @@ def _rot6d(matrix: np.ndarray) -> np.ndarray:
     return matrix[..., :, :2].reshape(*matrix.shape[:-2], 6)
 
 
-def write_spin_files(
-    spin_dir: Path, seed: int = 0, legacy_format: bool = True
-) -> tuple[Path, Path]:
-    """Write ``model_checkpoint.pt`` and ``smpl_mean_params.npz``; returns their paths."""
-    spin_dir = Path(spin_dir)
-    spin_dir.mkdir(parents=True, exist_ok=True)
+def spin_mean_params(seed: int) -> dict[str, np.ndarray]:
+    """SPIN's ``smpl_mean_params.npz`` content: ``pose`` (144,) float32 6D rotations near
+    identity (root: pi about x), ``shape`` (10,) float64, ``cam`` (3,) float32."""
     rng = np.random.default_rng(seed)
     rotations = np.tile(np.eye(3), (24, 1, 1))
     rotations[0] = np.diag([1.0, -1.0, -1.0])  # SPIN's mean global orient: pi about x
     pose6d = (_rot6d(rotations) + 0.05 * rng.standard_normal((24, 6))).reshape(-1)
-    mean = {
+    return {
         "pose": pose6d.astype(np.float32),
         "shape": 0.1 * rng.standard_normal(10),
         "cam": np.array([0.9, 0.0, 0.0], dtype=np.float32),
     }
-    mean_path = spin_dir / "smpl_mean_params.npz"
-    np.savez(mean_path, **mean)
-    state = random_state_dict(spin_model_entries(), seed)
-    for key, value in mean.items():  # the buffers keep the constructor's mean values
-        state[f"init_{key}"] = torch.from_numpy(value.astype(np.float32))[None]
-    n_params = sum(
-        1
-        for k in state
-        if not k.startswith("init_") and "running" not in k and "num_batches" not in k
-    )
-    checkpoint = {
-        "model": state,
-        "optimizer": _adam_state(state, n_params),
+
+
+def spin_model(seed: int) -> SpinHMR:
+    """The project's ``SpinHMR`` holding the fixture's weights (buffers = the mean values)."""
+    mean = spin_mean_params(seed)
+    model = SpinHMR(SmplMeanParams(*(mean[k].astype(np.float32) for k in ("pose", "shape", "cam"))))
+    buffers = {f"init_{k}": torch.from_numpy(v.astype(np.float32))[None] for k, v in mean.items()}
+    module_state(model, spin_model_entries(), seed, buffers)
+    return model
+
+
+def spin_training_checkpoint(seed: int) -> dict:
+    """What SPIN's ``CheckpointSaver.save_checkpoint`` hands to ``torch.save``."""
+    model = spin_model(seed)
+    return {
+        "model": model.state_dict(),
+        "optimizer": trained_adam_state(list(model.parameters()), lr=5e-5),
         "epoch": 10,
         "batch_idx": 0,
         "batch_size": 64,
-        "dataset_perm": [int(i) for i in rng.permutation(100)],
+        "dataset_perm": torch.randperm(100, generator=_generator(seed)).tolist(),
         "total_step_count": 300000,
     }
+
+
+def write_spin_files(
+    spin_dir: Path, seed: int = 0, legacy_format: bool = True, save: Saver | None = None
+) -> tuple[Path, Path]:
+    """Write ``model_checkpoint.pt`` (legacy format by default: PyTorch 1.1 wrote it) and
+    ``smpl_mean_params.npz``; ``save`` replaces ``torch.save``. Returns both paths."""
+    spin_dir = Path(spin_dir)
+    spin_dir.mkdir(parents=True, exist_ok=True)
+    mean_path = spin_dir / "smpl_mean_params.npz"
+    np.savez(mean_path, **spin_mean_params(seed))
     ckpt_path = spin_dir / "model_checkpoint.pt"
-    torch.save(checkpoint, ckpt_path, _use_new_zipfile_serialization=not legacy_format)
+    (save or torch_save(legacy_format))(spin_training_checkpoint(seed), ckpt_path)
     return ckpt_path, mean_path
 
 
-def write_deca_file(deca_dir: Path, seed: int = 0) -> Path:
-    """Write ``deca_model.tar`` (all three sub-module state dicts + training extras)."""
-    deca_dir = Path(deca_dir)
-    deca_dir.mkdir(parents=True, exist_ok=True)
-    e_detail = random_state_dict(deca_encoder_entries(128), seed + 1)
-    d_detail = random_state_dict(deca_detail_decoder_entries(), seed + 2)
-    n_params = sum(1 for k in [*e_detail, *d_detail] if "running" not in k and "num_b" not in k)
-    model_dict = {
-        "E_flame": random_state_dict(deca_encoder_entries(236), seed),
-        "E_detail": e_detail,
-        "D_detail": d_detail,
-        "opt": _adam_state(d_detail, n_params),
+def deca_model_dict(seed: int) -> dict:
+    """What DECA's trainer hands to ``torch.save``: ``DECA.model_dict()`` (three state
+    dicts) plus ``opt`` (Adam over ``E_detail`` + ``D_detail``, detail training),
+    ``global_step`` and ``batch_size``."""
+    e_flame = DecaFlameEncoder()
+    e_detail, d_detail = deca_detail_encoder(), DecaDetailGeneratorDouble()
+    module_state(e_flame, deca_encoder_entries(236), seed)
+    module_state(e_detail, deca_encoder_entries(128), seed + 1)
+    module_state(d_detail, deca_detail_decoder_entries(), seed + 2)
+    detail_params = [*e_detail.parameters(), *d_detail.parameters()]
+    return {
+        "E_flame": e_flame.state_dict(),
+        "E_detail": e_detail.state_dict(),
+        "D_detail": d_detail.state_dict(),
+        "opt": trained_adam_state(detail_params, lr=5e-5),
         "global_step": 150000,
         "batch_size": 2,
     }
+
+
+def write_deca_file(
+    deca_dir: Path, seed: int = 0, legacy_format: bool = False, save: Saver | None = None
+) -> Path:
+    """Write ``deca_model.tar`` (zip format by default: DECA needs PyTorch >= 1.6)."""
+    deca_dir = Path(deca_dir)
+    deca_dir.mkdir(parents=True, exist_ok=True)
     path = deca_dir / "deca_model.tar"
-    torch.save(model_dict, path)
+    (save or torch_save(legacy_format))(deca_model_dict(seed), path)
     return path
 
 
@@ -219,15 +185,25 @@ def mean_mano_pose(seed: int = 0) -> np.ndarray:
     return 0.2 * np.random.default_rng(seed).standard_normal(48)
 
 
-def write_frankmocap_files(frank_dir: Path, seed: int = 0, hand_info: bool = True) -> Path:
-    """Write ``pose_shape_best.pth``, ``mean_mano_params.pkl`` (+ ``SMPLX_HAND_INFO.pkl``).
+def frankmocap_state(seed: int) -> OrderedDict:
+    """``H3DWEncoder.state_dict()`` (the project's ``FrankMocapHandEncoder``), random weights."""
+    encoder = FrankMocapHandEncoder(np.zeros(HAND_PARAM_DIM, np.float32))
+    return module_state(encoder, frankmocap_entries(), seed)
 
-    Returns the checkpoint path.
-    """
+
+def write_frankmocap_files(
+    frank_dir: Path,
+    seed: int = 0,
+    hand_info: bool = True,
+    legacy_format: bool = True,
+    save: Saver | None = None,
+) -> Path:
+    """Write ``pose_shape_best.pth`` (a bare state dict; legacy format by default, PyTorch
+    1.x), ``mean_mano_params.pkl`` (+ ``SMPLX_HAND_INFO.pkl``). Returns the checkpoint path."""
     frank_dir = Path(frank_dir)
     frank_dir.mkdir(parents=True, exist_ok=True)
     path = frank_dir / "pose_shape_best.pth"
-    torch.save(random_state_dict(frankmocap_entries(), seed), path)
+    (save or torch_save(legacy_format))(frankmocap_state(seed), path)
     with open(frank_dir / "mean_mano_params.pkl", "wb") as handle:
         pickle.dump({"mean_pose": mean_mano_pose(seed)}, handle)
     if hand_info:
@@ -244,10 +220,21 @@ def write_frankmocap_files(frank_dir: Path, seed: int = 0, hand_info: bool = Tru
     return path
 
 
-def write_experts_folder(experts_dir: Path, seed: int = 0) -> Path:
-    """The whole experts folder layout (spin/, deca/, frankmocap/); returns ``experts_dir``."""
+def write_experts_folder(
+    experts_dir: Path, seed: int = 0, legacy_format: bool | None = None
+) -> Path:
+    """The whole experts folder layout (spin/, deca/, frankmocap/); returns ``experts_dir``.
+
+    ``legacy_format`` None writes each file in its producer's default format (SPIN and
+    FrankMocap legacy, DECA zip); True / False writes all three in that format.
+    """
     experts_dir = Path(experts_dir)
-    write_spin_files(experts_dir / "spin", seed)
-    write_deca_file(experts_dir / "deca", seed)
-    write_frankmocap_files(experts_dir / "frankmocap", seed)
+    spin, deca, frank = (True, False, True) if legacy_format is None else (legacy_format,) * 3
+    write_spin_files(experts_dir / "spin", seed, legacy_format=spin)
+    write_deca_file(experts_dir / "deca", seed, legacy_format=deca)
+    write_frankmocap_files(experts_dir / "frankmocap", seed, legacy_format=frank)
     return experts_dir
+
+
+def _generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
