@@ -102,8 +102,7 @@ class ExpertOutputs:
         """The outputs of consecutive row blocks as one (records NaN-filled where a block has
         none for a part)."""
         arrays = {
-            name: np.concatenate([getattr(piece, name) for piece in pieces])
-            for name in _ROW_ARRAYS
+            name: np.concatenate([getattr(piece, name) for piece in pieces]) for name in _ROW_ARRAYS
         }
         experts = {part: who for piece in pieces for part, who in piece.experts.items()}
         records: dict[Part, ExpertRecord] = {}

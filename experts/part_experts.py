@@ -129,8 +129,9 @@ def _fitting(parts: tuple[Part, ...]) -> Callable[[ExpertOptions], Sequence[Part
         from furpe_label.experts.fitting.part_expert import build_fitting_experts
 
         models = resolve_models_dir(options.models_dir)
-        return build_fitting_experts(parts, models, options.device, options.fitting_iterations,
-                                     options.conf_thresh)  # fmt: skip
+        return build_fitting_experts(
+            parts, models, options.device, options.fitting_iterations, options.conf_thresh
+        )
 
     return build
 

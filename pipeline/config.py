@@ -98,8 +98,10 @@ class RunConfig:
             )
         for name, kind in _MEMBERS.items():
             if not isinstance(getattr(self, name), kind):
-                raise TypeError(f"RunConfig.{name} must be a {kind.__name__}, got "
-                                f"{type(getattr(self, name)).__name__}")  # fmt: skip
+                raise TypeError(
+                    f"RunConfig.{name} must be a {kind.__name__}, got "
+                    f"{type(getattr(self, name)).__name__}"
+                )
 
     @property
     def synthetic_models(self) -> bool:
@@ -125,8 +127,9 @@ class RunConfig:
             ValueError: naming every key that is no setting.
         """
         data = dict(data)
-        members: dict[str, dict[str, Any]] = {name: dict(data.pop(name, None) or {})
-                                              for name in _MEMBERS}  # fmt: skip
+        members: dict[str, dict[str, Any]] = {
+            name: dict(data.pop(name, None) or {}) for name in _MEMBERS
+        }
         for key, (member, name) in _LEGACY_KEYS.items():
             if key in data:
                 members[member].setdefault(name, data.pop(key))

@@ -74,10 +74,13 @@ def _sources(table) -> str:
     images = {path for path in table.column("image_path").to_pylist() if path is not None}
     frames = {
         (video, frame)
-        for video, frame in zip(table.column("video_path").to_pylist(),
-                                table.column("frame_index").to_pylist(), strict=True)
+        for video, frame in zip(
+            table.column("video_path").to_pylist(),
+            table.column("frame_index").to_pylist(),
+            strict=True,
+        )
         if video is not None
-    }  # fmt: skip
+    }
     parts = [f"{len(images)} images"] * bool(images)
     parts += [f"{len(frames)} video frames"] * bool(frames)
     return " and ".join(parts) or "no images"
@@ -127,8 +130,13 @@ def run_labels(
         )
         plan = store.plan
         pending = run_dir.pending_shards(plan)
-        summary = RunSummary(run_dir.root, ShardStats(), plan.count, plan.count - len(pending),
-                             synthetic=config.synthetic_labels)  # fmt: skip
+        summary = RunSummary(
+            run_dir.root,
+            ShardStats(),
+            plan.count,
+            plan.count - len(pending),
+            synthetic=config.synthetic_labels,
+        )
         task = ShardTask(config, resources, str(run_dir.root))
         total = sum(plan.length(shard) for shard in pending)
         progress.phase(_labelling_line(total, len(pending), plan.count, executor))

@@ -57,9 +57,16 @@ class _TerminalBar:
 
     def __init__(self, stream: TextIO, total: int, desc: str, unit: str) -> None:
         sized = _terminal_width(stream) > 0
-        self._bar = tqdm(total=total, desc=desc, unit=unit, file=stream, leave=False,
-                         dynamic_ncols=sized, ncols=None if sized else 80,
-                         nrows=None if sized else 24)  # fmt: skip
+        self._bar = tqdm(
+            total=total,
+            desc=desc,
+            unit=unit,
+            file=stream,
+            leave=False,
+            dynamic_ncols=sized,
+            ncols=None if sized else 80,
+            nrows=None if sized else 24,
+        )
 
     def update(self, count: int = 1) -> None:
         self._bar.update(count)
@@ -118,8 +125,9 @@ class LineBar:
         elapsed = now - self._start
         rate = f", {self.done / elapsed:.2f} {self.unit}/s" if elapsed > 0 else ""
         note = f", {self._note}" if self._note else ""
-        self.stream.write(f"{self.desc}: {self.done}/{self.total} {self.unit} "
-                          f"({percent:.0f} %){rate}{note}\n")  # fmt: skip
+        self.stream.write(
+            f"{self.desc}: {self.done}/{self.total} {self.unit} ({percent:.0f} %){rate}{note}\n"
+        )
         self.stream.flush()
 
 

@@ -82,9 +82,12 @@ def _console_copy(stream: TextIO) -> tuple[TextIO, bool]:
         return stream, False
     stream.flush()
     copy = open(  # noqa: SIM115 - closed by the capture that made it
-        os.dup(descriptor), "w", buffering=1, encoding=getattr(stream, "encoding", None) or "utf-8",
+        os.dup(descriptor),
+        "w",
+        buffering=1,
+        encoding=getattr(stream, "encoding", None) or "utf-8",
         errors="replace",
-    )  # fmt: skip
+    )
     return copy, True
 
 
@@ -119,8 +122,12 @@ def _process_output_to(path: Path, echo: int | None = None) -> Iterator[None]:
         target = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     else:
         source, target = os.pipe()
-        pump = threading.Thread(target=_pump, args=(source, path, os.dup(echo)), daemon=True,
-                                name="furpe-label-log-copy")  # fmt: skip
+        pump = threading.Thread(
+            target=_pump,
+            args=(source, path, os.dup(echo)),
+            daemon=True,
+            name="furpe-label-log-copy",
+        )
         pump.start()
     log = open(target, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
     try:

@@ -56,50 +56,119 @@ def _reason(name: str, meaning: str, step: Step) -> Field:
 
 def _reprojection_columns(suffix: str, scope: str) -> list[Field]:
     frames = {"px": ("px", "image pixels"), "norm": ("unit", "body crop normalised to [-1, 1]")}
-    out = [_score(f"reproj_n_kp{suffix}", "int16", "count",
-                  f"step 3: keypoints compared{scope}", "step3")]  # fmt: skip
+    out = [
+        _score(
+            f"reproj_n_kp{suffix}", "int16", "count", f"step 3: keypoints compared{scope}", "step3"
+        )
+    ]
     for frame, (unit, where) in frames.items():
-        out.append(_score(f"reproj_mse_{frame}{suffix}", "float32", f"{unit}^2",
-                          f"step 3: mean squared distance{scope}, {where}", "step3"))  # fmt: skip
-        out.append(_score(f"reproj_mean_{frame}{suffix}", "float32", unit,
-                          f"step 3: mean distance{scope}, {where}", "step3"))  # fmt: skip
+        out.append(
+            _score(
+                f"reproj_mse_{frame}{suffix}",
+                "float32",
+                f"{unit}^2",
+                f"step 3: mean squared distance{scope}, {where}",
+                "step3",
+            )
+        )
+        out.append(
+            _score(
+                f"reproj_mean_{frame}{suffix}",
+                "float32",
+                unit,
+                f"step 3: mean distance{scope}, {where}",
+                "step3",
+            )
+        )
     return out
 
 
 def _metric_columns() -> list[Field]:
     cols = [
-        _score("n_confident_kp", "int16", "count", "step 1: OpenPose-137 keypoints with "
-               "confidence >= their part's threshold (FuRPE filter scripts)", "step1"),
-    ]  # fmt: skip
+        _score(
+            "n_confident_kp",
+            "int16",
+            "count",
+            "step 1: OpenPose-137 keypoints with "
+            "confidence >= their part's threshold (FuRPE filter scripts)",
+            "step1",
+        ),
+    ]
     for part in PARTS:
-        cols.append(_score(f"n_confident_{part}", "int16", "count",
-                           f"step 1: confident {part} points", "step1"))  # fmt: skip
+        cols.append(
+            _score(
+                f"n_confident_{part}", "int16", "count", f"step 1: confident {part} points", "step1"
+            )
+        )
     cols.append(_score("step2_scored", "bool", "", "step 2 was scored for the row", "step2"))
     for part in PARTS:
-        cols.append(_reason(f"expert_reason_{part}", f"crop / expert-stage reason of the {part} "
-                            "(ok: the expert gave output)", "step2"))  # fmt: skip
-        cols.append(_score(f"non_finite_{part}", "bool", "", f"step 2: the {part} expert's "
-                           "output has a NaN or infinite value", "step2"))  # fmt: skip
-    cols.append(_score("betas_max_abs", "float32", "", "step 2: max |beta| of the body expert",
-                       "step2"))  # fmt: skip
-    cols.append(_score("rotation_error", "float32", "", "step 2: max over the body's rotation "
-                       "matrices of max|R R^T - I| and |det R - 1|", "step2"))  # fmt: skip
+        cols.append(
+            _reason(
+                f"expert_reason_{part}",
+                f"crop / expert-stage reason of the {part} (ok: the expert gave output)",
+                "step2",
+            )
+        )
+        cols.append(
+            _score(
+                f"non_finite_{part}",
+                "bool",
+                "",
+                f"step 2: the {part} expert's output has a NaN or infinite value",
+                "step2",
+            )
+        )
+    cols.append(
+        _score("betas_max_abs", "float32", "", "step 2: max |beta| of the body expert", "step2")
+    )
+    cols.append(
+        _score(
+            "rotation_error",
+            "float32",
+            "",
+            "step 2: max over the body's rotation matrices of max|R R^T - I| and |det R - 1|",
+            "step2",
+        )
+    )
     for hand in HANDS:
-        cols.append(_score(f"hand_max_abs_{hand}", "float32", "rad", "step 2: max |x| over the "
-                           f"45 absolute finger axis-angle values of the {hand} (expert output "
-                           "+ mean hand, float32 as FuRPE's loader)", "step2"))  # fmt: skip
-        cols.append(_score(f"n_visible_kp_{hand}", "int16", "count", f"step 2: FuRPE loader's "
-                           f"{hand} count: the body's wrist + hand keypoints 1..20 with "
-                           "confidence >= the hand threshold", "step2"))  # fmt: skip
+        cols.append(
+            _score(
+                f"hand_max_abs_{hand}",
+                "float32",
+                "rad",
+                "step 2: max |x| over the "
+                f"45 absolute finger axis-angle values of the {hand} (expert output "
+                "+ mean hand, float32 as FuRPE's loader)",
+                "step2",
+            )
+        )
+        cols.append(
+            _score(
+                f"n_visible_kp_{hand}",
+                "int16",
+                "count",
+                f"step 2: FuRPE loader's "
+                f"{hand} count: the body's wrist + hand keypoints 1..20 with "
+                "confidence >= the hand threshold",
+                "step2",
+            )
+        )
     cols.append(_score("step3_scored", "bool", "", "step 3 was scored for the row", "step3"))
     for part in PARTS:
         cols += _reprojection_columns(f"_{part}", f" over confident {part} keypoints")
-    cols += _reprojection_columns("", " over confident keypoints of the parts valid after "
-                                  "step 2 (from the per-part columns)")  # fmt: skip
+    cols += _reprojection_columns(
+        "", " over confident keypoints of the parts valid after step 2 (from the per-part columns)"
+    )
     for frame, unit in (("px", "px"), ("norm", "unit")):
-        cols.append(_score(f"reproj_rms_{frame}", "float32", unit,
-                           f"step 3: sqrt(reproj_mse_{frame}), root mean squared distance",
-                           "step3"))  # fmt: skip
+        cols.append(
+            _score(
+                f"reproj_rms_{frame}",
+                "float32",
+                unit,
+                f"step 3: sqrt(reproj_mse_{frame}), root mean squared distance",
+                "step3",
+            )
+        )
     return cols
 
 
@@ -109,12 +178,18 @@ METRIC_COLUMNS: dict[str, Field] = {column.name: column for column in _metric_co
 DECISION_COLUMNS: dict[str, Field] = {
     column.name: column
     for column in (
-        *(_reason(f"status_{part}", f"step 2 status of the {part}: ok, or why its label is "
-                  "suppressed (for the body: why the sample is dropped)", "step2")
-          for part in PARTS),
+        *(
+            _reason(
+                f"status_{part}",
+                f"step 2 status of the {part}: ok, or why its label is "
+                "suppressed (for the body: why the sample is dropped)",
+                "step2",
+            )
+            for part in PARTS
+        ),
         _reason("step3_status", "step 3: ok, reprojection_error or _unverifiable", "step3"),
     )
-}  # fmt: skip
+}
 """Each step's decisions, recomputed from the scores under a config: name -> :class:`Field`.
 The row's outcome that :func:`~furpe_label.selection.decisions.combine` derives from them
 (``drop_step``, ``drop_reason``, ``part_valid``) is described once, by the storage schema."""

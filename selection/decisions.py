@@ -32,13 +32,28 @@ STAGE_LABELS: tuple[str, ...] = tuple(stage.label for stage in Stage)
 """The audit's ``drop_stage`` values in :class:`Stage` order (index = Stage value)."""
 
 _BEFORE_STEP1: dict[Reason, Stage] = {
-    **{reason: Stage.INPUT for reason in (
-        Reason.IMAGE_MISSING, Reason.IMAGE_UNREADABLE, Reason.IMAGE_TOO_SMALL,
-        Reason.IMAGE_TOO_LARGE, Reason.FRAME_UNREADABLE, Reason.INVALID_BOX)},
-    **{reason: Stage.KEYPOINTS for reason in (
-        Reason.NO_PERSON, Reason.IMAGE_ID_MISSING, Reason.KEYPOINTS_FILE_MISSING,
-        Reason.KEYPOINTS_FILE_INVALID, Reason.BACKEND_ERROR)},
-}  # fmt: skip
+    **{
+        reason: Stage.INPUT
+        for reason in (
+            Reason.IMAGE_MISSING,
+            Reason.IMAGE_UNREADABLE,
+            Reason.IMAGE_TOO_SMALL,
+            Reason.IMAGE_TOO_LARGE,
+            Reason.FRAME_UNREADABLE,
+            Reason.INVALID_BOX,
+        )
+    },
+    **{
+        reason: Stage.KEYPOINTS
+        for reason in (
+            Reason.NO_PERSON,
+            Reason.IMAGE_ID_MISSING,
+            Reason.KEYPOINTS_FILE_MISSING,
+            Reason.KEYPOINTS_FILE_INVALID,
+            Reason.BACKEND_ERROR,
+        )
+    },
+}
 """Reasons a row may carry into the selection from before step 1, with their stage."""
 
 

@@ -84,8 +84,9 @@ class Field:
         return out
 
 
-def per_part(name: str, dtype: str, shape: tuple[int, ...], unit: str, meaning: str,
-              group: str, **flags: Any) -> tuple[Field, ...]:  # fmt: skip
+def per_part(
+    name: str, dtype: str, shape: tuple[int, ...], unit: str, meaning: str, group: str, **flags: Any
+) -> tuple[Field, ...]:
     """One field per :class:`Part`, named ``{name}_{part}``; ``{part}`` in meaning is filled."""
     fields = []
     for part in Part:

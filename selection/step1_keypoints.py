@@ -41,8 +41,9 @@ def check_keypoints2d(keypoints2d: np.ndarray) -> np.ndarray:
     """
     array = np.asarray(keypoints2d)
     if array.ndim != 3 or array.shape[1:] != (NUM_KEYPOINTS, 3):
-        raise ValueError(f"keypoints2d must be (N, 137, 3) OpenPose-137 (x, y, conf), got "
-                         f"{array.shape}")  # fmt: skip
+        raise ValueError(
+            f"keypoints2d must be (N, 137, 3) OpenPose-137 (x, y, conf), got {array.shape}"
+        )
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
         raise ValueError(f"keypoints2d must be real numbers, got dtype {array.dtype}")
     return array

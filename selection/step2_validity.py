@@ -166,8 +166,10 @@ def part_status(metrics: Mapping[str, np.ndarray], config: SelectionConfig) -> n
                 bad_range = np.asarray(metrics[f"hand_max_abs_{part.value}"]) >= hand_limit
         else:
             bad_range = np.zeros(n, dtype=bool)
-        rules = [(np.asarray(metrics[f"non_finite_{part.value}"], bool), Reason.NON_FINITE_OUTPUT),
-                 (bad_range, Reason.OUT_OF_RANGE)]  # fmt: skip
+        rules = [
+            (np.asarray(metrics[f"non_finite_{part.value}"], bool), Reason.NON_FINITE_OUTPUT),
+            (bad_range, Reason.OUT_OF_RANGE),
+        ]
         if part.is_hand:
             visible = np.asarray(metrics[f"n_visible_kp_{part.value}"])
             rules.append((visible <= config.hand_min_keypoints, Reason.HAND_INVISIBLE))

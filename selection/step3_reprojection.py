@@ -248,8 +248,12 @@ def overall_reprojection(
         (NaN where no keypoint is compared).
     """
     part_valid = np.asarray(part_valid, dtype=bool)
-    counts = np.stack([np.asarray(metrics[f"reproj_n_kp_{part.value}"], np.float64)
-                       for part in Part], axis=1) * part_valid  # fmt: skip
+    counts = (
+        np.stack(
+            [np.asarray(metrics[f"reproj_n_kp_{part.value}"], np.float64) for part in Part], axis=1
+        )
+        * part_valid
+    )
     total = counts.sum(1)
     out = {"reproj_n_kp": total}
     for stat in _STATS:

@@ -90,11 +90,13 @@ def _column(field: Field, values: Any, rows: int) -> pa.Array:
         )
     if field.dtype == "category":
         lookup = {name: i for i, name in enumerate(field.categories)}
-        bad = sorted({str(v) for v, null in zip(items, nulls, strict=True)
-                      if not null and v not in lookup})  # fmt: skip
+        bad = sorted(
+            {str(v) for v, null in zip(items, nulls, strict=True) if not null and v not in lookup}
+        )
         if bad:
-            raise ValueError(f"audit column {field.name}: unknown values {bad}; allowed "
-                             f"{list(field.categories)}")  # fmt: skip
+            raise ValueError(
+                f"audit column {field.name}: unknown values {bad}; allowed {list(field.categories)}"
+            )
         indices = [None if null else lookup[v] for v, null in zip(items, nulls, strict=True)]
         return pa.DictionaryArray.from_arrays(
             pa.array(indices, _CATEGORY_INDEX), pa.array(field.categories, pa.string())
@@ -103,8 +105,9 @@ def _column(field: Field, values: Any, rows: int) -> pa.Array:
         lists = [[_text(p) for p in v] for v in items]
         bad = sorted({p for v in lists for p in v if p not in field.categories})
         if bad:
-            raise ValueError(f"audit column {field.name}: unknown values {bad}; allowed "
-                             f"{list(field.categories)}")  # fmt: skip
+            raise ValueError(
+                f"audit column {field.name}: unknown values {bad}; allowed {list(field.categories)}"
+            )
         return pa.array(lists, pa.list_(pa.string()))
     arrow_type = _arrow_type(field)
     if pa.types.is_integer(arrow_type) and not nulls.all():
@@ -136,10 +139,9 @@ def audit_table(columns: Mapping[str, Any]) -> pa.Table:
         raise ValueError(f"audit columns: missing {missing}, unknown {unknown}")
     rows = len(columns["sample_idx"])
     arrays = [
-        _column(f, columns[f.name], rows) if f.name in columns
-        else pa.nulls(rows, _arrow_type(f))
+        _column(f, columns[f.name], rows) if f.name in columns else pa.nulls(rows, _arrow_type(f))
         for f in _FILE_FIELDS
-    ]  # fmt: skip
+    ]
     return pa.Table.from_arrays(arrays, schema=audit_schema())
 
 
@@ -180,9 +182,11 @@ def read_audit(audit_root: str | os.PathLike[str]) -> pa.Table:
     """Every audit file under ``audit_root`` as one table, ``dataset`` column included."""
     partitioning = pads.partitioning(pa.schema([(AUDIT_PARTITION, pa.string())]), flavor="hive")
     dataset = pads.dataset(
-        Path(audit_root), format="parquet", partitioning=partitioning,
+        Path(audit_root),
+        format="parquet",
+        partitioning=partitioning,
         schema=audit_schema().append(pa.field(AUDIT_PARTITION, pa.string())),
-    )  # fmt: skip
+    )
     return dataset.to_table()
 
 

@@ -138,8 +138,9 @@ class LabelStore:
     ) -> LabelStore:
         """Open the store of a resumed run, checking it matches; create it otherwise."""
         if not Path(path).exists():
-            return cls.create(path, n_samples, shard_size, chunk_size, optional_fields,
-                              **create_kwargs)  # fmt: skip
+            return cls.create(
+                path, n_samples, shard_size, chunk_size, optional_fields, **create_kwargs
+            )
         store = cls.open(path, mode="r+")
         wanted = (
             n_samples,
@@ -155,8 +156,11 @@ class LabelStore:
         )
         if wanted != found:
             names = ("n_samples", "shard_size", "chunk_size", "fields")
-            diff = [f"{n}: store has {f!r}, run wants {w!r}"
-                    for n, w, f in zip(names, wanted, found, strict=True) if w != f]  # fmt: skip
+            diff = [
+                f"{n}: store has {f!r}, run wants {w!r}"
+                for n, w, f in zip(names, wanted, found, strict=True)
+                if w != f
+            ]
             raise LabelStoreMismatchError(f"{path} was made for another run: " + "; ".join(diff))
         return store
 
@@ -201,8 +205,9 @@ class LabelStore:
         start, stop = self.plan.bounds(shard_id)
         return {name: self.array(name)[start:stop] for name in (names or self.names)}
 
-    def _checked(self, shard_id: int, rows: int,
-                 arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:  # fmt: skip
+    def _checked(
+        self, shard_id: int, rows: int, arrays: Mapping[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
         missing = [n for n in self.names if n not in arrays]
         unknown = sorted(set(arrays) - set(self.names))
         if missing or unknown:
@@ -219,11 +224,17 @@ class LabelStore:
                     f"write_shard({shard_id}): {field.name} has shape {values.shape}, "
                     f"expected {expected} (the whole shard)"
                 )
-            kind_ok = values.dtype == np.bool_ if field.dtype == "bool" else (
-                np.can_cast(values.dtype, field.dtype, "same_kind") and values.dtype != np.bool_
-            )  # fmt: skip
+            kind_ok = (
+                values.dtype == np.bool_
+                if field.dtype == "bool"
+                else (
+                    np.can_cast(values.dtype, field.dtype, "same_kind") and values.dtype != np.bool_
+                )
+            )
             if not kind_ok:
-                raise TypeError(f"write_shard({shard_id}): {field.name} is {values.dtype}, "
-                                f"expected {field.dtype}")  # fmt: skip
+                raise TypeError(
+                    f"write_shard({shard_id}): {field.name} is {values.dtype}, "
+                    f"expected {field.dtype}"
+                )
             checked[field.name] = values.astype(field.dtype, copy=False)
         return checked

@@ -27,8 +27,14 @@ import pyarrow as pa
 from furpe_label.selection.fields import Field
 
 
-def _column(name: str, dtype: str, shape: tuple[int | None, ...] = (), unit: str = "",
-            meaning: str = "", required: bool = False) -> Field:  # fmt: skip
+def _column(
+    name: str,
+    dtype: str,
+    shape: tuple[int | None, ...] = (),
+    unit: str = "",
+    meaning: str = "",
+    required: bool = False,
+) -> Field:
     """One manifest column: a :class:`Field` of group ``manifest``.
 
     ``dtype`` is the element type ("int64", "int32", "string", "bool" or "float32"); ``shape``

@@ -53,8 +53,10 @@ class _TensorStoreRows:
 
         global _tensorstore_used_in
         _tensorstore_used_in = os.getpid()
-        specs = {n: {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(path / n)}}
-                 for n in names}  # fmt: skip
+        specs = {
+            n: {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(path / n)}}
+            for n in names
+        }
         futures = {n: ts.open(spec, read=True, open=True) for n, spec in specs.items()}
         self.arrays = {n: future.result() for n, future in futures.items()}
 
@@ -86,8 +88,11 @@ def open_row_reader(path: Path, names: tuple[str, ...], engine: Engine) -> RowRe
                 "process %d forked from process %d after it read through TensorStore, which "
                 "cannot run after fork(): reading %s with zarr-python (slower). Start "
                 "DataLoader workers with multiprocessing_context='forkserver' or 'spawn' for "
-                "full speed.", os.getpid(), _tensorstore_used_in, path,
-            )  # fmt: skip
+                "full speed.",
+                os.getpid(),
+                _tensorstore_used_in,
+                path,
+            )
             _fallback_logged = True
         engine = "zarr"
     return _TensorStoreRows(path, names) if engine == "tensorstore" else _ZarrRows(path, names)

@@ -100,8 +100,9 @@ class RunDir:
                 "--out, or rerun with the stored settings."
             )
         if stored.code_version != info.code_version:
-            log.warning("resuming %s made by %s with %s", self.root, stored.code_version,
-                        info.code_version)  # fmt: skip
+            log.warning(
+                "resuming %s made by %s with %s", self.root, stored.code_version, info.code_version
+            )
         return stored
 
     def read_info(self) -> RunInfo:
@@ -155,8 +156,10 @@ class RunDir:
         done = self.completed_shards()
         stray = sorted(s for s in done if s >= plan.count)
         if stray:
-            raise ValueError(f"{self.complete} marks shards {stray} done but the run has "
-                             f"{plan.count} shards: is this the same manifest?")  # fmt: skip
+            raise ValueError(
+                f"{self.complete} marks shards {stray} done but the run has "
+                f"{plan.count} shards: is this the same manifest?"
+            )
         return [s for s in plan.ids() if s not in done]
 
     def finish_shard(self, shard_id: int, stats: ShardStats) -> None:
@@ -194,13 +197,17 @@ class RunDir:
         start, stop = store.plan.bounds(shard_id)
         rows = table.column("sample_idx").to_numpy()
         if not np.array_equal(rows, np.arange(start, stop)):
-            raise ValueError(f"shard {shard_id}: the audit must have one row per sample "
-                             f"{start}..{stop - 1} in order, got {len(rows)} rows")  # fmt: skip
+            raise ValueError(
+                f"shard {shard_id}: the audit must have one row per sample "
+                f"{start}..{stop - 1} in order, got {len(rows)} rows"
+            )
         kept = stored_stages(table) == Stage.KEPT
         valid = np.asarray(labels.get("valid", kept))
         if valid.shape != kept.shape or not np.array_equal(valid, kept):
-            raise ValueError(f"shard {shard_id}: labels['valid'] must be True exactly where "
-                             "the audit's drop_stage is kept")  # fmt: skip
+            raise ValueError(
+                f"shard {shard_id}: labels['valid'] must be True exactly where "
+                "the audit's drop_stage is kept"
+            )
         store.write_shard(shard_id, labels)
         write_audit_shard(self.audit, dataset, shard_id, table)
         stats = ShardStats.from_audit(table, extra_seconds)

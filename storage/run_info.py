@@ -52,8 +52,9 @@ def current_code_version() -> str:
     root = str(Path(__file__).resolve().parents[1])
 
     def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", root, *args], capture_output=True, text=True,
-                              timeout=10, check=True)  # fmt: skip
+        done = subprocess.run(
+            ["git", "-C", root, *args], capture_output=True, text=True, timeout=10, check=True
+        )
         return done.stdout.strip()
 
     try:
@@ -127,5 +128,8 @@ def _diff(path: str, old: Any, new: Any) -> list[str]:
 
 def differences(stored: RunInfo, wanted: RunInfo) -> list[str]:
     """Every difference that forbids resuming, as ``"field.path: old -> new"`` lines."""
-    return [line for name in _IDENTITY
-            for line in _diff(name, getattr(stored, name), getattr(wanted, name))]  # fmt: skip
+    return [
+        line
+        for name in _IDENTITY
+        for line in _diff(name, getattr(stored, name), getattr(wanted, name))
+    ]

@@ -90,8 +90,9 @@ class ShardStats:
         steps = stored_stages(table)
         reasons = table.column("drop_reason").cast(pa.string()).to_numpy(zero_copy_only=False)
         drops: dict[str, dict[str, int]] = {}
-        for step, reason in zip(steps[steps != Stage.KEPT], reasons[steps != Stage.KEPT],
-                                strict=True):  # fmt: skip
+        for step, reason in zip(
+            steps[steps != Stage.KEPT], reasons[steps != Stage.KEPT], strict=True
+        ):
             stage = Stage(int(step)).label
             drops.setdefault(stage, {})
             drops[stage][reason] = drops[stage].get(reason, 0) + 1

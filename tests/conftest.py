@@ -40,7 +40,16 @@ def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo-run") / "demo"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FURPE_CACHE", str(tmp_path_factory.getbasetemp() / "furpe-cache"))
-        code, output = run_cli("run", "--dataset", "samples", "--out", str(out), "--executor",
-                               "inline", "--fitting-iterations", "8")  # fmt: skip
+        code, output = run_cli(
+            "run",
+            "--dataset",
+            "samples",
+            "--out",
+            str(out),
+            "--executor",
+            "inline",
+            "--fitting-iterations",
+            "8",
+        )
     assert code == 0, output
     return out

@@ -153,13 +153,24 @@ def write_coco_wholebody(path: Path) -> dict:
         return points.reshape(-1).tolist()
 
     person = {
-        "id": 11, "image_id": 1, "category_id": 1, "iscrowd": 0, "bbox": [50.0, 60.0, 200.0, 400.0],
-        "keypoints": kps(17), "foot_kpts": kps(6), "face_kpts": kps(68),
-        "lefthand_kpts": kps(21), "righthand_kpts": kps(21, labelled=False),
-        "face_box": [100.0, 70.0, 40.0, 50.0], "lefthand_box": [60.0, 300.0, 30.0, 30.0],
-        "righthand_box": [0.0, 0.0, 0.0, 0.0], "face_valid": True, "lefthand_valid": True,
-        "righthand_valid": False, "foot_valid": True,
-    }  # fmt: skip
+        "id": 11,
+        "image_id": 1,
+        "category_id": 1,
+        "iscrowd": 0,
+        "bbox": [50.0, 60.0, 200.0, 400.0],
+        "keypoints": kps(17),
+        "foot_kpts": kps(6),
+        "face_kpts": kps(68),
+        "lefthand_kpts": kps(21),
+        "righthand_kpts": kps(21, labelled=False),
+        "face_box": [100.0, 70.0, 40.0, 50.0],
+        "lefthand_box": [60.0, 300.0, 30.0, 30.0],
+        "righthand_box": [0.0, 0.0, 0.0, 0.0],
+        "face_valid": True,
+        "lefthand_valid": True,
+        "righthand_valid": False,
+        "foot_valid": True,
+    }
     crowd = {"id": 12, "image_id": 1, "category_id": 1, "iscrowd": 1, "bbox": [0, 0, 10, 10]}
     data = {
         "images": [{"id": 1, "file_name": "000000000001.jpg", "width": 640, "height": 480}],

@@ -72,10 +72,16 @@ def read_expose(dest: Path, split: str = "train") -> dict[str, Any]:
     }
     if "dset_name" in data:
         names = [n.decode("utf-8") for n in np.asarray(data["dset_name"], dtype=np.bytes_)]
-        out["vertices"] = np.stack([
-            np.load(Path(dest, "vertices", split, f"{name}_{index:06d}.npy"))
-            for index, name in enumerate(names)
-        ]) if names else np.zeros((0, 10475, 3))  # fmt: skip
+        out["vertices"] = (
+            np.stack(
+                [
+                    np.load(Path(dest, "vertices", split, f"{name}_{index:06d}.npy"))
+                    for index, name in enumerate(names)
+                ]
+            )
+            if names
+            else np.zeros((0, 10475, 3))
+        )
     return out
 
 
@@ -119,14 +125,22 @@ def smplerx_part_valid(data: dict[str, Any]) -> dict[str, np.ndarray]:
 
 def reference_smplx(model_file: Path, flat_hand_mean: bool) -> smplx.SMPLX:
     """``smplx.SMPLX`` read by smplx itself from the (synthetic, trusted) ``.npz`` file."""
-    return smplx.SMPLX(str(model_file), ext="npz", use_pca=False, flat_hand_mean=flat_hand_mean,
-                       use_face_contour=True, num_betas=10, num_expression_coeffs=10)  # fmt: skip
+    return smplx.SMPLX(
+        str(model_file),
+        ext="npz",
+        use_pca=False,
+        flat_hand_mean=flat_hand_mean,
+        use_face_contour=True,
+        num_betas=10,
+        num_expression_coeffs=10,
+    )
 
 
 def reference_mesh(layer: smplx.SMPLX, **params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(B, 10475, 3) vertices and (B, 144, 3) joints; every parameter (B, ...) given."""
-    tensors = {k: torch.as_tensor(np.asarray(v, np.float32)).reshape(len(v), -1)
-               for k, v in params.items()}  # fmt: skip
+    tensors = {
+        k: torch.as_tensor(np.asarray(v, np.float32)).reshape(len(v), -1) for k, v in params.items()
+    }
     with torch.no_grad():
         output = layer(**tensors)
     return output.vertices.numpy(), output.joints.numpy()

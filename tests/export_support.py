@@ -32,9 +32,20 @@ def photo_folder(folder: Path, names: tuple[str, ...] = ("im1010.jpg",)) -> Path
 def fitting_run(root: Path, out: Path) -> Path:
     """``furpe-label run`` with the keypoint-fitting experts (features are NaN there)."""
     code, output = run_cli(
-        "run", "--dataset", "image-folder", "--root", str(root), "--out", str(out),
-        "--models", "synthetic", "--executor", "inline", "--fitting-iterations", "8",
-    )  # fmt: skip
+        "run",
+        "--dataset",
+        "image-folder",
+        "--root",
+        str(root),
+        "--out",
+        str(out),
+        "--models",
+        "synthetic",
+        "--executor",
+        "inline",
+        "--fitting-iterations",
+        "8",
+    )
     assert code == 0, output
     return out
 
@@ -45,11 +56,20 @@ def network_run(root: Path, out: Path, experts: Path) -> Path:
     from furpe_label.pipeline.driver import run_labels
     from furpe_label.pipeline.executors import InlineExecutor
 
-    config = RunConfig(dataset="image-folder", root=str(root), experts=str(experts),
-                       selection=SelectionConfig(max_mse=1e6))  # fmt: skip
-    run_labels(config, RunResources(), out,
-               lambda: create_adapter("image-folder", root=str(root)), InlineExecutor(),
-               progress=False)  # fmt: skip
+    config = RunConfig(
+        dataset="image-folder",
+        root=str(root),
+        experts=str(experts),
+        selection=SelectionConfig(max_mse=1e6),
+    )
+    run_labels(
+        config,
+        RunResources(),
+        out,
+        lambda: create_adapter("image-folder", root=str(root)),
+        InlineExecutor(),
+        progress=False,
+    )
     return out
 
 

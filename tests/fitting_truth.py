@@ -97,8 +97,9 @@ def body_truth(fitter, count: int, seed: int, noise_px=2.0, missing=0.1, outlier
     x[:, fitter.layout.slices["body"]] = pose.reshape(count, -1)
     x[:, fitter.layout.slices["betas"]] = betas
     empty = torch.zeros(count, 0, 3)
-    data = FitData(torch.zeros(count, 25, 2), torch.ones(count, 25), base, x.clone(), empty,
-                   empty[..., 0])  # fmt: skip
+    data = FitData(
+        torch.zeros(count, 25, 2), torch.ones(count, 25), base, x.clone(), empty, empty[..., 0]
+    )
     with torch.no_grad():
         points = fitter.model_points(x, data)
         x[:, fitter.layout.slices["camera"]] = _camera(points, g, (0.9, 1.2))
@@ -124,8 +125,9 @@ def hand_truth(fitter, count: int, seed: int, noise_px=2.0, missing=0.1, outlier
     x[:, fitter.layout.slices["fingers"]] = fingers
     x[:, fitter.layout.slices["betas"]] = torch.randn(count, 10, generator=g).clamp(-2, 2)
     empty = torch.zeros(count, 0, 3)
-    data = FitData(torch.zeros(count, 21, 2), torch.ones(count, 21), base, x.clone(), empty,
-                   empty[..., 0])  # fmt: skip
+    data = FitData(
+        torch.zeros(count, 21, 2), torch.ones(count, 21), base, x.clone(), empty, empty[..., 0]
+    )
     with torch.no_grad():
         points = fitter.model_points(x, data)
         x[:, fitter.layout.slices["camera"]] = _camera(points, g, (7.0, 9.0))
@@ -151,8 +153,15 @@ def face_truth(fitter, count: int, seed: int, noise_px=2.0, missing=0.05, outlie
     base = _rotation(angles)
     empty = torch.zeros(count, 0, 3)
     rows = torch.zeros(count, dtype=torch.long)
-    data = FaceFitData(torch.zeros(count, 68, 2), torch.ones(count, 68), base, x.clone(), empty,
-                       empty[..., 0], rows)  # fmt: skip
+    data = FaceFitData(
+        torch.zeros(count, 68, 2),
+        torch.ones(count, 68),
+        base,
+        x.clone(),
+        empty,
+        empty[..., 0],
+        rows,
+    )
     data = fitter.prepare_stage(x, data)
     with torch.no_grad():
         points = fitter.model_points(x, data)

@@ -55,8 +55,10 @@ def load_fusion_models(models_dir: Path, cache_dir: Path) -> FusionModels:
 
 def as_tensors(params: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     """smplx keyword arrays -> flat (N, D) float32 tensors."""
-    return {k: torch.from_numpy(np.asarray(v, np.float32)).reshape(len(v), -1)
-            for k, v in params.items()}  # fmt: skip
+    return {
+        k: torch.from_numpy(np.asarray(v, np.float32)).reshape(len(v), -1)
+        for k, v in params.items()
+    }
 
 
 def smplx_joints(layer: nn.Module, fused: FusedSmplx, **overrides: np.ndarray) -> torch.Tensor:

@@ -18,8 +18,13 @@ from furpe_label.storage.label_store import LabelStore
 from furpe_label.workflows.cli import main
 from tests.real_data import REAL_DATA, SPIN_EXAMPLE
 
-TIMING_COLUMNS = ("seconds_input", "seconds_keypoints", "seconds_experts", "seconds_fusion",
-                  "seconds_reprojection")  # fmt: skip
+TIMING_COLUMNS = (
+    "seconds_input",
+    "seconds_keypoints",
+    "seconds_experts",
+    "seconds_fusion",
+    "seconds_reprojection",
+)
 
 BAD_FILES = {
     "zero_bytes.jpg": "image_unreadable",

@@ -17,20 +17,31 @@ from furpe_label.experts.geometry.rotations import axis_angle_to_matrix, matrix_
 _BASE_STD = 0.1
 # SMPL joint (1..23 of body_pose) -> per-axis (x, y, z) std overrides, radians
 _STD = {
-    3: (0.15, 0.1, 0.1), 6: (0.15, 0.1, 0.1), 9: (0.15, 0.1, 0.1),  # spine
-    7: (0.2, 0.1, 0.1), 8: (0.2, 0.1, 0.1),  # ankles
-    12: (0.2, 0.2, 0.15), 15: (0.2, 0.2, 0.15),  # neck, head
-    16: (0.2, 0.4, 0.1), 17: (0.2, 0.4, 0.1),  # shoulders (z drawn below)
-    20: (0.25, 0.25, 0.25), 21: (0.25, 0.25, 0.25),  # wrists
-    22: (0.15, 0.15, 0.15), 23: (0.15, 0.15, 0.15),  # SMPL hands
-}  # fmt: skip
+    3: (0.15, 0.1, 0.1),
+    6: (0.15, 0.1, 0.1),
+    9: (0.15, 0.1, 0.1),  # spine
+    7: (0.2, 0.1, 0.1),
+    8: (0.2, 0.1, 0.1),  # ankles
+    12: (0.2, 0.2, 0.15),
+    15: (0.2, 0.2, 0.15),  # neck, head
+    16: (0.2, 0.4, 0.1),
+    17: (0.2, 0.4, 0.1),  # shoulders (z drawn below)
+    20: (0.25, 0.25, 0.25),
+    21: (0.25, 0.25, 0.25),  # wrists
+    22: (0.15, 0.15, 0.15),
+    23: (0.15, 0.15, 0.15),  # SMPL hands
+}
 # (joint, axis) -> uniform range (low, high), radians
 _RANGES = {
-    (1, 0): (-1.2, 0.3), (2, 0): (-1.2, 0.3),  # hip flexion is negative x
-    (4, 0): (0.0, 1.8), (5, 0): (0.0, 1.8),  # knees bend backwards (+x)
-    (16, 2): (-1.3, 0.3), (17, 2): (-0.3, 1.3),  # arms lowered from the T-pose
-    (18, 1): (-2.0, 0.0), (19, 1): (0.0, 2.0),  # elbows bend forwards
-}  # fmt: skip
+    (1, 0): (-1.2, 0.3),
+    (2, 0): (-1.2, 0.3),  # hip flexion is negative x
+    (4, 0): (0.0, 1.8),
+    (5, 0): (0.0, 1.8),  # knees bend backwards (+x)
+    (16, 2): (-1.3, 0.3),
+    (17, 2): (-0.3, 1.3),  # arms lowered from the T-pose
+    (18, 1): (-2.0, 0.0),
+    (19, 1): (0.0, 2.0),  # elbows bend forwards
+}
 
 
 def sample_smpl_bodies(

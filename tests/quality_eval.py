@@ -83,30 +83,42 @@ def transfer_shapes(models: QualityModels, people: SimulatedPeople, chunk: int =
     return Shapes(betas, transl)
 
 
-def label_people(models: QualityModels, people: SimulatedPeople, shapes: Shapes, rule: str,
-                 config: SelectionConfig | None = None) -> Labels:  # fmt: skip
+def label_people(
+    models: QualityModels,
+    people: SimulatedPeople,
+    shapes: Shapes,
+    rule: str,
+    config: SelectionConfig | None = None,
+) -> Labels:
     """Selection + fusion with wrist rule ``rule`` (module docstring)."""
     config = config or SelectionConfig()
     step1 = score_keypoints(people.keypoints2d, config)
     step1_ok = step1["n_confident_kp"] >= config.min_count
-    step2 = score_validity(people.experts, people.keypoints2d, models.hand_mean, config,
-                           rows=step1_ok)  # fmt: skip
+    step2 = score_validity(
+        people.experts, people.keypoints2d, models.hand_mean, config, rows=step1_ok
+    )
     status = part_status(step2, config)
     finite = people.experts.reason == Reason.OK
     finite &= ~np.stack([step2[f"non_finite_{p.value}"] for p in Part], 1) & step1_ok[:, None]
     fusion = FusionConfig(wrist=rule)
     candidate = fuse_parts(people.experts, shapes.betas, models.rig, fusion, usable=finite)
     camera = np.nan_to_num(candidate.camera, nan=1.0)
-    step3 = {"layer": models.keypoints,
-             "params": {**candidate.smplx_params(), "transl": np.nan_to_num(shapes.transl)},
-             "camera": WeakPerspectiveCamera(torch.as_tensor(camera)), "frame": people.frame,
-             "keypoints2d": people.keypoints2d, "part_valid": status == Reason.OK,
-             "config": config, "rows": step1_ok & (status[:, 0] == Reason.OK)}  # fmt: skip
+    step3 = {
+        "layer": models.keypoints,
+        "params": {**candidate.smplx_params(), "transl": np.nan_to_num(shapes.transl)},
+        "camera": WeakPerspectiveCamera(torch.as_tensor(camera)),
+        "frame": people.frame,
+        "keypoints2d": people.keypoints2d,
+        "part_valid": status == Reason.OK,
+        "config": config,
+        "rows": step1_ok & (status[:, 0] == Reason.OK),
+    }
     step3_scores, _ = score_reprojection(**step3)
     metrics = SelectionMetrics({**step1, **step2, **step3_scores}, config.scoring_parameters())
     outcome = combine(decide(metrics, config))
-    stored = fuse_parts(people.experts, shapes.betas, models.rig, fusion,
-                        usable=outcome.part_valid & finite)  # fmt: skip
+    stored = fuse_parts(
+        people.experts, shapes.betas, models.rig, fusion, usable=outcome.part_valid & finite
+    )
     return Labels(metrics, outcome, stored, step3)
 
 
@@ -116,8 +128,10 @@ def vertex_regions(models: QualityModels) -> dict[str, np.ndarray]:
     (elbow), ``body`` (all but face and hands)."""
     owner = models.smplx.lbs_weights.argmax(1).numpy()
     regions = {"face": np.isin(owner, _FACE_JOINTS)}
-    for side, start, wrist, elbow in (("left", 25, WRISTS[0], _ELBOWS[0]),
-                                      ("right", 40, WRISTS[1], _ELBOWS[1])):  # fmt: skip
+    for side, start, wrist, elbow in (
+        ("left", 25, WRISTS[0], _ELBOWS[0]),
+        ("right", 40, WRISTS[1], _ELBOWS[1]),
+    ):
         regions[f"{side}_hand"] = np.isin(owner, [wrist, *range(start, start + 15)])
         regions[f"{side}_forearm"] = owner == elbow
     regions["body"] = ~(regions["face"] | regions["left_hand"] | regions["right_hand"])
@@ -147,8 +161,10 @@ class LabelErrors:
 
 
 def _tensors(params: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, torch.Tensor]:
-    return {k: torch.as_tensor(np.asarray(v)[rows], dtype=torch.float32).reshape(len(rows), -1)
-            for k, v in params.items()}  # fmt: skip
+    return {
+        k: torch.as_tensor(np.asarray(v)[rows], dtype=torch.float32).reshape(len(rows), -1)
+        for k, v in params.items()
+    }
 
 
 def _wrist_globals(models: QualityModels, params: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -156,9 +172,13 @@ def _wrist_globals(models: QualityModels, params: dict[str, torch.Tensor]) -> to
     return global_rotations(axis_angle_to_matrix(local.double()), models.rig.parents)[:, WRISTS]
 
 
-def label_errors(models: QualityModels, truth: dict[str, np.ndarray],
-                 labels: dict[str, FusedSmplx], rows: np.ndarray, chunk: int = 128,
-                 ) -> dict[str, LabelErrors]:  # fmt: skip
+def label_errors(
+    models: QualityModels,
+    truth: dict[str, np.ndarray],
+    labels: dict[str, FusedSmplx],
+    rows: np.ndarray,
+    chunk: int = 128,
+) -> dict[str, LabelErrors]:
     """Errors of each labelling (name -> stored labels) on the rows ``rows`` (R,)."""
     regions = vertex_regions(models)
     parts = np.stack([regions[name] for name in ("body", "face", "left_hand", "right_hand")], 1)
@@ -206,8 +226,10 @@ def label_errors(models: QualityModels, truth: dict[str, np.ndarray],
             for key, value in values.items():
                 scale = 1.0 if key == "wrist_deg" else 1000.0
                 out[name].setdefault(key, []).append(value.numpy() * scale)
-    return {name: LabelErrors(**{k: np.concatenate(v) for k, v in parts_.items()})
-            for name, parts_ in out.items()}  # fmt: skip
+    return {
+        name: LabelErrors(**{k: np.concatenate(v) for k, v in parts_.items()})
+        for name, parts_ in out.items()
+    }
 
 
 def reached_label(people: SimulatedPeople, outcome: Outcome) -> np.ndarray:
@@ -218,10 +240,14 @@ def reached_label(people: SimulatedPeople, outcome: Outcome) -> np.ndarray:
     hands = valid[:, [h.column for h in HANDS]]
     twisted = hands[np.arange(len(people)), np.clip(people.gross_side, 0, 1)]
     return np.select(
-        [np.isin(people.gross, ["backwards", "swapped_limbs"]),
-         people.gross == "flipped_hands", people.gross == "wrist_twist"],
-        [outcome.kept, hands.any(1), twisted], default=False,
-    )  # fmt: skip
+        [
+            np.isin(people.gross, ["backwards", "swapped_limbs"]),
+            people.gross == "flipped_hands",
+            people.gross == "wrist_twist",
+        ],
+        [outcome.kept, hands.any(1), twisted],
+        default=False,
+    )
 
 
 def rejected(outcome: Outcome) -> np.ndarray:

@@ -68,11 +68,17 @@ class QualityModels:
     @classmethod
     def load(cls, models_dir: Path) -> QualityModels:
         """Load every model from ``models_dir`` with the project's safe loaders."""
-        layer = load_body_model(models_dir, "smplx", flat_hand_mean=True, num_betas=10,
-                                num_expression_coeffs=10).layer  # fmt: skip
+        layer = load_body_model(
+            models_dir, "smplx", flat_hand_mean=True, num_betas=10, num_expression_coeffs=10
+        ).layer
         transfer = ShapeTransfer.from_models(models_dir)
-        return cls(OpenPoseFromSMPLX(layer), layer, load_smplx_rig(models_dir), transfer,
-                   BetasMap.from_transfer(transfer, layer))  # fmt: skip
+        return cls(
+            OpenPoseFromSMPLX(layer),
+            layer,
+            load_smplx_rig(models_dir),
+            transfer,
+            BetasMap.from_transfer(transfer, layer),
+        )
 
     @property
     def hand_mean(self) -> np.ndarray:

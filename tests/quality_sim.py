@@ -146,8 +146,10 @@ def truth_globals(models: QualityModels, truth: dict[str, np.ndarray]) -> torch.
 def forearm_axes(models: QualityModels, betas: np.ndarray, globals_: torch.Tensor) -> np.ndarray:
     """(n, 2, 3) unit elbow->wrist directions (left, right) in the camera frame."""
     rest = models.rig.rest_joints(torch.from_numpy(np.asarray(betas, np.float64)))
-    axes = [globals_[:, int(models.rig.parents[w])] @ models.rig.bone_direction(rest, w)[..., None]
-            for w in WRISTS]  # fmt: skip
+    axes = [
+        globals_[:, int(models.rig.parents[w])] @ models.rig.bone_direction(rest, w)[..., None]
+        for w in WRISTS
+    ]
     return torch.stack(axes, 1)[..., 0].numpy()
 
 
@@ -170,14 +172,23 @@ def _body_expert(models: QualityModels, truth: dict, gross: np.ndarray, rng, noi
     return body, betas
 
 
-def _hand_experts(models: QualityModels, truth: dict, globals_: torch.Tensor, gross: np.ndarray,
-                  side: np.ndarray, rng, noise: ExpertNoise) -> list[np.ndarray]:  # fmt: skip
+def _hand_experts(
+    models: QualityModels,
+    truth: dict,
+    globals_: torch.Tensor,
+    gross: np.ndarray,
+    side: np.ndarray,
+    rng,
+    noise: ExpertNoise,
+) -> list[np.ndarray]:
     """FrankMocap's (n, 48) left and right outputs (hand gross errors made)."""
     n = len(gross)
     hands = []
     for index, (wrist, name) in enumerate(zip(WRISTS, ("left", "right"), strict=True)):
-        hand = _rotate(Rotation.from_matrix(globals_[:, wrist].numpy()).as_rotvec(),
-                       rng.normal(0.0, noise.hand_global, (n, 3)))  # fmt: skip
+        hand = _rotate(
+            Rotation.from_matrix(globals_[:, wrist].numpy()).as_rotvec(),
+            rng.normal(0.0, noise.hand_global, (n, 3)),
+        )
         fingers = truth[f"{name}_hand_pose"] - models.hand_mean[index].reshape(15, 3)
         fingers = fingers.reshape(n, 45) + rng.normal(0.0, noise.fingers, (n, 45))
         hands.append(np.concatenate([hand, fingers], 1))
@@ -218,16 +229,25 @@ def simulate_people(
     gross = np.where(rng.random(n) < gross_fraction, rng.choice(GROSS_ERRORS, n), CLEAN)
     side = np.where(gross == "wrist_twist", rng.integers(0, 2, n), -1)
     body, smpl_betas = _body_expert(models, truth, gross, rng, noise)
-    own = {**truth, "global_orient": body[:, 0], "body_pose": body[:, 1:22],
-           "betas": models.betas.to_smplx(smpl_betas)}  # fmt: skip
+    own = {
+        **truth,
+        "global_orient": body[:, 0],
+        "body_pose": body[:, 1:22],
+        "betas": models.betas.to_smplx(smpl_betas),
+    }
     camera = spin_camera(model_keypoints(models.keypoints, own), truth_px, frame, rng, noise.camera)
     globals_ = truth_globals(models, truth)
     hands = _hand_experts(models, truth, globals_, gross, side, rng, noise)
     face_pose, face_expression = _face_expert(truth, globals_, rng, noise)
-    outputs = {"body_rotmats": _matrices(body).numpy(), "body_betas": smpl_betas,
-               "face_pose": face_pose, "face_expression": face_expression,
-               "face_shape": rng.normal(0.0, 1.0, (n, 100)),
-               "left_hand_pose": hands[0], "right_hand_pose": hands[1]}  # fmt: skip
+    outputs = {
+        "body_rotmats": _matrices(body).numpy(),
+        "body_betas": smpl_betas,
+        "face_pose": face_pose,
+        "face_expression": face_expression,
+        "face_shape": rng.normal(0.0, 1.0, (n, 100)),
+        "left_hand_pose": hands[0],
+        "right_hand_pose": hands[1],
+    }
     reasons = np.full((n, 4), Reason.OK, dtype=object)
     confident = confident_mask(keypoints, SelectionConfig())
     for part, names in _PART_OUTPUTS.items():
@@ -239,9 +259,15 @@ def simulate_people(
     body_camera[reasons[:, Part.BODY.column] != Reason.OK] = np.nan
     cameras = np.ones((n, len(Part), 3), np.float32)
     cameras[:, Part.BODY.column] = body_camera
-    experts = expert_outputs(n, **{k: v.astype(np.float32) for k, v in outputs.items()},
-                             cameras=cameras, reasons=reasons)  # fmt: skip
+    experts = expert_outputs(
+        n, **{k: v.astype(np.float32) for k, v in outputs.items()}, cameras=cameras, reasons=reasons
+    )
     return SimulatedPeople(
-        truth=truth, keypoints2d=keypoints, frame=frame, experts=experts,
-        body_camera=body_camera.astype(np.float32), gross=gross, gross_side=side,
-    )  # fmt: skip
+        truth=truth,
+        keypoints2d=keypoints,
+        frame=frame,
+        experts=experts,
+        body_camera=body_camera.astype(np.float32),
+        gross=gross,
+        gross_side=side,
+    )

@@ -29,10 +29,21 @@ def chromium(url: str, work: Path, *args: str) -> tuple[str, str]:
     returns stdout and stderr (console messages are logged to stderr as ``:CONSOLE`` lines)."""
     profile = work / "chromium-profile"
     profile.mkdir(parents=True, exist_ok=True)
-    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
-               "--disable-background-networking", "--disable-component-update", "--no-first-run",
-               f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
-               "--virtual-time-budget=10000", *args, url]  # fmt: skip
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=10000",
+        *args,
+        url,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout, done.stderr
@@ -70,8 +81,13 @@ def node_decisions(rows: dict, reasons: list[str], configs: list[dict], work: Pa
     script.write_text(_NODE_SCRIPT)
     data = work / "input.json"
     data.write_text(json.dumps({"rows": rows, "reasons": reasons, "configs": configs}))
-    done = subprocess.run([NODE, str(script), str(WHATIF_JS), str(data)], capture_output=True,
-                          text=True, timeout=120, check=False)  # fmt: skip
+    done = subprocess.run(
+        [NODE, str(script), str(WHATIF_JS), str(data)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -113,10 +129,13 @@ def random_audit(n: int, seed: int = 0) -> pa.Table:
     rng = np.random.default_rng(seed)
     kind = rng.choice(["input", "detect", "few", "reach"], n, p=[0.05, 0.1, 0.1, 0.75])
     columns: dict[str, object] = {
-        "sample_idx": np.arange(n), "image_path": [f"img{i}.jpg" for i in range(n)],
-        "person_idx": np.zeros(n, np.int32), "shard": np.zeros(n, np.int32),
-        "subject": [f"S{i % 3}" for i in range(n)], "suppressed_parts": [[] for _ in range(n)],
-    }  # fmt: skip
+        "sample_idx": np.arange(n),
+        "image_path": [f"img{i}.jpg" for i in range(n)],
+        "person_idx": np.zeros(n, np.int32),
+        "shard": np.zeros(n, np.int32),
+        "subject": [f"S{i % 3}" for i in range(n)],
+        "suppressed_parts": [[] for _ in range(n)],
+    }
     for field in AUDIT_FIELDS:
         if field.name.startswith("seconds_"):
             columns[field.name] = rng.uniform(0, 0.1, n).astype(np.float32)
@@ -125,8 +144,12 @@ def random_audit(n: int, seed: int = 0) -> pa.Table:
     columns["n_confident_kp"] = confident
     reach = _reach_columns(rng, n)
     not_reached = kind != "reach"
-    first_reason = {"input": Reason.IMAGE_UNREADABLE, "detect": Reason.NO_PERSON,
-                    "few": Reason.FEW_CONFIDENT_KEYPOINTS, "reach": Reason.OK}  # fmt: skip
+    first_reason = {
+        "input": Reason.IMAGE_UNREADABLE,
+        "detect": Reason.NO_PERSON,
+        "few": Reason.FEW_CONFIDENT_KEYPOINTS,
+        "reach": Reason.OK,
+    }
     for name, values in reach.items():
         if name.startswith("expert_reason_"):
             values = [
@@ -148,8 +171,12 @@ def random_audit(n: int, seed: int = 0) -> pa.Table:
                 name = f"reproj_{stat}_{frame}_{part.value}"
                 columns[name] = np.where(scored3, columns[name], np.nan).astype(np.float32)
     columns["drop_reason"] = [first_reason[k] for k in kind]
-    stage = {"input": Stage.INPUT, "detect": Stage.KEYPOINTS, "few": Stage.KEYPOINTS,
-             "reach": Stage.KEPT}  # fmt: skip
+    stage = {
+        "input": Stage.INPUT,
+        "detect": Stage.KEYPOINTS,
+        "few": Stage.KEYPOINTS,
+        "reach": Stage.KEPT,
+    }
     columns["drop_stage"] = [stage[k].label for k in kind]
     columns["drop_step"] = [1 if k == "few" else None for k in kind]
     gt = rng.gamma(4.0, 25.0, n).astype(np.float32)
@@ -166,9 +193,13 @@ def audit_only_run(out: Path, table: pa.Table) -> Path:
     from furpe_label.storage.run_dir import RunDir
     from furpe_label.storage.run_info import RunInfo
 
-    info = RunInfo(config={"dataset": "random-audit", "selection": {}},
-                   code_version="tests.report_support", synthetic=False,
-                   detector="none (random audit rows)", experts={"body": "none"})  # fmt: skip
+    info = RunInfo(
+        config={"dataset": "random-audit", "selection": {}},
+        code_version="tests.report_support",
+        synthetic=False,
+        detector="none (random audit rows)",
+        experts={"body": "none"},
+    )
     RunDir(out).start(info)
     write_audit_shard(out / "audit", "random-audit", 0, table)
     return out

@@ -29,8 +29,11 @@ def plausible_smplx_params(n: int, seed: int, yaw_range: float = np.pi) -> dict[
     rng = np.random.default_rng(seed)
     yaw = rng.uniform(-yaw_range, yaw_range, n)
     tilt = rng.normal(0.0, 0.08, (n, 2))
-    orient = (Rotation.from_euler("x", np.pi) * Rotation.from_euler("y", yaw[:, None])
-              * Rotation.from_euler("xz", tilt))  # fmt: skip
+    orient = (
+        Rotation.from_euler("x", np.pi)
+        * Rotation.from_euler("y", yaw[:, None])
+        * Rotation.from_euler("xz", tilt)
+    )
     params = {
         "global_orient": orient.as_rotvec(),
         "body_pose": rng.normal(0.0, 0.2, (n, 21, 3)),
@@ -47,8 +50,9 @@ def plausible_smplx_params(n: int, seed: int, yaw_range: float = np.pi) -> dict[
 
 def keypoint_layer(models_dir: Path, use_face_contour: bool = False) -> OpenPoseFromSMPLX:
     """The fast OpenPose-137 layer of the (synthetic) SMPL-X, hand poses absolute."""
-    model = load_body_model(models_dir, "smplx", flat_hand_mean=True,
-                            use_face_contour=use_face_contour).layer  # fmt: skip
+    model = load_body_model(
+        models_dir, "smplx", flat_hand_mean=True, use_face_contour=use_face_contour
+    ).layer
     return OpenPoseFromSMPLX(model)
 
 

@@ -51,9 +51,11 @@ def audit_columns(start: int, stop: int, shard: int, seed: int = 0) -> dict[str,
             continue
         if field.dtype.startswith("float"):
             values = rng.random(n).astype(np.float32)
-            columns[field.name] = [None if i % 5 == 0 else v for i, v in enumerate(values)] if (
-                field.nullable
-            ) else values  # fmt: skip
+            columns[field.name] = (
+                [None if i % 5 == 0 else v for i, v in enumerate(values)]
+                if (field.nullable)
+                else values
+            )
         elif field.dtype.startswith("int"):
             columns[field.name] = rng.integers(0, 100, n)
         elif field.dtype == "category":

@@ -47,5 +47,6 @@ def test_forward_kinematics_equals_smplx_rigid_transform():
     rot_cf = rot[:, order].permute(2, 3, 1, 0).contiguous()
     joints_cf = joints[:, order].permute(2, 1, 0).contiguous()
     _, pos = forward_kinematics(rot_cf, joints_cf, torch.as_tensor(sorted_parents), levels)
-    torch.testing.assert_close(pos.permute(2, 1, 0)[:, np.argsort(order)], ref_pos, atol=1e-5,
-                               rtol=0)  # fmt: skip
+    torch.testing.assert_close(
+        pos.permute(2, 1, 0)[:, np.argsort(order)], ref_pos, atol=1e-5, rtol=0
+    )

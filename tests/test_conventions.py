@@ -107,11 +107,31 @@ def test_coco_wholebody_to_openpose137_by_hand():
     coco = _tagged(133)
     op, mask = convert(coco, "coco_wholebody133", "openpose137")
     expected_body = {  # OpenPose body index -> COCO-WholeBody index
-        0: 0, 2: 6, 3: 8, 4: 10, 5: 5, 6: 7, 7: 9, 9: 12, 10: 14, 11: 16, 12: 11, 13: 13,
-        14: 15, 15: 2, 16: 1, 17: 4, 18: 3,
+        0: 0,
+        2: 6,
+        3: 8,
+        4: 10,
+        5: 5,
+        6: 7,
+        7: 9,
+        9: 12,
+        10: 14,
+        11: 16,
+        12: 11,
+        13: 13,
+        14: 15,
+        15: 2,
+        16: 1,
+        17: 4,
+        18: 3,
         # feet: COCO-WB 17-22 = L big toe, L small toe, L heel, R big toe, R small toe, R heel
-        19: 17, 20: 18, 21: 19, 22: 20, 23: 21, 24: 22,
-    }  # fmt: skip
+        19: 17,
+        20: 18,
+        21: 19,
+        22: 20,
+        23: 21,
+        24: 22,
+    }
     for op_i, coco_i in expected_body.items():
         np.testing.assert_array_equal(op[op_i], coco[coco_i])
     # Derived: neck = mean of shoulders (5, 6), mid-hip = mean of hips (11, 12); conf = min.

@@ -128,9 +128,17 @@ def test_root_and_annotation_errors_are_specific(tmp_path):
 
 def test_every_adapter_declares_its_kind():
     assert set(ADAPTERS) == {
-        "h36m", "mpi-inf-3dhp", "coco-wholebody", "ochuman", "posetrack", "eft",
-        "curated-fits", "image-folder", "video", "samples",
-    }  # fmt: skip
+        "h36m",
+        "mpi-inf-3dhp",
+        "coco-wholebody",
+        "ochuman",
+        "posetrack",
+        "eft",
+        "curated-fits",
+        "image-folder",
+        "video",
+        "samples",
+    }
     with_gt = {name for name, cls in ADAPTERS.items() if cls.has_ground_truth}
     assert with_gt == {"h36m", "mpi-inf-3dhp", "eft", "curated-fits"}
     for name, cls in ADAPTERS.items():

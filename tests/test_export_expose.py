@@ -54,8 +54,15 @@ def test_rows_are_the_kept_rows_with_their_images(run, kept_export):
 def test_pose_shape_and_keypoints_equal_the_store(run, kept_export):
     kept, arrays = kept_store_rows(run)
     data = kept_export
-    for name in ("global_orient", "body_pose", "jaw_pose", "betas", "expression",
-                 "left_hand_pose", "right_hand_pose"):  # fmt: skip
+    for name in (
+        "global_orient",
+        "body_pose",
+        "jaw_pose",
+        "betas",
+        "expression",
+        "left_hand_pose",
+        "right_hand_pose",
+    ):
         np.testing.assert_array_equal(data[name], arrays[name][kept], err_msg=name)
     eyes = np.stack([arrays["leye_pose"][kept], arrays["reye_pose"][kept]], axis=1)
     np.testing.assert_array_equal(data["eyes"], eyes)
@@ -64,8 +71,9 @@ def test_pose_shape_and_keypoints_equal_the_store(run, kept_export):
     for part in Part:
         part_slice = part.keypoint_slice
         usable = arrays["part_valid"][kept, part.column]
-        np.testing.assert_array_equal(data["keypoints2D"][usable, part_slice, 2],
-                                      stored[usable, part_slice, 2])  # fmt: skip
+        np.testing.assert_array_equal(
+            data["keypoints2D"][usable, part_slice, 2], stored[usable, part_slice, 2]
+        )
         assert (data["keypoints2D"][~usable, part_slice, 2] == 0).all()
         if part.is_hand:  # ExPose sees no hand where the label was suppressed
             assert not expose_part_present(data["keypoints2D"][~usable], part_slice).any()
@@ -77,11 +85,18 @@ def test_vertices_are_the_mesh_of_the_exported_pose(kept_export):
     layer = reference_smplx(synthetic_smplx_file(), flat_hand_mean=True)  # ExPose: absolute
     count = len(data["betas"])
     vertices, _ = reference_mesh(
-        layer, global_orient=data["global_orient"], body_pose=data["body_pose"],
-        jaw_pose=data["jaw_pose"], leye_pose=data["eyes"][:, 0], reye_pose=data["eyes"][:, 1],
-        left_hand_pose=data["left_hand_pose"], right_hand_pose=data["right_hand_pose"],
-        betas=data["betas"], expression=data["expression"], transl=np.zeros((count, 3)),
-    )  # fmt: skip
+        layer,
+        global_orient=data["global_orient"],
+        body_pose=data["body_pose"],
+        jaw_pose=data["jaw_pose"],
+        leye_pose=data["eyes"][:, 0],
+        reye_pose=data["eyes"][:, 1],
+        left_hand_pose=data["left_hand_pose"],
+        right_hand_pose=data["right_hand_pose"],
+        betas=data["betas"],
+        expression=data["expression"],
+        transl=np.zeros((count, 3)),
+    )
     np.testing.assert_allclose(data["vertices"], vertices, atol=2e-5)
 
 

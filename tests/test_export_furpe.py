@@ -106,9 +106,10 @@ def test_mesh_and_camera_come_from_the_exported_parameters(loaded):
             "betas": arrays["betas"][row][None],
             "jaw_pose": (arrays["jaw_pose"][row] if face else np.zeros(3))[None],
             "expression": (arrays["expression"][row] if face else np.zeros(10))[None],
-            "leye_pose": np.zeros((1, 3)), "reye_pose": np.zeros((1, 3)),
+            "leye_pose": np.zeros((1, 3)),
+            "reye_pose": np.zeros((1, 3)),
             "transl": np.zeros((1, 3)),
-        }  # fmt: skip
+        }
         for part, mean in zip((Part.LEFT_HAND, Part.RIGHT_HAND), means, strict=True):
             absolute = arrays[f"{part.value}_pose"][row] if valid[part.column] else mean
             params[f"{part.value}_pose"] = absolute[None]
@@ -138,8 +139,9 @@ def test_image_list_summary_and_synthetic_note(exported, loaded):
 @pytest.mark.slow
 def test_all_rows_and_a_used_destination_are_refused(exported, tmp_path):
     out, dest, _ = exported
-    code, output = run_cli("export", str(out), "--format", "furpe", "--dest",
-                           str(tmp_path / "all"), "--all")  # fmt: skip
+    code, output = run_cli(
+        "export", str(out), "--format", "furpe", "--dest", str(tmp_path / "all"), "--all"
+    )
     assert code != 0 and "no per-row mask" in output and "Traceback" not in output
     code, output = run_cli("export", str(out), "--format", "furpe", "--dest", str(dest))
     assert code != 0 and "not an empty folder" in output
@@ -148,18 +150,25 @@ def test_all_rows_and_a_used_destination_are_refused(exported, tmp_path):
 def _rows(images: list[str], persons: list[int]) -> RunRows:
     count = len(images)
     return RunRows(
-        out=Path("."), info=None, dataset="d", sample_idx=np.arange(count),  # type: ignore[arg-type]
-        image_path=images, person_idx=np.array(persons), valid=np.ones(count, bool),
+        out=Path("."),
+        info=None,
+        dataset="d",
+        sample_idx=np.arange(count),  # type: ignore[arg-type]
+        image_path=images,
+        person_idx=np.array(persons),
+        valid=np.ones(count, bool),
         part_valid=np.ones((count, 4), bool),
-    )  # fmt: skip
+    )
 
 
 def test_one_person_per_image_the_largest_body_box():
     rows = _rows(["/a/x.jpg", "/a/x.jpg", "/a/x.jpg", "/a/y.png"], [0, 1, 2, 0])
     kept = one_file_per_image(rows, np.array([100.0, 400.0, np.nan, 5.0]))
     assert kept.sample_idx.tolist() == [1, 3]
-    assert kept.skipped == {0: ExportSkip.OTHER_PERSON_EXPORTED,
-                            2: ExportSkip.OTHER_PERSON_EXPORTED}  # fmt: skip
+    assert kept.skipped == {
+        0: ExportSkip.OTHER_PERSON_EXPORTED,
+        2: ExportSkip.OTHER_PERSON_EXPORTED,
+    }
 
 
 def test_images_with_one_file_name_keep_the_first():

@@ -21,8 +21,12 @@ from tests.export_support import fitting_run, kept_store_rows, photo_folder
 from tests.pipeline_support import run_cli
 
 pytestmark = pytest.mark.slow
-BOXES = {Part.BODY: "bbox_xywh", Part.FACE: "face_bbox_xywh",
-         Part.LEFT_HAND: "lhand_bbox_xywh", Part.RIGHT_HAND: "rhand_bbox_xywh"}  # fmt: skip
+BOXES = {
+    Part.BODY: "bbox_xywh",
+    Part.FACE: "face_bbox_xywh",
+    Part.LEFT_HAND: "lhand_bbox_xywh",
+    Part.RIGHT_HAND: "rhand_bbox_xywh",
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +36,17 @@ def run(tmp_path_factory) -> Path:
 
 
 def _export(out: Path, dest: Path, *extra: str) -> dict:
-    code, output = run_cli("export", str(out), "--format", "humandata", "--dest", str(dest),
-                           "--dataset-name", "demo", *extra)  # fmt: skip
+    code, output = run_cli(
+        "export",
+        str(out),
+        "--format",
+        "humandata",
+        "--dest",
+        str(dest),
+        "--dataset-name",
+        "demo",
+        *extra,
+    )
     assert code == 0, output
     return read_humandata(dest / "demo.npz")
 
@@ -79,8 +92,7 @@ def test_boxes_keypoints_and_part_marks(run, kept_export):
     assert not marks["face_valid"].all() or not marks["rhand_valid"].all(), "a suppressed part"
     assert data["keypoints2d_convention"] == "openpose_137"
     np.testing.assert_array_equal(data["keypoints2d_mask"], np.ones(137))
-    np.testing.assert_array_equal(data["keypoints2d"],
-                                  np.nan_to_num(arrays["keypoints2d"][kept]))  # fmt: skip
+    np.testing.assert_array_equal(data["keypoints2d"], np.nan_to_num(arrays["keypoints2d"][kept]))
     for row, path in enumerate(data["image_path"]):
         width, height = Image.open(path).size
         assert (data["meta"]["height"][row], data["meta"]["width"][row]) == (height, width)
@@ -104,10 +116,19 @@ def test_unfinished_run_and_unknown_names_are_refused(run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
     next((copy / "complete").iterdir()).unlink()
-    code, output = run_cli("export", str(copy), "--format", "humandata", "--dest",
-                           str(tmp_path / "a"))  # fmt: skip
+    code, output = run_cli(
+        "export", str(copy), "--format", "humandata", "--dest", str(tmp_path / "a")
+    )
     assert code != 0 and "not a finished run" in output and "Traceback" not in output
-    code, output = run_cli("export", str(run), "--format", "humandata", "--dest",
-                           str(tmp_path / "b"), "--dataset-name", "../up")  # fmt: skip
+    code, output = run_cli(
+        "export",
+        str(run),
+        "--format",
+        "humandata",
+        "--dest",
+        str(tmp_path / "b"),
+        "--dataset-name",
+        "../up",
+    )
     assert code != 0 and "dataset name" in output
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -114,8 +114,15 @@ def test_fast_keypoints_equal_full_forward(model_dir, use_face_contour, flat_han
 
 def _full_pose(model, params):
     """(B, 165) axis-angle full pose as smplx builds it (hand mean included)."""
-    names = ("global_orient", "body_pose", "jaw_pose", "leye_pose", "reye_pose",
-             "left_hand_pose", "right_hand_pose")  # fmt: skip
+    names = (
+        "global_orient",
+        "body_pose",
+        "jaw_pose",
+        "leye_pose",
+        "reye_pose",
+        "left_hand_pose",
+        "right_hand_pose",
+    )
     batch = params["global_orient"].shape[0]
     return torch.cat([params[n].reshape(batch, -1) for n in names], 1) + model.pose_mean
 
@@ -130,8 +137,11 @@ def test_other_sizes_defaults_and_input_shapes(model_dir):
     params["expression"] = torch.zeros(6, 12)
     ref, _ = smplx_joints_to_openpose137(_reference(model, params), True)
     flat = {k: v.reshape(v.shape[0], -1) for k, v in params.items()}
-    defaults = {k: v for k, v in flat.items() if k not in ("jaw_pose", "leye_pose",
-                                                           "reye_pose", "expression")}  # fmt: skip
+    defaults = {
+        k: v
+        for k, v in flat.items()
+        if k not in ("jaw_pose", "leye_pose", "reye_pose", "expression")
+    }
     with torch.no_grad():
         for kwargs in (params, flat, defaults):
             keypoints, _ = fast(**kwargs)

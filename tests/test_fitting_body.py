@@ -57,8 +57,11 @@ def test_fit_recovers_keypoints_and_agrees_with_smplx(fitter, synthetic_models_d
     layer = load_body_model(synthetic_models_dir, "smpl").layer
     pose = matrix_to_axis_angle(torch.as_tensor(result.params.rotmats))
     with torch.no_grad():
-        joints = layer(global_orient=pose[:, 0], body_pose=pose[:, 1:].reshape(6, 69),
-                       betas=torch.as_tensor(result.params.betas)).joints  # fmt: skip
+        joints = layer(
+            global_orient=pose[:, 0],
+            body_pose=pose[:, 1:].reshape(6, 69),
+            betas=torch.as_tensor(result.params.betas),
+        ).joints
     points = joints[:, list(OPENPOSE25_FROM_SMPL)].numpy()
     s, t = result.camera[:, :1, None], result.camera[:, None, 1:]
     projected = s * (points[..., :2] + t)
@@ -124,8 +127,14 @@ def test_openpose137_input_equals_body25_input(fitter):
 def test_each_instance_is_independent_of_its_batch(fitter):
     truth = body_truth(fitter, 4, seed=5, missing=0.1, outliers=0.05)
     # The loss of an instance is its own: exactly the same alone and within a batch.
-    data = FitData(torch.as_tensor(truth.clean), torch.rand(4, 25), truth.data.base,
-                   truth.x, torch.zeros(4, 0, 3), torch.zeros(4, 0))  # fmt: skip
+    data = FitData(
+        torch.as_tensor(truth.clean),
+        torch.rand(4, 25),
+        truth.data.base,
+        truth.x,
+        torch.zeros(4, 0, 3),
+        torch.zeros(4, 0),
+    )
     moved = truth.x + 0.05
     together = fitter.loss(moved, data, 0.1)
     alone = fitter.loss(moved[2:3], data.take(torch.tensor([2])), 0.1)
@@ -175,7 +184,9 @@ def test_bad_input_is_refused(fitter):
         fitter.fit(np.zeros((2, 24, 3)))
     with pytest.raises(ValueError, match="world_landmarks"):
         fitter.fit(np.zeros((2, 25, 3)), world_landmarks=np.zeros((2, 32, 3)))
-    bad = _record(BodyParams(np.tile(np.eye(3), (2, 24, 1, 1)), np.zeros((2, 10))),
-                  np.array([[0.0, 0, 0], [1, 0, 0]]))  # fmt: skip
+    bad = _record(
+        BodyParams(np.tile(np.eye(3), (2, 24, 1, 1)), np.zeros((2, 10))),
+        np.array([[0.0, 0, 0], [1, 0, 0]]),
+    )
     with pytest.raises(ValueError, match="camera scale"):
         fitter.fit(np.zeros((2, 25, 3)), init=bad)

@@ -37,9 +37,12 @@ def _deca_landmarks(layer, params: FaceParams, camera: np.ndarray) -> np.ndarray
         out = layer(
             global_orient=torch.as_tensor(params.pose[:, :3]),
             jaw_pose=torch.as_tensor(params.pose[:, 3:]),
-            neck_pose=zeros, leye_pose=zeros, reye_pose=zeros,
-            betas=torch.as_tensor(params.shape), expression=torch.as_tensor(params.expression),
-        )  # fmt: skip
+            neck_pose=zeros,
+            leye_pose=zeros,
+            reye_pose=zeros,
+            betas=torch.as_tensor(params.shape),
+            expression=torch.as_tensor(params.expression),
+        )
     landmarks = out.joints[:, 5:].numpy()  # 51 static, then 17 contour
     landmarks = np.concatenate([landmarks[:, 51:], landmarks[:, :51]], 1)  # OpenPose order
     projected = camera[:, None, :1] * (landmarks[..., :2] + camera[:, None, 1:])
@@ -53,9 +56,12 @@ def test_fit_reproduces_landmarks_with_smplx_flame(fitter, synthetic_models_dir)
     assert p.shape.shape == (6, 100) and p.expression.shape == (6, 50) and p.pose.shape == (6, 6)
     assert not p.tex.any() and not p.light.any()  # not observable: mean albedo, no light
     layer = load_body_model(
-        synthetic_models_dir, "flame", num_betas=100, num_expression_coeffs=50,
+        synthetic_models_dir,
+        "flame",
+        num_betas=100,
+        num_expression_coeffs=50,
         use_face_contour=True,
-    ).layer  # fmt: skip
+    ).layer
     refit = _deca_landmarks(layer, p, result.camera)
     error = np.linalg.norm(refit - truth.clean, axis=-1).mean() * CROP_PX_PER_UNIT
     assert error < 3.0  # 1 px noise; ~2 px remain after 20 iterations per stage
@@ -94,8 +100,9 @@ def test_refining_keeps_albedo_and_light_and_moves_toward_landmarks(fitter):
         tex=g.standard_normal((4, 50)).astype(np.float32),
         light=g.standard_normal((4, 9, 3)).astype(np.float32),
     )
-    init = ExpertRecord(Part.FACE, "test", init_params, exact.camera,
-                        np.zeros((4, 2048), np.float16), "")  # fmt: skip
+    init = ExpertRecord(
+        Part.FACE, "test", init_params, exact.camera, np.zeros((4, 2048), np.float16), ""
+    )
     refined = fitter.fit(truth.keypoints, init=init)
     assert np.array_equal(refined.params.tex, init_params.tex)
     assert np.array_equal(refined.params.light, init_params.light)

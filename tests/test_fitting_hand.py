@@ -94,14 +94,17 @@ def test_refining_an_init_record(fitter):
     g = np.random.default_rng(0)
     pose = exact.params.pose + 0.2 * g.standard_normal((4, 48)).astype(np.float32)
     params = HandParams(pose, exact.params.shape, is_left)
-    init = ExpertRecord(Part.RIGHT_HAND, "test", params, exact.camera,
-                        np.zeros((4, 2048), np.float16), "")  # fmt: skip
+    init = ExpertRecord(
+        Part.RIGHT_HAND, "test", params, exact.camera, np.zeros((4, 2048), np.float16), ""
+    )
     refined = fitter.fit(keypoints, is_left, init=init)
     before, _ = fitter.evaluate(params, exact.camera)
     after, _ = fitter.evaluate(refined.params, refined.camera)
     target = keypoints[..., :2]
-    assert (np.linalg.norm(after - target, axis=-1).mean(-1)
-            < 0.5 * np.linalg.norm(before - target, axis=-1).mean(-1)).all()  # fmt: skip
+    assert (
+        np.linalg.norm(after - target, axis=-1).mean(-1)
+        < 0.5 * np.linalg.norm(before - target, axis=-1).mean(-1)
+    ).all()
     with pytest.raises(ValueError, match="is_left"):
         fitter.fit(keypoints, ~is_left, init=init)
 

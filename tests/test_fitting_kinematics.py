@@ -75,9 +75,12 @@ def test_mano_points_equal_smplx_layer(synthetic_models_dir):
 def test_flame_landmarks_equal_smplx_layer(synthetic_models_dir, yaw):
     fitter = FlameFaceFitter(synthetic_models_dir)
     layer = load_body_model(
-        synthetic_models_dir, "flame", num_betas=100, num_expression_coeffs=50,
+        synthetic_models_dir,
+        "flame",
+        num_betas=100,
+        num_expression_coeffs=50,
         use_face_contour=True,
-    ).layer  # fmt: skip
+    ).layer
     g = torch.Generator().manual_seed(3)
     x = torch.zeros(4, fitter.layout.size)
     x[:, fitter.layout.slices["shape"]] = torch.randn(4, 100, generator=g)

@@ -18,8 +18,12 @@ def test_smpl_limits_allow_rest_and_forbid_backward_knees_and_elbows():
     assert low.shape == high.shape == (69,) and bool((low < high).all())
     assert bool((low <= 0).all() and (high >= 0).all())  # the T-pose is allowed
     # SMPLify's angle prior signs: knees bend with +x, left elbow -y, right elbow +y.
-    for joint, axis, bent in (("left_knee", 0, 1.5), ("right_knee", 0, 1.5),
-                              ("left_elbow", 1, -1.5), ("right_elbow", 1, 1.5)):  # fmt: skip
+    for joint, axis, bent in (
+        ("left_knee", 0, 1.5),
+        ("right_knee", 0, 1.5),
+        ("left_elbow", 1, -1.5),
+        ("right_elbow", 1, 1.5),
+    ):
         k = _component(joint, axis)
         assert low[k] < bent < high[k] and not (low[k] < -bent < high[k])
 

@@ -34,9 +34,17 @@ def test_gmof_residual_does_not_vanish_for_huge_errors():
 
 def test_clean_keypoints_drops_unusable_points():
     points = torch.tensor(
-        [[[0.1, 0.2, 0.9], [float("nan"), 0.0, 0.8], [0.3, 0.4, 0.0], [0.5, 0.6, -1.0],
-          [0.7, float("inf"), 0.5], [0.2, 0.1, float("nan")]]]
-    )  # fmt: skip
+        [
+            [
+                [0.1, 0.2, 0.9],
+                [float("nan"), 0.0, 0.8],
+                [0.3, 0.4, 0.0],
+                [0.5, 0.6, -1.0],
+                [0.7, float("inf"), 0.5],
+                [0.2, 0.1, float("nan")],
+            ]
+        ]
+    )
     xy, conf = clean_keypoints(points)
     assert torch.equal(conf, torch.tensor([[0.9, 0.0, 0.0, 0.0, 0.0, 0.0]]))
     assert torch.isfinite(xy).all() and torch.equal(xy[0, 1:], torch.zeros(5, 2))

@@ -78,10 +78,12 @@ def test_mediapipe_whole_body_on_a_real_photo(synthetic_models_dir):
     assert _mean_error_px(projected, body_kp, used) < 6.0  # measured 3.1 px
 
     hands = ManoHandFitter(synthetic_models_dir, iterations=20)
-    hand_kp = np.concatenate([
-        crop_keypoints(keypoints[:, 25:46], crops["left_hand"].affines),
-        crop_keypoints(keypoints[:, 46:67], crops["right_hand"].affines),
-    ])  # fmt: skip
+    hand_kp = np.concatenate(
+        [
+            crop_keypoints(keypoints[:, 25:46], crops["left_hand"].affines),
+            crop_keypoints(keypoints[:, 46:67], crops["right_hand"].affines),
+        ]
+    )
     result = hands.fit(hand_kp, np.array([True, False]))
     projected, _ = hands.evaluate(result.params, result.camera)
     assert _mean_error_px(projected, hand_kp, hand_kp[..., 2] > 0) < 6.0  # measured ~3.3 px

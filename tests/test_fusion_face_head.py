@@ -38,10 +38,16 @@ def _flame_landmarks(models, parts: SimulatedParts) -> torch.Tensor:
     pose = torch.from_numpy(parts.face_pose)
     zeros = torch.zeros(n, 3)
     with torch.no_grad():
-        out = models.flame(global_orient=pose[:, :3], jaw_pose=pose[:, 3:], neck_pose=zeros,
-                           leye_pose=zeros, reye_pose=zeros, transl=zeros,
-                           betas=torch.zeros(n, 10),
-                           expression=torch.from_numpy(parts.face_expression[:, :10]))  # fmt: skip
+        out = models.flame(
+            global_orient=pose[:, :3],
+            jaw_pose=pose[:, 3:],
+            neck_pose=zeros,
+            leye_pose=zeros,
+            reye_pose=zeros,
+            transl=zeros,
+            betas=torch.zeros(n, 10),
+            expression=torch.from_numpy(parts.face_expression[:, :10]),
+        )
     return out.joints[:, 5:].double()
 
 

@@ -59,19 +59,30 @@ def test_fusion_reads_row_aligned_records_and_the_usable_mask(inputs):
     present[3, 2] = present[4, 3] = True
     zeros = np.zeros
     hands = HandParams(  # one FrankMocap record holding both sides, NaN where absent
-        np.where(present[:, 2:3], parts.left_hand_pose, _nan_rows(parts.right_hand_pose,
-                                                                  present[:, 3])),
-        zeros((6, 10), np.float32), present[:, 2] | ~present[:, 3])  # fmt: skip
+        np.where(
+            present[:, 2:3], parts.left_hand_pose, _nan_rows(parts.right_hand_pose, present[:, 3])
+        ),
+        zeros((6, 10), np.float32),
+        present[:, 2] | ~present[:, 3],
+    )
     records = {
-        Part.BODY: _record(Part.BODY, BodyParams(
-            _nan_rows(parts.body_rotmats, present[:, 0]), zeros((6, 10), np.float32))),
-        Part.FACE: _record(Part.FACE, FaceParams(
-            zeros((6, 100), np.float32), _nan_rows(parts.face_expression, present[:, 1]),
-            _nan_rows(parts.face_pose, present[:, 1]), zeros((6, 50), np.float32),
-            zeros((6, 9, 3), np.float32))),
+        Part.BODY: _record(
+            Part.BODY,
+            BodyParams(_nan_rows(parts.body_rotmats, present[:, 0]), zeros((6, 10), np.float32)),
+        ),
+        Part.FACE: _record(
+            Part.FACE,
+            FaceParams(
+                zeros((6, 100), np.float32),
+                _nan_rows(parts.face_expression, present[:, 1]),
+                _nan_rows(parts.face_pose, present[:, 1]),
+                zeros((6, 50), np.float32),
+                zeros((6, 9, 3), np.float32),
+            ),
+        ),
         Part.LEFT_HAND: _record(Part.LEFT_HAND, hands),
         Part.RIGHT_HAND: _record(Part.RIGHT_HAND, hands),
-    }  # fmt: skip
+    }
     usable = present.copy()
     usable[5, Part.FACE.column] = False
     out = _stage_output(records)
@@ -144,15 +155,25 @@ def test_without_a_body_no_part_is_placed(models, inputs):
 def test_outputs_are_float32_row_aligned_and_take_rows(models, inputs):
     parts, betas = inputs
     fused = fuse_parts(parts.outputs, betas, models.rig, FusionConfig(wrist="copy-paste"))
-    shapes = {"global_orient": (6, 3), "body_pose": (6, 21, 3), "betas": (6, 10),
-              "jaw_pose": (6, 3), "left_hand_pose": (6, 15, 3), "expression": (6, 10),
-              "flame_expression": (6, 50), "camera": (6, 3), "part_valid": (6, 4),
-              "hand_suppressed": (6, 2), "wrist_twist_excess_rad": (6, 2)}  # fmt: skip
+    shapes = {
+        "global_orient": (6, 3),
+        "body_pose": (6, 21, 3),
+        "betas": (6, 10),
+        "jaw_pose": (6, 3),
+        "left_hand_pose": (6, 15, 3),
+        "expression": (6, 10),
+        "flame_expression": (6, 50),
+        "camera": (6, 3),
+        "part_valid": (6, 4),
+        "hand_suppressed": (6, 2),
+        "wrist_twist_excess_rad": (6, 2),
+    }
     for name, shape in shapes.items():
         value = getattr(fused, name)
         assert value.shape == shape, name
-        assert value.dtype == (np.bool_ if name in ("part_valid", "hand_suppressed")
-                               else np.float32), name  # fmt: skip
+        assert value.dtype == (
+            np.bool_ if name in ("part_valid", "hand_suppressed") else np.float32
+        ), name
     np.testing.assert_array_equal(fused.camera, parts.body_camera)
     np.testing.assert_array_equal(fused.betas, betas)
     assert len(fused) == 6 and fused.wrist_rule == "copy-paste"

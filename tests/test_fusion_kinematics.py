@@ -34,17 +34,28 @@ def test_rig_reads_parents_and_mean_hands_of_the_file(models, synthetic_models_d
     np.testing.assert_allclose(rig.right_hand_mean.numpy().ravel(), data["hands_meanr"], atol=1e-7)
     # Left and right means differ (mirror images), so using the wrong one would show.
     assert np.abs(data["hands_meanl"] - data["hands_meanr"]).max() > 0.1
-    np.testing.assert_allclose(rig.left_hand_mean.numpy(), rig.right_hand_mean.numpy() * MIRROR,
-                               atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        rig.left_hand_mean.numpy(), rig.right_hand_mean.numpy() * MIRROR, atol=1e-6
+    )
     assert (rig.num_betas, rig.num_expression) == (10, 10)
 
 
 def test_rest_joints_equal_smplx_at_zero_pose(models):
     g = torch.Generator().manual_seed(1)
     betas, expression = torch.randn(5, 10, generator=g), torch.randn(5, 10, generator=g)
-    zeros = {k: torch.zeros(5, d) for k, d in (("global_orient", 3), ("body_pose", 63),
-             ("jaw_pose", 3), ("leye_pose", 3), ("reye_pose", 3), ("left_hand_pose", 45),
-             ("right_hand_pose", 45), ("transl", 3))}  # fmt: skip
+    zeros = {
+        k: torch.zeros(5, d)
+        for k, d in (
+            ("global_orient", 3),
+            ("body_pose", 63),
+            ("jaw_pose", 3),
+            ("leye_pose", 3),
+            ("reye_pose", 3),
+            ("left_hand_pose", 45),
+            ("right_hand_pose", 45),
+            ("transl", 3),
+        )
+    }
     with torch.no_grad():  # flat_hand_mean=True: zero hand poses are the rest pose
         reference = models.smplx_flat(betas=betas, expression=expression, **zeros).joints[:, :55]
     ours = models.rig.rest_joints(betas, expression)
@@ -61,8 +72,9 @@ def test_global_rotations_equal_smplx_rigid_transforms(models):
     rest = models.rig.rest_joints(torch.zeros(4, 10, dtype=torch.float64))
     _, transforms = batch_rigid_transform(local, rest, models.rig.parents, dtype=torch.float64)
     ours = global_rotations(local[:, :NUM_BODY_JOINTS], models.rig.parents)
-    np.testing.assert_allclose(ours.numpy(), transforms[:, :NUM_BODY_JOINTS, :3, :3].numpy(),
-                               atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        ours.numpy(), transforms[:, :NUM_BODY_JOINTS, :3, :3].numpy(), atol=1e-12
+    )
 
 
 def test_rig_refuses_a_layer_without_mean_hands(models):

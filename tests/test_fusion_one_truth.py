@@ -46,9 +46,14 @@ def test_smplx_with_the_stored_flag_reproduces_the_stored_keypoints(
     models, fused, synthetic_models_dir, use_face_contour
 ):
     assert fused.flat_hand_mean is True
-    layer = load_body_model(synthetic_models_dir, "smplx", flat_hand_mean=fused.flat_hand_mean,
-                            use_face_contour=use_face_contour, num_betas=10,
-                            num_expression_coeffs=10).layer  # fmt: skip
+    layer = load_body_model(
+        synthetic_models_dir,
+        "smplx",
+        flat_hand_mean=fused.flat_hand_mean,
+        use_face_contour=use_face_contour,
+        num_betas=10,
+        num_expression_coeffs=10,
+    ).layer
     stored, mask = _fast_keypoints(layer, fused)
     joints = smplx_joints(layer, fused)
     reference = smplx_joints_to_openpose137(joints, use_face_contour)[0].numpy()
@@ -74,6 +79,7 @@ def test_furpes_mixed_convention_would_move_the_hands(models, fused):
         "right_hand_pose": fused.right_hand_pose - models.rig.right_hand_mean.numpy(),
     }
     stored, _ = _fast_keypoints(models.smplx_flat, fused)
-    wrong = smplx_joints_to_openpose137(smplx_joints(models.smplx_flat, fused, **relative),
-                                        False)[0].numpy()  # fmt: skip
+    wrong = smplx_joints_to_openpose137(smplx_joints(models.smplx_flat, fused, **relative), False)[
+        0
+    ].numpy()
     assert np.abs(wrong[:, HANDS] - stored[:, HANDS]).max() > 100 * TOL_M

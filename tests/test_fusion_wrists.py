@@ -98,8 +98,9 @@ def test_furpe_keeps_the_body_wrists_and_pastes_fingers(models, inputs):
     parts, betas = inputs
     fused = fuse_parts(parts.outputs, np.zeros_like(betas), models.rig, FusionConfig(wrist="furpe"))
     body = parts.body_rotmats.astype(np.float64)
-    np.testing.assert_allclose(_matrices(fused.body_pose), body[:, 1:22].reshape(-1, 3, 3),
-                               atol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(
+        _matrices(fused.body_pose), body[:, 1:22].reshape(-1, 3, 3), atol=1e-5
+    )
     np.testing.assert_allclose(_matrices(fused.global_orient), body[:, 0], atol=1e-5)
     # The hand's global rotation is dropped: the hand sits on SPIN's wrist.
     body_global = global_rotations(torch.from_numpy(body[:, :22]), models.rig.parents).numpy()
@@ -125,16 +126,19 @@ def test_adaptive_keeps_the_wrist_twist_in_range_and_the_swing(models, inputs):
         angle = _twist_angle(before, axis)
         outside = np.abs(angle) > limit
         assert 0 < outside.sum() < N  # the sample exercises both branches
-        np.testing.assert_allclose(_twist_angle(after, axis), np.clip(angle, -limit, limit),
-                                   atol=1e-5)  # fmt: skip
+        np.testing.assert_allclose(
+            _twist_angle(after, axis), np.clip(angle, -limit, limit), atol=1e-5
+        )
         excess = adaptive.wrist_twist_excess_rad[:, side]
         np.testing.assert_allclose(excess, angle - np.clip(angle, -limit, limit), atol=1e-5)
         # Within the range adaptive is copy-paste; outside, only the twist moved to the elbow.
         arm = [elbow - 1, wrist - 1]
-        np.testing.assert_allclose(adaptive.body_pose[~outside][:, arm],
-                                   copy.body_pose[~outside][:, arm], atol=1e-6)  # fmt: skip
-        twist = Rotation.from_rotvec(axis / np.linalg.norm(axis, axis=1, keepdims=True)
-                                     * excess[:, None].astype(np.float64)).as_matrix()  # fmt: skip
+        np.testing.assert_allclose(
+            adaptive.body_pose[~outside][:, arm], copy.body_pose[~outside][:, arm], atol=1e-6
+        )
+        twist = Rotation.from_rotvec(
+            axis / np.linalg.norm(axis, axis=1, keepdims=True) * excess[:, None].astype(np.float64)
+        ).as_matrix()
         np.testing.assert_allclose(after, np.swapaxes(twist, 1, 2) @ before, atol=1e-5)
         elbow_before = _matrices(copy.body_pose[:, elbow - 1])
         elbow_after = _matrices(adaptive.body_pose[:, elbow - 1])
@@ -154,8 +158,9 @@ def test_adaptive_elbow_twist_moves_no_keypoint(models, inputs, limit):
     np.testing.assert_allclose(joints_adaptive.numpy(), joints_copy.numpy(), atol=TOL_M)
     fast = OpenPoseFromSMPLX(models.smplx_flat).double()
     with torch.no_grad():
-        params = {k: torch.from_numpy(v.astype(np.float64)) for k, v in
-                  adaptive.smplx_params().items()}  # fmt: skip
+        params = {
+            k: torch.from_numpy(v.astype(np.float64)) for k, v in adaptive.smplx_params().items()
+        }
         keypoints, mask = fast(**params)
     expected = smplx_joints_to_openpose137(joints_copy, False)[0]
     np.testing.assert_allclose(keypoints[:, mask].numpy(), expected[:, mask].numpy(), atol=TOL_M)
@@ -177,8 +182,9 @@ def test_unusable_hand_keeps_body_arm_and_mean_hand(models, inputs, rule):
         assert np.array_equal(fused.hand_suppressed[:, side], off)
         assert not fused.part_valid[off, 2 + side].any()
         for joint in (elbow, wrist):
-            np.testing.assert_allclose(_matrices(fused.body_pose[off, joint - 1]),
-                                       body[off, joint], atol=1e-5)  # fmt: skip
+            np.testing.assert_allclose(
+                _matrices(fused.body_pose[off, joint - 1]), body[off, joint], atol=1e-5
+            )
         mean = getattr(models.rig, f"{name}_hand_mean").numpy()
         hand = getattr(fused, f"{name}_hand_pose")
         np.testing.assert_allclose(hand[off], np.broadcast_to(mean, hand[off].shape), atol=1e-6)

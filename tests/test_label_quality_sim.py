@@ -32,12 +32,12 @@ def models(synthetic_models_dir):
 
 def test_perfect_experts_give_back_the_truth(models):
     n = 16
-    people = simulate_people(models, n, seed=3, gross_fraction=0.0, noise=PERFECT,
-                             detector_noise=0.0)  # fmt: skip
+    people = simulate_people(
+        models, n, seed=3, gross_fraction=0.0, noise=PERFECT, detector_noise=0.0
+    )
     assert (people.gross == CLEAN).all()
     betas = people.truth["betas"]
-    np.testing.assert_allclose(models.betas.to_smplx(models.betas.to_smpl(betas)), betas,
-                               atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(models.betas.to_smplx(models.betas.to_smpl(betas)), betas, atol=1e-6)
     shapes = transfer_shapes(models, people)
     labels = {rule: label_people(models, people, shapes, rule) for rule in RULES}
     errors = label_errors(models, people.truth, {r: labels[r].stored for r in RULES}, np.arange(n))
@@ -56,8 +56,9 @@ def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def test_each_gross_error_is_what_it_claims(models):
     n = 64
-    people = simulate_people(models, n, seed=4, gross_fraction=1.0, noise=PERFECT,
-                             detector_noise=0.0)  # fmt: skip
+    people = simulate_people(
+        models, n, seed=4, gross_fraction=1.0, noise=PERFECT, detector_noise=0.0
+    )
     gross, experts, truth = people.gross, people.experts, people.truth
     assert set(gross) == set(GROSS_ERRORS)
     globals_ = truth_globals(models, truth).numpy()
@@ -96,5 +97,6 @@ def test_each_gross_error_is_what_it_claims(models):
     assert (moved[:, arms].any(1) ^ moved[:, legs].any(1)).all()  # arms or legs, never both
     mirrored = truth["body_pose"][swapped][:, [1, 0]] * np.array([1.0, -1.0, -1.0])
     legs_swapped = ~moved[:, arms].any(1)
-    np.testing.assert_allclose(body[swapped][legs_swapped][:, 1:3], mirrored[legs_swapped],
-                               atol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(
+        body[swapped][legs_swapped][:, 1:3], mirrored[legs_swapped], atol=1e-5
+    )

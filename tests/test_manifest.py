@@ -114,9 +114,12 @@ def test_schema_types_are_lists_of_the_documented_depth():
 def test_read_selected_columns_and_row_range(tmp_path):
     n = 25
     table = build_manifest_table(
-        {"dataset": ["x"] * n, "image_path": [f"/i/{k:03d}.jpg" for k in range(n)],
-         "keypoints2d": np.ones((n, 137, 3))}
-    )  # fmt: skip
+        {
+            "dataset": ["x"] * n,
+            "image_path": [f"/i/{k:03d}.jpg" for k in range(n)],
+            "keypoints2d": np.ones((n, 137, 3)),
+        }
+    )
     path = write_manifest(table, tmp_path, row_group_size=10)
     assert pq.ParquetFile(path).num_row_groups == 3
     part = read_manifest(path, columns=["sample_idx", "keypoints2d"], rows=(10, 20))

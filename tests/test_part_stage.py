@@ -47,9 +47,17 @@ def _astronaut_keypoints() -> np.ndarray:
     """A hand-made OpenPose-137 person on skimage's astronaut: body, face ring, right hand."""
     kps = np.zeros((1, 137, 3))
     body = {
-        0: (226, 120), 1: (210, 250), 2: (120, 245), 5: (305, 255), 3: (70, 400),
-        4: (140, 480), 6: (330, 370), 7: (340, 460), 15: (205, 100), 16: (245, 100),
-    }  # fmt: skip
+        0: (226, 120),
+        1: (210, 250),
+        2: (120, 245),
+        5: (305, 255),
+        3: (70, 400),
+        4: (140, 480),
+        6: (330, 370),
+        7: (340, 460),
+        15: (205, 100),
+        16: (245, 100),
+    }
     for index, (x, y) in body.items():
         kps[0, index] = (x, y, 0.9)
     angles = np.linspace(0, 2 * np.pi, 68, endpoint=False)

@@ -50,10 +50,11 @@ def test_a_portrait_gets_a_box_around_the_face():
     found = find_people(image)
     face_centre = np.array([224.0, 114.0])  # the astronaut's face in the 512 x 512 photo
     holds_face = [
-        b[0] <= face_centre[0] <= b[0] + b[2] and b[1] <= face_centre[1] <= b[1] + b[3]
+        b[0] <= face_centre[0] <= b[0] + b[2]
+        and b[1] <= face_centre[1] <= b[1] + b[3]
         and b[2] * b[3] > 0.5 * 512 * 512
         for b in found.boxes
-    ]  # fmt: skip
+    ]
     assert any(holds_face)
 
 
@@ -102,11 +103,13 @@ def test_openpose_json_every_person_and_normalised_coordinates(tmp_path):
     [
         (None, Reason.KEYPOINTS_FILE_MISSING),
         ("{not json", Reason.KEYPOINTS_FILE_INVALID),
-        ('{"version": 1.3, "people": [{"pose_keypoints_2d": [1, 2]}]}',
-         Reason.KEYPOINTS_FILE_INVALID),
+        (
+            '{"version": 1.3, "people": [{"pose_keypoints_2d": [1, 2]}]}',
+            Reason.KEYPOINTS_FILE_INVALID,
+        ),
         ('{"version": 1.3, "people": []}', Reason.NO_PERSON),
     ],
-)  # fmt: skip
+)
 def test_unusable_openpose_json_has_a_named_reason(tmp_path, content, reason):
     path = tmp_path / "x_keypoints.json"
     if content is not None:

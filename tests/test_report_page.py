@@ -89,8 +89,9 @@ def test_page_loads_and_a_slider_move_changes_the_kept_count(demo_report, demo_r
     assert expected != stored
     assert element_text(hash_dom, "kept-count") == str(expected)
     command = element_text(hash_dom, "command")
-    assert command == (f"furpe-label audit '{demo_run.resolve()}' "
-                       + " ".join(f"--what-if {a}" for a in WHAT_IF))  # fmt: skip
+    assert command == (
+        f"furpe-label audit '{demo_run.resolve()}' " + " ".join(f"--what-if {a}" for a in WHAT_IF)
+    )
     code, output = run_cli("audit", str(demo_run), *[w for a in WHAT_IF for w in ("--what-if", a)])
     assert code == 0 and f"kept {expected} (" in output  # the command reproduces the choice
 
@@ -99,8 +100,13 @@ def test_page_loads_and_a_slider_move_changes_the_kept_count(demo_report, demo_r
 @needs_chromium
 def test_screenshot_shows_the_funnel_and_an_overlay(demo_report, tmp_path):
     shot = tmp_path / "page.png"
-    _, log = chromium(demo_report.resolve().as_uri(), tmp_path, "--hide-scrollbars",
-                      "--window-size=1400,5200", f"--screenshot={shot}")  # fmt: skip
+    _, log = chromium(
+        demo_report.resolve().as_uri(),
+        tmp_path,
+        "--hide-scrollbars",
+        "--window-size=1400,5200",
+        f"--screenshot={shot}",
+    )
     assert console_messages(log) == []
     image = cv2.imread(str(shot))[:, :, ::-1].astype(int)  # RGB
     funnel_bar = np.all(image == (0x3B, 0x7D, 0xD8), axis=-1)

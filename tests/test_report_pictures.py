@@ -70,10 +70,15 @@ def test_silhouette_is_the_union_of_overlapping_triangles():
 def test_unreadable_image_gets_a_placeholder_with_its_title():
     nan = np.full((137, 3), np.nan)
     overlay = SampleOverlay(
-        image=None, keypoints2d=nan, confident=np.zeros(137, bool),
-        projected=nan[:, :2], boxes=np.full((4, 4), np.nan), part_valid=np.zeros(4, bool),
-        part_status=["image_unreadable"] * 4, title="#3 folder: dropped at input: image_unreadable",
-    )  # fmt: skip
+        image=None,
+        keypoints2d=nan,
+        confident=np.zeros(137, bool),
+        projected=nan[:, :2],
+        boxes=np.full((4, 4), np.nan),
+        part_valid=np.zeros(4, bool),
+        part_status=["image_unreadable"] * 4,
+        title="#3 folder: dropped at input: image_unreadable",
+    )
     picture = render_overlay(overlay, 400)
     assert picture.dtype == np.uint8 and picture.shape[1] >= 400 and picture.shape[2] == 3
 
@@ -83,8 +88,9 @@ def test_inspect_writes_the_overlay_png(demo_run, tmp_path):
     rows, _ = _kept_labels(demo_run)
     sample = int(rows[0])
     target = tmp_path / "sample.png"
-    code, output = run_cli("inspect", str(demo_run), "--sample", str(sample), "-o", str(target),
-                           "--max-side", "500")  # fmt: skip
+    code, output = run_cli(
+        "inspect", str(demo_run), "--sample", str(sample), "-o", str(target), "--max-side", "500"
+    )
     assert code == 0, output
     assert f"#{sample}" in output and "kept" in output
     picture = cv2.imread(str(target))
@@ -102,12 +108,23 @@ def test_inspect_writes_the_overlay_png(demo_run, tmp_path):
 
 @pytest.mark.slow
 def test_audit_plots_writes_the_charts(demo_run, tmp_path):
-    code, output = run_cli("audit", str(demo_run), "--plots", str(tmp_path / "plots"),
-                           "--what-if", "step3.max_mse=0.01")  # fmt: skip
+    code, output = run_cli(
+        "audit",
+        str(demo_run),
+        "--plots",
+        str(tmp_path / "plots"),
+        "--what-if",
+        "step3.max_mse=0.01",
+    )
     assert code == 0, output
     names = {p.name for p in (tmp_path / "plots").glob("*.png")}
-    assert {"funnel.png", "drop_reasons.png", "step1_confident_keypoints.png",
-            "step3_reprojection_mse.png", "timings.png"} <= names  # fmt: skip
+    assert {
+        "funnel.png",
+        "drop_reasons.png",
+        "step1_confident_keypoints.png",
+        "step3_reprojection_mse.png",
+        "timings.png",
+    } <= names
     for path in (tmp_path / "plots").glob("*.png"):
         image = cv2.imread(str(path))
         assert image is not None and image.std() > 10, path.name

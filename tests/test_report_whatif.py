@@ -48,15 +48,24 @@ def _boundary_configs(table) -> list[SelectionConfig]:
     for rank in (1, 2, 3):
         hand = score("hand_max_abs_left_hand", "left_hand", rank)
         configs += [
-            dataclasses.replace(BASE, betas_max_abs=score("betas_max_abs", "body", rank),
-                                hand_max_abs=hand, hand_min_keypoints=5 * rank),
-            dataclasses.replace(BASE, betas_max_abs=just(score("betas_max_abs", "body", rank),
-                                                         -np.inf),
-                                hand_max_abs=just(hand, np.inf), min_count=20 * rank),
-        ]  # fmt: skip
+            dataclasses.replace(
+                BASE,
+                betas_max_abs=score("betas_max_abs", "body", rank),
+                hand_max_abs=hand,
+                hand_min_keypoints=5 * rank,
+            ),
+            dataclasses.replace(
+                BASE,
+                betas_max_abs=just(score("betas_max_abs", "body", rank), -np.inf),
+                hand_max_abs=just(hand, np.inf),
+                min_count=20 * rank,
+            ),
+        ]
     rotation = np.sort(columns["rotation_error"][clean["body"]])[-1]
-    configs += [dataclasses.replace(BASE, rotation_tolerance=float(rotation)),
-                dataclasses.replace(BASE, rotation_tolerance=just(rotation, -np.inf))]  # fmt: skip
+    configs += [
+        dataclasses.replace(BASE, rotation_tolerance=float(rotation)),
+        dataclasses.replace(BASE, rotation_tolerance=just(rotation, -np.inf)),
+    ]
     for frame, quantiles in (("norm", (0.3, 0.5, 0.7)), ("px", (0.5,))):
         for q in quantiles:
             config = dataclasses.replace(BASE, mse_frame=frame, hand_min_keypoints=10)
@@ -71,13 +80,26 @@ def test_browser_decisions_equal_recompute(tmp_path):
     rows = row_columns(table, BASE)
     configs = [
         BASE,
-        dataclasses.replace(BASE, min_count=60, hand_max_abs=1.5, betas_max_abs=1.5,
-                            hand_min_keypoints=15, max_mse=0.01),
-        dataclasses.replace(BASE, min_count=0, hand_max_abs=6.0, betas_max_abs=10.0,
-                            hand_min_keypoints=0, max_mse=5.0, rotation_tolerance=0.05),
+        dataclasses.replace(
+            BASE,
+            min_count=60,
+            hand_max_abs=1.5,
+            betas_max_abs=1.5,
+            hand_min_keypoints=15,
+            max_mse=0.01,
+        ),
+        dataclasses.replace(
+            BASE,
+            min_count=0,
+            hand_max_abs=6.0,
+            betas_max_abs=10.0,
+            hand_min_keypoints=0,
+            max_mse=5.0,
+            rotation_tolerance=0.05,
+        ),
         dataclasses.replace(BASE, mse_frame="px", max_mse=400.0),
         *_boundary_configs(table),
-    ]  # fmt: skip
+    ]
     decided = node_decisions(rows, list(REASONS), [c.to_dict() for c in configs], tmp_path)
     metrics = stored_metrics(table, BASE)
     kept_counts, drop_reasons = set(), set()
@@ -94,8 +116,9 @@ def test_browser_decisions_equal_recompute(tmp_path):
         status = np.asarray(browser["status"]).reshape(-1, 4)
         reached = status[:, 0] >= 0  # rows the browser took to step 2
         assert reached.sum() > len(table) / 3
-        expected_status = [[REASONS.index(str(r)) for r in row]
-                           for row in decisions.part_status[reached]]  # fmt: skip
+        expected_status = [
+            [REASONS.index(str(r)) for r in row] for row in decisions.part_status[reached]
+        ]
         np.testing.assert_array_equal(status[reached], expected_status)
         mse = np.array(browser["mse"], dtype=np.float64)
         step3 = np.isfinite(mse)

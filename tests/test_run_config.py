@@ -51,19 +51,32 @@ def test_config_survives_json_and_pickle_and_hashes_the_same_in_another_process(
     assert RunConfig.from_dict(data) == config
     assert pickle.loads(pickle.dumps(config)) == config
     assert hash(config) == hash(_config()) and len({config, _config()}) == 1
-    script = ("import sys; from furpe_label.storage.run_info import config_hash; "
-              "from tests.test_run_config import _config; "
-              "sys.stdout.write(config_hash(_config().as_dict()))")  # fmt: skip
+    script = (
+        "import sys; from furpe_label.storage.run_info import config_hash; "
+        "from tests.test_run_config import _config; "
+        "sys.stdout.write(config_hash(_config().as_dict()))"
+    )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                           env=env, check=True, timeout=300)  # fmt: skip
+    other = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=300,
+    )
     assert other.stdout == config_hash(config.as_dict())
 
 
 def test_resume_with_other_member_settings_names_each_difference(tmp_path):
     def info(config: RunConfig) -> RunInfo:
-        return RunInfo(config=config.as_dict(), code_version="test", synthetic=True,
-                       detector="mediapipe", experts={"body": "fit-smpl"})  # fmt: skip
+        return RunInfo(
+            config=config.as_dict(),
+            code_version="test",
+            synthetic=True,
+            detector="mediapipe",
+            experts={"body": "fit-smpl"},
+        )
 
     run_dir = RunDir(tmp_path)
     run_dir.start(info(_config()))
@@ -85,8 +98,15 @@ def test_resume_with_other_member_settings_names_each_difference(tmp_path):
 
 
 def test_older_flat_run_json_reads_and_unknown_settings_are_named():
-    older = {"dataset": "samples", "shard_size": 4, "wrist": "furpe", "head_from_face": True,
-             "selection": {}, "max_side": 4096, "min_side": 16}  # fmt: skip
+    older = {
+        "dataset": "samples",
+        "shard_size": 4,
+        "wrist": "furpe",
+        "head_from_face": True,
+        "selection": {},
+        "max_side": 4096,
+        "min_side": 16,
+    }
     config = RunConfig.from_dict(older)
     assert config.fusion == FusionConfig(wrist="furpe", head_from_face=True)
     assert config.decode_limits == DecodeLimits(max_side=4096)
@@ -135,5 +155,6 @@ def test_every_selection_column_is_grouped_under_its_step_in_the_audit():
         assert column.group in STEPS and audit[name] == column, name
     assert {audit[n].group for n in METRIC_COLUMNS if n.startswith("n_confident")} == {"step1"}
     assert {audit[n].group for n in METRIC_COLUMNS if n.startswith("reproj")} == {"step3"}
-    assert [audit[f"status_{part}"].group for part in
-            ("body", "face", "left_hand", "right_hand")] == ["step2"] * 4  # fmt: skip
+    assert [
+        audit[f"status_{part}"].group for part in ("body", "face", "left_hand", "right_hand")
+    ] == ["step2"] * 4

@@ -55,9 +55,11 @@ def test_plain_lines_every_30_seconds_between_tenths_and_the_end_once():
     bar.close()  # and only once
     lines = stream.getvalue().splitlines()
     assert [line.split(" (")[0] for line in lines] == [
-        "labelling: 1/1000 samples", "labelling: 2/1000 samples", "labelling: 3/1000 samples",
+        "labelling: 1/1000 samples",
+        "labelling: 2/1000 samples",
+        "labelling: 3/1000 samples",
         "labelling: 4/1000 samples",
-    ]  # fmt: skip
+    ]
     assert lines[0].endswith("kept 20.0 %")
 
 
@@ -100,10 +102,15 @@ def test_driver_capture_keeps_library_output_off_the_console(tmp_path, capfd):
     assert out == "manifest: 1 person instance\n"
     assert err == "SYNTHETIC banner\nafter the run\n"
     text = (logs / DRIVER_LOG).read_text()
-    for line in ("W0000 driver", "driver C stdout line", "WARNING: driver printed",
-                 "furpe_label.experts.fake: driver library record",
-                 "distributed.scheduler: driver scheduler record", "driver library warning"):
-        assert line in text, line  # fmt: skip
+    for line in (
+        "W0000 driver",
+        "driver C stdout line",
+        "WARNING: driver printed",
+        "furpe_label.experts.fake: driver library record",
+        "distributed.scheduler: driver scheduler record",
+        "driver library warning",
+    ):
+        assert line in text, line
     assert "after the run" not in text
 
 
@@ -123,8 +130,7 @@ def test_verbose_driver_capture_shows_the_records_on_the_console_too(tmp_path, c
     assert "printed by a library" in text
 
 
-def test_worker_capture_writes_the_worker_file_and_restores_after_the_last_task(tmp_path,
-                                                                              capfd):  # fmt: skip
+def test_worker_capture_writes_the_worker_file_and_restores_after_the_last_task(tmp_path, capfd):
     logs = WorkerLogs(str(tmp_path / "logs"), driver_pid=-1)  # this process plays a worker
     with logs.captured():
         with logs.captured():  # a second task of the same process shares the capture
@@ -159,12 +165,20 @@ def test_summary_table_and_the_synthetic_banner_once(tmp_path):
     config = RunConfig(dataset="samples", models=str(models))
     assert config.synthetic_labels and RunConfig(dataset="samples").synthetic_labels
     assert not RunConfig(dataset="samples", models=str(tmp_path / "logs")).synthetic_labels
-    summary = RunSummary(tmp_path, stats, shards=2, skipped=1, failed={1: "OSError: disk"},
-                         synthetic=config.synthetic_labels, seconds=12.4)  # fmt: skip
+    summary = RunSummary(
+        tmp_path,
+        stats,
+        shards=2,
+        skipped=1,
+        failed={1: "OSError: disk"},
+        synthetic=config.synthetic_labels,
+        seconds=12.4,
+    )
     console.summary(summary)
     lines = out.getvalue().splitlines()
-    assert lines[0] == ("done in 12 s: 5 person instances in 2 shard(s) (1 already complete), "
-                        "kept 2 (40.0 %)")  # fmt: skip
+    assert lines[0] == (
+        "done in 12 s: 5 person instances in 2 shard(s) (1 already complete), kept 2 (40.0 %)"
+    )
     assert lines[1].split() == ["dropped", "at", "keypoints", "no_person_in_box", "3"]
     assert lines[2] == f"labels in {tmp_path}, logs in {tmp_path / 'logs'}"
     assert err.getvalue().count("SYNTHETIC BODY MODELS") == 1

@@ -55,10 +55,24 @@ def _run(tmp_path: Path, keypoints: Path, *extra: str) -> tuple[Path, str]:
 
     experts = write_experts_folder(tmp_path / "experts", seed=0)
     out = tmp_path / "run"
-    code, output = run_cli("run", "--dataset", "image-folder", "--root", str(tmp_path / "images"),
-                           "--openpose", str(keypoints), *extra, "--out", str(out),
-                           "--models", "synthetic", "--experts", str(experts),
-                           "--executor", "inline")  # fmt: skip
+    code, output = run_cli(
+        "run",
+        "--dataset",
+        "image-folder",
+        "--root",
+        str(tmp_path / "images"),
+        "--openpose",
+        str(keypoints),
+        *extra,
+        "--out",
+        str(out),
+        "--models",
+        "synthetic",
+        "--experts",
+        str(experts),
+        "--executor",
+        "inline",
+    )
     assert code == 0, output
     return out, output
 

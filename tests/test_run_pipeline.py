@@ -36,9 +36,23 @@ def experts_dir(tmp_path_factory) -> Path:
 def folder_run(tmp_path_factory, experts_dir) -> tuple[Path, Path, list[str]]:
     root = image_folder_with_bad_files(tmp_path_factory.mktemp("images"))
     out = tmp_path_factory.mktemp("runs") / "folder"
-    args = ["run", "--dataset", "image-folder", "--root", str(root), "--out", str(out),
-            "--models", "synthetic", "--experts", str(experts_dir), "--executor", "inline",
-            "--shard-size", "4"]  # fmt: skip
+    args = [
+        "run",
+        "--dataset",
+        "image-folder",
+        "--root",
+        str(root),
+        "--out",
+        str(out),
+        "--models",
+        "synthetic",
+        "--experts",
+        str(experts_dir),
+        "--executor",
+        "inline",
+        "--shard-size",
+        "4",
+    ]
     code, output = run_cli(*args)
     assert code == 0, output
     return root, out, args
@@ -111,8 +125,9 @@ def test_audit_command_and_what_if(folder_run):
     code, output = run_cli("audit", str(out))
     assert code == 0 and "funnel" in output and "image_unreadable" in output
     assert Reason.IMAGE_UNREADABLE.meaning in output
-    code, output = run_cli("audit", str(out), "--what-if", "step3.max_mse=1e9",
-                           "--what-if", "step1.min_count=1")  # fmt: skip
+    code, output = run_cli(
+        "audit", str(out), "--what-if", "step3.max_mse=1e9", "--what-if", "step1.min_count=1"
+    )
     assert code == 0 and "what-if" in output
     table, base = load_audit(out)
     loose = recompute(table, base, what_if_config(["step3.max_mse=1e9"], base))
@@ -125,9 +140,23 @@ def test_audit_command_and_what_if(folder_run):
 def test_h36m_spin_layout_run_with_ground_truth_error(tmp_path, experts_dir):
     root = spin_layout_h36m(tmp_path / "h36m")
     out = tmp_path / "h36m-run"
-    code, output = run_cli("run", "--dataset", "h36m", "--root", str(root), "--out", str(out),
-                           "--models", "synthetic", "--experts", str(experts_dir),
-                           "--detector", "ground-truth", "--executor", "inline")  # fmt: skip
+    code, output = run_cli(
+        "run",
+        "--dataset",
+        "h36m",
+        "--root",
+        str(root),
+        "--out",
+        str(out),
+        "--models",
+        "synthetic",
+        "--experts",
+        str(experts_dir),
+        "--detector",
+        "ground-truth",
+        "--executor",
+        "inline",
+    )
     assert code == 0, output
     frame = audit_frame(out)
     assert frame["subject"].tolist() == ["S1", "S9"]
@@ -138,7 +167,8 @@ def test_h36m_spin_layout_run_with_ground_truth_error(tmp_path, experts_dir):
 
 def test_dataset_without_models_refuses_before_any_work(tmp_path, monkeypatch):
     monkeypatch.delenv("FURPE_MODELS", raising=False)
-    code, output = run_cli("run", "--dataset", "image-folder", "--root", str(tmp_path),
-                           "--out", str(tmp_path / "out"))  # fmt: skip
+    code, output = run_cli(
+        "run", "--dataset", "image-folder", "--root", str(tmp_path), "--out", str(tmp_path / "out")
+    )
     assert code == 2 and "smpl-x.is.tue.mpg.de" in output and "--models synthetic" in output
     assert not (tmp_path / "out").exists()

@@ -37,9 +37,22 @@ def inputs(tmp_path_factory) -> tuple[Path, Path]:
 
 def _args(images: Path, experts: Path, out: Path, *extra: str) -> list[str]:
     return [
-        *CLI, "run", "--dataset", "image-folder", "--root", str(images), "--out", str(out),
-        "--models", "synthetic", "--experts", str(experts), "--shard-size", "2", *extra,
-    ]  # fmt: skip
+        *CLI,
+        "run",
+        "--dataset",
+        "image-folder",
+        "--root",
+        str(images),
+        "--out",
+        str(out),
+        "--models",
+        "synthetic",
+        "--experts",
+        str(experts),
+        "--shard-size",
+        "2",
+        *extra,
+    ]
 
 
 def _env(tmp: Path) -> dict[str, str]:
@@ -52,8 +65,13 @@ def reference(tmp_path_factory, inputs) -> Path:
     images, experts = inputs
     tmp = tmp_path_factory.mktemp("reference")
     out = tmp / "out"
-    done = subprocess.run(_args(images, experts, out, "--executor", "inline"), env=_env(tmp),
-                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    done = subprocess.run(
+        _args(images, experts, out, "--executor", "inline"),
+        env=_env(tmp),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return out
 
@@ -61,11 +79,18 @@ def reference(tmp_path_factory, inputs) -> Path:
 def _assert_same_run(out: Path, reference: Path) -> None:
     got, want = audit_frame(out), audit_frame(reference)
     assert len(got) == len(want) and got["sample_idx"].is_unique  # no lost or duplicate rows
-    for column in ("sample_idx", "image_path", "person_idx", "drop_stage", "drop_step",
-                   "drop_reason"):
+    for column in (
+        "sample_idx",
+        "image_path",
+        "person_idx",
+        "drop_stage",
+        "drop_step",
+        "drop_reason",
+    ):
         assert got[column].astype(str).tolist() == want[column].astype(str).tolist(), column
-    np.testing.assert_allclose(got["reproj_mse_norm"].to_numpy(float),
-                               want["reproj_mse_norm"].to_numpy(float), rtol=1e-4)  # fmt: skip
+    np.testing.assert_allclose(
+        got["reproj_mse_norm"].to_numpy(float), want["reproj_mse_norm"].to_numpy(float), rtol=1e-4
+    )
     got_arrays, want_arrays = store_arrays(out), store_arrays(reference)
     for name, value in want_arrays.items():
         if value.dtype == bool:
@@ -74,19 +99,28 @@ def _assert_same_run(out: Path, reference: Path) -> None:
             # float16 features: one rounding step (~1e-4 near 0.1) when the worker's thread
             # count changes the summation order of the network
             atol = 2e-3 if value.dtype == np.float16 else 1e-5
-            np.testing.assert_allclose(got_arrays[name].astype(np.float64),
-                                       value.astype(np.float64), rtol=1e-4, atol=atol,
-                                       equal_nan=True, err_msg=name)  # fmt: skip
+            np.testing.assert_allclose(
+                got_arrays[name].astype(np.float64),
+                value.astype(np.float64),
+                rtol=1e-4,
+                atol=atol,
+                equal_nan=True,
+                err_msg=name,
+            )
 
 
-def test_kill_9_of_the_driver_then_rerun_equals_an_uninterrupted_run(tmp_path, inputs,
-                                                                      reference):  # fmt: skip
+def test_kill_9_of_the_driver_then_rerun_equals_an_uninterrupted_run(tmp_path, inputs, reference):
     images, experts = inputs
     out = tmp_path / "out"
     args = _args(images, experts, out, "--executor", "inline")
     rng = np.random.default_rng(7)
-    process = subprocess.Popen(args, env=_env(tmp_path), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        args,
+        env=_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 600
     while not list((out / "complete").glob("*")) and time.monotonic() < deadline:
         assert process.poll() is None, "the run ended before it could be killed"
@@ -117,17 +151,36 @@ def test_real_scheduler_and_workers_with_a_worker_killed_mid_run(tmp_path, input
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     scheduler = subprocess.Popen(
         [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-        env=env, start_new_session=True, **quiet,
-    )  # fmt: skip
+        env=env,
+        start_new_session=True,
+        **quiet,
+    )
     workers = []
     try:
         time.sleep(3)
         for name in ("a", "b"):
-            workers.append(subprocess.Popen(
-                [dask, "worker", address, "--nworkers", "1",
-                 "--nthreads", "1", "--name", name, "--no-dashboard", "--host", "127.0.0.1"],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True))  # fmt: skip
+            workers.append(
+                subprocess.Popen(
+                    [
+                        dask,
+                        "worker",
+                        address,
+                        "--nworkers",
+                        "1",
+                        "--nthreads",
+                        "1",
+                        "--name",
+                        name,
+                        "--no-dashboard",
+                        "--host",
+                        "127.0.0.1",
+                    ],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
         out = tmp_path / "out"
         run = subprocess.Popen(
             _args(images, experts, out, "--scheduler", address),

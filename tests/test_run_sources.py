@@ -24,8 +24,17 @@ pytestmark = pytest.mark.slow
 
 def test_demo_on_the_shipped_photos_with_fitting_experts(tmp_path):
     out = tmp_path / "demo"
-    code, output = run_cli("run", "--dataset", "samples", "--out", str(out), "--executor",
-                           "inline", "--fitting-iterations", "8")  # fmt: skip
+    code, output = run_cli(
+        "run",
+        "--dataset",
+        "samples",
+        "--out",
+        str(out),
+        "--executor",
+        "inline",
+        "--fitting-iterations",
+        "8",
+    )
     assert code == 0, output
     assert "SYNTHETIC BODY MODELS" in output
     _assert_one_screen(output)
@@ -43,8 +52,9 @@ def test_demo_on_the_shipped_photos_with_fitting_experts(tmp_path):
     assert np.isnan(arrays["feature_body"][kept].astype(np.float32)).all()  # fitters: no feature
 
 
-LIBRARY_LINES = re.compile(r"^(W0000|I0000|INFO |WARNING |INFO: |WARNING: )|distributed\.|8787",
-                           re.MULTILINE)  # fmt: skip
+LIBRARY_LINES = re.compile(
+    r"^(W0000|I0000|INFO |WARNING |INFO: |WARNING: )|distributed\.|8787", re.MULTILINE
+)
 """Lines of libraries (glog / TFLite, logging records, dask) that belong in OUT/logs/."""
 
 
@@ -74,9 +84,24 @@ def test_video_frames_are_samples_with_sequence_and_frame_ids(tmp_path):
     assert len(dict(decode_video_frames(video, range(4)))) == 4
     experts = write_experts_folder(tmp_path / "experts", seed=0)
     out = tmp_path / "run"
-    code, output = run_cli("run", "--dataset", "video", "--root", str(video), "--out", str(out),
-                           "--models", "synthetic", "--experts", str(experts),
-                           "--executor", "inline", "--shard-size", "2", "--verbose")  # fmt: skip
+    code, output = run_cli(
+        "run",
+        "--dataset",
+        "video",
+        "--root",
+        str(video),
+        "--out",
+        str(out),
+        "--models",
+        "synthetic",
+        "--experts",
+        str(experts),
+        "--executor",
+        "inline",
+        "--shard-size",
+        "2",
+        "--verbose",
+    )
     assert code == 0, output
     # --verbose: the library records are shown as well as written to OUT/logs/driver.log
     assert re.search(r"^INFO furpe_label\.\S+: manifest: ", output, re.MULTILINE), output
@@ -96,11 +121,30 @@ def test_local_cluster_run_writes_worker_logs_and_keeps_the_console_short(tmp_pa
     video = _video(tmp_path / "clip.avi")
     out = tmp_path / "run"
     done = subprocess.run(
-        [sys.executable, "-m", "furpe_label.workflows.cli", "run", "--dataset", "video",
-         "--root", str(video), "--out", str(out), "--models", "synthetic",
-         "--workers", "2", "--shard-size", "2", "--fitting-iterations", "4"],
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "furpe_label.workflows.cli",
+            "run",
+            "--dataset",
+            "video",
+            "--root",
+            str(video),
+            "--out",
+            str(out),
+            "--models",
+            "synthetic",
+            "--workers",
+            "2",
+            "--shard-size",
+            "2",
+            "--fitting-iterations",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
     _assert_one_screen(output)
@@ -124,23 +168,58 @@ def test_openpose_json_keypoints_drive_the_run(tmp_path):
     shutil.copy(OPENCV_SAMPLES / "messi5.jpg", images / "messi5.jpg")  # no JSON for this one
     experts = write_experts_folder(tmp_path / "experts", seed=0)
     out = tmp_path / "run"
-    code, output = run_cli("run", "--dataset", "image-folder", "--root", str(images),
-                           "--openpose", str(keypoints), "--detector", "openpose-json",
-                           "--out", str(out), "--models", "synthetic", "--experts",
-                           str(experts), "--executor", "inline")  # fmt: skip
+    code, output = run_cli(
+        "run",
+        "--dataset",
+        "image-folder",
+        "--root",
+        str(images),
+        "--openpose",
+        str(keypoints),
+        "--detector",
+        "openpose-json",
+        "--out",
+        str(out),
+        "--models",
+        "synthetic",
+        "--experts",
+        str(experts),
+        "--executor",
+        "inline",
+    )
     assert code == 0, output
     frame = audit_frame(out)
-    reasons = dict(zip(frame["image_path"].map(lambda p: Path(p).name),
-                       frame["drop_reason"].astype(str), strict=True))  # fmt: skip
+    reasons = dict(
+        zip(
+            frame["image_path"].map(lambda p: Path(p).name),
+            frame["drop_reason"].astype(str),
+            strict=True,
+        )
+    )
     assert reasons["messi5.jpg"] == "keypoints_file_missing"
     assert frame[frame["image_path"].str.endswith("im1010.jpg")]["n_confident_kp"].iloc[0] >= 12
 
 
 def test_slurm_dry_run_prints_the_job_script():
     pytest.importorskip("dask_jobqueue")
-    code, output = run_cli("run", "--dataset", "samples", "--out", "/tmp/unused",
-                           "--cluster", "slurm", "--queue", "gpu", "--account", "lab",
-                           "--gpus", "2", "--walltime", "02:00:00", "--dry-run")  # fmt: skip
+    code, output = run_cli(
+        "run",
+        "--dataset",
+        "samples",
+        "--out",
+        "/tmp/unused",
+        "--cluster",
+        "slurm",
+        "--queue",
+        "gpu",
+        "--account",
+        "lab",
+        "--gpus",
+        "2",
+        "--walltime",
+        "02:00:00",
+        "--dry-run",
+    )
     assert code == 0, output
     assert "#SBATCH -p gpu" in output and "#SBATCH -A lab" in output
     assert "--gres=gpu:2" in output and "GPU=2" in output and "02:00:00" in output

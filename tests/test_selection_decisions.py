@@ -27,8 +27,14 @@ from tests.selection_data import keypoint_layer, plausible_smplx_params
 
 N = 48
 CONFIG_A = SelectionConfig(max_mse=2e-4)
-CONFIG_B = SelectionConfig(min_count=40, hand_max_abs=2.9, betas_max_abs=2.0,
-                           hand_min_keypoints=10, max_mse=30.0, mse_frame="px")  # fmt: skip
+CONFIG_B = SelectionConfig(
+    min_count=40,
+    hand_max_abs=2.9,
+    betas_max_abs=2.0,
+    hand_min_keypoints=10,
+    max_mse=30.0,
+    mse_frame="px",
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +81,9 @@ def _fresh_run(world, config, step3_rows=None):
     step1 = score_keypoints(keypoints, config)
     step2 = score_validity(outputs, keypoints, hand_mean, config)
     valid = part_status(step2, config) == Reason.OK
-    step3, _ = score_reprojection(layer, params, camera, frame, keypoints, valid, config,
-                                  rows=step3_rows)  # fmt: skip
+    step3, _ = score_reprojection(
+        layer, params, camera, frame, keypoints, valid, config, rows=step3_rows
+    )
     return SelectionMetrics({**step1, **step2, **step3}, config.scoring_parameters())
 
 
@@ -122,8 +129,7 @@ def test_rows_never_scored_by_step3_are_reported(world):
     kept_by_a = combine(decide(_fresh_run(world, CONFIG_A), CONFIG_A))
     reached_step3 = kept_by_a.kept | (kept_by_a.drop_stage == Stage.REPROJECTION)
     metrics = _fresh_run(world, CONFIG_A, step3_rows=reached_step3)
-    loose = SelectionConfig(min_count=1, hand_min_keypoints=0, betas_max_abs=10.0,
-                            max_mse=2e-4)  # fmt: skip
+    loose = SelectionConfig(min_count=1, hand_min_keypoints=0, betas_max_abs=10.0, max_mse=2e-4)
     outcome = combine(what_if(metrics, loose))
     fresh = combine(decide(_fresh_run(world, loose), loose))
     unknown = outcome.drop_reason == Reason.NOT_SCORED
@@ -140,27 +146,43 @@ def test_combine_order_and_part_valid():
     status[3, Part.LEFT_HAND.column] = Reason.HAND_INVISIBLE
     status[0, Part.BODY.column] = Reason.NON_FINITE_OUTPUT  # row 0 is dropped earlier anyway
     step3 = np.array([Reason.OK] * 5 + [Reason.REPROJECTION_ERROR], dtype=object)
-    decisions = SelectionDecisions(np.array([True, False, True, True, True, True]), status,
-                                   step3, {})  # fmt: skip
+    decisions = SelectionDecisions(
+        np.array([True, False, True, True, True, True]), status, step3, {}
+    )
     inputs = np.array(["image_unreadable", "ok", "ok", "ok", "ok", "ok"], dtype=object)
     outcome = combine(decisions, inputs)
     assert outcome.drop_stage.tolist() == [
-        Stage.INPUT, Stage.KEYPOINTS, Stage.EXPERTS, Stage.KEPT, Stage.KEPT, Stage.REPROJECTION
-    ]  # fmt: skip
+        Stage.INPUT,
+        Stage.KEYPOINTS,
+        Stage.EXPERTS,
+        Stage.KEPT,
+        Stage.KEPT,
+        Stage.REPROJECTION,
+    ]
     assert outcome.drop_step.tolist() == [0, 1, 2, 0, 0, 3]  # FuRPE's steps only
     columns = outcome.audit_columns()
-    assert columns["drop_stage"] == ["input", "keypoints", "experts", "kept", "kept",
-                                     "reprojection"]  # fmt: skip
+    assert columns["drop_stage"] == [
+        "input",
+        "keypoints",
+        "experts",
+        "kept",
+        "kept",
+        "reprojection",
+    ]
     assert columns["drop_step"] == [None, 1, 2, None, None, 3]
     assert columns["drop_reason"][:2] == ["image_unreadable", "few_confident_keypoints"]
     assert outcome.drop_reason.tolist() == [
-        Reason.IMAGE_UNREADABLE, Reason.FEW_CONFIDENT_KEYPOINTS, Reason.ZERO_AREA, Reason.OK,
-        Reason.OK, Reason.REPROJECTION_ERROR,
-    ]  # fmt: skip
-    assert (
-        outcome.part_valid.tolist()
-        == [[False] * 4] * 3 + [[True, True, False, True], [True] * 4] + [[False] * 4]
-    )
+        Reason.IMAGE_UNREADABLE,
+        Reason.FEW_CONFIDENT_KEYPOINTS,
+        Reason.ZERO_AREA,
+        Reason.OK,
+        Reason.OK,
+        Reason.REPROJECTION_ERROR,
+    ]
+    assert outcome.part_valid.tolist() == [[False] * 4] * 3 + [
+        [True, True, False, True],
+        [True] * 4,
+    ] + [[False] * 4]
     detection = combine(decisions, np.array(["no_person_in_box"] + ["ok"] * 5))
     assert detection.drop_stage[0] == Stage.KEYPOINTS
     assert detection.drop_step[0] == 0  # detection is not FuRPE's step 1

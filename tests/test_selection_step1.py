@@ -32,8 +32,20 @@ def _people(n: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     kp = np.zeros((n, 137, 3))
     kp[..., :2] = rng.uniform(0, 500, (n, 137, 2))
-    near = np.array([0.0, 0.1, 0.2, 0.4, np.nextafter(0.1, 0), np.nextafter(0.2, 0),
-                     np.nextafter(0.4, 0), np.nextafter(0.4, 1), -0.5, 1.0])  # fmt: skip
+    near = np.array(
+        [
+            0.0,
+            0.1,
+            0.2,
+            0.4,
+            np.nextafter(0.1, 0),
+            np.nextafter(0.2, 0),
+            np.nextafter(0.4, 0),
+            np.nextafter(0.4, 1),
+            -0.5,
+            1.0,
+        ]
+    )
     sparse = rng.random((n, 137)) < rng.uniform(0.02, 0.3, (n, 1))  # many around 12
     kp[..., 2] = np.where(sparse, rng.choice(near, (n, 137)), 0.0)
     return kp

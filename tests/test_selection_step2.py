@@ -101,8 +101,13 @@ def test_hand_range_boundary_is_3_15_in_float32_after_adding_the_mean():
     absolute = _pose(out, Part.LEFT_HAND)[:3, 3 + 7].astype(np.float32) + mean
     assert absolute.tolist() == [limit, below, -limit]
     status = _status(out)
-    assert status[:, Part.LEFT_HAND.column].tolist() == [Reason.OUT_OF_RANGE, OK,
-                                                         Reason.OUT_OF_RANGE, OK, OK]  # fmt: skip
+    assert status[:, Part.LEFT_HAND.column].tolist() == [
+        Reason.OUT_OF_RANGE,
+        OK,
+        Reason.OUT_OF_RANGE,
+        OK,
+        OK,
+    ]
     assert status[:, Part.RIGHT_HAND.column].tolist() == [OK] * 4 + [Reason.OUT_OF_RANGE]
     assert (status[:, Part.BODY.column] == OK).all()  # a bad hand only suppresses the hand
 
@@ -119,8 +124,12 @@ def test_hand_visibility_counts_the_body_wrist_and_needs_more_than_8():
     scores = score_validity(_outputs(4), kp, HAND_MEAN, config)
     assert scores["n_visible_kp_left_hand"].tolist() == [8, 9, 8, 8]
     left = part_status(scores, config)[:, Part.LEFT_HAND.column]
-    assert left.tolist() == [Reason.HAND_INVISIBLE, OK, Reason.HAND_INVISIBLE,
-                             Reason.HAND_INVISIBLE]  # fmt: skip
+    assert left.tolist() == [
+        Reason.HAND_INVISIBLE,
+        OK,
+        Reason.HAND_INVISIBLE,
+        Reason.HAND_INVISIBLE,
+    ]
     relaxed = part_status(scores, SelectionConfig(hand_min_keypoints=7))[:, Part.LEFT_HAND.column]
     assert (relaxed == OK).all()
     assert (part_status(scores, config)[:, Part.RIGHT_HAND.column] == Reason.HAND_INVISIBLE).all()
@@ -160,8 +169,9 @@ def test_crop_camera_is_checked_with_its_part():
 def test_rows_not_scored_are_marked():
     config = SelectionConfig()
     out = _outputs(3)
-    scores = score_validity(out, _visible_keypoints(3), HAND_MEAN, config,
-                            rows=np.array([True, False, True]))  # fmt: skip
+    scores = score_validity(
+        out, _visible_keypoints(3), HAND_MEAN, config, rows=np.array([True, False, True])
+    )
     status = part_status(scores, config)
     assert (status[1] == Reason.NOT_SCORED).all() and (status[[0, 2]] == OK).all()
 
@@ -170,8 +180,12 @@ def test_bad_inputs_are_refused_with_names():
     with pytest.raises(ValueError, match=r"BodyParams\.betas"):
         _outputs(3, body_betas=np.zeros((3, 11)))
     with pytest.raises(ValueError, match="expert_reasons: 'fine' is not a Reason"):
-        score_validity(_outputs(2, reasons=np.full((2, 4), "fine", dtype=object)),
-                       _visible_keypoints(2), HAND_MEAN, SelectionConfig())
+        score_validity(
+            _outputs(2, reasons=np.full((2, 4), "fine", dtype=object)),
+            _visible_keypoints(2),
+            HAND_MEAN,
+            SelectionConfig(),
+        )
     with pytest.raises(ValueError, match="hand_mean"):
         score_validity(_outputs(2), _visible_keypoints(2), np.zeros(45), SelectionConfig())
     with pytest.raises(ValueError, match="keypoint rows"):

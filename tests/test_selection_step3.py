@@ -48,8 +48,9 @@ def scene(layer):
 def _score(layer, scene, detected=None, part_valid=ALL_VALID, config=None, **kwargs):
     params, camera, frame, exact, _ = scene
     detected = exact if detected is None else detected
-    return score_reprojection(layer, params, camera, frame, detected, part_valid,
-                              config or SelectionConfig(), **kwargs)  # fmt: skip
+    return score_reprojection(
+        layer, params, camera, frame, detected, part_valid, config or SelectionConfig(), **kwargs
+    )
 
 
 def test_exact_detections_reproject_with_zero_error(layer, scene):
@@ -99,19 +100,22 @@ def test_perspective_and_d2s_cameras(layer, scene):
     params, weak, frame, _, points = scene
     rng = np.random.default_rng(3)
     translation = torch.as_tensor(np.c_[rng.normal(0, 0.3, (N, 2)), rng.uniform(4, 8, N)])
-    camera = PerspectiveCamera(translation.float(), torch.full((N, 2), 1145.0),
-                               torch.tensor([[512.0, 515.0]]).expand(N, 2))  # fmt: skip
+    camera = PerspectiveCamera(
+        translation.float(), torch.full((N, 2), 1145.0), torch.tensor([[512.0, 515.0]]).expand(N, 2)
+    )
     detected = np.zeros((N, 137, 3))
     detected[..., :2] = camera.project(points).double().numpy()
     detected[..., 2] = 0.9
-    metrics, _ = score_reprojection(layer, params, camera, frame, detected, ALL_VALID,
-                                   SelectionConfig())  # fmt: skip
+    metrics, _ = score_reprojection(
+        layer, params, camera, frame, detected, ALL_VALID, SelectionConfig()
+    )
     assert metrics["reproj_mse_px"].max() < 1e-6 and metrics["reproj_mse_norm"].max() < 1e-10
     # D2S with a far centre is the weak perspective [s, t_u / s]
     s, t = weak.cam[:, 0], weak.cam[:, 1:]
     d2s = D2SCamera(s, s[:, None] * t, torch.full((N,), 1e7))
-    metrics, _ = score_reprojection(layer, params, d2s, frame, scene[3], ALL_VALID,
-                                   SelectionConfig())  # fmt: skip
+    metrics, _ = score_reprojection(
+        layer, params, d2s, frame, scene[3], ALL_VALID, SelectionConfig()
+    )
     assert metrics["reproj_mse_px"].max() < 1e-4
 
 
@@ -138,13 +142,19 @@ def test_rows_chunks_and_refusals(synthetic_models_dir, layer, scene):
     relative = OpenPoseFromSMPLX(load_body_model(synthetic_models_dir, "smplx").layer)
     params, camera, frame, detected, _ = scene
     with pytest.raises(ValueError, match="flat_hand_mean=True"):
-        score_reprojection(relative, params, camera, frame, detected, ALL_VALID,
-                           SelectionConfig())  # fmt: skip
+        score_reprojection(relative, params, camera, frame, detected, ALL_VALID, SelectionConfig())
     with pytest.raises(ValueError, match="part_valid"):
         _score(layer, scene, part_valid=ALL_VALID[:, :3])
     with pytest.raises(ValueError, match="betas"):
-        score_reprojection(layer, {**params, "betas": params["betas"][:2]}, camera, frame,
-                           detected, ALL_VALID, SelectionConfig())  # fmt: skip
+        score_reprojection(
+            layer,
+            {**params, "betas": params["betas"][:2]},
+            camera,
+            frame,
+            detected,
+            ALL_VALID,
+            SelectionConfig(),
+        )
 
 
 def test_keep_rule_boundaries():
@@ -152,6 +162,9 @@ def test_keep_rule_boundaries():
     mse = np.array([value, np.nextafter(value, 1.0), np.nan, np.inf, 0.0])
     config = SelectionConfig(max_mse=value)
     assert reprojection_status(mse, config).tolist() == [
-        Reason.OK, Reason.REPROJECTION_ERROR, Reason.REPROJECTION_UNVERIFIABLE,
-        Reason.REPROJECTION_ERROR, Reason.OK,
-    ]  # fmt: skip
+        Reason.OK,
+        Reason.REPROJECTION_ERROR,
+        Reason.REPROJECTION_UNVERIFIABLE,
+        Reason.REPROJECTION_ERROR,
+        Reason.OK,
+    ]

@@ -108,8 +108,10 @@ def test_write_shard_refuses_partial_or_mistyped_shards(store):
 
 
 def test_float64_input_is_stored_as_the_schema_dtype(store):
-    rows = {k: (v.astype(np.float64) if v.dtype.kind == "f" else v)
-            for k, v in label_rows(store.fields, 0, 8).items()}  # fmt: skip
+    rows = {
+        k: (v.astype(np.float64) if v.dtype.kind == "f" else v)
+        for k, v in label_rows(store.fields, 0, 8).items()
+    }
     store.write_shard(0, rows)
     assert store.array("betas").dtype == np.float32
     _assert_rows(store, 0, 8)
@@ -153,6 +155,7 @@ def test_concurrent_writers_of_different_shards_lose_nothing(tmp_path):
     processes = 4
     context = multiprocessing.get_context("fork")
     with context.Pool(processes) as pool:
-        pool.starmap(_write_shards, [(str(path), list(range(i, 10, processes)))
-                                     for i in range(processes)])  # fmt: skip
+        pool.starmap(
+            _write_shards, [(str(path), list(range(i, 10, processes))) for i in range(processes)]
+        )
     _assert_rows(LabelStore.open(path), 0, n)

@@ -82,8 +82,9 @@ def test_dataloader_workers_after_the_parent_read(store_path, expected):
     dataset = LabelDataset(store_path)
     dataset[0]  # the parent opens the store before the workers fork
     sampler = BlockShuffleBatchSampler.for_dataset(dataset, batch_size=6, seed=3)
-    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=2,
-                        multiprocessing_context="fork")  # fmt: skip
+    loader = DataLoader(
+        dataset, batch_sampler=sampler, num_workers=2, multiprocessing_context="fork"
+    )
     seen = []
     for batch in loader:
         assert batch["body_pose"].shape[1:] == (21, 3)

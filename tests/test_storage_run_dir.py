@@ -96,17 +96,25 @@ _HOLDER = textwrap.dedent(
 
 
 def test_second_run_on_the_same_folder_refuses_until_the_holder_dies(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(tmp_path)],
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(RunLockedError, match=rf"pid {holder.pid} on .*use another --out"):
             RunDir(tmp_path).lock().acquire()
         other = subprocess.run(
-            [sys.executable, "-c", "import sys; from furpe_label.storage.run_lock import RunLock;"
-             " RunLock(sys.argv[1]).acquire()", str(tmp_path)],
-            capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-c",
+                "import sys; from furpe_label.storage.run_lock import RunLock;"
+                " RunLock(sys.argv[1]).acquire()",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert other.returncode != 0 and "RunLockedError" in other.stderr
     finally:
         os.kill(holder.pid, signal.SIGKILL)
@@ -146,8 +154,10 @@ def test_stats_are_counted_from_the_audit_rows():
     columns = audit_columns(0, 9, 0)
     stats = ShardStats.from_audit(audit_table(columns))
     assert (stats.samples, stats.kept) == (9, 3)
-    assert stats.drops == {"keypoints": {"few_confident_keypoints": 3},
-                           "reprojection": {"reprojection_error": 3}}  # fmt: skip
+    assert stats.drops == {
+        "keypoints": {"few_confident_keypoints": 3},
+        "reprojection": {"reprojection_error": 3},
+    }
     assert stats.seconds["experts"] == pytest.approx(float(sum(columns["seconds_experts"])))
     assert ShardStats.from_json(json.loads(json.dumps(stats.to_json()))) == stats
     doubled = stats + stats

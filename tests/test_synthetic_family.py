@@ -52,11 +52,17 @@ def test_every_file_is_listed_hashed_and_marked(family):
     root, manifest = family
     listed = {entry["path"]: entry for entry in manifest["files"]}
     expected = {
-        "smplx/SMPLX_NEUTRAL.npz", "smpl/SMPL_NEUTRAL.pkl", "mano/MANO_RIGHT.pkl",
-        "mano/MANO_LEFT.pkl", "flame/FLAME_NEUTRAL.pkl", "flame/flame_static_embedding.pkl",
-        "flame/flame_dynamic_embedding.npy", "flame/landmark_embedding.npy",
-        "transfer/smpl2smplx_deftrafo_setup.pkl", "transfer/smplx_mask_ids.npy",
-    }  # fmt: skip
+        "smplx/SMPLX_NEUTRAL.npz",
+        "smpl/SMPL_NEUTRAL.pkl",
+        "mano/MANO_RIGHT.pkl",
+        "mano/MANO_LEFT.pkl",
+        "flame/FLAME_NEUTRAL.pkl",
+        "flame/flame_static_embedding.pkl",
+        "flame/flame_dynamic_embedding.npy",
+        "flame/landmark_embedding.npy",
+        "transfer/smpl2smplx_deftrafo_setup.pkl",
+        "transfer/smplx_mask_ids.npy",
+    }
     assert set(listed) == expected
     assert json.loads(manifest[specs.SYNTHETIC_MARKER_KEY])["seed"] == 0
     for name, entry in listed.items():
@@ -260,8 +266,9 @@ def test_mano_and_flame_are_exact_parts_of_smplx(family, smplx_layer):
     truth = manifest["ground_truth"]
     pose = 0.3 * torch.randn(1, 45, generator=torch.Generator().manual_seed(1))
     for side, right in (("right", True), ("left", False)):
-        mano = smplx.create(str(root), model_type="mano", is_rhand=right, use_pca=False,
-                            flat_hand_mean=True)  # fmt: skip
+        mano = smplx.create(
+            str(root), model_type="mano", is_rhand=right, use_pca=False, flat_hand_mean=True
+        )
         part = mano(hand_pose=pose).vertices[0]
         whole = smplx_layer(**{f"{side}_hand_pose": pose}).vertices[0]
         ids = torch.tensor(truth["mano"][side]["vertex_to_smplx_vertex"])

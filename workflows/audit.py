@@ -40,8 +40,15 @@ __all__ = [
     "stored_metrics",
 ]
 
-SCORES = ("n_confident_kp", "reproj_mse_norm", "reproj_mse_px", "betas_max_abs",
-          "transfer_error_mm", "gt_mpjpe_mm", "gt_pa_mpjpe_mm")  # fmt: skip
+SCORES = (
+    "n_confident_kp",
+    "reproj_mse_norm",
+    "reproj_mse_px",
+    "betas_max_abs",
+    "transfer_error_mm",
+    "gt_mpjpe_mm",
+    "gt_pa_mpjpe_mm",
+)
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
@@ -76,8 +83,9 @@ def parse_what_if(assignments: Sequence[str], base: SelectionConfig) -> Selectio
     for text in assignments:
         key, sep, value = text.partition("=")
         if not sep or key.strip() not in WHAT_IF_KEYS:
-            raise ValueError(f"--what-if {text!r}: use KEY=VALUE with KEY one of "
-                             f"{', '.join(WHAT_IF_KEYS)}")  # fmt: skip
+            raise ValueError(
+                f"--what-if {text!r}: use KEY=VALUE with KEY one of {', '.join(WHAT_IF_KEYS)}"
+            )
         name = WHAT_IF_KEYS[key.strip()]
         current = getattr(base, name)
         try:
@@ -104,9 +112,12 @@ def stored_input_reasons(table: pa.Table) -> np.ndarray:
     """
     before = stored_stages(table)
     stored_reason = np.asarray(table.column("drop_reason").cast(pa.string()).to_pylist(), object)
-    return np.where(np.isin(before, [Stage.INPUT, Stage.KEYPOINTS])
-                    & (stored_reason != Reason.FEW_CONFIDENT_KEYPOINTS.value),
-                    stored_reason, Reason.OK.value)  # fmt: skip
+    return np.where(
+        np.isin(before, [Stage.INPUT, Stage.KEYPOINTS])
+        & (stored_reason != Reason.FEW_CONFIDENT_KEYPOINTS.value),
+        stored_reason,
+        Reason.OK.value,
+    )
 
 
 def recompute(table: pa.Table, base: SelectionConfig, config: SelectionConfig) -> pd.DataFrame:
@@ -131,8 +142,11 @@ def report(frame: pd.DataFrame, config: SelectionConfig) -> AuditReport:
     funnel = frame.groupby(["dataset", "stage"], observed=True).size().rename("rows").reset_index()
     reasons = (
         frame[frame["drop_reason"] != Reason.OK.value]
-        .groupby(["stage", "drop_reason"], observed=True).size().rename("rows").reset_index()
-    )  # fmt: skip
+        .groupby(["stage", "drop_reason"], observed=True)
+        .size()
+        .rename("rows")
+        .reset_index()
+    )
     reasons["meaning"] = [Reason(r).meaning for r in reasons["drop_reason"]]
     present = [s for s in SCORES if s in frame and frame[s].notna().any()]
     quantiles = frame[present].quantile(list(QUANTILES)).T if present else pd.DataFrame()
@@ -140,8 +154,9 @@ def report(frame: pd.DataFrame, config: SelectionConfig) -> AuditReport:
     kept = frame["drop_stage"].astype(str) == Stage.KEPT.label
     by_subject = (
         pd.DataFrame({"dataset": frame["dataset"], "subject": subject, "kept": kept})
-        .groupby(["dataset", "subject"], observed=True)["kept"].agg(["size", "sum"])
-        .rename(columns={"size": "rows", "sum": "kept"}).reset_index()
-    )  # fmt: skip
-    return AuditReport(funnel, reasons, quantiles, by_subject, int(kept.sum()), len(frame),
-                       config)  # fmt: skip
+        .groupby(["dataset", "subject"], observed=True)["kept"]
+        .agg(["size", "sum"])
+        .rename(columns={"size": "rows", "sum": "kept"})
+        .reset_index()
+    )
+    return AuditReport(funnel, reasons, quantiles, by_subject, int(kept.sum()), len(frame), config)

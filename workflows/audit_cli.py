@@ -45,8 +45,9 @@ def audit(out: Path, what_if: tuple[str, ...], plots_dir: Path | None) -> None:
     result = report(frame, config)
     kept = 100.0 * result.kept / max(result.total, 1)
     header = "what-if " + " ".join(what_if) if what_if else "stored decisions"
-    click.echo(f"{out}: {result.total} person instances, kept {result.kept} ({kept:.1f} %) "
-               f"[{header}]\n")  # fmt: skip
+    click.echo(
+        f"{out}: {result.total} person instances, kept {result.kept} ({kept:.1f} %) [{header}]\n"
+    )
     click.echo(_table("funnel (rows leaving at each stage; kept = labelled)", result.funnel))
     click.echo(_table("drop reasons", result.reasons))
     click.echo(_table("per dataset / subject", result.by_subject))

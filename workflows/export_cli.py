@@ -41,11 +41,20 @@ def _run_models(out: Path, models: str | None) -> Path:
 
 @click.command()
 @click.argument("out", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--format", "fmt", required=True, type=click.Choice(EXPORT_FORMATS),
-              help="furpe: params3d_v/<dataset>/<image>.npy; expose: train.npz + vertices; "
-                   "humandata: mmhuman3d HumanData <dataset>.npz.")  # fmt: skip
-@click.option("--dest", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="New or empty output folder.")  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(EXPORT_FORMATS),
+    help="furpe: params3d_v/<dataset>/<image>.npy; expose: train.npz + vertices; "
+    "humandata: mmhuman3d HumanData <dataset>.npz.",
+)
+@click.option(
+    "--dest",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="New or empty output folder.",
+)
 @click.option(
     "--all",
     "include_all",
@@ -55,10 +64,14 @@ def _run_models(out: Path, models: str | None) -> Path:
 @click.option(
     "--models", envvar=MODELS_ENV, help="SMPL-X folder the run used (default: the run's --models)."
 )
-@click.option("--dataset-name", help="Dataset folder / file name in the export (default: the "
-              "run's dataset), e.g. h36m or mpi/S1_Seq2.")  # fmt: skip
-def export(out: Path, fmt: str, dest: Path, include_all: bool, models: str | None,
-           dataset_name: str | None) -> None:  # fmt: skip
+@click.option(
+    "--dataset-name",
+    help="Dataset folder / file name in the export (default: the "
+    "run's dataset), e.g. h36m or mpi/S1_Seq2.",
+)
+def export(
+    out: Path, fmt: str, dest: Path, include_all: bool, models: str | None, dataset_name: str | None
+) -> None:
     """Export the finished run in OUT to --dest in a trainer's format.
 
     Kept rows only by default; a suppressed part is marked the way each format marks a missing
@@ -66,13 +79,20 @@ def export(out: Path, fmt: str, dest: Path, include_all: bool, models: str | Non
     """
     try:
         models_dir = _run_models(out, models) if fmt in FORMATS_NEEDING_MODELS else None
-        summary = export_run(out, fmt, dest, include_all=include_all, models_dir=models_dir,
-                             dataset_name=dataset_name)  # fmt: skip
+        summary = export_run(
+            out,
+            fmt,
+            dest,
+            include_all=include_all,
+            models_dir=models_dir,
+            dataset_name=dataset_name,
+        )
     except (ExportError, FileExistsError, FileNotFoundError, ValueError) as error:
         logger.debug("export refused", exc_info=True)
         raise click.ClickException(str(error)) from None
-    click.echo(f"{dest}: {summary.rows} row(s) in {fmt} format "
-               f"({summary.kept_rows} kept by the selection)")  # fmt: skip
+    click.echo(
+        f"{dest}: {summary.rows} row(s) in {fmt} format ({summary.kept_rows} kept by the selection)"
+    )
     for reason, count in sorted(summary.skip_counts().items()):
         click.echo(f"  not written: {count} {reason} ({ExportSkip(reason).meaning})")
     if summary.synthetic:

@@ -39,9 +39,12 @@ import click
     help="Longer side of the picture, pixels.",
 )
 def inspect_sample(
-    out: Path, samples: tuple[int, ...], output: Path | None, models_dir: Path | None,
+    out: Path,
+    samples: tuple[int, ...],
+    output: Path | None,
+    models_dir: Path | None,
     max_side: int,
-) -> None:  # fmt: skip
+) -> None:
     """Draw samples of the run in OUT as the report's gallery does: the image with the
     labelled SMPL-X mesh silhouette, detected vs projected SMPL-X keypoints and the part crop
     boxes, under the sample's outcome."""

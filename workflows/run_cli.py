@@ -34,6 +34,7 @@ cannot be read, another run on OUT, other settings in OUT): reported without a t
 DEMO_DATASET = "samples"
 logger = logging.getLogger(__name__)
 
+
 def _models(models: str | None, dataset: str) -> str:
     """The models folder; the demo falls back to the synthetic family, others must ask."""
     if models is None:
@@ -176,11 +177,16 @@ def run(**options) -> None:
     to OUT/logs/ (--verbose: here too).
     """
     cluster = ClusterOptions(
-        cluster=options["cluster"], scheduler=options["scheduler"],
+        cluster=options["cluster"],
+        scheduler=options["scheduler"],
         scheduler_file=str(options["scheduler_file"]) if options["scheduler_file"] else None,
-        workers=options["workers"], gpus=options["gpus"], queue=options["queue"],
-        account=options["account"], walltime=options["walltime"], jobs=options["jobs"],
-    )  # fmt: skip
+        workers=options["workers"],
+        gpus=options["gpus"],
+        queue=options["queue"],
+        account=options["account"],
+        walltime=options["walltime"],
+        jobs=options["jobs"],
+    )
     if options["dry_run"]:
         if options["cluster"] != "slurm":
             raise click.UsageError("--dry-run prints the SLURM job script: add --cluster slurm")
@@ -200,8 +206,11 @@ def run(**options) -> None:
         fusion=FusionConfig(wrist=options["wrist"]),
     )
     resources = RunResources(device=options["device"], batch_size=options["batch_size"])
-    chosen_by = "--detector" if options["detector"] else (
-        "--openpose" if options["openpose"] else "default")
+    chosen_by = (
+        "--detector"
+        if options["detector"]
+        else ("--openpose" if options["openpose"] else "default")
+    )
     click.echo(f"keypoint detector: {config.detector} ({chosen_by})")
     out = options["out"].expanduser().resolve()
     adapter_options = {"openpose": config.openpose} if dataset == "image-folder" else {}
@@ -209,8 +218,9 @@ def run(**options) -> None:
         adapter_options["work_dir"] = out
 
     def make_adapter():
-        return create_adapter(dataset, root=config.root, annotations=config.annotations,
-                              **adapter_options)  # fmt: skip
+        return create_adapter(
+            dataset, root=config.root, annotations=config.annotations, **adapter_options
+        )
 
     from furpe_label.pipeline.driver import run_labels  # heavy: torch, models
     from furpe_label.pipeline.executors import DaskExecutor, InlineExecutor
@@ -222,18 +232,19 @@ def run(**options) -> None:
     try:
         with run_console(out, verbose) as console:
             if options["executor"] == "inline":
-                summary = run_labels(config, resources, out, make_adapter, InlineExecutor(),
-                                     console.progress)  # fmt: skip
+                summary = run_labels(
+                    config, resources, out, make_adapter, InlineExecutor(), console.progress
+                )
             else:
                 with connected(cluster) as client:
                     link = dashboard_link(client)
                     if link:
                         console.line(f"dashboard: {link}")
                     logs = WorkerLogs(str(console.logs), verbose, os.getpid())
-                    executor = DaskExecutor(client, needs_gpu=options["gpus"] > 0,
-                                            worker_logs=logs)  # fmt: skip
-                    summary = run_labels(config, resources, out, make_adapter, executor,
-                                         console.progress)  # fmt: skip
+                    executor = DaskExecutor(client, needs_gpu=options["gpus"] > 0, worker_logs=logs)
+                    summary = run_labels(
+                        config, resources, out, make_adapter, executor, console.progress
+                    )
             console.summary(summary)
     except RUN_REFUSALS as error:  # config problems: one clear message, no traceback
         logger.debug("run refused", exc_info=True)

@@ -52,8 +52,7 @@ from furpe_label.experts.records import BodyParams, ExpertRecord
 
 __all__ = ["OPENPOSE25_FROM_SMPL", "SmplBodyFitter"]
 
-OPENPOSE25_FROM_SMPL = (24, 12, 17, 19, 21, 16, 18, 20, 0, 2, 5, 8, 1, 4, 7,
-                        25, 26, 27, 28, 29, 30, 31, 32, 33, 34)  # fmt: skip
+OPENPOSE25_FROM_SMPL = (24, 12, 17, 19, 21, 16, 18, 20, 0, 2, 5, 8, 1, 4, 7, *range(25, 35))
 """Per OpenPose-25 slot, the index into [24 SMPL joints, nose, right eye, left eye, right ear,
 left ear, left big toe, left small toe, left heel, right big toe, right small toe, right heel]
 (SPIN's JOINT_MAP)."""
@@ -261,8 +260,14 @@ class SmplBodyFitter(KeypointFitter):
         x, data, loss = self.run_stages(x0, data, fresh_camera=init is None, solver=solver)
         skipped = too_few_keypoints(conf, self.min_keypoints)
         x = torch.where(skipped[:, None], x0, x)
-        data = FitData(target, conf, torch.where(skipped[:, None, None], base, data.base),
-                       data.reference, world, world_conf)  # fmt: skip
+        data = FitData(
+            target,
+            conf,
+            torch.where(skipped[:, None, None], base, data.base),
+            data.reference,
+            world,
+            world_conf,
+        )
         with torch.no_grad():
             params = BodyParams(
                 rotmats=self.rotmats(x, data).cpu().numpy().astype(np.float32),

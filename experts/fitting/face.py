@@ -95,8 +95,9 @@ class FlameFaceFitter(KeypointFitter):
         self.model_sha256 = model.sha256
         faces = layer.faces_tensor.long()
         rows = layer.dynamic_lmk_faces_idx.shape[0]
-        triangles = torch.cat([faces[layer.lmk_faces_idx], faces[layer.dynamic_lmk_faces_idx]
-                               .reshape(-1, 3)])  # fmt: skip
+        triangles = torch.cat(
+            [faces[layer.lmk_faces_idx], faces[layer.dynamic_lmk_faces_idx].reshape(-1, 3)]
+        )
         weights = torch.cat([layer.lmk_bary_coords, layer.dynamic_lmk_bary_coords.reshape(-1, 3)])
         self.skinning = SparseSkinning(
             layer.v_template,
@@ -142,8 +143,9 @@ class FlameFaceFitter(KeypointFitter):
         relative = torch.eye(3, device=rotmats.device).expand(rotmats.shape[0], 3, 3)
         for joint in self.neck_chain:
             relative = mul3(rotmats[:, joint], relative)
-        yaw = torch.round(torch.clamp(-rot_mat_to_euler(relative) * 180.0 / math.pi,
-                                      max=_MAX_YAW_ROW)).long()  # fmt: skip
+        yaw = torch.round(
+            torch.clamp(-rot_mat_to_euler(relative) * 180.0 / math.pi, max=_MAX_YAW_ROW)
+        ).long()
         negative = torch.where(yaw < -_MAX_YAW_ROW, 2 * _MAX_YAW_ROW, _MAX_YAW_ROW - yaw)
         return torch.where(yaw < 0, negative, yaw).clamp(0, self.num_rows - 1)
 

@@ -209,10 +209,12 @@ class ManoHandFitter(KeypointFitter):
             points = self.model_points(x, self.bare(x, base))
             projected = self.projection(points, x)
         left = torch.as_tensor(params.is_left, device=self.device)[:, None, None]
-        points = torch.where(left, points * torch.tensor([-1.0, 1.0, 1.0], device=self.device),
-                             points)  # fmt: skip
-        projected = torch.where(left, projected * torch.tensor([-1.0, 1.0], device=self.device),
-                                projected)  # fmt: skip
+        points = torch.where(
+            left, points * torch.tensor([-1.0, 1.0, 1.0], device=self.device), points
+        )
+        projected = torch.where(
+            left, projected * torch.tensor([-1.0, 1.0], device=self.device), projected
+        )
         return projected.cpu().numpy(), points.cpu().numpy()
 
     def _start(self, is_left: torch.Tensor, init: ExpertRecord | None):
@@ -257,8 +259,9 @@ class ManoHandFitter(KeypointFitter):
         target, conf = clean_keypoints(self._keypoints(keypoints, is_left))
         if len(is_left) == 0:
             return empty_result("hand")
-        target = torch.where(is_left[:, None, None], target * torch.tensor([-1.0, 1.0],
-                             device=self.device), target)  # fmt: skip
+        target = torch.where(
+            is_left[:, None, None], target * torch.tensor([-1.0, 1.0], device=self.device), target
+        )
         x0, base = self._start(is_left, init)
         empty = torch.zeros(len(is_left), 0, 3, device=self.device)
         data = FitData(target, conf, base, x0.clone(), empty, empty[..., 0])

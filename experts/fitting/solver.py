@@ -42,9 +42,13 @@ def _value_and_grad(
 
 
 def _direction(
-    grad: torch.Tensor, s: torch.Tensor, y: torch.Tensor, rho: torch.Tensor, gamma: torch.Tensor,
+    grad: torch.Tensor,
+    s: torch.Tensor,
+    y: torch.Tensor,
+    rho: torch.Tensor,
+    gamma: torch.Tensor,
     newest: int,
-) -> torch.Tensor:  # fmt: skip
+) -> torch.Tensor:
     """L-BFGS two-loop recursion per sample: ``-H grad`` (B, P). Slots with ``rho == 0`` are
     empty and drop out; ``gamma`` (B,) scales the initial inverse Hessian."""
     history = s.shape[1]

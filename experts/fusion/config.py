@@ -11,8 +11,13 @@ import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-__all__ = ["DEFAULT_TWIST_LIMIT_RAD", "DEFAULT_WRIST_RULE", "WRIST_RULES", "FusionConfig",
-           "WristRule"]  # fmt: skip
+__all__ = [
+    "DEFAULT_TWIST_LIMIT_RAD",
+    "DEFAULT_WRIST_RULE",
+    "WRIST_RULES",
+    "FusionConfig",
+    "WristRule",
+]
 
 WristRule = Literal["adaptive", "copy-paste", "furpe"]
 WRIST_RULES: tuple[str, ...] = get_args(WristRule)

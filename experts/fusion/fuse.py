@@ -50,8 +50,17 @@ __all__ = ["SMPLX_EXPRESSION_COEFFS", "FusedSmplx", "fuse_parts"]
 SMPLX_EXPRESSION_COEFFS = 10
 """SMPL-X ``expression`` length: the first FLAME expression coefficients."""
 
-_LABEL_FIELDS = ("global_orient", "body_pose", "betas", "jaw_pose", "leye_pose", "reye_pose",
-                 "left_hand_pose", "right_hand_pose", "expression")  # fmt: skip
+_LABEL_FIELDS = (
+    "global_orient",
+    "body_pose",
+    "betas",
+    "jaw_pose",
+    "leye_pose",
+    "reye_pose",
+    "left_hand_pose",
+    "right_hand_pose",
+    "expression",
+)
 
 
 @dataclass(frozen=True)
@@ -186,8 +195,9 @@ def fuse_parts(
         [rig.bone_direction(rest, LEFT_WRIST), rig.bone_direction(rest, RIGHT_WRIST)], dim=1
     )
     hands_use = torch.from_numpy(hands_ok)
-    wrists = integrate_wrists(body_local, body_global, hand_global, hands_use, axes,
-                              config.wrist, config.twist_limit_rad)  # fmt: skip
+    wrists = integrate_wrists(
+        body_local, body_global, hand_global, hands_use, axes, config.wrist, config.twist_limit_rad
+    )
     local = wrists.body_local
 
     face_t = torch.from_numpy(face_ok)

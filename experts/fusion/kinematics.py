@@ -134,14 +134,16 @@ class SmplxRig:
         """
         if betas.shape[-1] != self.num_betas:
             raise ValueError(f"betas have {betas.shape[-1]} coefficients, rig has {self.num_betas}")
-        joints = self.joint_template + torch.einsum("nb,bjc->njc", betas.double(),
-                                                    self.joint_shape_dirs)  # fmt: skip
+        joints = self.joint_template + torch.einsum(
+            "nb,bjc->njc", betas.double(), self.joint_shape_dirs
+        )
         if expression is not None:
             count = expression.shape[-1]
             if count > self.num_expression:
                 raise ValueError(f"{count} expression coefficients, rig has {self.num_expression}")
-            joints = joints + torch.einsum("ne,ejc->njc", expression.double(),
-                                           self.joint_expression_dirs[:count])  # fmt: skip
+            joints = joints + torch.einsum(
+                "ne,ejc->njc", expression.double(), self.joint_expression_dirs[:count]
+            )
         return joints
 
     def bone_direction(self, rest_joints: torch.Tensor, joint: int) -> torch.Tensor:
@@ -177,4 +179,3 @@ def load_smplx_rig(
         flat_hand_mean=False,
     )
     return SmplxRig.from_layer(model.layer)
-

@@ -213,9 +213,12 @@ class ShapeTransfer(nn.Module):
         if not parts:  # no bodies: empty arrays of the right trailing shapes
             empty = global_orient.new_zeros
             return TransferResult(
-                empty(0, 3), empty(0, SMPLX_BODY_JOINTS, 3), empty(0, self.num_betas),
-                empty(0, 3), empty(0),
-            )  # fmt: skip
+                empty(0, 3),
+                empty(0, SMPLX_BODY_JOINTS, 3),
+                empty(0, self.num_betas),
+                empty(0, 3),
+                empty(0),
+            )
         return TransferResult(
             *(torch.cat([getattr(p, f.name) for p in parts]) for f in fields(TransferResult))
         )

@@ -50,35 +50,99 @@ _FACE68 = tuple(_SMPLX_JOINT_NAMES[127:144]) + tuple(_SMPLX_JOINT_NAMES[76:127])
 _FACE70 = (*_FACE68, "right_pupil", "left_pupil")
 
 _OPENPOSE25 = (
-    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
-    "left_elbow", "left_wrist", "mid_hip", "right_hip", "right_knee", "right_ankle", "left_hip",
-    "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear", "left_big_toe",
-    "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel",
-)  # fmt: skip
+    "nose",
+    "neck",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "mid_hip",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "right_eye",
+    "left_eye",
+    "right_ear",
+    "left_ear",
+    "left_big_toe",
+    "left_small_toe",
+    "left_heel",
+    "right_big_toe",
+    "right_small_toe",
+    "right_heel",
+)
 _COCO17 = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle",
-)  # fmt: skip
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
 # COCO-WholeBody feet 17-22: left big toe, left small toe, left heel, then the right ones.
 _COCO_FEET = (
-    "left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe",
+    "left_big_toe",
+    "left_small_toe",
+    "left_heel",
+    "right_big_toe",
+    "right_small_toe",
     "right_heel",
-)  # fmt: skip
+)
 # Human3.6M: H36M 8 (thorax) is SPIN's "Neck (LSP)" and H36M 0 its "Pelvis (MPII)" slot
 # (SPIN constants H36M_TO_J17 vs J24_TO_J17); jaw/head/spine are SPIN's "(H36M)" joints.
 _H36M_MID = ("spine_h36m", "thorax_h36m", "jaw_h36m", "head_h36m")
 _H36M_ARMS = (
-    "left_shoulder", "left_elbow", "left_wrist", "right_shoulder", "right_elbow", "right_wrist",
-)  # fmt: skip
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+)
 _RIGHT_LEG = ("right_hip", "right_knee", "right_ankle")
 _LEFT_LEG = ("left_hip", "left_knee", "left_ankle")
 _SPIN24 = (
-    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
-    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
-    "neck_lsp", "head_top", "pelvis_mpii", "thorax_mpii", "spine_h36m", "jaw_h36m", "head_h36m",
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
-)  # fmt: skip
+    "right_ankle",
+    "right_knee",
+    "right_hip",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "right_wrist",
+    "right_elbow",
+    "right_shoulder",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "neck_lsp",
+    "head_top",
+    "pelvis_mpii",
+    "thorax_mpii",
+    "spine_h36m",
+    "jaw_h36m",
+    "head_h36m",
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+)
 
 KEYPOINT_NAMES: dict[str, tuple[str, ...]] = {
     "openpose137": _OPENPOSE25 + _hand("left_") + _hand("right_") + _FACE70,

@@ -87,10 +87,12 @@ class OpenPoseFromSMPLX(nn.Module):
         lmk_vertices = faces[model.lmk_faces_idx].reshape(-1)
         static_ids, inverse = torch.unique(torch.cat([extra, lmk_vertices]), return_inverse=True)
         n_extra = len(extra)
-        point_vertices = torch.cat([inverse[:n_extra, None].expand(-1, 3),
-                                    inverse[n_extra:].view(-1, 3)])  # fmt: skip
-        point_weights = torch.cat([torch.eye(3, dtype=dtype)[:1].expand(n_extra, -1),
-                                   model.lmk_bary_coords])  # fmt: skip
+        point_vertices = torch.cat(
+            [inverse[:n_extra, None].expand(-1, 3), inverse[n_extra:].view(-1, 3)]
+        )
+        point_weights = torch.cat(
+            [torch.eye(3, dtype=dtype)[:1].expand(n_extra, -1), model.lmk_bary_coords]
+        )
         landmarks = torch.zeros(len(point_vertices), len(static_ids), dtype=dtype)
         buffer("static_landmarks", landmarks.scatter_add_(1, point_vertices, point_weights))
         blend, weights = vertex_blend_data(model, static_ids, order)
@@ -160,7 +162,7 @@ class OpenPoseFromSMPLX(nn.Module):
                 transforms.index_select(2, cols),
             )
             bary = self.dyn_bary[row][:, :, None, None]  # (17, 3 corners, 1, 1)
-            parts.append((verts.view(-1, 3, 3, count) * bary).sum(1))  # fmt: skip
+            parts.append((verts.view(-1, 3, 3, count) * bary).sum(1))
             start += count
         return torch.cat(parts, dim=2).index_select(2, torch.argsort(order))
 
@@ -181,12 +183,18 @@ class OpenPoseFromSMPLX(nn.Module):
         arguments as :meth:`joints`."""
         batch = global_orient.shape[0]
         zeros3 = global_orient.new_zeros(batch, 3)
-        full_pose = torch.cat([global_orient.reshape(-1, 1, 3), body_pose.reshape(-1, 21, 3),
-                               (zeros3 if jaw_pose is None else jaw_pose).reshape(-1, 1, 3),
-                               (zeros3 if leye_pose is None else leye_pose).reshape(-1, 1, 3),
-                               (zeros3 if reye_pose is None else reye_pose).reshape(-1, 1, 3),
-                               left_hand_pose.reshape(-1, 15, 3),
-                               right_hand_pose.reshape(-1, 15, 3)], dim=1)  # fmt: skip
+        full_pose = torch.cat(
+            [
+                global_orient.reshape(-1, 1, 3),
+                body_pose.reshape(-1, 21, 3),
+                (zeros3 if jaw_pose is None else jaw_pose).reshape(-1, 1, 3),
+                (zeros3 if leye_pose is None else leye_pose).reshape(-1, 1, 3),
+                (zeros3 if reye_pose is None else reye_pose).reshape(-1, 1, 3),
+                left_hand_pose.reshape(-1, 15, 3),
+                right_hand_pose.reshape(-1, 15, 3),
+            ],
+            dim=1,
+        )
         full_pose = full_pose + self.pose_mean  # (B, 55, 3)
         if expression is None:
             expression = global_orient.new_zeros(batch, self.num_expression_coeffs)

@@ -24,8 +24,33 @@ import numpy as np
 import torch
 
 # SMPLify-X's smpl_to_openpose(model_type='smplx', openpose_format='coco25') body/hand tables.
-_BODY = (55, 12, 17, 19, 21, 16, 18, 20, 0, 2, 5, 8, 1, 4, 7,
-         56, 57, 58, 59, 60, 61, 62, 63, 64, 65)  # fmt: skip
+_BODY = (
+    55,
+    12,
+    17,
+    19,
+    21,
+    16,
+    18,
+    20,
+    0,
+    2,
+    5,
+    8,
+    1,
+    4,
+    7,
+    56,
+    57,
+    58,
+    59,
+    60,
+    61,
+    62,
+    63,
+    64,
+    65,
+)
 _LEFT_HAND = (20, 37, 38, 39, 66, 25, 26, 27, 67, 28, 29, 30, 68, 34, 35, 36, 69, 31, 32, 33, 70)
 _RIGHT_HAND = (21, 52, 53, 54, 71, 40, 41, 42, 72, 43, 44, 45, 73, 49, 50, 51, 74, 46, 47, 48, 75)
 _FACE_START = 76  # first of the 51 static landmarks in smplx's joints output

@@ -42,8 +42,15 @@ from furpe_label.storage.exports.smplx_mesh import SmplxMesh
 
 __all__ = ["EXPOSE_POSE_ORDER", "write_expose"]
 
-EXPOSE_POSE_ORDER = (("global_orient", 1), ("body_pose", 21), ("jaw_pose", 1), ("leye_pose", 1),
-                     ("reye_pose", 1), ("left_hand_pose", 15), ("right_hand_pose", 15))  # fmt: skip
+EXPOSE_POSE_ORDER = (
+    ("global_orient", 1),
+    ("body_pose", 21),
+    ("jaw_pose", 1),
+    ("leye_pose", 1),
+    ("reye_pose", 1),
+    ("left_hand_pose", 15),
+    ("right_hand_pose", 15),
+)
 """The joints of ExPose's ``pose`` (55, 3), in order: (store field, joints)."""
 
 SPLIT = "train"
@@ -75,8 +82,9 @@ def _vertices(labels: dict[str, np.ndarray], mesh: SmplxMesh) -> np.ndarray:
     return out
 
 
-def write_expose(rows: RunRows, dest: Path, mesh: SmplxMesh, dataset: str,
-                 include_all: bool) -> RunRows:  # fmt: skip
+def write_expose(
+    rows: RunRows, dest: Path, mesh: SmplxMesh, dataset: str, include_all: bool
+) -> RunRows:
     """Write ``train.npz`` and the vertex files of ``rows`` under ``dest``; returns ``rows``."""
     poses, betas, expression, keypoints = [], [], [], []
     vertex_folder = dest / "vertices" / SPLIT
@@ -96,11 +104,12 @@ def write_expose(rows: RunRows, dest: Path, mesh: SmplxMesh, dataset: str,
         "betas": np.concatenate(betas) if betas else np.zeros((0, 10), np.float32),
         "expression": np.concatenate(expression) if expression else np.zeros((0, 10), np.float32),
         "pose": np.concatenate(poses) if poses else np.zeros((0, 55, 3), np.float32),
-        "keypoints2D": np.concatenate(keypoints) if keypoints
+        "keypoints2D": np.concatenate(keypoints)
+        if keypoints
         else np.zeros((0, 137, 3), np.float32),
         "dset_name": np.array([dset_name.encode()] * count, dtype=np.bytes_),
         "sample_idx": rows.sample_idx.astype(np.int64),
-    }  # fmt: skip
+    }
     if include_all:
         arrays["valid"] = rows.valid.astype(bool)
         arrays["part_valid"] = rows.part_valid.astype(bool)

@@ -53,9 +53,19 @@ __all__ = ["FURPE_FOLDER", "furpe_image_name", "one_file_per_image", "write_furp
 
 FURPE_FOLDER = "params3d_v"
 IMAGE_LIST_FOLDER = "comp_img_fns"
-_READ = ("global_orient", "body_pose", "betas", "jaw_pose", "expression", "left_hand_pose",
-         "right_hand_pose", "transl", "camera", "box_body",
-         *(f"feature_{part.value}" for part in Part))  # fmt: skip
+_READ = (
+    "global_orient",
+    "body_pose",
+    "betas",
+    "jaw_pose",
+    "expression",
+    "left_hand_pose",
+    "right_hand_pose",
+    "transl",
+    "camera",
+    "box_body",
+    *(f"feature_{part.value}" for part in Part),
+)
 
 
 def furpe_image_name(image_path: str) -> str:
@@ -77,8 +87,9 @@ def one_file_per_image(rows: RunRows, body_area: np.ndarray) -> RunRows:
     keep[list(best.values())] = True
     rows = rows.subset(keep, ExportSkip.OTHER_PERSON_EXPORTED)
     owner: dict[str, str] = {}
-    unique = np.array([owner.setdefault(furpe_image_name(p), p) == p for p in rows.image_path],
-                      dtype=bool)  # fmt: skip
+    unique = np.array(
+        [owner.setdefault(furpe_image_name(p), p) == p for p in rows.image_path], dtype=bool
+    )
     return rows.subset(unique, ExportSkip.FILE_NAME_TAKEN)
 
 
@@ -96,11 +107,12 @@ def _records(labels: dict[str, np.ndarray], part_valid: np.ndarray, mesh: SmplxM
     }
     face = part_valid[:, Part.FACE.column]
     params = {
-        "global_orient": labels["global_orient"], "body_pose": labels["body_pose"],
+        "global_orient": labels["global_orient"],
+        "body_pose": labels["body_pose"],
         "betas": labels["betas"],
         "jaw_pose": np.where(face[:, None], labels["jaw_pose"], 0.0),
         "expression": np.where(face[:, None], labels["expression"], 0.0),
-    }  # fmt: skip
+    }
     for side, relative in hands.items():
         present = part_valid[:, side.column][:, None, None]
         params[f"{side.value}_pose"] = np.where(present, relative, 0.0)
@@ -112,11 +124,12 @@ def _records(labels: dict[str, np.ndarray], part_valid: np.ndarray, mesh: SmplxM
             "global_orient": labels["global_orient"][row].astype(np.float32),
             "body_pose": labels["body_pose"][row].reshape(63).astype(np.float32),
             "betas": labels["betas"][row].reshape(1, -1).astype(np.float32),
-            "vertices": vertices[row], "keypoints3d": joints[row],
+            "vertices": vertices[row],
+            "keypoints3d": joints[row],
             "scale": labels["camera"][row, :1].astype(np.float32),
             "translation": translation[row],
             "crop_body_bbox": labels["box_body"][row].astype(np.float32),
-        }  # fmt: skip
+        }
         if face[row]:
             record["jaw_pose"] = labels["jaw_pose"][row].reshape(1, 3).astype(np.float32)
             record["expression"] = labels["expression"][row].reshape(1, -1).astype(np.float32)
@@ -143,8 +156,11 @@ def write_furpe(rows: RunRows, dest: Path, mesh: SmplxMesh, dataset: str) -> Run
     folder.mkdir(parents=True, exist_ok=True)
     for positions in rows.batches():
         labels = rows.read(_READ, positions)
-        for record, image in zip(_records(labels, rows.part_valid[positions], mesh),
-                                 rows.image_path[positions], strict=True):  # fmt: skip
+        for record, image in zip(
+            _records(labels, rows.part_valid[positions], mesh),
+            rows.image_path[positions],
+            strict=True,
+        ):
             save_npy(folder / f"{furpe_image_name(image)}.npy", record)
     image_list = np.asarray(rows.image_path, dtype=str)
     save_npy(dest / IMAGE_LIST_FOLDER / f"{dataset}.npy", image_list)

@@ -53,8 +53,12 @@ PART_BOX_KEYS = {
     Part.RIGHT_HAND: "rhand_bbox_xywh",
 }
 """Part -> HumanData box key (SMPLer-X's names)."""
-_META_VALID = {Part.BODY: "body_valid", Part.FACE: "face_valid",
-               Part.LEFT_HAND: "lefthand_valid", Part.RIGHT_HAND: "righthand_valid"}  # fmt: skip
+_META_VALID = {
+    Part.BODY: "body_valid",
+    Part.FACE: "face_valid",
+    Part.LEFT_HAND: "lefthand_valid",
+    Part.RIGHT_HAND: "righthand_valid",
+}
 _BOXES = tuple(f"box_{part.value}" for part in Part)
 _READ = (*SMPLX_PARAMS, "keypoints2d", "camera", *_BOXES)
 
@@ -96,12 +100,15 @@ def write_humandata(rows: RunRows, dest: Path, dataset: str) -> RunRows:
     usable = rows.part_valid & rows.valid[:, None]
     info = rows.info
     meta = {
-        "height": sizes[:, 0], "width": sizes[:, 1], "gender": ["neutral"] * len(rows),
+        "height": sizes[:, 0],
+        "width": sizes[:, 1],
+        "gender": ["neutral"] * len(rows),
         "sample_idx": rows.sample_idx.astype(np.int64),
-        "person_idx": rows.person_idx.astype(np.int64), "valid": rows.valid.astype(bool),
+        "person_idx": rows.person_idx.astype(np.int64),
+        "valid": rows.valid.astype(bool),
         **{key: usable[:, part.column].copy() for part, key in _META_VALID.items()},
         "weak_perspective_camera": merged["camera"].astype(np.float32),
-    }  # fmt: skip
+    }
     experts = ", ".join(f"{part}: {name}" for part, name in sorted(info.experts.items()))
     misc = {
         "flat_hand_mean": True,
@@ -110,7 +117,7 @@ def write_humandata(rows: RunRows, dest: Path, dataset: str) -> RunRows:
         "synthetic_body_models": bool(info.synthetic),
         "run_config_hash": info.config_hash,
         "code_version": info.code_version,
-    }  # fmt: skip
+    }
     keypoints = export_keypoints(merged["keypoints2d"], "humandata")
     arrays = {
         "__key_strict__": False,

@@ -84,9 +84,11 @@ def export_run(
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose from {EXPORT_FORMATS}")
     if fmt == "furpe" and include_all:
-        raise ExportError("the FuRPE layout has no per-row mask (its loader trains on every file "
-                          "it finds): export kept rows only, or use --format humandata/expose "
-                          "with --all")  # fmt: skip
+        raise ExportError(
+            "the FuRPE layout has no per-row mask (its loader trains on every file "
+            "it finds): export kept rows only, or use --format humandata/expose "
+            "with --all"
+        )
     dest = Path(dest)
     check_empty_dest(dest)
     rows = read_run_rows(out, include_all)
@@ -111,9 +113,13 @@ def export_run(
         _empty(dest)  # it was empty: everything in it is this export's partial output
         raise
     summary = ExportSummary(
-        format=fmt, dest=dest, rows=len(written), kept_rows=int(written.valid.sum()),
-        skipped=written.skipped, synthetic=bool(rows.info.synthetic),
-    )  # fmt: skip
+        format=fmt,
+        dest=dest,
+        rows=len(written),
+        kept_rows=int(written.valid.sum()),
+        skipped=written.skipped,
+        synthetic=bool(rows.info.synthetic),
+    )
     save_json(dest / SUMMARY_FILE, _summary_json(summary, rows.out, rows.info, dataset))
     return summary
 
@@ -132,8 +138,12 @@ def _summary_json(summary: ExportSummary, out: Path, info: Any, dataset: str) ->
         "dataset": dataset,
         "rows": summary.rows,
         "kept_rows": summary.kept_rows,
-        "run": {"out": str(out), "config_hash": info.config_hash,
-                "code_version": info.code_version, "synthetic": bool(info.synthetic)},
+        "run": {
+            "out": str(out),
+            "config_hash": info.config_hash,
+            "code_version": info.code_version,
+            "synthetic": bool(info.synthetic),
+        },
         "skipped": {str(s): reason.value for s, reason in sorted(summary.skipped.items())},
         "skip_reasons": {reason.value: reason.meaning for reason in ExportSkip},
-    }  # fmt: skip
+    }

@@ -92,12 +92,16 @@ class RunRows:
         skipped = dict(self.skipped)
         skipped.update({int(s): reason for s in self.sample_idx[~keep]})
         return RunRows(
-            out=self.out, info=self.info, dataset=self.dataset,
+            out=self.out,
+            info=self.info,
+            dataset=self.dataset,
             sample_idx=self.sample_idx[keep],
             image_path=[p for p, k in zip(self.image_path, keep, strict=True) if k],
-            person_idx=self.person_idx[keep], valid=self.valid[keep],
-            part_valid=self.part_valid[keep], skipped=skipped,
-        )  # fmt: skip
+            person_idx=self.person_idx[keep],
+            valid=self.valid[keep],
+            part_valid=self.part_valid[keep],
+            skipped=skipped,
+        )
 
     def read(self, names: Sequence[str], positions: np.ndarray | slice) -> dict[str, np.ndarray]:
         """Label arrays of the rows at ``positions`` (of this object): ``{name: (B, *shape)}``
@@ -146,8 +150,10 @@ def read_run_rows(out: str | os.PathLike[str], include_all: bool = False) -> Run
         run_dir.manifest, columns=["sample_idx", "image_path", "person_idx"]
     ).to_pydict()
     if len(manifest["sample_idx"]) != len(valid):
-        raise ExportError(f"{run_dir.manifest} has {len(manifest['sample_idx'])} rows but the "
-                          f"label store {len(valid)}")  # fmt: skip
+        raise ExportError(
+            f"{run_dir.manifest} has {len(manifest['sample_idx'])} rows but the "
+            f"label store {len(valid)}"
+        )
     rows = np.arange(len(valid)) if include_all else np.flatnonzero(valid)
     images = [manifest["image_path"][r] for r in rows]
     persons = [manifest["person_idx"][r] for r in rows]
@@ -161,5 +167,6 @@ def read_run_rows(out: str | os.PathLike[str], include_all: bool = False) -> Run
         valid=valid[rows],
         part_valid=part_valid[rows],
     )
-    return everything.subset(np.array([p is not None for p in images], bool),
-                             ExportSkip.VIDEO_FRAME)  # fmt: skip
+    return everything.subset(
+        np.array([p is not None for p in images], bool), ExportSkip.VIDEO_FRAME
+    )

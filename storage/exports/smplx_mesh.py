@@ -41,14 +41,21 @@ class SmplxMesh:
 
     def __init__(self, models_dir: Path | str, run_model_sha256: Mapping[str, str]) -> None:
         model = load_body_model(
-            models_dir, "smplx", "neutral", num_betas=SMPLX_BETAS,
-            num_expression_coeffs=SMPLX_EXPRESSION, flat_hand_mean=False, use_face_contour=True,
-        )  # fmt: skip
+            models_dir,
+            "smplx",
+            "neutral",
+            num_betas=SMPLX_BETAS,
+            num_expression_coeffs=SMPLX_EXPRESSION,
+            flat_hand_mean=False,
+            use_face_contour=True,
+        )
         recorded = run_model_sha256.get(model.path.name)
         if recorded is None and model.sha256 not in run_model_sha256.values():
-            raise ExportError(f"the run recorded no SMPL-X file like {model.path} "
-                              f"(it recorded {sorted(run_model_sha256)}): pass the run's "
-                              "models folder with --models")  # fmt: skip
+            raise ExportError(
+                f"the run recorded no SMPL-X file like {model.path} "
+                f"(it recorded {sorted(run_model_sha256)}): pass the run's "
+                "models folder with --models"
+            )
         if recorded is not None and recorded != model.sha256:
             raise ExportError(
                 f"{model.path} is not the SMPL-X file the run used (SHA-256 {model.sha256[:12]}"
@@ -57,10 +64,12 @@ class SmplxMesh:
         self.layer = model.layer.eval()
         self.synthetic = model.synthetic is not None
         layer = self.layer
-        self.hand_mean = np.stack([
-            layer.left_hand_mean.detach().cpu().numpy().reshape(15, 3),
-            layer.right_hand_mean.detach().cpu().numpy().reshape(15, 3),
-        ]).astype(np.float32)  # fmt: skip
+        self.hand_mean = np.stack(
+            [
+                layer.left_hand_mean.detach().cpu().numpy().reshape(15, 3),
+                layer.right_hand_mean.detach().cpu().numpy().reshape(15, 3),
+            ]
+        ).astype(np.float32)
 
     def forward(self, params: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Vertices and joints of B bodies.

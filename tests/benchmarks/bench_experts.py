@@ -50,8 +50,17 @@ def _interleaved_seconds(fns: dict[str, Callable[[], object]], repeats: int) -> 
 def _person() -> np.ndarray:
     """(1, 137, 3) OpenPose-137 keypoints of the astronaut: body, face ring, both hands."""
     kps = np.zeros((1, 137, 3))
-    body = {0: (226, 120), 1: (210, 250), 2: (120, 245), 5: (305, 255), 3: (70, 400),
-            4: (140, 480), 6: (330, 370), 7: (340, 460), 8: (210, 500)}  # fmt: skip
+    body = {
+        0: (226, 120),
+        1: (210, 250),
+        2: (120, 245),
+        5: (305, 255),
+        3: (70, 400),
+        4: (140, 480),
+        6: (330, 370),
+        7: (340, 460),
+        8: (210, 500),
+    }
     for index, (x, y) in body.items():
         kps[0, index] = (x, y, 0.9)
     ring = np.linspace(0, 2 * np.pi, 68, endpoint=False)
@@ -73,20 +82,33 @@ def test_bench_expert_stage(tmp_path):
     loaded = {e.part: e for e in build_experts(["spin", "deca", "frankmocap"], options)}
     images = [skimage.data.astronaut()] * batch
     persons = PersonBatch(
-        images, np.arange(batch), np.repeat(_person(), batch, 0).astype(np.float32),
+        images,
+        np.arange(batch),
+        np.repeat(_person(), batch, 0).astype(np.float32),
         [Reason.OK] * batch,
-    )  # fmt: skip
+    )
     rng = np.random.default_rng(0)
     hands = [loaded[Part.LEFT_HAND], loaded[Part.RIGHT_HAND]]
     cases = {
-        "spin": ([loaded[Part.BODY]], batch, lambda c: spin_tensor(c, device),
-                 loaded[Part.BODY].runner.model.pooled_features),
-        "deca": ([loaded[Part.FACE]], batch, lambda c: deca_tensor(c, device),
-                 loaded[Part.FACE].runner.model.encoder.pooled_features),
-        "frankmocap": (hands, 2 * batch,
-                       lambda c: frankmocap_tensor(c, np.arange(len(c)) % 2 == 1, device),
-                       hands[0].runner.model.main_encoder.pooled_features),
-    }  # fmt: skip
+        "spin": (
+            [loaded[Part.BODY]],
+            batch,
+            lambda c: spin_tensor(c, device),
+            loaded[Part.BODY].runner.model.pooled_features,
+        ),
+        "deca": (
+            [loaded[Part.FACE]],
+            batch,
+            lambda c: deca_tensor(c, device),
+            loaded[Part.FACE].runner.model.encoder.pooled_features,
+        ),
+        "frankmocap": (
+            hands,
+            2 * batch,
+            lambda c: frankmocap_tensor(c, np.arange(len(c)) % 2 == 1, device),
+            hands[0].runner.model.main_encoder.pooled_features,
+        ),
+    }
     lines = [f"device={device} batch={batch} threads={torch.get_num_threads()}"]
     overheads = {}
     for name, (experts, n_crops, normalise, trunk) in cases.items():

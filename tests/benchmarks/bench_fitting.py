@@ -95,10 +95,14 @@ def test_fitting_speedup(synthetic_models_dir, part):
     rate_batched, rate_base = BATCH / t_batched, BASELINE_SAMPLES / t_base
     loss_batched = float(np.nanmean(batched.loss[subset]))
     loss_base = float(np.nanmean(base.loss))
-    kp = {k: keypoint_error_px(fitter, r, truth, rows) for k, r, rows in
-          (("batched", batched, everything), ("base", base, subset))}  # fmt: skip
-    mm = {k: truth_error_mm(fitter, r, truth, rows) for k, r, rows in
-          (("batched", batched, everything), ("base", base, subset))}  # fmt: skip
+    kp = {
+        k: keypoint_error_px(fitter, r, truth, rows)
+        for k, r, rows in (("batched", batched, everything), ("base", base, subset))
+    }
+    mm = {
+        k: truth_error_mm(fitter, r, truth, rows)
+        for k, r, rows in (("batched", batched, everything), ("base", base, subset))
+    }
     speedup, error_ratio = rate_batched / rate_base, loss_batched / loss_base
     print(
         f"\n{part}: batch {BATCH}, 1 thread | batched {rate_batched:.1f} samples/s, "

@@ -63,8 +63,11 @@ class _Timed:
 
 def _photos(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    sources = [SPIN_EXAMPLE / "im1010.jpg", OPENCV_SAMPLES / "messi5.jpg",
-               OPENCV_SAMPLES / "basketball1.png"]  # fmt: skip
+    sources = [
+        SPIN_EXAMPLE / "im1010.jpg",
+        OPENCV_SAMPLES / "messi5.jpg",
+        OPENCV_SAMPLES / "basketball1.png",
+    ]
     for copy in range(COPIES):
         for source in sources:
             shutil.copy(source, folder / f"{source.stem}_{copy}{source.suffix}")
@@ -72,8 +75,9 @@ def _photos(folder: Path) -> Path:
 
 
 def _config(root: Path, shard_size: int = SHARD) -> RunConfig:
-    return RunConfig(dataset="samples", root=str(root), shard_size=shard_size,
-                     fitting_iterations=30)  # fmt: skip
+    return RunConfig(
+        dataset="samples", root=str(root), shard_size=shard_size, fitting_iterations=30
+    )
 
 
 def _adapter(config: RunConfig, out: Path):
@@ -116,11 +120,14 @@ def test_bench_pipeline_overhead_and_scaling(tmp_path):
             client.run(lambda: (torch.set_num_threads(1), worker_models(config, resources)))
             out = tmp_path / f"dask{workers}"
             start = time.perf_counter()
-            summary = run_labels(config, resources, out, _adapter(config, out),
-                                 DaskExecutor(client), False)  # fmt: skip
+            summary = run_labels(
+                config, resources, out, _adapter(config, out), DaskExecutor(client), False
+            )
             rates[workers] = summary.stats.samples / (time.perf_counter() - start)
-    lines.append(f"LocalCluster: 1 worker {rates[1]:.2f} samples/s, 2 workers {rates[2]:.2f} "
-                 f"samples/s, ratio {rates[2] / rates[1]:.2f}x (goal >= 1.7x)")  # fmt: skip
+    lines.append(
+        f"LocalCluster: 1 worker {rates[1]:.2f} samples/s, 2 workers {rates[2]:.2f} "
+        f"samples/s, ratio {rates[2] / rates[1]:.2f}x (goal >= 1.7x)"
+    )
     print("\n" + "\n".join(lines))
     assert summary.stats.samples > 0
 
@@ -143,10 +150,15 @@ def test_bench_pipeline_memory_per_worker(tmp_path):
     for size in (12, 40):
         config = _config(root, shard_size=size)
         out = tmp_path / f"mem{size}"
-        run_labels(config, RunResources(device="cpu"), out, _adapter(config, out),
-                   _NoShards(), False)  # fmt: skip
-        done = subprocess.run([sys.executable, "-c", _PEAK, repr(config.as_dict()), str(out)],
-                              capture_output=True, text=True, timeout=1800)  # fmt: skip
+        run_labels(
+            config, RunResources(device="cpu"), out, _adapter(config, out), _NoShards(), False
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", _PEAK, repr(config.as_dict()), str(out)],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         peaks[size] = int(done.stdout.strip().splitlines()[-1]) / 1024  # MB
     row_bytes = (
@@ -154,9 +166,11 @@ def test_bench_pipeline_memory_per_worker(tmp_path):
         + 4 * (2048 + 1024) * 2
     )  # label arrays + the four parts' float16 features in records
     estimate = peaks[40] + DEFAULT_SHARD * row_bytes / 2**20
-    print(f"\npeak RSS per worker: {peaks[12]:.0f} MB (12 samples), {peaks[40]:.0f} MB (40); "
-          f"per-row arrays {row_bytes / 1024:.1f} KB -> about {estimate / 1024:.2f} GB at "
-          f"{DEFAULT_SHARD} (goal <= 4 GB; one 256-row chunk of pixels at a time)")  # fmt: skip
+    print(
+        f"\npeak RSS per worker: {peaks[12]:.0f} MB (12 samples), {peaks[40]:.0f} MB (40); "
+        f"per-row arrays {row_bytes / 1024:.1f} KB -> about {estimate / 1024:.2f} GB at "
+        f"{DEFAULT_SHARD} (goal <= 4 GB; one 256-row chunk of pixels at a time)"
+    )
     assert peaks[40] > 0 and resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0
 
 

@@ -48,8 +48,11 @@ def _build(path, chunk_size: int) -> LabelStore:
         arrays = {}
         for field in store.fields:
             shape = (rows, *field.shape)
-            arrays[field.name] = (rng.random(shape) < 0.7 if field.dtype == "bool"
-                                  else rng.standard_normal(shape).astype(field.dtype))  # fmt: skip
+            arrays[field.name] = (
+                rng.random(shape) < 0.7
+                if field.dtype == "bool"
+                else rng.standard_normal(shape).astype(field.dtype)
+            )
         store.write_shard(shard_id, arrays)
     return store
 
@@ -129,10 +132,13 @@ def test_reader_throughput(tmp_path, chunk_size):
     }
     baseline = rates["per-sample zarr (baseline)"][0]
     load = os.getloadavg()[0]
-    print(f"\nreader, chunk {chunk_size}, {len(fast.fields)} arrays, batch {BATCH}, median of "
-          f"{REPEATS}, {os.cpu_count()} CPUs at load {load:.1f} (samples/s per wall second, "
-          "and per CPU second of this process ~ one free core; goal >= 1000/s):")  # fmt: skip
+    print(
+        f"\nreader, chunk {chunk_size}, {len(fast.fields)} arrays, batch {BATCH}, median of "
+        f"{REPEATS}, {os.cpu_count()} CPUs at load {load:.1f} (samples/s per wall second, "
+        "and per CPU second of this process ~ one free core; goal >= 1000/s):"
+    )
     for name, (wall, cpu) in rates.items():
-        print(f"  {name:28s} {wall:9.0f} /s wall {cpu:9.0f} /s CPU "
-              f"{wall / baseline:7.1f}x baseline")  # fmt: skip
+        print(
+            f"  {name:28s} {wall:9.0f} /s wall {cpu:9.0f} /s CPU {wall / baseline:7.1f}x baseline"
+        )
     assert all(wall > 0 for wall, _ in rates.values())

@@ -27,8 +27,10 @@ from tests.doubles.official_checkpoints import write_experts_folder
 
 def _report(name: str, new: Callable[[], object], baseline: Callable[[], object]) -> float:
     ours, theirs = median_seconds(new, 5), median_seconds(baseline, 5)
-    print(f"\n{name}: safe {ours * 1e3:.0f} ms, baseline {theirs * 1e3:.0f} ms, "
-          f"ratio {ours / theirs:.2f}")  # fmt: skip
+    print(
+        f"\n{name}: safe {ours * 1e3:.0f} ms, baseline {theirs * 1e3:.0f} ms, "
+        f"ratio {ours / theirs:.2f}"
+    )
     return ours / theirs
 
 

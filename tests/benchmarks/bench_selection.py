@@ -64,8 +64,9 @@ def _inputs(n: int, seed: int):
 @pytest.mark.benchmark
 def test_selection_step3_throughput(synthetic_models_dir):
     fast = keypoint_layer(synthetic_models_dir)
-    model = load_body_model(synthetic_models_dir, "smplx", flat_hand_mean=True,
-                            num_expression_coeffs=10).layer  # fmt: skip
+    model = load_body_model(
+        synthetic_models_dir, "smplx", flat_hand_mean=True, num_expression_coeffs=10
+    ).layer
     baseline = FullForwardKeypoints(model)
     config = SelectionConfig()
     shard = _inputs(SHARD, seed=0)
@@ -76,8 +77,11 @@ def test_selection_step3_throughput(synthetic_models_dir):
 
     diff = np.nanmax(np.abs(run(fast, small)[1] - run(baseline, small)[1]))
     rates = {}
-    cases = (("baseline", baseline, small, 3), ("fast", fast, small, REPEATS),
-             ("fast shard", fast, shard, 3))  # fmt: skip
+    cases = (
+        ("baseline", baseline, small, 3),
+        ("fast", fast, small, REPEATS),
+        ("fast shard", fast, shard, 3),
+    )
     threads = torch.get_num_threads()
     for name, layer, inputs, repeats in cases:
         wall, _ = median_wall_and_cpu(lambda lay=layer, inp=inputs: run(lay, inp), repeats)
@@ -87,13 +91,17 @@ def test_selection_step3_throughput(synthetic_models_dir):
         finally:
             torch.set_num_threads(threads)
         rates[name] = (len(inputs[3]) / wall, len(inputs[3]) / cpu)
-    print(f"\nstep 3 (keypoints + projection + errors in 2 frames, per part), CPU; samples/s: "
-          f"wall-clock with {threads} threads | per CPU-second of 1 thread")  # fmt: skip
+    print(
+        f"\nstep 3 (keypoints + projection + errors in 2 frames, per part), CPU; samples/s: "
+        f"wall-clock with {threads} threads | per CPU-second of 1 thread"
+    )
     for name, (wall_rate, cpu_rate) in rates.items():
         print(f"  {name:10s} {wall_rate:10,.0f} | {cpu_rate:10,.0f}")
     base, quick = rates["baseline"], rates["fast"]
-    print(f"  speed-up {quick[0] / base[0]:.1f}x wall, {quick[1] / base[1]:.1f}x CPU; goal >= "
-          f"{TARGET_SAMPLES_PER_S:,} samples/s; max |projection diff| {diff:.2e} px")  # fmt: skip
+    print(
+        f"  speed-up {quick[0] / base[0]:.1f}x wall, {quick[1] / base[1]:.1f}x CPU; goal >= "
+        f"{TARGET_SAMPLES_PER_S:,} samples/s; max |projection diff| {diff:.2e} px"
+    )
     assert diff < 1e-2
 
 
@@ -116,10 +124,12 @@ def test_selection_step3_threshold_study(synthetic_models_dir):
                 f"{(values[~good] > at95).mean():.3f} of gross"
             )
         values = result["mse_norm"]
-        by_kind = {k: round(float((values[result["kind"] == k] > default).mean()), 3)
-                   for k in GROSS_KINDS}  # fmt: skip
+        by_kind = {
+            k: round(float((values[result["kind"] == k] > default).mean()), 3) for k in GROSS_KINDS
+        }
         keep_good, drop_gross = (values[good] <= default).mean(), (values[~good] > default).mean()
-        print(f"    default keeps {keep_good:.3f} of good, drops {drop_gross:.3f} of gross "
-              f"{by_kind}")  # fmt: skip
+        print(
+            f"    default keeps {keep_good:.3f} of good, drops {drop_gross:.3f} of gross {by_kind}"
+        )
         if level == 1.0:
             assert keep_good > 0.9 and drop_gross > 0.85

@@ -30,8 +30,12 @@ from furpe_label.selection.step2_validity import hand_visibility_indices
 from tests.selection_data import body_crop_affines, plausible_smplx_params
 
 GROSS_KINDS = ("backwards", "random_pose", "camera", "mirrored")
-_PARTS = {"body": (slice(0, 25), 0.02), "left_hand": (slice(25, 46), 0.06),
-          "right_hand": (slice(46, 67), 0.06), "face": (slice(67, 137), 0.02)}  # fmt: skip
+_PARTS = {
+    "body": (slice(0, 25), 0.02),
+    "left_hand": (slice(25, 46), 0.06),
+    "right_hand": (slice(46, 67), 0.06),
+    "face": (slice(67, 137), 0.02),
+}
 # SMPL-X body joints 1..21 (body_pose rows 0..20) and their mirror partners
 _MIRROR = [1, 0, 2, 4, 3, 5, 7, 6, 8, 10, 9, 11, 13, 12, 14, 16, 15, 18, 17, 20, 19]
 
@@ -72,8 +76,14 @@ def detect(truth_px: np.ndarray, yaw: np.ndarray, rng, noise_level: float = 1.0)
 
 
 def _expert(truth: dict[str, np.ndarray], rng, level: float) -> dict[str, np.ndarray]:
-    noise = {"body_pose": 0.1, "betas": 0.5, "left_hand_pose": 0.15, "right_hand_pose": 0.15,
-             "expression": 0.3, "jaw_pose": 0.05}  # fmt: skip
+    noise = {
+        "body_pose": 0.1,
+        "betas": 0.5,
+        "left_hand_pose": 0.15,
+        "right_hand_pose": 0.15,
+        "expression": 0.3,
+        "jaw_pose": 0.05,
+    }
     out = {k: v + rng.normal(0.0, level * noise.get(k, 0.0), v.shape) for k, v in truth.items()}
     tilt = Rotation.from_rotvec(rng.normal(0.0, level * 0.08, (len(truth["betas"]), 3)))
     out["global_orient"] = (Rotation.from_rotvec(truth["global_orient"]) * tilt).as_rotvec()
@@ -158,7 +168,12 @@ def simulate(
     for hand in (Part.LEFT_HAND, Part.RIGHT_HAND):  # step 2's visibility rule
         count = (detected[:, hand_visibility_indices(hand), 2] >= config.hand_threshold).sum(1)
         part_valid[:, hand.column] = count > config.hand_min_keypoints
-    metrics, _ = score_reprojection(layer, expert, WeakPerspectiveCamera(cam), frame, detected,
-                                    part_valid, config)  # fmt: skip
-    return {"kind": kinds, "mse_norm": metrics["reproj_mse_norm"],
-            "mse_px": metrics["reproj_mse_px"], "n_kp": metrics["reproj_n_kp"]}  # fmt: skip
+    metrics, _ = score_reprojection(
+        layer, expert, WeakPerspectiveCamera(cam), frame, detected, part_valid, config
+    )
+    return {
+        "kind": kinds,
+        "mse_norm": metrics["reproj_mse_norm"],
+        "mse_px": metrics["reproj_mse_px"],
+        "n_kp": metrics["reproj_n_kp"],
+    }

@@ -56,6 +56,7 @@ from tests.doubles.official_key_tables import (
 #: writes one object to one path (``torch.save``, or an era double of it)
 Saver = Callable[[object, Path], None]
 
+
 def module_state(
     module: nn.Module,
     entries: list[Entry],

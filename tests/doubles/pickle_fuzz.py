@@ -38,13 +38,24 @@ from tests.doubles.fuzz_seeds import read_zip, write_zip
 _OPCODES = [op.code.encode("latin1") for op in pickletools.opcodes]
 _SNIPPETS = [
     *(bytes([c]) for c in b"02(tRbsuea N}])\x81\x85\x86\x87"),
-    b"h\x00", b"q\x00", b"K\x00", b"J\xff\xff\xff\x7f", b"J\xff\xff\xff\xff",
-    b"cnumpy\nndarray\n", b"cnumpy\ndtype\n", b"cnumpy.core.multiarray\nscalar\n",
-    b"cnumpy.core.multiarray\n_reconstruct\n", b"ctorch._utils\n_rebuild_tensor_v2\n",
-    b"cscipy.sparse._csc\ncsc_matrix\n", b"ccopy_reg\n_reconstructor\n",
-    b"ccollections\nOrderedDict\n", b"c__builtin__\nobject\n", b"cos\nsystem\n",
-    b"ctorch\nFloatTensor\n", b"ctorch\nFloatStorage\n",
-]  # fmt: skip
+    b"h\x00",
+    b"q\x00",
+    b"K\x00",
+    b"J\xff\xff\xff\x7f",
+    b"J\xff\xff\xff\xff",
+    b"cnumpy\nndarray\n",
+    b"cnumpy\ndtype\n",
+    b"cnumpy.core.multiarray\nscalar\n",
+    b"cnumpy.core.multiarray\n_reconstruct\n",
+    b"ctorch._utils\n_rebuild_tensor_v2\n",
+    b"cscipy.sparse._csc\ncsc_matrix\n",
+    b"ccopy_reg\n_reconstructor\n",
+    b"ccollections\nOrderedDict\n",
+    b"c__builtin__\nobject\n",
+    b"cos\nsystem\n",
+    b"ctorch\nFloatTensor\n",
+    b"ctorch\nFloatStorage\n",
+]
 _INTS = [0, 1, -1, 2**31 - 1, -(2**31), 2**16, 255]
 
 

@@ -30,10 +30,24 @@ from furpe_label.workflows.datasets.keypoints import (
 from furpe_label.workflows.datasets.readers import DatasetError, as_array, load_json, resolve_under
 
 POSETRACK_KEYPOINTS = (
-    "nose", "head_bottom", "head_top", "left_ear", "right_ear", "left_shoulder",
-    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
-    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-)  # fmt: skip
+    "nose",
+    "head_bottom",
+    "head_top",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
 _PLACEHOLDERS = ("left_ear", "right_ear")
 
 

@@ -46,9 +46,12 @@ def choose_gallery(table: pa.Table, limit: int) -> list[int]:
     stage = stored_stages(table)
     reason = np.asarray(table.column("drop_reason").cast(pa.string()).to_pylist(), object)
     kept = np.sort(sample[stage == Stage.KEPT])
-    groups = [np.sort(sample[(stage == s) & (reason == r)])
-              for s, r in sorted({(int(s), str(r)) for s, r in zip(stage, reason, strict=True)
-                                  if s != Stage.KEPT})]  # fmt: skip
+    groups = [
+        np.sort(sample[(stage == s) & (reason == r)])
+        for s, r in sorted(
+            {(int(s), str(r)) for s, r in zip(stage, reason, strict=True) if s != Stage.KEPT}
+        )
+    ]
     budget_dropped = min(sum(len(g) for g in groups), limit - min(len(kept), limit // 2))
     shares = [0] * len(groups)
     while budget_dropped > 0:
@@ -82,16 +85,23 @@ def write_gallery(
         for sample, overlay in zip(batch, samples.overlays(batch), strict=True):
             name = f"{sample:07d}.jpg"
             picture = render_overlay(overlay, max_side)
-            ok, data = cv2.imencode(".jpg", picture[:, :, ::-1],
-                                    [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY])  # fmt: skip
+            ok, data = cv2.imencode(
+                ".jpg", picture[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY]
+            )
             if not ok:
                 raise RuntimeError(f"could not encode the picture of sample {sample}")
             (target / name).write_bytes(data.tobytes())
             row = samples.row(sample)
-            entries.append({
-                "sample": sample, "file": f"{GALLERY_FOLDER}/{name}", "title": overlay.title,
-                "caption": list(overlay.lines), "stage": STAGE_LABELS.index(row["drop_stage"]),
-                "reason": str(row["drop_reason"]),
-                "width": int(picture.shape[1]), "height": int(picture.shape[0]),
-            })  # fmt: skip
+            entries.append(
+                {
+                    "sample": sample,
+                    "file": f"{GALLERY_FOLDER}/{name}",
+                    "title": overlay.title,
+                    "caption": list(overlay.lines),
+                    "stage": STAGE_LABELS.index(row["drop_stage"]),
+                    "reason": str(row["drop_reason"]),
+                    "width": int(picture.shape[1]),
+                    "height": int(picture.shape[0]),
+                }
+            )
     return entries

@@ -64,8 +64,12 @@ class MeshProjector:
     def vertices(self, params: Mapping[str, np.ndarray]) -> np.ndarray:
         """(B, V, 3) float32 vertices, metres, of B rows of stored parameters (smplx names,
         shapes of ``LABEL_FIELDS`` with the leading B)."""
-        tensors = {name: torch.as_tensor(np.asarray(params[name], np.float32).reshape(
-            len(params[name]), -1)) for name in SMPLX_PARAMS}  # fmt: skip
+        tensors = {
+            name: torch.as_tensor(
+                np.asarray(params[name], np.float32).reshape(len(params[name]), -1)
+            )
+            for name in SMPLX_PARAMS
+        }
         with torch.no_grad():
             output = self.layer(**tensors, return_verts=True)
         return output.vertices.numpy()

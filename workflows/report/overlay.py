@@ -79,8 +79,12 @@ def _to_canvas(points: np.ndarray, scale: float) -> np.ndarray:
 
 def _dashed_rectangle(canvas, corner0, corner1, colour, thickness: int, dash: int) -> None:
     (x0, y0), (x1, y1) = corner0, corner1
-    for a, b in (((x0, y0), (x1, y0)), ((x1, y0), (x1, y1)), ((x1, y1), (x0, y1)),
-                 ((x0, y1), (x0, y0))):  # fmt: skip
+    for a, b in (
+        ((x0, y0), (x1, y0)),
+        ((x1, y0), (x1, y1)),
+        ((x1, y1), (x0, y1)),
+        ((x0, y1), (x0, y0)),
+    ):
         length = float(np.hypot(b[0] - a[0], b[1] - a[1]))
         steps = max(1, int(length // dash))
         for k in range(0, steps, 2):
@@ -117,8 +121,14 @@ def _draw_keypoints(canvas, sample: SampleOverlay, scale: float, size: int) -> N
     has_det = np.isfinite(detected).all(1)
     has_proj = np.isfinite(projected).all(1)
     for k in np.flatnonzero(has_det & has_proj & sample.confident):
-        cv2.line(canvas, tuple(detected[k].round().astype(int)),
-                 tuple(projected[k].round().astype(int)), RESIDUAL, 1, cv2.LINE_AA)  # fmt: skip
+        cv2.line(
+            canvas,
+            tuple(detected[k].round().astype(int)),
+            tuple(projected[k].round().astype(int)),
+            RESIDUAL,
+            1,
+            cv2.LINE_AA,
+        )
     for k in np.flatnonzero(has_det):
         centre = tuple(detected[k].round().astype(int))
         if sample.confident[k]:
@@ -158,12 +168,17 @@ def _band(width: int, sample: SampleOverlay) -> np.ndarray:
     lines = [part for line in (sample.title, *sample.lines) for part in _wrap(line, width)]
     band = np.zeros(((len(lines) + 1) * _LINE + 6, width, 3), np.uint8)
     for row, text in enumerate(lines):
-        cv2.putText(band, text, (6, (row + 1) * _LINE - 4), _FONT, 0.45,
-                    (255, 255, 255), 1, cv2.LINE_AA)  # fmt: skip
+        cv2.putText(
+            band, text, (6, (row + 1) * _LINE - 4), _FONT, 0.45, (255, 255, 255), 1, cv2.LINE_AA
+        )
     y = (len(lines) + 1) * _LINE - 4
     x = 6
-    for label, draw in (("detected", "dot"), ("projected SMPL-X", "cross"),
-                        ("residual", "line"), ("mesh", "fill")):  # fmt: skip
+    for label, draw in (
+        ("detected", "dot"),
+        ("projected SMPL-X", "cross"),
+        ("residual", "line"),
+        ("mesh", "fill"),
+    ):
         if draw == "dot":
             cv2.circle(band, (x + 4, y - 4), 4, DETECTED, -1, cv2.LINE_AA)
         elif draw == "cross":
@@ -189,12 +204,19 @@ def render_overlay(sample: SampleOverlay, max_side: int = 800) -> np.ndarray:
         height, width = base.shape[:2]
     scale = min(max_side / max(height, width), _MAX_UPSCALE)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    canvas = cv2.resize(base, size, interpolation=cv2.INTER_AREA if scale < 1 else
-                        cv2.INTER_LINEAR)  # fmt: skip
+    canvas = cv2.resize(base, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     if sample.image is None:
         scale = 0.0  # nothing to place on a placeholder
-        cv2.putText(canvas, "image not readable", (20, size[1] // 2), _FONT, 0.8,
-                    (230, 230, 230), 2, cv2.LINE_AA)  # fmt: skip
+        cv2.putText(
+            canvas,
+            "image not readable",
+            (20, size[1] // 2),
+            _FONT,
+            0.8,
+            (230, 230, 230),
+            2,
+            cv2.LINE_AA,
+        )
     else:
         _draw_mesh(canvas, sample, scale)
         _draw_boxes(canvas, sample, scale, max(size))

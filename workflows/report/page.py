@@ -79,9 +79,12 @@ draws any other sample.</p>
 
 
 def page_data(
-    out: Path, table: pa.Table, base: SelectionConfig, gallery: list[dict[str, Any]],
+    out: Path,
+    table: pa.Table,
+    base: SelectionConfig,
+    gallery: list[dict[str, Any]],
     notes: list[str],
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """The JSON the page embeds (see the module docstring) for the run ``out``, its audit
     ``table`` and the selection config ``base`` it was decided with."""
     run_dir = RunDir(out)
@@ -115,13 +118,16 @@ def render_page(data: dict[str, Any]) -> str:
     prov = data["provenance"]
     synthetic = (
         '<div class="synthetic">SYNTHETIC BODY MODELS: NOT REAL LABELS</div>'
-        if prov["synthetic"] else ""
-    )  # fmt: skip
+        if prov["synthetic"]
+        else ""
+    )
     body = _BODY.format(
-        out=html.escape(prov["out"]), generated=html.escape(data["generated"]),
-        code=html.escape(prov["code_version"]), synthetic=synthetic,
+        out=html.escape(prov["out"]),
+        generated=html.escape(data["generated"]),
+        code=html.escape(prov["code_version"]),
+        synthetic=synthetic,
         total=f"{data['rows']['n']:,}",
-    )  # fmt: skip
+    )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -133,9 +139,11 @@ def render_page(data: dict[str, Any]) -> str:
 
 
 def build_report(
-    out: str | Path, models_dir: str | Path | None = None, gallery: int = 48,
+    out: str | Path,
+    models_dir: str | Path | None = None,
+    gallery: int = 48,
     max_side: int = 640,
-) -> Path:  # fmt: skip
+) -> Path:
     """Write ``OUT/report/index.html`` and its gallery; returns the page's path.
 
     Args:

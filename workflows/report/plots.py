@@ -25,8 +25,13 @@ from furpe_label.workflows.report.summary import timings
 __all__ = ["write_plots"]
 
 _KEPT, _DROPPED, _BAR = "#2e9d57", "#d0513b", "#3b7dd8"
-_STAGES = ("input (reading)", "keypoints (detection, step 1)", "experts (crops, step 2)",
-           "fusion", "reprojection (step 3)")  # fmt: skip
+_STAGES = (
+    "input (reading)",
+    "keypoints (detection, step 1)",
+    "experts (crops, step 2)",
+    "fusion",
+    "reprojection (step 3)",
+)
 
 
 def _save(figure: Figure, path: Path) -> Path:
@@ -57,8 +62,7 @@ def _funnel(stage: np.ndarray, stored: np.ndarray, path: Path) -> Path:
 
 def _reasons(stage: np.ndarray, reason: np.ndarray, path: Path) -> Path:
     dropped = stage != Stage.KEPT
-    pairs = sorted({(int(s), str(r)) for s, r in zip(stage[dropped], reason[dropped],
-                                                      strict=True)})  # fmt: skip
+    pairs = sorted({(int(s), str(r)) for s, r in zip(stage[dropped], reason[dropped], strict=True)})
     counts = [int(((stage == s) & (reason == r)).sum()) for s, r in pairs]
     figure = Figure(figsize=(7, 0.8 + 0.35 * max(len(pairs), 1)))
     axes = figure.add_subplot()
@@ -73,8 +77,15 @@ def _reasons(stage: np.ndarray, reason: np.ndarray, path: Path) -> Path:
     return _save(figure, path)
 
 
-def _histogram(values: np.ndarray, threshold: float, title: str, xlabel: str, log: bool,
-               path: Path, integer: bool = False) -> Path:  # fmt: skip
+def _histogram(
+    values: np.ndarray,
+    threshold: float,
+    title: str,
+    xlabel: str,
+    log: bool,
+    path: Path,
+    integer: bool = False,
+) -> Path:
     values = values[np.isfinite(values)]
     figure = Figure(figsize=(5, 3))
     axes = figure.add_subplot()
@@ -88,12 +99,19 @@ def _histogram(values: np.ndarray, threshold: float, title: str, xlabel: str, lo
     elif integer:
         bins = np.arange(-0.5, max(values.max(initial=0), threshold) + 1.5)
     else:
-        bins = np.linspace(min(0.0, values.min(initial=0)), max(values.max(initial=1),
-                                                                threshold) * 1.05, 41)  # fmt: skip
+        bins = np.linspace(
+            min(0.0, values.min(initial=0)), max(values.max(initial=1), threshold) * 1.05, 41
+        )
     axes.hist(values, bins=bins, color=_BAR)
     axes.axvline(threshold, color="#b42318", linestyle="--", linewidth=2)
-    axes.text(threshold, axes.get_ylim()[1] * 0.95, f" {threshold:g}", color="#b42318",
-              va="top", fontsize=9)  # fmt: skip
+    axes.text(
+        threshold,
+        axes.get_ylim()[1] * 0.95,
+        f" {threshold:g}",
+        color="#b42318",
+        va="top",
+        fontsize=9,
+    )
     axes.set_title(title, fontsize=10)
     axes.set_xlabel(xlabel)
     axes.set_ylabel("rows")
@@ -106,8 +124,13 @@ def _truth(error: np.ndarray, kept: np.ndarray, path: Path) -> Path:
     finite = np.isfinite(error)
     high = np.percentile(error[finite], 99) * 1.1
     bins = np.linspace(0, max(high, 1.0), 41)
-    axes.hist([error[finite & kept], error[finite & ~kept]], bins=bins, stacked=True,
-              color=[_KEPT, _DROPPED], label=["kept", "dropped"])  # fmt: skip
+    axes.hist(
+        [error[finite & kept], error[finite & ~kept]],
+        bins=bins,
+        stacked=True,
+        color=[_KEPT, _DROPPED],
+        label=["kept", "dropped"],
+    )
     axes.legend(fontsize=8)
     axes.set_title("label error against ground truth (MPJPE)", fontsize=10)
     axes.set_xlabel("mm")
@@ -123,8 +146,13 @@ def _timings(info: dict, path: Path) -> Path:
     axes.barh(y, [s["seconds"] for s in stages], color="#7a8796")
     axes.set_yticks(y, [s["stage"] for s in stages])
     for row, s in zip(y, stages, strict=True):
-        axes.text(s["seconds"], row, f" {s['seconds']:.3g} s, {s['ms_per_sample']:.3g} ms/sample",
-                  va="center", fontsize=8)  # fmt: skip
+        axes.text(
+            s["seconds"],
+            row,
+            f" {s['seconds']:.3g} s, {s['ms_per_sample']:.3g} ms/sample",
+            va="center",
+            fontsize=8,
+        )
     axes.set_xlim(0, max((s["seconds"] for s in stages), default=1.0) * 1.6 or 1.0)
     axes.set_xlabel("seconds of stage work")
     axes.set_title(f"timings: {info['samples']} samples", fontsize=10)
@@ -132,9 +160,12 @@ def _timings(info: dict, path: Path) -> Path:
 
 
 def write_plots(
-    out: str | Path, table: pa.Table, base: SelectionConfig, config: SelectionConfig,
+    out: str | Path,
+    table: pa.Table,
+    base: SelectionConfig,
+    config: SelectionConfig,
     folder: str | Path,
-) -> list[Path]:  # fmt: skip
+) -> list[Path]:
     """Write the charts of the run ``out`` (audit ``table``, scored under ``base``) decided
     under ``config`` into ``folder``; returns the PNG files written."""
     folder = Path(folder)
@@ -154,28 +185,57 @@ def write_plots(
     paths = [
         _funnel(stage, stored, folder / "funnel.png"),
         _reasons(stage, reason, folder / "drop_reasons.png"),
-        _histogram(columns["n_confident_kp"][reached].astype(float), config.min_count,
-                   "step 1: confident keypoints\nkept when >= min_count", "of 137", False,
-                   folder / "step1_confident_keypoints.png", integer=True),
-        _histogram(columns["betas_max_abs"][scored2].astype(float), config.betas_max_abs,
-                   "step 2: body max |beta|\nkept when <= betas_max_abs", "standard deviations",
-                   False, folder / "step2_betas_max_abs.png"),
-        _histogram(columns["rotation_error"][scored2].astype(float), config.rotation_tolerance,
-                   "step 2: body rotation error\nkept when <= rotation_tolerance", "error",
-                   True, folder / "step2_rotation_error.png"),
-        _histogram(np.concatenate([columns[f"hand_max_abs_{h}"][scored2] for h in hands]).astype(
-                   float), config.hand_max_abs, "step 2: hand max |finger rotation|\n"
-                   "usable when < hand_max_abs", "rad", False, folder / "step2_hand_max_abs.png"),
-        _histogram(np.concatenate([columns[f"n_visible_kp_{h}"][scored2] for h in hands]).astype(
-                   float), config.hand_min_keypoints, "step 2: visible hand keypoints\n"
-                   "usable when > hand_min_keypoints", "keypoints", False,
-                   folder / "step2_hand_visible_keypoints.png", integer=True),
-    ]  # fmt: skip
+        _histogram(
+            columns["n_confident_kp"][reached].astype(float),
+            config.min_count,
+            "step 1: confident keypoints\nkept when >= min_count",
+            "of 137",
+            False,
+            folder / "step1_confident_keypoints.png",
+            integer=True,
+        ),
+        _histogram(
+            columns["betas_max_abs"][scored2].astype(float),
+            config.betas_max_abs,
+            "step 2: body max |beta|\nkept when <= betas_max_abs",
+            "standard deviations",
+            False,
+            folder / "step2_betas_max_abs.png",
+        ),
+        _histogram(
+            columns["rotation_error"][scored2].astype(float),
+            config.rotation_tolerance,
+            "step 2: body rotation error\nkept when <= rotation_tolerance",
+            "error",
+            True,
+            folder / "step2_rotation_error.png",
+        ),
+        _histogram(
+            np.concatenate([columns[f"hand_max_abs_{h}"][scored2] for h in hands]).astype(float),
+            config.hand_max_abs,
+            "step 2: hand max |finger rotation|\nusable when < hand_max_abs",
+            "rad",
+            False,
+            folder / "step2_hand_max_abs.png",
+        ),
+        _histogram(
+            np.concatenate([columns[f"n_visible_kp_{h}"][scored2] for h in hands]).astype(float),
+            config.hand_min_keypoints,
+            "step 2: visible hand keypoints\nusable when > hand_min_keypoints",
+            "keypoints",
+            False,
+            folder / "step2_hand_visible_keypoints.png",
+            integer=True,
+        ),
+    ]
     step3 = np.isin(stage, [Stage.KEPT, Stage.REPROJECTION]) & columns["step3_scored"]
     mse = decisions.reprojection[f"reproj_mse_{config.mse_frame}"][step3]
     title = f"step 3: reprojection mean squared distance ({config.mse_frame})\nkept when <= max_mse"
-    paths.append(_histogram(mse, config.max_mse, title, "distance^2", True,
-                            folder / "step3_reprojection_mse.png"))  # fmt: skip
+    paths.append(
+        _histogram(
+            mse, config.max_mse, title, "distance^2", True, folder / "step3_reprojection_mse.png"
+        )
+    )
     error = table.column("gt_mpjpe_mm").to_numpy(zero_copy_only=False).astype(np.float64)
     if np.isfinite(error).any():
         paths.append(_truth(error, stage == Stage.KEPT, folder / "ground_truth_error.png"))

@@ -63,8 +63,10 @@ class RunSamples:
             folder = Path(models_dir) if models_dir is not None else models_folder(self.config)
             return MeshProjector(folder), ""
         except (FileNotFoundError, ValueError) as error:
-            note = (f"mesh silhouettes left out: the run's SMPL-X could not be loaded ({error}); "
-                    "pass --models DIR")  # fmt: skip
+            note = (
+                f"mesh silhouettes left out: the run's SMPL-X could not be loaded ({error}); "
+                "pass --models DIR"
+            )
             logger.warning(note)
             return None, note
 
@@ -75,13 +77,14 @@ class RunSamples:
         """The sample's audit row (KeyError naming the valid range)."""
         position = int(np.searchsorted(self._sample_idx, sample))
         if position >= len(self) or self._sample_idx[position] != sample:
-            raise KeyError(f"sample {sample} is not in this run's audit (sample_idx "
-                           f"{self._sample_idx.min()}..{self._sample_idx.max()})")  # fmt: skip
+            raise KeyError(
+                f"sample {sample} is not in this run's audit (sample_idx "
+                f"{self._sample_idx.min()}..{self._sample_idx.max()})"
+            )
         return self.table.slice(position, 1).to_pylist()[0]
 
     def _labels(self, sample: int) -> dict[str, np.ndarray]:
-        names = ("keypoints2d", "keypoints2d_proj", "part_valid", "camera", *_BOXES,
-                 *SMPLX_PARAMS)  # fmt: skip
+        names = ("keypoints2d", "keypoints2d_proj", "part_valid", "camera", *_BOXES, *SMPLX_PARAMS)
         return {name: np.asarray(self.store.array(name)[sample]) for name in names}
 
     def _image(self, sample: int) -> tuple[np.ndarray | None, str]:
@@ -104,15 +107,19 @@ class RunSamples:
         out: list[np.ndarray | None] = [None] * len(labels)
         if self.projector is None:
             return out
-        usable = [k for k, lab in enumerate(labels)
-                  if all(np.isfinite(lab[n]).all() for n in (*SMPLX_PARAMS, "camera", "box_body"))
-                  and lab["camera"][0] > 0]  # fmt: skip
+        usable = [
+            k
+            for k, lab in enumerate(labels)
+            if all(np.isfinite(lab[n]).all() for n in (*SMPLX_PARAMS, "camera", "box_body"))
+            and lab["camera"][0] > 0
+        ]
         if usable:
             params = {n: np.stack([labels[k][n] for k in usable]) for n in SMPLX_PARAMS}
             cameras = np.stack([labels[k]["camera"] for k in usable])
             boxes = np.stack([labels[k]["box_body"] for k in usable])
-            for k, points in zip(usable, self.projector.project(params, cameras, boxes),
-                                 strict=True):  # fmt: skip
+            for k, points in zip(
+                usable, self.projector.project(params, cameras, boxes), strict=True
+            ):
                 out[k] = points
         return out
 
@@ -127,15 +134,21 @@ class RunSamples:
             image, name = self._image(int(sample))
             keypoints = lab["keypoints2d"].astype(np.float64)
             confident = confident_mask(np.nan_to_num(keypoints)[None], self.selection)[0]
-            out.append(SampleOverlay(
-                image=image, keypoints2d=keypoints, confident=confident & np.isfinite(
-                    keypoints[:, :2]).all(1), projected=lab["keypoints2d_proj"].astype(np.float64),
-                boxes=np.stack([lab[b] for b in _BOXES]).astype(np.float64),
-                part_valid=lab["part_valid"].astype(bool),
-                part_status=[str(row[f"status_{p.value}"] or "-") for p in Part],
-                vertices=verts, faces=faces if verts is not None else None,
-                title=self.title(int(sample)), lines=self.caption(int(sample), name),
-            ))  # fmt: skip
+            out.append(
+                SampleOverlay(
+                    image=image,
+                    keypoints2d=keypoints,
+                    confident=confident & np.isfinite(keypoints[:, :2]).all(1),
+                    projected=lab["keypoints2d_proj"].astype(np.float64),
+                    boxes=np.stack([lab[b] for b in _BOXES]).astype(np.float64),
+                    part_valid=lab["part_valid"].astype(bool),
+                    part_status=[str(row[f"status_{p.value}"] or "-") for p in Part],
+                    vertices=verts,
+                    faces=faces if verts is not None else None,
+                    title=self.title(int(sample)),
+                    lines=self.caption(int(sample), name),
+                )
+            )
         return out
 
     def title(self, sample: int) -> str:

@@ -76,7 +76,7 @@ def timings(run_dir: RunDir, table: pa.Table) -> dict[str, Any]:
             for stage in TIMED_STAGES
         }
         shards = len(set(table.column("shard").to_pylist())) if samples else 0
-        source = "audit seconds_<stage> columns"  # fmt: skip
+        source = "audit seconds_<stage> columns"
     order = [s.name.lower() for s in TIMED_STAGES] + sorted(
         k for k in seconds if k not in {s.name.lower() for s in TIMED_STAGES}
     )

@@ -142,8 +142,10 @@ def write_synthetic_family(
     manifest.write_text(json.dumps(w.to_jsonable(content), indent=1, sort_keys=True) + "\n")
     logger.info(
         "synthetic body-model family (seed %d) written to %s in %.1f s",
-        seed, out_dir, time.perf_counter() - start,
-    )  # fmt: skip
+        seed,
+        out_dir,
+        time.perf_counter() - start,
+    )
     return SyntheticFamilyInfo(out_dir, seed, genders, tuple(files), manifest)
 
 

@@ -145,14 +145,17 @@ def build_family_models(seed: int, genders: tuple[str, ...]) -> FamilyModels:
             "J_regressor": rig.reg[:, order_x],
             "weights": rig.weights[order_x],
             "kintree_table": sk.kintree_table(sk.SMPLX_PARENTS),
-            "hands_componentsl": hands["left"][1], "hands_componentsr": hands["right"][1],
-            "hands_meanl": hands["left"][0], "hands_meanr": hands["right"][0],
-            "hands_coeffsl": hands["left"][2], "hands_coeffsr": hands["right"][2],
+            "hands_componentsl": hands["left"][1],
+            "hands_componentsr": hands["right"][1],
+            "hands_meanl": hands["left"][0],
+            "hands_meanr": hands["right"][0],
+            "hands_coeffsl": hands["left"][2],
+            "hands_coeffsr": hands["right"][2],
             "lmk_faces_idx": a.flame_face_ids[embed["static_faces"]],
             "lmk_bary_coords": embed["static_bary"],
             "dynamic_lmk_faces_idx": a.flame_face_ids[embed["dynamic_faces"]],
             "dynamic_lmk_bary_coords": embed["dynamic_bary"],
-        }  # fmt: skip
+        }
         out.smpl[gender] = _reorder(_smpl(rig, template, betas_map), order_s, inv_s)
         out.flame[gender] = _flame(rig, template, seeds[4])
     out.truth = _truth(a, inv_x, order_s, betas_map)
@@ -248,9 +251,12 @@ def _mano(
     right_w = part_weights(rig.weights, right_ids, right_joints)
     right_j = rig.reg[list(right_joints)] @ a.smplx_vertices
     shape = mano_shape_dirs(
-        a.smplx_vertices[right_ids], right_w, right_j, rig.offsets[right_ids],
+        a.smplx_vertices[right_ids],
+        right_w,
+        right_j,
+        rig.offsets[right_ids],
         np.random.default_rng(seed),
-    )  # fmt: skip
+    )
     if side == "left":
         shape = shape * np.array([-1.0, 1.0, 1.0])[None, :, None]
     tips = {f: int(np.flatnonzero(ids == a.points[f"tip_{f}_{tag}"])[0]) for f in sk.FINGERS}

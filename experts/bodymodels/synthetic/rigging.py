@@ -39,11 +39,26 @@ def smplx_regressor(a: Assembly) -> np.ndarray:
     reg = np.zeros((55, n))
     reg[0] = _affine_row([r["torso_bottom"], r["hip_l"], r["hip_r"]], a.design["pelvis"], v)
     simple = {
-        3: "spine1", 6: "spine2", 9: "spine3", 12: "neck", 15: "head",
-        1: "hip_l", 2: "hip_r", 4: "knee_l", 5: "knee_r", 7: "ankle_l", 8: "ankle_r",
-        10: "foot_l", 11: "foot_r", 16: "shoulder_l", 17: "shoulder_r",
-        18: "elbow_l", 19: "elbow_r", 20: "wrist_l", 21: "wrist_r",
-    }  # fmt: skip
+        3: "spine1",
+        6: "spine2",
+        9: "spine3",
+        12: "neck",
+        15: "head",
+        1: "hip_l",
+        2: "hip_r",
+        4: "knee_l",
+        5: "knee_r",
+        7: "ankle_l",
+        8: "ankle_r",
+        10: "foot_l",
+        11: "foot_r",
+        16: "shoulder_l",
+        17: "shoulder_r",
+        18: "elbow_l",
+        19: "elbow_r",
+        20: "wrist_l",
+        21: "wrist_r",
+    }
     for joint, name in simple.items():
         reg[joint] = _mean_row(r[name], n)
     for joint, tag in ((13, "l"), (14, "r")):
