@@ -16,9 +16,11 @@ from pathlib import Path
 
 import vulture
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import REPO_ROOT, TESTS_DIR
+
+ROOT = REPO_ROOT
 PACKAGE_FOLDERS = ("pipeline", "experts", "selection", "storage", "workflows")
-WHITELIST = Path(__file__).with_name("dead_code_whitelist.py")
+WHITELIST = TESTS_DIR / "dead_code_whitelist.py"
 MIN_CONFIDENCE = 60
 # Arguments a protocol fixes (``__exit__(self, exc_type, exc, traceback)``): unused by design.
 IGNORED_NAMES = ["exc_type", "traceback"]
