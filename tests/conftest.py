@@ -35,7 +35,7 @@ def synthetic_models_dir(tmp_path_factory):
 def demo_run(tmp_path_factory):
     """The no-download demo run (`furpe-label run --dataset samples`: the shipped real photos,
     keypoint-fitting experts, synthetic body models), made once per test session."""
-    from tests.pipeline_support import run_cli
+    from tests.support.pipeline_support import run_cli
 
     out = tmp_path_factory.mktemp("demo-run") / "demo"
     with pytest.MonkeyPatch.context() as patch:

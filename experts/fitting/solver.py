@@ -5,7 +5,7 @@ separate L-BFGS optimisations in lock step: each sample has its own curvature hi
 length and stopping state, and the objective is evaluated for all samples in one call, so
 the per-call overhead of a small model is paid once per batch instead of once per sample.
 Nothing mixes samples: sample i's trajectory equals what L-BFGS on sample i alone would do
-with the same line search (tests/test_fitting_solver.py checks batch independence).
+with the same line search (tests/experts/fitting/test_fitting_solver.py checks batch independence).
 
 :func:`lbfgs_per_sample` is the baseline of the benchmark: ``torch.optim.LBFGS`` (strong
 Wolfe line search) on one sample at a time, same objective.

@@ -13,7 +13,7 @@ kinematics (:mod:`furpe_label.experts.geometry.kinematics`):
   point with weights ``(1, 0, 0)``).
 
 The result equals the layer's own forward pass on those points to float32 round-off
-(tests/test_fitting_kinematics.py).
+(tests/experts/fitting/test_fitting_kinematics.py).
 """
 
 from __future__ import annotations

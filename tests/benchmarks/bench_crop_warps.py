@@ -28,7 +28,7 @@ from skimage.transform import SimilarityTransform, warp
 
 from furpe_label.experts.crops import warps
 from furpe_label.experts.geometry.crop_transform import warp_crop
-from tests.real_data import OPENCV_SAMPLES
+from tests.support.real_data import OPENCV_SAMPLES
 
 ROUNDS = 15
 

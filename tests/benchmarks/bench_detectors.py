@@ -23,7 +23,7 @@ import pytest
 import skimage.data
 
 from furpe_label.experts.detectors import create_detector
-from tests.real_data import SPIN_EXAMPLE
+from tests.support.real_data import SPIN_EXAMPLE
 
 REAL = SPIN_EXAMPLE
 

@@ -27,7 +27,7 @@ from furpe_label.experts.networks.preprocess import deca_tensor, frankmocap_tens
 from furpe_label.experts.part_experts import ExpertOptions, build_experts
 from furpe_label.experts.part_stage import PersonBatch, run_expert_stage
 from furpe_label.experts.vocabulary import Part, Reason
-from tests.doubles.official_checkpoints import write_experts_folder
+from tests.support.doubles.official_checkpoints import write_experts_folder
 
 TARGET_OVERHEAD = 0.15
 

@@ -1,7 +1,7 @@
 """Benchmark: batched keypoint fitting vs per-sample L-BFGS on the same loss (CPU).
 
 For each part (SMPL body, MANO hand, FLAME face) a batch of 256 synthetic instances is drawn
-(tests/fitting_truth.py: plausible parameters and cameras, keypoints with 2 px noise, 10%
+(tests/support/fitting_truth.py: plausible parameters and cameras, keypoints with 2 px noise, 10%
 missing and 5% outliers 40-80 px away), then fitted twice in the same process:
 
 * batched: ``fitter.fit(...)`` (per-sample L-BFGS run for the whole batch in lock step,
@@ -18,7 +18,7 @@ and the 3D error against the truth in mm (body: the 25 OpenPose keypoints after 
 the mid-hip (pelvis joint); hand: the 21 keypoints after aligning the wrist; face: the 68
 landmarks after aligning their centroids). From 2D keypoints alone the body's depth is
 ambiguous (weak perspective), so its 3D error is large for both solvers; with world
-landmarks it drops to ~35 mm (tests/test_fitting_body.py).
+landmarks it drops to ~35 mm (tests/experts/fitting/test_fitting_body.py).
 Torch runs single-threaded (shared 2-core machines: OpenMP spinning would otherwise make the
 one-sample baseline many times slower than it is).
 
@@ -38,8 +38,8 @@ from furpe_label.experts.fitting.body import SmplBodyFitter
 from furpe_label.experts.fitting.face import FlameFaceFitter
 from furpe_label.experts.fitting.hand import ManoHandFitter
 from furpe_label.experts.fitting.solver import lbfgs_per_sample
-from tests.fitting_errors import keypoint_error_px, truth_error_mm
-from tests.fitting_truth import body_truth, face_truth, hand_truth
+from tests.support.fitting_errors import keypoint_error_px, truth_error_mm
+from tests.support.fitting_truth import body_truth, face_truth, hand_truth
 
 BATCH = 256
 BASELINE_SAMPLES = 8

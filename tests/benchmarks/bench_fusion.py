@@ -18,8 +18,8 @@ import torch
 from furpe_label.experts.fusion.config import FusionConfig
 from furpe_label.experts.fusion.fuse import fuse_parts
 from tests.benchmarks.timing import median_seconds
-from tests.doubles.simulated_part_outputs import SimulatedParts, simulated_part_outputs
-from tests.fusion_support import load_fusion_models
+from tests.support.doubles.simulated_part_outputs import SimulatedParts, simulated_part_outputs
+from tests.support.fusion_support import load_fusion_models
 
 BATCH = 4096
 BASELINE_ROWS = 256

@@ -1,10 +1,10 @@
 """Benchmark: label quality on synthetic truth (issue 7, section 5).
 
-One simulated shard (``tests/quality_sim.py``: plausible SMPL-X people, pinhole cameras,
+One simulated shard (``tests/support/quality_sim.py``: plausible SMPL-X people, pinhole cameras,
 noisy OpenPose-137 detections with missing points, part experts = truth + the errors of good
 regressors, 30% gross errors spread over flipped hands, a hand twisted +-90 degrees about its
 forearm, left/right limbs swapped, a body facing backwards) is labelled the way a shard run does
-(``tests/quality_eval.py``: selection steps 1-3 at the default thresholds, shape transfer,
+(``tests/support/quality_eval.py``: selection steps 1-3 at the default thresholds, shape transfer,
 fusion) with each wrist rule, and the labels are measured against the truth by driving the
 unmodified ``smplx`` SMPL-X layer with both. Reported:
 
@@ -36,7 +36,7 @@ from furpe_label.experts.vocabulary import Part
 from furpe_label.selection import SelectionConfig, score_reprojection
 from tests.benchmarks.bench_selection import FullForwardKeypoints
 from tests.benchmarks.timing import median_wall_and_cpu
-from tests.quality_eval import (
+from tests.support.quality_eval import (
     HANDS,
     label_errors,
     label_people,
@@ -44,8 +44,8 @@ from tests.quality_eval import (
     rejected,
     transfer_shapes,
 )
-from tests.quality_models import QualityModels
-from tests.quality_sim import CLEAN, GROSS_ERRORS, simulate_people
+from tests.support.quality_models import QualityModels
+from tests.support.quality_sim import CLEAN, GROSS_ERRORS, simulate_people
 
 N = 4096
 SEED = 7

@@ -37,7 +37,7 @@ from furpe_label.pipeline.executors import DaskExecutor, InlineExecutor
 from furpe_label.pipeline.worker_models import worker_models
 from furpe_label.storage.schema import label_fields
 from furpe_label.workflows.datasets import create_adapter
-from tests.real_data import OPENCV_SAMPLES, SPIN_EXAMPLE
+from tests.support.real_data import OPENCV_SAMPLES, SPIN_EXAMPLE
 
 COPIES = 4
 SHARD = 4

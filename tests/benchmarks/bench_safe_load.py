@@ -22,7 +22,7 @@ import torch
 
 from furpe_label.experts.safe_load import read_checkpoint, safe_pickle_load
 from tests.benchmarks.timing import median_seconds
-from tests.doubles.official_checkpoints import write_experts_folder
+from tests.support.doubles.official_checkpoints import write_experts_folder
 
 
 def _report(name: str, new: Callable[[], object], baseline: Callable[[], object]) -> float:

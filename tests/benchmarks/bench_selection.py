@@ -25,7 +25,7 @@ from furpe_label.experts.keypoints.smplx_openpose import smplx_joints_to_openpos
 from furpe_label.selection import BodyCropFrame, SelectionConfig, score_reprojection
 from tests.benchmarks.reprojection_study import GROSS_KINDS, simulate
 from tests.benchmarks.timing import median_wall_and_cpu
-from tests.selection_data import keypoint_layer, plausible_smplx_params
+from tests.support.selection_data import keypoint_layer, plausible_smplx_params
 
 SHARD = 10_240
 BASELINE_ROWS = 1_024

@@ -1,7 +1,7 @@
 """Benchmark: SMPL -> SMPL-X transfer, closed form vs smplfitter's BodyConverter vs L-BFGS.
 
 All in one run, CPU, float32, synthetic family (official formats), plausible SMPL bodies
-(``tests/plausible_smpl.py``: SMPL hand joints posed too), processed in chunks of 64 (the
+(``tests/support/plausible_smpl.py``: SMPL hand joints posed too), processed in chunks of 64 (the
 fastest chunk size of both ours and smplfitter on this CPU):
 
 * **ours**: ``ShapeTransfer.transfer`` (SMPL forward + correspondence + closed-form betas and
@@ -41,7 +41,7 @@ import torch
 
 from furpe_label.experts.bodymodels.loading import load_body_model
 from furpe_label.experts.fusion.shape_transfer import ShapeTransfer
-from tests.plausible_smpl import sample_smpl_bodies
+from tests.support.plausible_smpl import sample_smpl_bodies
 
 BODIES = int(os.environ.get("FURPE_BENCH_TRANSFER_BODIES", "4096"))
 CHUNK = 64

@@ -1,6 +1,6 @@
 """Synthetic truth for choosing step 3's threshold: good labels vs gross errors.
 
-Image formation: plausible SMPL-X people (``tests.selection_data``) seen by a pinhole camera
+Image formation: plausible SMPL-X people (``tests.support.selection_data``) seen by a pinhole camera
 (focal 1000-1600 px, 1000 x 1000 image, 3-9 m away). Detector: the true OpenPose-137
 projections plus Gaussian noise of 2% (body, face) / 6% (hands) of the part's box size, 3%
 outliers moved 10-30% of the box, missing points (confidence 0) and confidences in the
@@ -14,7 +14,7 @@ camera off by 30-60% in scale or by 15-30 cm, a mirrored pose (left and right sw
 
 The image formation (:func:`observe`, :func:`detect`) and the body expert's camera
 (:func:`spin_camera`) are shared with the label-quality simulation
-(``tests/quality_sim.py``).
+(``tests/support/quality_sim.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from furpe_label.experts.geometry.cameras import WeakPerspectiveCamera, fit_weak
 from furpe_label.experts.vocabulary import Part
 from furpe_label.selection import BodyCropFrame, SelectionConfig, score_reprojection
 from furpe_label.selection.step2_validity import hand_visibility_indices
-from tests.selection_data import body_crop_affines, plausible_smplx_params
+from tests.support.selection_data import body_crop_affines, plausible_smplx_params
 
 GROSS_KINDS = ("backwards", "random_pose", "camera", "mirrored")
 _PARTS = {

@@ -7,7 +7,7 @@ edges) and ``box_body``, the realised crop region in image pixels (xywh, SPIN's 
 not always exactly square). The crop affine is not stored; it is the resize of that region to
 the crop, so normalised ``n`` maps to the image pixel ``x0 - 0.5 + (n + 1) / 2 * w`` (and the
 same in y with ``y0``, ``h``). Through that frame the stored ``keypoints2d_proj`` are
-reproduced to ~1e-4 px (tests/test_report_overlays.py).
+reproduced to ~1e-4 px (tests/workflows/report/test_report_pictures.py).
 """
 
 from __future__ import annotations

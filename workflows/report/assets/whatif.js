@@ -1,8 +1,8 @@
 /* furpe-label report: the selection's keep rules, re-decided in the browser.
  *
  * A line-by-line replica of furpe_label.selection.decisions.decide + combine as
- * furpe_label.workflows.audit.recompute calls them (tests/test_report_whatif.py runs this file
- * with node and compares every row's decision with recompute()):
+ * furpe_label.workflows.audit.recompute calls them (tests/workflows/report/test_report_whatif.py
+ * runs this file with node and compares every row's decision with recompute()):
  *   before step 1: the stored input / detection outcome (pre_stage, pre_reason);
  *   step 1: n_confident_kp >= min_count;
  *   step 2 per part (step2_validity.part_status): not scored -> not_scored; an expert-stage

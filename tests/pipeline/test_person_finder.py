@@ -1,0 +1,129 @@
+"""find_people: OpenPose JSON people, OpenCV HOG + faces with NMS, whole-image fallback."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from furpe_label.experts.detectors.person_boxes import DetectorConfig, non_maximum_suppression
+from furpe_label.experts.vocabulary import Reason
+from furpe_label.pipeline.person_finder import (
+    METHOD_OPENCV,
+    METHOD_OPENPOSE,
+    METHOD_WHOLE_IMAGE,
+    find_people,
+)
+from tests.support.real_data import REAL_DATA, SPIN_EXAMPLE
+
+BASKETBALL = REAL_DATA / "opencv_samples" / "basketball1.png"
+
+
+def _rgb(path) -> np.ndarray:
+    if not path.is_file():
+        pytest.skip(f"real test data not found: {path}")
+    return np.ascontiguousarray(cv2.imread(str(path))[..., ::-1])
+
+
+@pytest.mark.parametrize("use_faces", [True, False])
+def test_both_basketball_players_are_found(use_faces):
+    image = _rgb(BASKETBALL)
+    height, width = image.shape[:2]
+    found = find_people(image, config=DetectorConfig(use_faces=use_faces))
+    assert found.method == METHOD_OPENCV and found.failure is None
+    assert found.boxes.shape == (2, 4) and found.scores.shape == (2,)
+    centres = found.boxes[:, 0] + found.boxes[:, 2] / 2
+    left, right = found.boxes[np.argmin(centres)], found.boxes[np.argmax(centres)]
+    assert left[0] + left[2] / 2 < 0.35 * width and left[3] > 0.7 * height
+    # the right-hand player is cut by the image border: found thanks to the padding, clipped
+    assert right[0] + right[2] / 2 > 0.65 * width and right[3] > 0.7 * height
+    assert right[0] + right[2] == pytest.approx(width)
+    assert np.all(found.boxes[:, :2] >= 0)
+
+
+def test_a_portrait_gets_a_box_around_the_face():
+    from skimage.data import astronaut
+
+    image = astronaut()
+    found = find_people(image)
+    face_centre = np.array([224.0, 114.0])  # the astronaut's face in the 512 x 512 photo
+    holds_face = [
+        b[0] <= face_centre[0] <= b[0] + b[2]
+        and b[1] <= face_centre[1] <= b[1] + b[3]
+        and b[2] * b[3] > 0.5 * 512 * 512
+        for b in found.boxes
+    ]
+    assert any(holds_face)
+
+
+def test_nothing_found_gives_the_whole_image():
+    image = np.full((120, 90, 3), 128, np.uint8)
+    found = find_people(image)
+    assert found.method == METHOD_WHOLE_IMAGE
+    np.testing.assert_array_equal(found.boxes, [[0, 0, 90, 120]])
+
+
+def test_openpose_json_box_follows_spin(tmp_path):
+    image = _rgb(SPIN_EXAMPLE / "im1010.jpg")
+    path = SPIN_EXAMPLE / "im1010_openpose.json"
+    found = find_people(image, openpose_json=path)
+    assert found.method == METHOD_OPENPOSE and len(found.boxes) == 1
+    body = np.array(json.loads(path.read_text())["people"][0]["pose_keypoints_2d"]).reshape(-1, 3)
+    valid = body[body[:, 2] > 0.2, :2]  # SPIN demo.bbox_from_openpose
+    centre = valid.mean(axis=0)
+    side = 1.2 * (valid.max(axis=0) - valid.min(axis=0)).max()
+    np.testing.assert_allclose(found.boxes[0], [*(centre - side / 2), side, side], rtol=1e-5)
+    reference = json.loads((SPIN_EXAMPLE / "im1010_bbox.json").read_text())["bbox"]
+    box = found.boxes[0]
+    ix = min(box[0] + box[2], reference[0] + reference[2]) - max(box[0], reference[0])
+    iy = min(box[1] + box[3], reference[1] + reference[3]) - max(box[1], reference[1])
+    assert ix * iy / (box[2] * box[3] + reference[2] * reference[3] - ix * iy) > 0.7
+
+
+def test_openpose_json_every_person_and_normalised_coordinates(tmp_path):
+    image = np.zeros((200, 100, 3), np.uint8)
+    person = np.zeros((25, 3))
+    person[:, 0], person[:, 1], person[:, 2] = np.linspace(0.1, 0.3, 25), 0.5, 0.9
+    other = person.copy()
+    other[:, 0] += 0.5
+    path = tmp_path / "img_keypoints.json"
+    people = [{"pose_keypoints_2d": p.ravel().tolist()} for p in (person, other)]
+    path.write_text(json.dumps({"version": 1.3, "people": people}))
+    found = find_people(image, openpose_json=path)
+    assert found.method == METHOD_OPENPOSE and len(found.boxes) == 2
+    centres = found.boxes[:, :2] + found.boxes[:, 2:] / 2
+    np.testing.assert_allclose(centres[:, 1], [0.5 * 199] * 2, rtol=1e-5)  # pixels, not 0..1
+    assert centres[1, 0] > centres[0, 0] + 40
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, Reason.KEYPOINTS_FILE_MISSING),
+        ("{not json", Reason.KEYPOINTS_FILE_INVALID),
+        (
+            '{"version": 1.3, "people": [{"pose_keypoints_2d": [1, 2]}]}',
+            Reason.KEYPOINTS_FILE_INVALID,
+        ),
+        ('{"version": 1.3, "people": []}', Reason.NO_PERSON),
+    ],
+)
+def test_unusable_openpose_json_has_a_named_reason(tmp_path, content, reason):
+    path = tmp_path / "x_keypoints.json"
+    if content is not None:
+        path.write_text(content)
+    found = find_people(np.zeros((50, 50, 3), np.uint8), openpose_json=path)
+    assert found.failure is reason and found.boxes.shape == (0, 4)
+    assert str(path) in found.detail
+
+
+def test_unusable_image_has_a_named_reason():
+    found = find_people(np.zeros((50, 50), np.uint8))
+    assert found.failure is Reason.IMAGE_UNREADABLE and len(found.boxes) == 0
+
+
+def test_non_maximum_suppression_keeps_the_best_of_overlapping_boxes():
+    boxes = np.array([[0, 0, 10, 20], [1, 1, 10, 20], [50, 0, 10, 20]], float)
+    assert non_maximum_suppression(boxes, np.array([0.5, 0.9, 0.1]), 0.3) == [1, 2]

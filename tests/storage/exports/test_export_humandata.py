@@ -1,0 +1,134 @@
+"""`furpe-label export --format humandata`: the npz read back as mmhuman3d's HumanData.load and
+SMPLer-X's loader read it, equal to the store; ``--all`` with masks; refusals.
+
+One keypoint-fitting run on SPIN's example photo (face and right hand suppressed, the left
+hand kept) and an unreadable file (a dropped row)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from furpe_label.experts.vocabulary import Part
+from furpe_label.storage.manifest import read_manifest
+from furpe_label.storage.schema import SMPLX_PARAMS
+from tests.support.export_readers import read_humandata, smplerx_part_valid
+from tests.support.export_support import fitting_run, kept_store_rows, photo_folder
+from tests.support.pipeline_support import run_cli
+
+pytestmark = pytest.mark.slow
+BOXES = {
+    Part.BODY: "bbox_xywh",
+    Part.FACE: "face_bbox_xywh",
+    Part.LEFT_HAND: "lhand_bbox_xywh",
+    Part.RIGHT_HAND: "rhand_bbox_xywh",
+}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("humandata")
+    return fitting_run(photo_folder(base / "images"), base / "run")
+
+
+def _export(out: Path, dest: Path, *extra: str) -> dict:
+    code, output = run_cli(
+        "export",
+        str(out),
+        "--format",
+        "humandata",
+        "--dest",
+        str(dest),
+        "--dataset-name",
+        "demo",
+        *extra,
+    )
+    assert code == 0, output
+    return read_humandata(dest / "demo.npz")
+
+
+@pytest.fixture(scope="module")
+def kept_export(run, tmp_path_factory):
+    return _export(run, tmp_path_factory.mktemp("hd-kept") / "data")
+
+
+@pytest.fixture(scope="module")
+def all_export(run, tmp_path_factory):
+    return _export(run, tmp_path_factory.mktemp("hd-all") / "data", "--all")
+
+
+def test_layout_and_parameters_equal_the_store(run, kept_export):
+    kept, arrays = kept_store_rows(run)
+    data = kept_export
+    assert data["__temporal_len__"] == len(kept) >= 1
+    assert data["__keypoints_compressed__"] is False and data["__key_strict__"] is False
+    images = read_manifest(run, columns=["image_path"]).column("image_path").to_pylist()
+    assert data["image_path"].tolist() == [images[r] for r in kept]
+    assert data["misc"]["flat_hand_mean"] is True and data["misc"]["synthetic_body_models"]
+    assert set(data["smplx"]) == set(SMPLX_PARAMS)
+    for name in SMPLX_PARAMS:
+        np.testing.assert_array_equal(data["smplx"][name], arrays[name][kept], err_msg=name)
+    assert data["smplx"]["body_pose"].shape == (len(kept), 21, 3)
+    np.testing.assert_array_equal(data["meta"]["sample_idx"], kept)
+    np.testing.assert_array_equal(data["meta"]["weak_perspective_camera"], arrays["camera"][kept])
+
+
+def test_boxes_keypoints_and_part_marks(run, kept_export):
+    kept, arrays = kept_store_rows(run)
+    data = kept_export
+    valid = arrays["part_valid"][kept]
+    for part, key in BOXES.items():
+        assert data[key].shape == (len(kept), 5)
+        boxes = arrays[f"box_{part.value}"][kept]
+        present = np.isfinite(boxes).all(axis=1)
+        np.testing.assert_array_equal(data[key][present, :4], boxes[present])
+        np.testing.assert_array_equal(data[key][:, 4], (valid[:, part.column] & present))
+    marks = smplerx_part_valid(data)
+    np.testing.assert_array_equal(marks["lhand_valid"], data["meta"]["lefthand_valid"])
+    assert not marks["face_valid"].all() or not marks["rhand_valid"].all(), "a suppressed part"
+    assert data["keypoints2d_convention"] == "openpose_137"
+    np.testing.assert_array_equal(data["keypoints2d_mask"], np.ones(137))
+    np.testing.assert_array_equal(data["keypoints2d"], np.nan_to_num(arrays["keypoints2d"][kept]))
+    for row, path in enumerate(data["image_path"]):
+        width, height = Image.open(path).size
+        assert (data["meta"]["height"][row], data["meta"]["width"][row]) == (height, width)
+
+
+def test_all_rows_with_masks(run, all_export):
+    _, arrays = kept_store_rows(run)
+    data = all_export
+    count = len(arrays["valid"])
+    assert data["__temporal_len__"] == count
+    np.testing.assert_array_equal(data["meta"]["valid"], arrays["valid"])
+    dropped = ~arrays["valid"]
+    for key in BOXES.values():
+        assert (data[key][dropped, 4] == 0).all()
+    assert np.isnan(data["smplx"]["global_orient"][dropped]).all()
+    unreadable = [i for i, p in enumerate(data["image_path"]) if p.endswith("zero_bytes.jpg")]
+    assert data["meta"]["height"][unreadable].tolist() == [-1]
+
+
+def test_unfinished_run_and_unknown_names_are_refused(run, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    next((copy / "complete").iterdir()).unlink()
+    code, output = run_cli(
+        "export", str(copy), "--format", "humandata", "--dest", str(tmp_path / "a")
+    )
+    assert code != 0 and "not a finished run" in output and "Traceback" not in output
+    code, output = run_cli(
+        "export",
+        str(run),
+        "--format",
+        "humandata",
+        "--dest",
+        str(tmp_path / "b"),
+        "--dataset-name",
+        "../up",
+    )
+    assert code != 0 and "dataset name" in output
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

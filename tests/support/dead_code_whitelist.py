@@ -1,0 +1,13 @@
+# Names vulture reports as unused although something outside the package's own code uses them.
+# Read by tests/workflows/test_dead_code.py (never imported or run: ``_`` stands for "any
+# object", as in vulture's own whitelists). Each entry names why it is used; the test fails
+# when an entry no longer names anything in the package, so the list cannot go stale.
+
+# Called by the interpreter or a library, never by name in this code
+_.__getattr__  # pipeline/__init__.py: PEP 562 lazy exports, called by `from ... import`
+_.find_class  # experts/safe_load/unpickler.py: pickle.Unpickler's hook, called by load()
+_.external_attr  # experts/bodymodels/synthetic/writers.py: ZipInfo field read by zipfile
+_.base_name  # experts/detectors/openpifpaf_detector.py: class attribute openpifpaf reads
+_.synth_models  # workflows/cli.py: the `synth-models` click command, registered by decorator
+
+# Left to the helper that reshapes this code in issue 12 (drop the entry when it is gone)
