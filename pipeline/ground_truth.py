@@ -19,6 +19,7 @@ import torch
 from furpe_label.experts.fusion.fuse import FusedSmplx
 from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES, mapping
 from furpe_label.experts.keypoints.fast_openpose import OpenPoseFromSMPLX
+from furpe_label.experts.vocabulary import Part
 from furpe_label.pipeline.shard_inputs import ShardInputs
 
 __all__ = ["MIN_SHARED_JOINTS", "gt_errors_mm", "label_errors_mm", "procrustes_align"]
@@ -89,24 +90,51 @@ def gt_errors_mm(
 
 
 def label_errors_mm(
-    layer: OpenPoseFromSMPLX, fused: FusedSmplx, kept: np.ndarray, inputs: ShardInputs
+    layer: OpenPoseFromSMPLX,
+    stored: FusedSmplx,
+    candidate: FusedSmplx,
+    kept: np.ndarray,
+    inputs: ShardInputs,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """MPJPE and PA-MPJPE (mm) of a shard's kept labels against its rows' ground truth.
+    """MPJPE and PA-MPJPE (mm) of the label of every shard row that reached fusion.
+
+    Which SMPL-X parameters are measured:
+
+    * a kept row: its stored label (the fusion of the parts selection kept), the label a
+      trainer reads;
+    * any other row that reached fusion (the candidate has a usable body: its body expert gave
+      a finite output after step 1): the candidate, the fusion of every part with a finite
+      output, the one step 3 scored (what a looser selection would weigh);
+    * a row without a usable body (dropped at input, keypoints, step 1 or the body expert): no
+      label, NaN.
 
     Args:
         layer: OpenPose-137 keypoints of SMPL-X (``flat_hand_mean=True``), metres.
-        fused: the shard's stored labels (N rows).
+        stored: the shard's stored labels (N rows).
+        candidate: the shard's candidate labels (N rows): the fusion of every finite part.
         kept: (N,) bool rows kept by selection.
         inputs: the shard's manifest rows (``joints3d`` and ``joints3d_convention``).
 
     Returns:
-        (mpjpe (N,), pa_mpjpe (N,)) float32; NaN where a row is not kept, has no ground truth
-        or its convention is unknown to the convention table.
+        (mpjpe (N,), pa_mpjpe (N,)) float32; NaN where a row did not reach fusion, has no ground
+        truth or its convention is unknown to the convention table.
     """
+    kept = np.asarray(kept, dtype=bool)
+    reached = candidate.part_valid[:, Part.BODY.column] & ~kept
+    kept_mpjpe, kept_pa = _errors_mm(layer, stored, kept, inputs)
+    other_mpjpe, other_pa = _errors_mm(layer, candidate, reached, inputs)
+    return np.where(kept, kept_mpjpe, other_mpjpe), np.where(kept, kept_pa, other_pa)
+
+
+def _errors_mm(
+    layer: OpenPoseFromSMPLX, fused: FusedSmplx, measured: np.ndarray, inputs: ShardInputs
+) -> tuple[np.ndarray, np.ndarray]:
+    """MPJPE and PA-MPJPE (mm) of ``fused``'s (N,) bool ``measured`` rows against the ground
+    truth; (N,) float32 each, NaN elsewhere and where a row has no (known) ground truth."""
     count = len(inputs)
     nan = np.full(count, np.nan, np.float32)
     conventions = inputs.table.column("joints3d_convention").to_pylist()
-    rows = [r for r in range(count) if conventions[r] and kept[r]]
+    rows = [r for r in range(count) if conventions[r] and measured[r]]
     if not rows:
         return nan, nan.copy()
     joints = inputs.float_column("joints3d")

@@ -187,7 +187,7 @@ def _label(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) 
         kept_parts = outcome.part_valid & finite
         stored = fuse_parts(experts, shapes.betas, models.rig, models.fusion, usable=kept_parts)
     kept = outcome.kept
-    mpjpe, pa_mpjpe = label_errors_mm(models.openpose_layer, stored, kept, inputs)
+    mpjpe, pa_mpjpe = label_errors_mm(models.openpose_layer, stored, candidate, kept, inputs)
     body_detail = experts.detail[:, Part.BODY.column]
     details = [kp.detail[row] or body_detail[row] for row in range(len(inputs))]
     return ShardResults(

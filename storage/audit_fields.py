@@ -152,7 +152,10 @@ AUDIT_FIELDS: tuple[Field, ...] = (
         _F32,
         (),
         "mm",
-        "label error against the dataset's 3D ground truth, mean per-joint position error",
+        "label error against the dataset's 3D ground truth, mean per-joint position error "
+        "(hip-centred): of the stored label where kept, of the candidate label (every finite "
+        "part fused, as step 3 scored it) where dropped after fusion; null where the row did "
+        "not reach fusion or has no ground truth",
         "truth",
         nullable=True,
     ),
@@ -161,7 +164,9 @@ AUDIT_FIELDS: tuple[Field, ...] = (
         _F32,
         (),
         "mm",
-        "label error against the dataset's 3D ground truth after Procrustes alignment",
+        "label error against the dataset's 3D ground truth after Procrustes alignment: of "
+        "the stored label where kept, of the candidate label where dropped after fusion; "
+        "null where the row did not reach fusion or has no ground truth",
         "truth",
         nullable=True,
     ),

@@ -1,7 +1,8 @@
 """``furpe-label audit OUT``: what a run kept and dropped, and why, from the stored tables only.
 
 The funnel per dataset / subject and step, every drop reason with its meaning, quantiles of each
-step's score, the label error against ground truth where the dataset has it, and the what-if:
+step's score, the label error against ground truth where the dataset has it (kept labels and
+the candidate labels of rows dropped after fusion apart), and the what-if:
 ``--what-if step3.max_mse=0.05`` recomputes every decision from the stored scores under new
 thresholds (``furpe_label.selection.what_if``) with no model run.
 """
@@ -46,9 +47,10 @@ SCORES = (
     "reproj_mse_px",
     "betas_max_abs",
     "transfer_error_mm",
-    "gt_mpjpe_mm",
-    "gt_pa_mpjpe_mm",
 )
+GT_ERRORS = ("gt_mpjpe_mm", "gt_pa_mpjpe_mm")
+"""Ground-truth errors, summarised apart for the kept labels and the candidate labels of the
+rows dropped after fusion (rows dropped before fusion have none)."""
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
@@ -148,10 +150,15 @@ def report(frame: pd.DataFrame, config: SelectionConfig) -> AuditReport:
         .reset_index()
     )
     reasons["meaning"] = [Reason(r).meaning for r in reasons["drop_reason"]]
-    present = [s for s in SCORES if s in frame and frame[s].notna().any()]
-    quantiles = frame[present].quantile(list(QUANTILES)).T if present else pd.DataFrame()
-    subject = frame["subject"].fillna("-") if "subject" in frame else "-"
     kept = frame["drop_stage"].astype(str) == Stage.KEPT.label
+    scores = {name: frame[name] for name in SCORES if name in frame}
+    for name in GT_ERRORS:
+        if name in frame:
+            scores[f"{name} (kept)"] = frame[name].where(kept)
+            scores[f"{name} (dropped after fusion)"] = frame[name].where(~kept)
+    present = {name: values for name, values in scores.items() if values.notna().any()}
+    quantiles = pd.DataFrame(present).quantile(list(QUANTILES)).T if present else pd.DataFrame()
+    subject = frame["subject"].fillna("-") if "subject" in frame else "-"
     by_subject = (
         pd.DataFrame({"dataset": frame["dataset"], "subject": subject, "kept": kept})
         .groupby(["dataset", "subject"], observed=True)["kept"]

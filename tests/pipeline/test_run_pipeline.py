@@ -137,8 +137,9 @@ def test_audit_command_and_what_if(folder_run):
     assert code != 0 and "step3.max_mse" in output
 
 
-def test_h36m_spin_layout_run_with_ground_truth_error(tmp_path, experts_dir):
-    root = spin_layout_h36m(tmp_path / "h36m")
+def test_h36m_spin_layout_run_with_ground_truth_error(tmp_path):
+    """Every row that reached fusion gets a ground-truth error, kept or not; the others none."""
+    root = spin_layout_h36m(tmp_path / "h36m", drops=True)
     out = tmp_path / "h36m-run"
     code, output = run_cli(
         "run",
@@ -150,19 +151,29 @@ def test_h36m_spin_layout_run_with_ground_truth_error(tmp_path, experts_dir):
         str(out),
         "--models",
         "synthetic",
-        "--experts",
-        str(experts_dir),
         "--detector",
         "ground-truth",
         "--executor",
         "inline",
     )
     assert code == 0, output
-    frame = audit_frame(out)
-    assert frame["subject"].tolist() == ["S1", "S9"]
-    kept = frame["drop_stage"] == "kept"
-    assert frame.loc[kept, "gt_mpjpe_mm"].notna().all()
-    assert frame.loc[~kept, "gt_mpjpe_mm"].isna().all()
+    frame = audit_frame(out).set_index("subject")
+    assert sorted(frame.index) == ["S1", "S11", "S5", "S6", "S9"]
+    stages = frame["drop_stage"].astype(str).to_dict()
+    assert stages == {
+        "S11": "input",  # the missing image
+        "S1": "kept",
+        "S5": "keypoints",  # no confident keypoint
+        "S6": "reprojection",  # fused, then dropped: the head at the feet
+        "S9": "kept",
+    }
+    for name in ("gt_mpjpe_mm", "gt_pa_mpjpe_mm"):
+        errors = frame[name]
+        assert np.isfinite(errors[["S1", "S9", "S6"]].to_numpy(np.float64)).all(), name
+        assert errors[["S11", "S5"]].isna().all(), name
+    code, output = run_cli("audit", str(out))
+    assert code == 0 and "gt_mpjpe_mm (kept)" in output
+    assert "gt_mpjpe_mm (dropped after fusion)" in output
 
 
 def test_dataset_without_models_refuses_before_any_work(tmp_path, monkeypatch):

@@ -74,9 +74,15 @@ def store_arrays(out: Path) -> dict[str, np.ndarray]:
     return {name: store.array(name)[:] for name in store.names}
 
 
-def spin_layout_h36m(root: Path) -> Path:
+def spin_layout_h36m(root: Path, *, drops: bool = False) -> Path:
     """A SPIN-layout Human3.6M fixture (``h36m_train.npz``) on the real SPIN example photo:
-    its real OpenPose body keypoints, its box, and 3D joints (S) for the ground-truth error."""
+    its real OpenPose body keypoints, its box, and 3D joints (S) for the ground-truth error.
+
+    Two rows (S1, S9) on the photo; with ``drops`` three more rows that leave the pipeline at
+    known places: ``S11`` names a missing image (dropped at input), ``S5`` has no confident
+    keypoint (dropped at the keypoints, before fusion) and ``S6`` has the photo's keypoints with
+    the head moved down to the feet, so its body is fused but reprojects far from them.
+    """
     images = root / "images"
     images.mkdir(parents=True, exist_ok=True)
     names = ["images/S1_Directions_1.54138969_000001.jpg", "images/S9_Walking.60457274_000006.jpg"]
@@ -85,15 +91,38 @@ def spin_layout_h36m(root: Path) -> Path:
     people = json.loads((SPIN_EXAMPLE / "im1010_openpose.json").read_text())["people"]
     body = np.asarray(people[0]["pose_keypoints_2d"], np.float64).reshape(25, 3)
     x, y, w, h = json.loads((SPIN_EXAMPLE / "im1010_bbox.json").read_text())["bbox"]
+    keypoints = [body, body]
+    if drops:
+        extra = ["images/S11_Eating.55011271_000001.jpg", "images/S5_Phoning.58860488_000001.jpg"]
+        extra.append("images/S6_Posing.55011271_000001.jpg")
+        for name in extra[1:]:
+            shutil.copy(SPIN_EXAMPLE / "im1010.jpg", root / name)
+        names += extra
+        keypoints += [body, body * [1.0, 1.0, 0.0], _head_at_feet(body)]
+    count = len(names)
     rng = np.random.default_rng(0)
-    joints = np.concatenate([rng.normal(0, 0.3, (2, 24, 3)), np.ones((2, 24, 1))], -1)
+    joints = np.concatenate([rng.normal(0, 0.3, (count, 24, 3)), np.ones((count, 24, 1))], -1)
     np.savez(
         root / "h36m_train.npz",
         imgname=np.array(names),
-        center=np.array([[x + w / 2, y + h / 2]] * 2),
-        scale=np.array([max(w, h) / 200.0] * 2),
-        part=np.zeros((2, 24, 3)),
+        center=np.array([[x + w / 2, y + h / 2]] * count),
+        scale=np.array([max(w, h) / 200.0] * count),
+        part=np.zeros((count, 24, 3)),
         S=joints,
-        openpose=np.stack([body, body]),
+        openpose=np.stack(keypoints),
     )
     return root
+
+
+_HEAD = (0, 15, 16, 17, 18)
+"""BODY_25 nose, eyes and ears."""
+_ANKLES = (11, 14)
+
+
+def _head_at_feet(body: np.ndarray) -> np.ndarray:
+    """(25, 3) BODY_25 keypoints (x, y, conf) with the head moved down to the ankles: no body
+    can bend its neck that far, so a fitted body reprojects far from them."""
+    out = body.copy()
+    shift = body[list(_ANKLES), :2].mean(0) - body[0, :2]
+    out[list(_HEAD), :2] += shift
+    return out

@@ -3,8 +3,9 @@ display needed: figures are drawn with the Agg canvas, never through pyplot).
 
 Drawn from the same stored scores and the same decisions as the page (``what_if`` +
 ``combine`` under the chosen thresholds): the funnel, the drop reasons, each step's score
-histogram with its threshold, the label error against ground truth for kept vs dropped labels
-(when the run has any), and the seconds per stage.
+histogram with its threshold, the label error against ground truth of the kept labels vs the
+candidate labels of the rows dropped after fusion (when the run has any), and the seconds per
+stage.
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def _truth(error: np.ndarray, kept: np.ndarray, path: Path) -> Path:
         bins=bins,
         stacked=True,
         color=[_KEPT, _DROPPED],
-        label=["kept", "dropped"],
+        label=["kept", "dropped after fusion (candidate)"],
     )
     axes.legend(fontsize=8)
     axes.set_title("label error against ground truth (MPJPE)", fontsize=10)

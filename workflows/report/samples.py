@@ -166,7 +166,8 @@ class RunSamples:
         if mse is not None and np.isfinite(mse):
             scores.append(f"reprojection mse {mse:.4g} ({frame})")
         if row.get("gt_mpjpe_mm") is not None and np.isfinite(row["gt_mpjpe_mm"]):
-            scores.append(f"GT MPJPE {row['gt_mpjpe_mm']:.1f} mm")
+            label = "" if str(row["drop_stage"]) == Stage.KEPT.label else " (candidate)"
+            scores.append(f"GT MPJPE{label} {row['gt_mpjpe_mm']:.1f} mm")
         if row.get("suppressed_parts"):
             scores.append("suppressed " + ", ".join(row["suppressed_parts"]))
         name = Path(image_name).name if image_name else Path(str(row["image_path"])).name

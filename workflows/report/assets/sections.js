@@ -1,6 +1,6 @@
 /* furpe-label report: the page's sections besides the funnel: score histograms with their
- * thresholds, ground truth (error of kept vs dropped labels, precision / recall against a
- * cut-off), timings, provenance, and the paginated gallery. */
+ * thresholds, ground truth (error of the kept labels and of the dropped rows' candidate labels,
+ * precision / recall against a cut-off), timings, provenance, and the paginated gallery. */
 (function (root) {
   "use strict";
 
@@ -108,15 +108,17 @@
     var good = function (e) { return e <= cutoff; };
     var keptGood = kept.filter(good).length, droppedGood = dropped.filter(good).length;
     var med = function (v) { if (!v.length) return "-"; var s = v.slice().sort(function (a, b) { return a - b; }); return C.fmt(s[Math.floor(s.length / 2)]) + " mm"; };
+    var recallBase = keptGood + droppedGood;
     var lines = [
-      "labels with a GT error: " + kept.length + " kept (median " + med(kept) + "), " + dropped.length + " dropped (median " + med(dropped) + ")",
+      "labels with a GT error: " + kept.length + " kept (median " + med(kept) + "), " + dropped.length +
+        " dropped after fusion (their candidate label: every finite part fused; median " + med(dropped) + ")",
       "precision (kept labels that are good): " + (kept.length ? (100 * keptGood / kept.length).toFixed(1) + " %" : "-"),
-      dropped.length ? "recall (good labels that are kept): " + (100 * keptGood / Math.max(1, keptGood + droppedGood)).toFixed(1) + " %"
-        : "recall: not available — the run stores the GT error of kept labels only, so good labels among the dropped are unknown"
+      "recall (good labels that are kept): " + (recallBase ? (100 * keptGood / recallBase).toFixed(1) + " %" : "-") +
+        " — of the " + recallBase + " good labels among the rows that reached fusion; rows dropped before fusion have no label to measure"
     ];
     lines.forEach(function (t) { container.appendChild(h("p", t, "stat")); });
     var hi = all[Math.min(all.length - 1, Math.floor(all.length * 0.99))] * 1.1;
-    card(container, "label error against ground truth (MPJPE)", "kept (green) vs dropped (red), cut-off marked", {
+    card(container, "label error against ground truth (MPJPE)", "kept (green) vs dropped after fusion (red, candidate labels), cut-off marked", {
       series: [kept, dropped], colours: [KEPT_COLOUR, DROP_COLOUR], names: ["kept", "dropped"], lo: 0,
       hi: Math.max(hi, cutoff * 1.1, 1), bins: 40, scale: "lin", threshold: cutoff, thresholdLabel: "cut-off " + cutoff + " mm",
       unit: "mm" });
