@@ -38,7 +38,7 @@ class ShardResults:
     outcome: Outcome
     drop_detail: list[str]
     seconds: dict[Stage, float]
-    gt_mpjpe_mm: np.ndarray  # (N,) NaN where no ground truth
+    gt_mpjpe_mm: np.ndarray  # (N,) mm, NaN where no ground truth or the row did not reach fusion
     gt_pa_mpjpe_mm: np.ndarray
 
 
