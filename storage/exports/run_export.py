@@ -1,9 +1,13 @@
 """``export_run``: one finished run -> one trainer format in an empty folder, plus a summary.
 
+:func:`check_export_paths` refuses, before anything is written, an OUT that is not a run
+folder and a DEST inside OUT (the export would change the run it reads) or holding files.
+
 Every export ends with ``DEST/export.json`` (written last): the format, the run it came from
-(folder, config hash, code version, synthetic flag), how many rows were written, and every row
-set aside with its :class:`~.run_rows.ExportSkip` reason and meaning (selection drops are not
-listed: they are in the run's audit).
+(folder, config hash, code version, synthetic flag), how many rows were written, the format's
+notes (e.g. the FuRPE training options the export needs), and every row set aside with its
+:class:`~.run_rows.ExportSkip` reason and meaning (selection drops are not listed: they are in
+the run's audit).
 """
 
 from __future__ import annotations
