@@ -84,7 +84,9 @@ def export(
     """Export the finished run in OUT to --dest in a trainer's format.
 
     Kept rows only by default; a suppressed part is marked the way each format marks a missing
-    part. DEST/export.json lists the rows set aside (e.g. FuRPE holds one person per image).
+    part. DEST/export.json lists the rows set aside (e.g. FuRPE holds one person per image)
+    and the warnings printed (e.g. the FuRPE options an export without features needs).
+    DEST must be new or empty and outside OUT.
     """
     try:
         check_export_paths(out, dest)  # before the models are prepared
