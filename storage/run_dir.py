@@ -79,6 +79,12 @@ class RunDir:
         """The driver's lock (``with run_dir.lock(): ...``); a second holder gets RunLockedError."""
         return RunLock(self.root)
 
+    def missing_for_reading(self) -> list[str]:
+        """What a finished run's folder must hold and this one lacks (``run.json``,
+        ``manifest.parquet``, ``labels.zarr``), in that order; empty when all are there."""
+        needed = (self.run_json, self.manifest, self.labels)
+        return [path.name for path in needed if not path.exists()]
+
     # run.json ---------------------------------------------------------------------------
     def start(self, info: RunInfo) -> RunInfo:
         """Record ``info`` in a new folder, or check it against the one stored (resume).

@@ -15,6 +15,7 @@ from furpe_label.storage.exports import (
     FORMATS_NEEDING_MODELS,
     ExportError,
     ExportSkip,
+    check_export_paths,
     export_run,
 )
 from furpe_label.storage.run_dir import RunDir
@@ -39,8 +40,16 @@ def _run_models(out: Path, models: str | None) -> Path:
     return models_folder(config)
 
 
+def _sentence(error: Exception) -> str:
+    """The refusal as one sentence: an OS error (no permission, a file where a folder goes)
+    as "cannot ... PATH: reason" rather than its errno form."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"cannot use {error.filename}: {error.strerror.lower()}"
+    return str(error)
+
+
 @click.command()
-@click.argument("out", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
 @click.option(
     "--format",
     "fmt",
@@ -53,7 +62,7 @@ def _run_models(out: Path, models: str | None) -> Path:
     "--dest",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="New or empty output folder.",
+    help="New or empty output folder, outside OUT.",
 )
 @click.option(
     "--all",
@@ -75,9 +84,12 @@ def export(
     """Export the finished run in OUT to --dest in a trainer's format.
 
     Kept rows only by default; a suppressed part is marked the way each format marks a missing
-    part. DEST/export.json lists the rows set aside (e.g. FuRPE holds one person per image).
+    part. DEST/export.json lists the rows set aside (e.g. FuRPE holds one person per image)
+    and the warnings printed (e.g. the FuRPE options an export without features needs).
+    DEST must be new or empty and outside OUT.
     """
     try:
+        check_export_paths(out, dest)  # before the models are prepared
         models_dir = _run_models(out, models) if fmt in FORMATS_NEEDING_MODELS else None
         summary = export_run(
             out,
@@ -87,13 +99,15 @@ def export(
             models_dir=models_dir,
             dataset_name=dataset_name,
         )
-    except (ExportError, FileExistsError, FileNotFoundError, ValueError) as error:
+    except (ExportError, OSError, ValueError) as error:
         logger.debug("export refused", exc_info=True)
-        raise click.ClickException(str(error)) from None
+        raise click.ClickException(_sentence(error)) from None
     click.echo(
         f"{dest}: {summary.rows} row(s) in {fmt} format ({summary.kept_rows} kept by the selection)"
     )
     for reason, count in sorted(summary.skip_counts().items()):
         click.echo(f"  not written: {count} {reason} ({ExportSkip(reason).meaning})")
+    for note in summary.notes:
+        click.secho(f"warning: {note}", fg="yellow", err=True)
     if summary.synthetic:
         click.secho(SYNTHETIC_NOTE, fg="red", bold=True, err=True)

@@ -12,6 +12,7 @@ from furpe_label.storage.exports.run_export import (
     EXPORT_FORMATS,
     FORMATS_NEEDING_MODELS,
     ExportSummary,
+    check_export_paths,
     export_run,
 )
 from furpe_label.storage.exports.run_rows import ExportError, ExportSkip
@@ -22,5 +23,6 @@ __all__ = [
     "ExportError",
     "ExportSkip",
     "ExportSummary",
+    "check_export_paths",
     "export_run",
 ]

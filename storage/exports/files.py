@@ -16,7 +16,14 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-__all__ = ["check_dataset_name", "check_empty_dest", "save_json", "save_npy", "save_npz"]
+__all__ = [
+    "check_dataset_name",
+    "check_empty_dest",
+    "dest_inside_run",
+    "save_json",
+    "save_npy",
+    "save_npz",
+]
 
 _NAME_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -53,6 +60,13 @@ def check_empty_dest(dest: Path) -> None:
     """``dest`` must not exist, or be an empty folder (an export never mixes with old files)."""
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise FileExistsError(f"{dest} exists and is not an empty folder: choose a new --dest")
+
+
+def dest_inside_run(out: Path, dest: Path) -> bool:
+    """``dest`` is the run folder ``out`` or lies under it, symbolic links resolved (an
+    export written there would change the run it reads)."""
+    run, target = out.resolve(), dest.resolve()
+    return target == run or run in target.parents
 
 
 def check_dataset_name(name: str) -> str:

@@ -28,6 +28,14 @@ and so what is written here:
   of an image's exported rows the one with the largest body crop box is written, the others are
   skipped as :attr:`~.run_rows.ExportSkip.OTHER_PERSON_EXPORTED`.
 
+FuRPE's default training (``mytrain.py``) distils the experts' features: it reads
+``save_feature_body`` of every row (``KeyError('save_feature_body')`` without it) and stacks the
+``save_feature_face`` of a batch (fails on a batch with none). Keypoint-fitting experts give no
+features, so where written files lack them :func:`feature_distillation_notes` says so and names
+the switches, module-level constants at the top of FuRPE's ``mytrain.py``:
+``use_body_feature_distil=True`` and ``use_face_feature_distil=True`` (lines 73 and 72 at
+indigo-99/FuRPE da990a1; ``use_hand_feature_distil=False`` there already).
+
 The image list (absolute paths, one per written file, ``np.save`` of a string array) goes to
 ``comp_img_fns/<dataset>.npy``, FuRPE's ``*_comp_img_fns.npy``. FuRPE's loader reads the 2D
 keypoints from the run's OpenPose JSON beside the images or from an ExPose ``train.npz``
@@ -36,6 +44,7 @@ keypoints from the run's OpenPose JSON beside the images or from an ExPose ``tra
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +58,13 @@ from furpe_label.storage.exports.files import save_npy
 from furpe_label.storage.exports.run_rows import ExportSkip, RunRows
 from furpe_label.storage.exports.smplx_mesh import SmplxMesh
 
-__all__ = ["FURPE_FOLDER", "furpe_image_name", "one_file_per_image", "write_furpe"]
+__all__ = [
+    "FURPE_FOLDER",
+    "feature_distillation_notes",
+    "furpe_image_name",
+    "one_file_per_image",
+    "write_furpe",
+]
 
 FURPE_FOLDER = "params3d_v"
 IMAGE_LIST_FOLDER = "comp_img_fns"
@@ -66,6 +81,49 @@ _READ = (
     "box_body",
     *(f"feature_{part.value}" for part in Part),
 )
+
+
+FEATURE_SWITCHES = {
+    Part.BODY: "use_body_feature_distil",
+    Part.FACE: "use_face_feature_distil",
+}
+"""Part -> FuRPE's switch of its feature distillation (a constant in FuRPE's ``mytrain.py``)."""
+FEATURE_SWITCH_FILE = "mytrain.py"
+_FAILURE = {
+    Part.BODY: "stops with KeyError('save_feature_body')",
+    Part.FACE: "stops on a batch without one (torch.stack of an empty list)",
+}
+
+
+def feature_distillation_notes(files: int, key_counts: Counter[str]) -> list[str]:
+    """Warnings for FuRPE's default training, from what the written files hold.
+
+    Args:
+        files: label files written.
+        key_counts: dict key -> files holding it (``save_feature_body``, ``jaw_pose``, ...).
+
+    Returns:
+        one sentence per part whose distillation would stop FuRPE's ``mytrain.py`` (body: any
+        file without its feature; face: files with a face but none with its feature), naming
+        the constant to set False; empty when the features are there.
+    """
+    missing = []
+    body_features = key_counts[f"save_feature_{Part.BODY.value}"]
+    if files and body_features < files:
+        missing.append((Part.BODY, f"{files - body_features} of {files} file(s)"))
+    if key_counts["jaw_pose"] and not key_counts[f"save_feature_{Part.FACE.value}"]:
+        missing.append((Part.FACE, f"all {key_counts['jaw_pose']} file(s) with a face"))
+    notes = []
+    for part, which in missing:
+        key = f"save_feature_{part.value}"
+        notes.append(
+            f"FuRPE features: {which} have no {key} (the run's experts gave no 1024-d "
+            f"{part.value} features; the keypoint-fitting experts give none): FuRPE's "
+            f"default training distils them and {_FAILURE[part]}. Train with "
+            f"{FEATURE_SWITCHES[part]}=False (a constant at the top of FuRPE's "
+            f"{FEATURE_SWITCH_FILE}) to turn {part.value} feature distillation off."
+        )
+    return notes
 
 
 def furpe_image_name(image_path: str) -> str:
@@ -144,9 +202,11 @@ def _records(labels: dict[str, np.ndarray], part_valid: np.ndarray, mesh: SmplxM
     return records
 
 
-def write_furpe(rows: RunRows, dest: Path, mesh: SmplxMesh, dataset: str) -> RunRows:
+def write_furpe(
+    rows: RunRows, dest: Path, mesh: SmplxMesh, dataset: str
+) -> tuple[RunRows, list[str]]:
     """Write the FuRPE files of ``rows`` (kept rows only) under ``dest``; returns the rows
-    written (the others are in its ``skipped``)."""
+    written (the others are in its ``skipped``) and :func:`feature_distillation_notes`."""
     areas = np.concatenate(
         [np.prod(rows.read(["box_body"], s)["box_body"][:, 2:], axis=1) for s in rows.batches()]
         or [np.zeros(0)]
@@ -154,6 +214,7 @@ def write_furpe(rows: RunRows, dest: Path, mesh: SmplxMesh, dataset: str) -> Run
     rows = one_file_per_image(rows, areas)
     folder = dest / FURPE_FOLDER / dataset
     folder.mkdir(parents=True, exist_ok=True)
+    key_counts: Counter[str] = Counter()
     for positions in rows.batches():
         labels = rows.read(_READ, positions)
         for record, image in zip(
@@ -162,6 +223,7 @@ def write_furpe(rows: RunRows, dest: Path, mesh: SmplxMesh, dataset: str) -> Run
             strict=True,
         ):
             save_npy(folder / f"{furpe_image_name(image)}.npy", record)
+            key_counts.update(record.keys())
     image_list = np.asarray(rows.image_path, dtype=str)
     save_npy(dest / IMAGE_LIST_FOLDER / f"{dataset}.npy", image_list)
-    return rows
+    return rows, feature_distillation_notes(len(rows), key_counts)

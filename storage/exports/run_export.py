@@ -1,9 +1,13 @@
 """``export_run``: one finished run -> one trainer format in an empty folder, plus a summary.
 
+:func:`check_export_paths` refuses, before anything is written, an OUT that is not a run
+folder and a DEST inside OUT (the export would change the run it reads) or holding files.
+
 Every export ends with ``DEST/export.json`` (written last): the format, the run it came from
-(folder, config hash, code version, synthetic flag), how many rows were written, and every row
-set aside with its :class:`~.run_rows.ExportSkip` reason and meaning (selection drops are not
-listed: they are in the run's audit).
+(folder, config hash, code version, synthetic flag), how many rows were written, the format's
+notes (e.g. the FuRPE training options the export needs), and every row set aside with its
+:class:`~.run_rows.ExportSkip` reason and meaning (selection drops are not listed: they are in
+the run's audit).
 """
 
 from __future__ import annotations
@@ -16,13 +20,25 @@ from pathlib import Path
 from typing import Any
 
 from furpe_label.storage.exports.expose import write_expose
-from furpe_label.storage.exports.files import check_dataset_name, check_empty_dest, save_json
+from furpe_label.storage.exports.files import (
+    check_dataset_name,
+    check_empty_dest,
+    dest_inside_run,
+    save_json,
+)
 from furpe_label.storage.exports.furpe import write_furpe
 from furpe_label.storage.exports.humandata import write_humandata
 from furpe_label.storage.exports.run_rows import ExportError, ExportSkip, read_run_rows
 from furpe_label.storage.exports.smplx_mesh import SmplxMesh
+from furpe_label.storage.run_dir import RunDir
 
-__all__ = ["EXPORT_FORMATS", "FORMATS_NEEDING_MODELS", "ExportSummary", "export_run"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "FORMATS_NEEDING_MODELS",
+    "ExportSummary",
+    "check_export_paths",
+    "export_run",
+]
 
 EXPORT_FORMATS = ("furpe", "expose", "humandata")
 FORMATS_NEEDING_MODELS = frozenset({"furpe", "expose"})
@@ -41,6 +57,8 @@ class ExportSummary:
         kept_rows: of those, rows the selection kept.
         skipped: sample_idx -> why the row was not written.
         synthetic: the labels come from the synthetic body-model family (not real labels).
+        notes: warnings for the trainer's user (e.g. FuRPE options the export needs), also
+            in ``export.json``.
     """
 
     format: str
@@ -49,10 +67,40 @@ class ExportSummary:
     kept_rows: int
     skipped: dict[int, ExportSkip] = field(default_factory=dict)
     synthetic: bool = False
+    notes: list[str] = field(default_factory=list)
 
     def skip_counts(self) -> dict[str, int]:
         """reason -> rows skipped for it."""
         return dict(Counter(reason.value for reason in self.skipped.values()))
+
+
+def check_export_paths(out: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+    """Refuse, before anything is written, an ``out`` that is not a run folder and a ``dest``
+    inside ``out`` (symbolic links resolved) or holding files.
+
+    Raises:
+        ExportError: ``out`` is missing, a file, or lacks run.json / manifest.parquet /
+            labels.zarr; ``dest`` is ``out`` or under it.
+        FileExistsError: ``dest`` holds files.
+    """
+    out, dest = Path(out), Path(dest)
+    made_by = "the --out folder of a finished `furpe-label run`"
+    if not out.exists():
+        raise ExportError(f"{out} does not exist: give {made_by}")
+    if not out.is_dir():
+        raise ExportError(f"{out} is a file, not a run folder: give {made_by}")
+    missing = RunDir(out).missing_for_reading()
+    if missing:
+        raise ExportError(
+            f"{out} is not a furpe-label run folder: it has no {', no '.join(missing)} (a run "
+            f"folder holds run.json, manifest.parquet and labels.zarr); give {made_by}"
+        )
+    if dest_inside_run(out, dest):
+        raise ExportError(
+            f"--dest {dest} is inside the run folder {out}: an export there would change the "
+            "run it reads; choose a --dest outside the run folder"
+        )
+    check_empty_dest(dest)
 
 
 def export_run(
@@ -76,10 +124,9 @@ def export_run(
             dataset adapter name).
 
     Raises:
-        ExportError: unknown format, ``--all`` for furpe, incomplete run, nothing to export,
-            missing or different SMPL-X file.
+        ExportError: unknown format, ``--all`` for furpe, ``out`` not a run folder, ``dest``
+            inside it, incomplete run, nothing to export, missing or different SMPL-X file.
         FileExistsError: ``dest`` holds files.
-        FileNotFoundError: ``out`` is not a run folder.
     """
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose from {EXPORT_FORMATS}")
@@ -90,7 +137,7 @@ def export_run(
             "with --all"
         )
     dest = Path(dest)
-    check_empty_dest(dest)
+    check_export_paths(out, dest)
     rows = read_run_rows(out, include_all)
     dataset = check_dataset_name(dataset_name or rows.dataset)
     if not len(rows):
@@ -102,9 +149,10 @@ def export_run(
             raise ExportError(f"--format {fmt} needs the run's SMPL-X models folder")
         mesh = SmplxMesh(models_dir, rows.info.model_sha256)
     dest.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
     try:
         if fmt == "furpe":
-            written = write_furpe(rows, dest, mesh, dataset)
+            written, notes = write_furpe(rows, dest, mesh, dataset)
         elif fmt == "expose":
             written = write_expose(rows, dest, mesh, dataset, include_all)
         else:
@@ -119,6 +167,7 @@ def export_run(
         kept_rows=int(written.valid.sum()),
         skipped=written.skipped,
         synthetic=bool(rows.info.synthetic),
+        notes=notes,
     )
     save_json(dest / SUMMARY_FILE, _summary_json(summary, rows.out, rows.info, dataset))
     return summary
@@ -144,6 +193,7 @@ def _summary_json(summary: ExportSummary, out: Path, info: Any, dataset: str) ->
             "code_version": info.code_version,
             "synthetic": bool(info.synthetic),
         },
+        "notes": summary.notes,
         "skipped": {str(s): reason.value for s, reason in sorted(summary.skipped.items())},
         "skip_reasons": {reason.value: reason.meaning for reason in ExportSkip},
     }

@@ -232,3 +232,14 @@ def test_commit_shard_refuses_inconsistent_outputs_before_writing(tmp_path):
         run.commit_shard(store, "h36m", 1, flipped, audit)
     assert not store.array("valid")[:].any()
     assert not run.audit.exists() and run.completed_shards() == set()
+
+
+def test_missing_for_reading_names_what_a_run_folder_lacks(tmp_path):
+    run_dir = RunDir(tmp_path / "out")
+    assert run_dir.missing_for_reading() == ["run.json", "manifest.parquet", "labels.zarr"]
+    run_dir.root.mkdir()
+    run_dir.run_json.write_text("{}")
+    assert run_dir.missing_for_reading() == ["manifest.parquet", "labels.zarr"]
+    run_dir.manifest.write_bytes(b"")
+    run_dir.labels.mkdir()
+    assert run_dir.missing_for_reading() == []

@@ -5,13 +5,19 @@ arrays) on SPIN's example photo and messi5 (+ an unreadable file)."""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from furpe_label.experts.vocabulary import Part
-from furpe_label.storage.exports.furpe import furpe_image_name, one_file_per_image
+from furpe_label.storage.exports.furpe import (
+    feature_distillation_notes,
+    furpe_image_name,
+    one_file_per_image,
+)
 from furpe_label.storage.exports.run_rows import ExportError, ExportSkip, RunRows
 from furpe_label.storage.exports.smplx_mesh import SmplxMesh
 from furpe_label.storage.manifest import read_manifest
@@ -150,6 +156,53 @@ def test_all_rows_and_a_used_destination_are_refused(exported, tmp_path):
     assert code != 0 and "no per-row mask" in output and "Traceback" not in output
     code, output = run_cli("export", str(out), "--format", "furpe", "--dest", str(dest))
     assert code != 0 and "not an empty folder" in output
+
+
+@pytest.mark.slow
+def test_a_run_with_network_features_needs_no_feature_note(exported, loaded):
+    _, dest, output = exported
+    _, rows, _ = loaded
+    assert all("save_feature_body" in data for _, _, data in rows)
+    assert "FuRPE features" not in output and "feature_distil" not in output
+    assert json.loads((dest / "export.json").read_text())["notes"] == []
+
+
+@pytest.mark.slow
+def test_a_fitting_run_export_names_the_feature_distillation_switches(demo_run, tmp_path):
+    """The keypoint-fitting experts give no features: FuRPE's mytrain.py would stop with
+    KeyError('save_feature_body'); the export says so and names the switches."""
+    dest = tmp_path / "furpe"
+    code, output = run_cli("export", str(demo_run), "--format", "furpe", "--dest", str(dest))
+    assert code == 0, output
+    files = sorted(dest.glob("params3d_v/*/*.npy"))
+    records = [np.load(path, allow_pickle=True).item() for path in files]
+    assert records and not any("save_feature_body" in r for r in records)
+    with_face = sum("jaw_pose" in r for r in records)
+    assert with_face and not any("save_feature_face" in r for r in records)
+    notes = json.loads((dest / "export.json").read_text())["notes"]
+    assert len(notes) == 2
+    body, face = notes
+    assert f"{len(files)} of {len(files)} file(s) have no save_feature_body" in body
+    assert "KeyError('save_feature_body')" in body
+    assert "use_body_feature_distil=False" in body and "FuRPE's mytrain.py" in body
+    assert f"all {with_face} file(s) with a face have no save_feature_face" in face
+    assert "use_face_feature_distil=False" in face
+    for note in notes:
+        assert f"warning: {note}" in " ".join(output.split()), output
+
+
+def test_feature_notes_follow_the_files_written():
+    full = Counter({"save_feature_body": 4, "jaw_pose": 3, "save_feature_face": 3})
+    assert feature_distillation_notes(4, full) == []
+    assert feature_distillation_notes(0, Counter()) == []
+    some_body = Counter({"save_feature_body": 3, "jaw_pose": 2, "save_feature_face": 1})
+    (note,) = feature_distillation_notes(4, some_body)
+    assert note.startswith("FuRPE features: 1 of 4 file(s) have no save_feature_body")
+    faceless = Counter({"save_feature_body": 4})  # no face written: nothing to distil
+    assert feature_distillation_notes(4, faceless) == []
+    (note,) = feature_distillation_notes(4, Counter({"save_feature_body": 4, "jaw_pose": 1}))
+    assert "all 1 file(s) with a face have no save_feature_face" in note
+    assert "use_face_feature_distil=False" in note
 
 
 def _rows(images: list[str], persons: list[int]) -> RunRows:
