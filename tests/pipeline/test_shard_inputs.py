@@ -28,7 +28,7 @@ def manifest(tmp_path, monkeypatch):
             "image_path": images + [None] * 3,
             "video_path": videos,
             "frame_index": frames,
-            "person_idx": persons + [0, 1, 0],
+            "person_idx": [*persons, 0, 1, 0],
             "box_xywh": np.tile([1.0, 2.0, 30.0, 60.0], (len(videos), 1)),
         }
     )

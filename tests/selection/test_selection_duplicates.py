@@ -156,3 +156,30 @@ def test_config_rejects_thresholds_outside_0_1():
         with pytest.raises(ValueError, match="oks_threshold"):
             DuplicateConfig(bad)
     assert DuplicateConfig(1.0).oks_threshold == 1.0
+
+
+def test_the_decision_does_not_depend_on_row_order():
+    person = _spin_like_person()
+    copies = np.stack(
+        [person, person, person + np.array([0.3, -0.2, 0.0]), _spin_like_person(150.0)]
+    )
+    copies[:, :, 2] = 0.9  # a full tie on count and confidence: sample_idx decides
+    sample_idx = np.array([7, 3, 5, 9])
+    confident = confident_mask(copies, SelectionConfig())
+    base = find_duplicates(
+        copies, confident, ["x"] * 4, np.ones(4, bool), sample_idx, DuplicateConfig()
+    )
+    assert base.owner.tolist() == [1, -1, 1, -1]  # sample 3 is kept
+    for order in ([3, 2, 1, 0], [2, 0, 3, 1]):
+        found = find_duplicates(
+            copies[order],
+            confident[order],
+            ["x"] * 4,
+            np.ones(4, bool),
+            sample_idx[order],
+            DuplicateConfig(),
+        )
+        owner_samples = [sample_idx[order][o] if o >= 0 else -1 for o in found.owner]
+        expected = [sample_idx[base.owner[i]] if base.owner[i] >= 0 else -1 for i in order]
+        assert owner_samples == expected
+        assert np.array_equal(found.oks[np.argsort(order)], base.oks, equal_nan=True)
