@@ -1,7 +1,7 @@
 """One candidate per person, end to end: no image keeps two labels of the same person (the demo
 on the shipped photos, and a run whose OpenPose files list one person three times), the
 duplicates are in the audit as ``duplicate_person`` at the keypoint stage, and the decision is
-the same whether an image's people share a shard or each sit in their own."""
+the same whether an image's people share a shard or each sit in their own, on 1 or 2 workers."""
 
 from __future__ import annotations
 
@@ -83,6 +83,9 @@ def _inputs(root: Path) -> tuple[Path, Path]:
 
 
 def _run(images: Path, keypoints: Path, out: Path, *extra: str) -> Path:
+    """``furpe-label run`` on the image folder and its OpenPose files (``extra`` appended; the
+    executor inline unless ``extra`` names one)."""
+    executor = () if "--executor" in extra else ("--executor", "inline")
     code, output = run_cli(
         "run",
         "--dataset",
@@ -95,8 +98,7 @@ def _run(images: Path, keypoints: Path, out: Path, *extra: str) -> Path:
         str(out),
         "--models",
         "synthetic",
-        "--executor",
-        "inline",
+        *executor,
         "--fitting-iterations",
         "4",
         *extra,
@@ -125,8 +127,21 @@ def test_duplicates_are_audited_and_the_shard_plan_does_not_change_them(tmp_path
     assert not labels["valid"][duplicates["sample_idx"].to_numpy()].any()
     assert (two["drop_reason"] != "duplicate_person").all()  # two people stay two
     assert _same_person_pairs(out) == []
-    # every row in its own shard: each shard reads its image's other rows and decides the same
-    split = audit_frame(_run(images, keypoints, tmp_path / "split", "--shard-size", "1"))
+    # every row in its own shard, on 2 Dask workers: each shard reads its image's other rows and
+    # decides the same, whichever worker runs it
+    split_run = _run(
+        images,
+        keypoints,
+        tmp_path / "split",
+        "--shard-size",
+        "1",
+        "--executor",
+        "dask",
+        "--workers",
+        "2",
+    )
+    split = audit_frame(split_run)
     assert split["shard"].nunique() == len(split) == len(frame)
     assert split["drop_reason"].tolist() == frame["drop_reason"].tolist()
     assert split["drop_stage"].tolist() == frame["drop_stage"].tolist()
+    assert np.array_equal(store_arrays(split_run)["valid"], labels["valid"])
