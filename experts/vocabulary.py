@@ -82,6 +82,7 @@ class Reason(StrEnum):
     KEYPOINTS_FILE_MISSING = "keypoints_file_missing"
     KEYPOINTS_FILE_INVALID = "keypoints_file_invalid"
     BACKEND_ERROR = "backend_error"
+    DUPLICATE_PERSON = "duplicate_person"
     # selection step 1
     FEW_CONFIDENT_KEYPOINTS = "few_confident_keypoints"
     # crops
@@ -122,6 +123,8 @@ _MEANINGS: dict[Reason, str] = {
     Reason.KEYPOINTS_FILE_MISSING: "the precomputed keypoint file for the image does not exist",
     Reason.KEYPOINTS_FILE_INVALID: "the precomputed keypoint file is empty or malformed",
     Reason.BACKEND_ERROR: "the keypoint backend raised an error on this image",
+    Reason.DUPLICATE_PERSON: "another candidate of the same image has the same person's "
+    "keypoints (OKS at or above the duplicate threshold) and more confident ones",
     Reason.FEW_CONFIDENT_KEYPOINTS: "step 1: fewer confident OpenPose-137 keypoints than the "
     "minimum (FuRPE: 12 at body 0.1 / hand 0.2 / face 0.4)",
     Reason.EMPTY_BOX: "the part's crop rule produced no box (no usable keypoints)",

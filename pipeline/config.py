@@ -2,7 +2,8 @@
 
 :class:`RunConfig` holds what changes the labels (dataset, inputs, models, experts, detector,
 shard size) and, as typed members, the selection thresholds (:class:`SelectionConfig`), the
-fusion rules (:class:`FusionConfig`) and the accepted image sides (:class:`DecodeLimits`).
+fusion rules (:class:`FusionConfig`), the accepted image sides (:class:`DecodeLimits`) and the
+keypoint stage's duplicate-person rule (:class:`DuplicateConfig`).
 Where and how fast it runs (cluster, device, batch size, workers) lives in
 :class:`~furpe_label.pipeline.cluster.ClusterOptions` and :class:`RunResources`, outside the
 hash, so a resumed run may move to another cluster.
@@ -27,6 +28,7 @@ from furpe_label.experts.networks.runners import DEFAULT_BATCH_SIZE
 from furpe_label.experts.part_experts import DEFAULT_FITTING_ITERATIONS
 from furpe_label.pipeline.decode import DecodeLimits
 from furpe_label.selection.config import SelectionConfig
+from furpe_label.selection.duplicates import DuplicateConfig
 from furpe_label.storage.shards import DEFAULT_SHARD_SIZE
 
 __all__ = ["SYNTHETIC_MODELS", "RunConfig", "RunResources"]
@@ -43,6 +45,7 @@ _MEMBERS: dict[str, type] = {
     "selection": SelectionConfig,
     "fusion": FusionConfig,
     "decode_limits": DecodeLimits,
+    "duplicates": DuplicateConfig,
 }
 """The typed members: field name -> their class (a dict of its fields in :meth:`as_dict`)."""
 
@@ -72,6 +75,7 @@ class RunConfig:
         selection: the three-step selection's thresholds.
         fusion: how parts are merged (wrist rule, head source).
         decode_limits: accepted image sides in pixels.
+        duplicates: the keypoint stage's one-candidate-per-person rule (OKS threshold).
     """
 
     dataset: str
@@ -86,6 +90,7 @@ class RunConfig:
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
     decode_limits: DecodeLimits = field(default_factory=DecodeLimits)
+    duplicates: DuplicateConfig = field(default_factory=DuplicateConfig)
 
     def __post_init__(self) -> None:
         if self.shard_size < 1:

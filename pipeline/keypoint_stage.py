@@ -8,6 +8,8 @@ Three sources, chosen by the run (``RunConfig.detector``):
 * ``ground-truth``: the dataset's own whole-body keypoints (manifest ``keypoints2d``).
 
 Every instance ends with keypoints or a named :class:`Reason` (+ detail); nothing raises.
+:func:`mark_duplicate_people` then keeps one candidate per person among the rows of each image
+(:mod:`furpe_label.selection.duplicates`); the others end with ``duplicate_person``.
 """
 
 from __future__ import annotations
@@ -22,8 +24,17 @@ import numpy as np
 from furpe_label.experts.detectors import KeypointDetector, create_detector
 from furpe_label.experts.vocabulary import Reason
 from furpe_label.pipeline.config import KEYPOINT_SOURCES
+from furpe_label.selection.config import SelectionConfig
+from furpe_label.selection.duplicates import DuplicateConfig, find_duplicates
+from furpe_label.selection.step1_keypoints import confident_mask
 
-__all__ = ["KeypointSource", "ShardKeypoints", "concat_keypoints", "detect_keypoints"]
+__all__ = [
+    "KeypointSource",
+    "ShardKeypoints",
+    "concat_keypoints",
+    "detect_keypoints",
+    "mark_duplicate_people",
+]
 
 N_KEYPOINTS = 137
 
@@ -54,6 +65,17 @@ class ShardKeypoints:
             detail=[""] * count,
             world_landmarks=np.full((count, 33, 3), np.nan, np.float32),
             detector=detector,
+        )
+
+    def take(self, rows: np.ndarray) -> ShardKeypoints:
+        """The instances ``rows`` ((M,) int positions or (N,) bool mask), in that order."""
+        index = np.arange(len(self.failure))[rows]
+        return ShardKeypoints(
+            keypoints=self.keypoints[index],
+            failure=[self.failure[i] for i in index],
+            detail=[self.detail[i] for i in index],
+            world_landmarks=self.world_landmarks[index],
+            detector=self.detector,
         )
 
 
@@ -180,3 +202,35 @@ def _from_ground_truth(
             continue
         out.keypoints[row] = values
     out.detector = "ground-truth annotations"
+
+
+def mark_duplicate_people(
+    keypoints: ShardKeypoints,
+    images: Sequence[str],
+    sample_idx: np.ndarray,
+    selection: SelectionConfig,
+    config: DuplicateConfig,
+) -> np.ndarray:
+    """One candidate per person: rows of one image whose keypoints agree (OKS) are one person;
+    all but the most complete get ``duplicate_person`` (in place, detail naming the kept row).
+
+    Args:
+        keypoints: N instances; only those with keypoints (``failure`` OK) take part.
+        images: N image keys (image path or ``video#frame``): every row of each image.
+        sample_idx: (N,) int64 the rows' ``sample_idx``.
+        selection: step 1's confidence thresholds (which keypoints are confident).
+        config: the OKS threshold.
+
+    Returns:
+        (N,) bool: the rows marked now.
+    """
+    reached = np.array([why is Reason.OK for why in keypoints.failure], dtype=bool)
+    confident = confident_mask(keypoints.keypoints, selection)
+    found = find_duplicates(
+        keypoints.keypoints, confident, images, reached, np.asarray(sample_idx), config
+    )
+    for row in np.flatnonzero(found.mask):
+        keypoints.failure[row] = Reason.DUPLICATE_PERSON
+        kept = int(sample_idx[found.owner[row]])
+        keypoints.detail[row] = f"same person as sample {kept} (OKS {found.oks[row]:.3f})"
+    return found.mask

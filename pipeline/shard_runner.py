@@ -6,8 +6,9 @@ module:
 ====================  ======================================================================
 stage                 module
 ====================  ======================================================================
-decode                :mod:`furpe_label.pipeline.shard_inputs` (chunk by chunk)
+decode                :mod:`furpe_label.pipeline.shard_inputs` (chunk by chunk; whole images)
 keypoints             :mod:`furpe_label.pipeline.keypoint_stage`
+duplicate people      :mod:`furpe_label.selection.duplicates` (one candidate per person)
 step 1                :mod:`furpe_label.selection.step1_keypoints`
 crops + experts       :mod:`furpe_label.experts.part_stage`
 step 2                :mod:`furpe_label.selection.step2_validity`
@@ -45,6 +46,7 @@ from furpe_label.pipeline.keypoint_stage import (
     ShardKeypoints,
     concat_keypoints,
     detect_keypoints,
+    mark_duplicate_people,
 )
 from furpe_label.pipeline.shard_inputs import ShardInputs, read_shard_inputs
 from furpe_label.pipeline.shard_outputs import ShardResults, audit_columns, label_arrays
@@ -93,7 +95,7 @@ def run_shard(
         inputs = read_shard_inputs(run_dir.manifest, start, stop, config.decode_limits)
     results = _label(config, models, inputs, timer)
     labels = label_arrays(results)
-    audit = audit_columns(results, inputs.table, shard_id)
+    audit = audit_columns(results, inputs.own_rows().table, shard_id)
     write_start = time.perf_counter()
     stats = run_dir.commit_shard(store, config.dataset, shard_id, labels, audit)
     return stats + ShardStats(seconds={"write": time.perf_counter() - write_start})
@@ -111,10 +113,12 @@ class _Observed:
 
 
 def _observe(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) -> _Observed:
-    """Decode, detect, score step 1 and run the experts chunk by chunk (pixels of one chunk
-    alive at once); the experts run on the rows step 1 keeps."""
+    """Decode, detect, mark duplicate people, score step 1 and run the experts chunk by chunk
+    (pixels of one chunk alive at once) on ``inputs``' whole images; the experts run on the
+    shard's own rows that step 1 keeps, and only own rows come back."""
     gt_kp = inputs.float_column("keypoints2d") if config.detector == "ground-truth" else None
     openpose = inputs.table.column("openpose_json").to_pylist()
+    sample_idx = inputs.table.column("sample_idx").to_numpy()
     keypoints, step1, step1_ok, experts = [], [], [], []
     chunks = inputs.chunks()
     while True:
@@ -136,6 +140,14 @@ def _observe(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer
             )
             for row, detail in enumerate(chunk.detail):
                 kp.detail[row] = detail or kp.detail[row]
+            mark_duplicate_people(
+                kp,
+                [inputs.names[r] for r in rows],
+                sample_idx[rows],
+                models.selection,
+                config.duplicates,
+            )  # on whole images; then only the shard's own rows go on
+            kp, image_index = kp.take(chunk.own), chunk.image_index[chunk.own]
             scores = score_keypoints(kp.keypoints, models.selection)
             reached = np.array([why is Reason.OK for why in kp.failure], dtype=bool)
             kept = reached & keep_keypoints(scores["n_confident_kp"], models.selection)
@@ -145,7 +157,7 @@ def _observe(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer
                 for why, ok in zip(kp.failure, kept, strict=True)
             ]
             persons = PersonBatch(
-                chunk.images, chunk.image_index, kp.keypoints, failure, kp.world_landmarks
+                chunk.images, image_index, kp.keypoints, failure, kp.world_landmarks
             )
             experts.append(run_expert_stage(persons, models.experts))
         keypoints.append(kp)
@@ -161,9 +173,11 @@ def _observe(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer
 
 
 def _label(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) -> ShardResults:
-    """Every stage after decoding, in order (see the module docstring)."""
+    """Every stage after decoding, in order (see the module docstring); ``inputs`` hold whole
+    images, the results the shard's own rows."""
     selection = models.selection
     seen = _observe(config, models, inputs, timer)
+    inputs = inputs.own_rows()
     kp, step1, step1_ok, experts = seen.keypoints, seen.step1, seen.step1_ok, seen.experts
     with timer(Stage.EXPERTS):  # step 2
         step2 = score_validity(experts, kp.keypoints, models.hand_mean, selection, rows=step1_ok)

@@ -51,6 +51,7 @@ _BEFORE_STEP1: dict[Reason, Stage] = {
             Reason.KEYPOINTS_FILE_MISSING,
             Reason.KEYPOINTS_FILE_INVALID,
             Reason.BACKEND_ERROR,
+            Reason.DUPLICATE_PERSON,
         )
     },
 }

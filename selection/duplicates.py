@@ -1,0 +1,266 @@
+"""One candidate per person: candidates of one image whose keypoints agree (OKS) are one person.
+
+A person finder can box the same person twice (two nearly identical boxes, a head-and-shoulders
+box inside a body box); each box then gives a candidate whose keypoints describe that person.
+After the keypoint stage, the candidates of one image (or video frame) are compared with the
+**object keypoint similarity** of COCO's keypoint evaluation (as mmpose's ``oks_nms``)::
+
+    OKS(a, b) = mean over keypoints confident in both of  exp(-d^2 / (2 s^2 k^2)),  k = 2 sigma
+
+* ``d``: the pixel distance between the two candidates' keypoint;
+* ``s^2``: the object's area, here the area (px^2) of the bounding box of the confident
+  keypoints of *both* candidates (their union extent; at least 1 px^2). It depends on the
+  keypoints only, not on how large the boxes were drawn (a whole-image box or a tight one);
+* *confident*: step 1's rule (:func:`~furpe_label.selection.step1_keypoints.confident_mask`,
+  body 0.1 / hands 0.2 / face 0.4); no keypoint confident in both gives OKS 0;
+* ``sigma`` per OpenPose-137 keypoint: :data:`OPENPOSE137_SIGMAS`.
+
+**Keep rule** (greedy, as ``oks_nms``): the candidates are ranked by step 1's count of
+confident keypoints (more first), then by the mean confidence of those keypoints (higher
+first), then by ``sample_idx`` (lower first: a total order, so ties are broken the same way in
+every run). The best candidate is kept and every candidate whose OKS with it reaches the
+threshold is its duplicate; the next candidate not yet marked is kept, and so on. A duplicate
+never marks others (in a chain a ~ b ~ c where a and c differ, a and c are both kept).
+
+**Determinism.** The decision reads only the keypoints of one image's candidates, in float64,
+in ``sample_idx`` order, so the same keypoints give the same decision in any run, on any worker
+count or shard plan (:mod:`furpe_label.pipeline.shard_inputs` hands a shard every row of the
+images it touches). The comparison is ``OKS >= threshold - OKS_MARGIN``: an OKS that is the
+threshold up to rounding (summation order of another numpy build, the decimal threshold's
+binary value) counts as reaching it, the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES, convert
+
+__all__ = [
+    "DEFAULT_DUPLICATE_OKS",
+    "OKS_MARGIN",
+    "OPENPOSE137_SIGMAS",
+    "DuplicateConfig",
+    "Duplicates",
+    "duplicate_of",
+    "find_duplicates",
+    "pairwise_oks",
+]
+
+DEFAULT_DUPLICATE_OKS = 0.7
+"""Two candidates with OKS >= 0.7 are one person. mmpose's top-down configs use 0.9 for their
+near-identical detector boxes; a head-and-shoulders box is looser: with MediaPipe on the
+shipped photos the same person boxed twice scored 0.99-1.0 (basketball1, a near-identical box
+and a head-and-shoulders box) and 0.755 (messi5, a head box inside the body box), while two
+different people scored <= 0.10 (astronaut's flag box vs the astronaut, basketball1's two
+players: 0)."""
+
+OKS_MARGIN = 1e-9
+"""Tolerance of the threshold comparison (see the module docstring)."""
+
+# COCO-WholeBody's per-keypoint sigmas (jin-s13/COCO-WholeBody evaluation/myeval_wholebody.py,
+# as xtcocotools and mmpose's coco_wholebody dataset info): body 17 (= COCO's), feet 6,
+# face 68, left hand 21, right hand 21.
+_WHOLEBODY_SIGMAS = (
+    # body 17 (COCO)
+    *(0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072),
+    *(0.062, 0.062, 0.107, 0.107, 0.087, 0.087, 0.089, 0.089),
+    # feet 6
+    *(0.068, 0.066, 0.066, 0.092, 0.094, 0.094),
+    # face 68 (dlib order: contour 17, then brows, nose, eyes, mouth)
+    *(0.042, 0.043, 0.044, 0.043, 0.040, 0.035, 0.031, 0.025, 0.020, 0.023, 0.029, 0.032),
+    *(0.037, 0.038, 0.043, 0.041, 0.045, 0.013, 0.012, 0.011, 0.011, 0.012, 0.012, 0.011),
+    *(0.011, 0.013, 0.015, 0.009, 0.007, 0.007, 0.007, 0.012, 0.009, 0.008, 0.016, 0.010),
+    *(0.017, 0.011, 0.009, 0.011, 0.009, 0.007, 0.013, 0.008, 0.011, 0.012, 0.010, 0.034),
+    *(0.008, 0.008, 0.009, 0.008, 0.008, 0.007, 0.010, 0.008, 0.009, 0.009, 0.009, 0.007),
+    *(0.007, 0.008, 0.011, 0.008, 0.008, 0.008, 0.01, 0.008),
+    # left hand 21, right hand 21 (the same values)
+    *(0.029, 0.022, 0.035, 0.037, 0.047, 0.026, 0.025, 0.024, 0.035, 0.018, 0.024),
+    *(0.022, 0.026, 0.017, 0.021, 0.021, 0.032, 0.02, 0.019, 0.022, 0.031),
+    *(0.029, 0.022, 0.035, 0.037, 0.047, 0.026, 0.025, 0.024, 0.035, 0.018, 0.024),
+    *(0.022, 0.026, 0.017, 0.021, 0.021, 0.032, 0.02, 0.019, 0.022, 0.031),
+)
+
+_NOT_IN_WHOLEBODY = {"right_pupil": "right_eye", "left_pupil": "left_eye"}
+"""OpenPose-137 points COCO-WholeBody lacks -> the point whose sigma they take. (The neck and
+the mid-hip, which it lacks too, are OpenPose's midpoints of the shoulders and of the hips, and
+:func:`~furpe_label.experts.keypoints.conventions.convert` derives them as such: the mean of
+the two sigmas, 0.079 and 0.107.)"""
+
+
+def _openpose137_sigmas() -> np.ndarray:
+    wholebody = np.asarray(_WHOLEBODY_SIGMAS, np.float64)[:, None]
+    sigmas, mapped = convert(wholebody, "coco_wholebody133", "openpose137", has_confidence=False)
+    sigmas = sigmas[:, 0]
+    names = KEYPOINT_NAMES["openpose137"]
+    coco = KEYPOINT_NAMES["coco_wholebody133"]
+    for name, source in _NOT_IN_WHOLEBODY.items():
+        index = names.index(name)
+        if mapped[index]:  # pragma: no cover - guards edits of the convention table
+            raise RuntimeError(f"{name} maps to COCO-WholeBody now: drop it from the table")
+        sigmas[index] = _WHOLEBODY_SIGMAS[coco.index(source)]
+        mapped[index] = True
+    if not mapped.all():  # pragma: no cover - guards edits of the convention table
+        missing = [names[i] for i in np.flatnonzero(~mapped)]
+        raise RuntimeError(f"no OKS sigma for OpenPose-137 points {missing}")
+    sigmas.setflags(write=False)
+    return sigmas
+
+
+OPENPOSE137_SIGMAS: np.ndarray = _openpose137_sigmas()
+"""(137,) float64 per-keypoint OKS sigmas in OpenPose-137 order: COCO's for the body points
+COCO-17 has, COCO-WholeBody's for the feet, the 68 face points and the hands (the hand root
+is the wrist, COCO's 0.062 in the body slot and WholeBody's 0.029 in the hand slot); the neck
+and mid-hip the mean of their two ends' (0.079, 0.107), each pupil its eye's (0.025)."""
+
+
+@dataclass(frozen=True)
+class DuplicateConfig:
+    """The keypoint stage's duplicate-person rule (a setting of the run, not a FuRPE step:
+    a duplicate never reaches the experts, so a what-if cannot bring it back).
+
+    Attributes:
+        oks_threshold: two candidates of one image are one person when their OKS is >= this
+            (in (0, 1]; 1 merges only identical keypoints).
+    """
+
+    oks_threshold: float = DEFAULT_DUPLICATE_OKS
+
+    def __post_init__(self) -> None:
+        value = self.oks_threshold
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not (ok and math.isfinite(value) and 0.0 < value <= 1.0):
+            raise ValueError(f"oks_threshold must be in (0, 1], got {value!r}")
+
+
+def pairwise_oks(keypoints: np.ndarray, confident: np.ndarray) -> np.ndarray:
+    """OKS of every pair of P candidates (see the module docstring).
+
+    Args:
+        keypoints: (P, 137, 3) OpenPose-137 ``(x, y, conf)``, pixels.
+        confident: (P, 137) bool, step 1's confident keypoints.
+
+    Returns:
+        (P, P) float64 symmetric OKS in [0, 1]; the diagonal is 1 where a candidate has a
+        confident keypoint, 0 where it has none.
+    """
+    xy = np.asarray(keypoints, np.float64)[..., :2]
+    confident = np.asarray(confident, bool) & np.isfinite(xy).all(axis=-1)
+    count = len(xy)
+    oks = np.zeros((count, count), np.float64)
+    variances = (2.0 * OPENPOSE137_SIGMAS) ** 2
+    for a in range(count):
+        for b in range(a, count):
+            both = confident[a] & confident[b]
+            if not both.any():
+                continue
+            union = xy[[a, b]][np.stack([confident[a], confident[b]])]
+            extent = union.max(axis=0) - union.min(axis=0)
+            area = max(float(extent[0] * extent[1]), 1.0)
+            d2 = ((xy[a, both] - xy[b, both]) ** 2).sum(axis=1)
+            oks[a, b] = oks[b, a] = float(np.exp(-d2 / (2.0 * area * variances[both])).mean())
+    return oks
+
+
+def duplicate_of(
+    oks: np.ndarray,
+    n_confident: Sequence[int] | np.ndarray,
+    mean_confidence: Sequence[float] | np.ndarray,
+    sample_idx: Sequence[int] | np.ndarray,
+    config: DuplicateConfig,
+) -> np.ndarray:
+    """The keep rule over P candidates of one image (see the module docstring).
+
+    Args:
+        oks: (P, P) from :func:`pairwise_oks`.
+        n_confident: (P,) step 1's confident-keypoint counts.
+        mean_confidence: (P,) mean confidence of those keypoints (0 where none).
+        sample_idx: (P,) the rows' ``sample_idx`` (distinct).
+
+    Returns:
+        (P,) int64: -1 for a kept candidate, else the position (0..P-1) of the kept candidate
+        whose duplicate it is.
+    """
+    count = len(oks)
+    order = sorted(
+        range(count),
+        key=lambda i: (-int(n_confident[i]), -float(mean_confidence[i]), int(sample_idx[i])),
+    )
+    reach = config.oks_threshold - OKS_MARGIN
+    owner = np.full(count, -1, np.int64)
+    marked = np.zeros(count, bool)
+    for rank, best in enumerate(order):
+        if marked[best]:
+            continue
+        for other in order[rank + 1 :]:
+            if not marked[other] and oks[best, other] >= reach:
+                owner[other], marked[other] = best, True
+    return owner
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    """The duplicate-person decision of N rows.
+
+    Attributes:
+        owner: (N,) int64: the row (0..N-1) of the kept candidate a row duplicates, -1 for
+            rows that are no duplicate (kept by this rule, or not candidates).
+        oks: (N,) float64: the OKS with that candidate (NaN where ``owner`` is -1).
+    """
+
+    owner: np.ndarray
+    oks: np.ndarray
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(N,) bool: the duplicates."""
+        return self.owner >= 0
+
+
+def find_duplicates(
+    keypoints: np.ndarray,
+    confident: np.ndarray,
+    images: Sequence[str],
+    candidates: np.ndarray,
+    sample_idx: np.ndarray,
+    config: DuplicateConfig,
+) -> Duplicates:
+    """Mark the duplicate persons among N rows (see the module docstring).
+
+    Args:
+        keypoints: (N, 137, 3) OpenPose-137 ``(x, y, conf)``, pixels.
+        confident: (N, 137) bool, step 1's confident keypoints.
+        images: N image keys (image path, or ``video#frame``); rows are compared only with
+            rows of the same key. The caller must hand in *every* row of each image.
+        candidates: (N,) bool: rows that have keypoints (the others take no part).
+        sample_idx: (N,) int64 distinct row ids (the tie-break).
+        config: the threshold.
+    """
+    count = len(images)
+    confident = np.asarray(confident, bool)
+    conf = np.asarray(keypoints, np.float64)[..., 2]
+    n_confident = confident.sum(axis=1)
+    total = np.where(confident, conf, 0.0).sum(axis=1)
+    mean_confidence = np.divide(total, n_confident, out=np.zeros(count), where=n_confident > 0)
+    groups: dict[str, list[int]] = {}
+    for row in np.flatnonzero(np.asarray(candidates, bool)):
+        groups.setdefault(images[row], []).append(int(row))
+    owner = np.full(count, -1, np.int64)
+    similarity = np.full(count, np.nan)
+    for rows in groups.values():
+        if len(rows) < 2:
+            continue
+        rows = sorted(rows, key=lambda r: int(sample_idx[r]))
+        oks = pairwise_oks(keypoints[rows], confident[rows])
+        local = duplicate_of(
+            oks, n_confident[rows], mean_confidence[rows], np.asarray(sample_idx)[rows], config
+        )
+        for position, kept in enumerate(local):
+            if kept >= 0:
+                owner[rows[position]] = rows[kept]
+                similarity[rows[position]] = oks[position, kept]
+    return Duplicates(owner, similarity)
