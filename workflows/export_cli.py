@@ -55,7 +55,8 @@ def _sentence(error: Exception) -> str:
     "fmt",
     required=True,
     type=click.Choice(EXPORT_FORMATS),
-    help="furpe: params3d_v/<dataset>/<image>.npy; expose: train.npz + vertices; "
+    help="furpe: the data/ tree FuRPE's training reads (params3d_v/curated_fits/<image>.npy, "
+    "curated_fits/train.npz + image lists); expose: train.npz + vertices; "
     "humandata: mmhuman3d HumanData <dataset>.npz.",
 )
 @click.option(

@@ -1,18 +1,20 @@
-"""FuRPE's trainer layout: one ``np.save``'d dict per image, ``params3d_v/<dataset>/<name>.npy``.
+"""FuRPE's trainer layout: one ``np.save``'d dict per image in the tree its training reads.
 
 What FuRPE's loader (indigo-99/FuRPE ``data/datasets/curated_fittings.py``) does with a file,
 and so what is written here:
 
-* path: ``params3d_v/<dataset>/<name>.npy`` with ``name`` = the image path's base name with
+* path: ``data/params3d_v/curated_fits/<name>.npy`` (the tree, its fixed image lists and
+  ``train.npz``: :mod:`.furpe_tree`) with ``name`` = the image path's base name with
   every ``".jpg"`` removed (``img_fn.split('/')[-1].split('\\')[-1].replace('.jpg', '')``), so
   ``im1010.jpg`` -> ``im1010.npy`` and ``a.png`` -> ``a.png.npy``. Two images with one name in
   a dataset cannot both be loaded: the first (lowest ``sample_idx``) is written, the others are
   skipped as :attr:`~.run_rows.ExportSkip.FILE_NAME_TAKEN`.
 * ``np.load(path, allow_pickle=True).item()``: a dict of numpy arrays, float32:
   ``global_orient`` (3,), ``body_pose`` (63,), ``betas`` (1, 10), ``jaw_pose`` (1, 3),
-  ``expression`` (1, 10), ``left_hand_pose`` / ``right_hand_pose`` (45,) RELATIVE to the mean
-  hand (the loader adds SMPL-X's ``hands_meanl`` / ``hands_meanr`` back and drops a hand with a
-  component >= 3.15 rad), ``vertices`` (10475, 3) and ``keypoints3d`` (144, 3) in metres,
+  ``expression`` (1, 10), ``left_hand_pose`` / ``right_hand_pose`` (45,) RELATIVE to FuRPE's
+  hard-coded mean hand (the loader adds its constant back, not the model's ``hands_mean``, and
+  drops a hand with a component >= 3.15 rad; :data:`.furpe_tree.FURPE_LEFT_HAND_MEAN`),
+  ``vertices`` (10475, 3) and ``keypoints3d`` (144, 3) in metres,
   ``save_feature_{body,face,left_hand,right_hand}`` (1, 1024) (the trainer reshapes each to
   1024), ``scale`` (1,) and ``translation`` (2,) the weak-perspective body camera
   (``x = scale * (X[:2] + translation)`` in the body crop's [-1, 1] frame, ExPose's
@@ -36,10 +38,9 @@ the switches, module-level constants at the top of FuRPE's ``mytrain.py``:
 ``use_body_feature_distil=True`` and ``use_face_feature_distil=True`` (lines 73 and 72 at
 indigo-99/FuRPE da990a1; ``use_hand_feature_distil=False`` there already).
 
-The image list (absolute paths, one per written file, ``np.save`` of a string array) goes to
-``comp_img_fns/<dataset>.npy``, FuRPE's ``*_comp_img_fns.npy``. FuRPE's loader reads the 2D
-keypoints from the run's OpenPose JSON beside the images or from an ExPose ``train.npz``
-(``--format expose``).
+The image list (absolute paths, one per written file, in ``train.npz`` row order) and the 2D
+keypoints (OpenPose-137, a suppressed part's confidences 0) go to the fixed files FuRPE's
+training split reads (:mod:`.furpe_tree`).
 """
 
 from __future__ import annotations
@@ -52,23 +53,28 @@ import numpy as np
 from furpe_label.experts.vocabulary import Part
 from furpe_label.storage.exports.conventions import (
     camera_translation_without_transl,
+    export_keypoints,
     hands_relative_to_mean,
+    zero_missing_part_confidences,
 )
 from furpe_label.storage.exports.files import save_npy
+from furpe_label.storage.exports.furpe_tree import (
+    FURPE_PARAMS_FOLDER,
+    hands_relative_to_furpe_mean,
+    write_training_tree,
+)
 from furpe_label.storage.exports.run_rows import ExportSkip, RunRows
 from furpe_label.storage.exports.smplx_mesh import SmplxMesh
 
 __all__ = [
-    "FURPE_FOLDER",
     "feature_distillation_notes",
     "furpe_image_name",
     "one_file_per_image",
     "write_furpe",
 ]
 
-FURPE_FOLDER = "params3d_v"
-IMAGE_LIST_FOLDER = "comp_img_fns"
 _READ = (
+    "keypoints2d",
     "global_orient",
     "body_pose",
     "betas",
@@ -159,9 +165,14 @@ def _feature(values: np.ndarray) -> np.ndarray | None:
 def _records(labels: dict[str, np.ndarray], part_valid: np.ndarray, mesh: SmplxMesh) -> list[dict]:
     """The FuRPE dicts of one batch (B rows of ``labels``)."""
     count = len(part_valid)
-    hands = {
+    sides = (Part.LEFT_HAND, Part.RIGHT_HAND)
+    hands = {  # relative to the run's model mean: what the mesh layer adds back
         side: hands_relative_to_mean(labels[f"{side.value}_pose"], mesh.hand_mean[i])
-        for i, side in enumerate((Part.LEFT_HAND, Part.RIGHT_HAND))
+        for i, side in enumerate(sides)
+    }
+    stored = {  # relative to FuRPE's constant: what its loader adds back
+        side: hands_relative_to_furpe_mean(labels[f"{side.value}_pose"], side.value.split("_")[0])
+        for side in sides
     }
     face = part_valid[:, Part.FACE.column]
     params = {
@@ -191,9 +202,9 @@ def _records(labels: dict[str, np.ndarray], part_valid: np.ndarray, mesh: SmplxM
         if face[row]:
             record["jaw_pose"] = labels["jaw_pose"][row].reshape(1, 3).astype(np.float32)
             record["expression"] = labels["expression"][row].reshape(1, -1).astype(np.float32)
-        for side, relative in hands.items():
+        for side, relative in stored.items():
             if part_valid[row, side.column]:
-                record[f"{side.value}_pose"] = relative[row].reshape(45)
+                record[f"{side.value}_pose"] = relative[row]
         for part in Part:
             feature = _feature(labels[f"feature_{part.value}"][row])
             if feature is not None and part_valid[row, part.column]:
@@ -212,18 +223,22 @@ def write_furpe(
         or [np.zeros(0)]
     )
     rows = one_file_per_image(rows, areas)
-    folder = dest / FURPE_FOLDER / dataset
+    folder = dest / FURPE_PARAMS_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     key_counts: Counter[str] = Counter()
+    images: list[str] = []
+    keypoints = []
     for positions in rows.batches():
         labels = rows.read(_READ, positions)
+        part_valid = rows.part_valid[positions]
+        points = export_keypoints(labels["keypoints2d"], "expose")  # openpose25+hands+face
+        keypoints.append(zero_missing_part_confidences(points, part_valid))
         for record, image in zip(
-            _records(labels, rows.part_valid[positions], mesh),
-            rows.image_path[positions],
-            strict=True,
+            _records(labels, part_valid, mesh), rows.image_path[positions], strict=True
         ):
             save_npy(folder / f"{furpe_image_name(image)}.npy", record)
             key_counts.update(record.keys())
-    image_list = np.asarray(rows.image_path, dtype=str)
-    save_npy(dest / IMAGE_LIST_FOLDER / f"{dataset}.npy", image_list)
+            images.append(image)
+    points = np.concatenate(keypoints) if keypoints else np.zeros((0, 137, 3), np.float32)
+    write_training_tree(dest, images, points, dataset)
     return rows, feature_distillation_notes(len(rows), key_counts)

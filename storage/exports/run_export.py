@@ -27,6 +27,7 @@ from furpe_label.storage.exports.files import (
     save_json,
 )
 from furpe_label.storage.exports.furpe import write_furpe
+from furpe_label.storage.exports.furpe_tree import FURPE_TRAINING_ASSUMPTIONS
 from furpe_label.storage.exports.humandata import write_humandata
 from furpe_label.storage.exports.run_rows import ExportError, ExportSkip, read_run_rows
 from furpe_label.storage.exports.smplx_mesh import SmplxMesh
@@ -59,6 +60,8 @@ class ExportSummary:
         synthetic: the labels come from the synthetic body-model family (not real labels).
         notes: warnings for the trainer's user (e.g. FuRPE options the export needs), also
             in ``export.json``.
+        assumes: what the written tree assumes of the trainer (its options, where it runs),
+            ``export.json`` ``assumes``.
     """
 
     format: str
@@ -68,6 +71,7 @@ class ExportSummary:
     skipped: dict[int, ExportSkip] = field(default_factory=dict)
     synthetic: bool = False
     notes: list[str] = field(default_factory=list)
+    assumes: list[str] = field(default_factory=list)
 
     def skip_counts(self) -> dict[str, int]:
         """reason -> rows skipped for it."""
@@ -168,6 +172,7 @@ def export_run(
         skipped=written.skipped,
         synthetic=bool(rows.info.synthetic),
         notes=notes,
+        assumes=list(FURPE_TRAINING_ASSUMPTIONS) if fmt == "furpe" else [],
     )
     save_json(dest / SUMMARY_FILE, _summary_json(summary, rows.out, rows.info, dataset))
     return summary
@@ -194,6 +199,7 @@ def _summary_json(summary: ExportSummary, out: Path, info: Any, dataset: str) ->
             "synthetic": bool(info.synthetic),
         },
         "notes": summary.notes,
+        "assumes": summary.assumes,
         "skipped": {str(s): reason.value for s, reason in sorted(summary.skipped.items())},
         "skip_reasons": {reason.value: reason.meaning for reason in ExportSkip},
     }

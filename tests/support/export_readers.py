@@ -17,10 +17,10 @@ import torch
 FURPE_HAND_LIMIT = 3.15  # the loader drops a hand with any component >= 3.15 or <= -3.15
 
 
-def furpe_label_path(dest: Path, dataset: str, img_fn: str) -> Path:
+def furpe_label_path(dest: Path, img_fn: str) -> Path:
     """Where FuRPE's loader looks for an image's file (its ``img_name`` rule)."""
     img_name = img_fn.split("/")[-1].split("\\")[-1].replace(".jpg", "")
-    return Path(dest, "params3d_v", dataset, img_name + ".npy")
+    return Path(dest, "data", "params3d_v", "curated_fits", img_name + ".npy")
 
 
 def read_furpe(path: Path, left_mean: np.ndarray, right_mean: np.ndarray) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """`furpe-label export --format furpe`: read back as FuRPE's loader reads it, equal to the store.
 
 One network-expert run (random test-double checkpoints, so the 1024-d features are real
-arrays) on SPIN's example photo and messi5 (+ an unreadable file)."""
+arrays) on SPIN's example photo and messi5 (+ an unreadable file): ``furpe_exported`` in
+``conftest.py``, shared with ``test_export_furpe_tree.py``."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from furpe_label.storage.exports.furpe import (
 from furpe_label.storage.exports.run_rows import ExportError, ExportSkip, RunRows
 from furpe_label.storage.exports.smplx_mesh import SmplxMesh
 from furpe_label.storage.manifest import read_manifest
-from tests.support.doubles.official_checkpoints import write_experts_folder
 from tests.support.export_readers import (
     furpe_label_path,
     read_furpe,
@@ -30,31 +30,19 @@ from tests.support.export_readers import (
 )
 from tests.support.export_support import (
     kept_store_rows,
-    network_run,
-    photo_folder,
     synthetic_smplx_file,
+)
+from tests.support.furpe_loader import (
+    FURPE_CODE_LEFT_HAND_MEAN,
+    FURPE_CODE_RIGHT_HAND_MEAN,
 )
 from tests.support.pipeline_support import run_cli
 
-DATASET = "image-folder"
-
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory) -> tuple[Path, Path, str]:
-    base = tmp_path_factory.mktemp("furpe")
-    experts = write_experts_folder(base / "experts", seed=0)
-    images = photo_folder(base / "images", ("im1010.jpg", "messi5.jpg"))
-    out = network_run(images, base / "run", experts)
-    dest = base / "export"
-    code, output = run_cli("export", str(out), "--format", "furpe", "--dest", str(dest))
-    assert code == 0, output
-    return out, dest, output
-
-
-@pytest.fixture(scope="module")
-def loaded(exported):
+def loaded(furpe_exported):
     """Every kept row: (store row, its image, the file as FuRPE's loader reads it)."""
-    out, dest, _ = exported
+    out, dest, _ = furpe_exported
     kept, arrays = kept_store_rows(out)
     assert len(kept) >= 2, "the run keeps labels to export"
     images = read_manifest(out, columns=["image_path"]).column("image_path").to_pylist()
@@ -62,9 +50,10 @@ def loaded(exported):
     means = model["hands_meanl"].reshape(15, 3), model["hands_meanr"].reshape(15, 3)
     rows = []
     for row in kept:
-        path = furpe_label_path(dest, DATASET, images[row])
+        path = furpe_label_path(dest, images[row])
         assert path.is_file(), f"FuRPE's loader would not find {path}"
-        rows.append((row, images[row], read_furpe(path, *means)))
+        furpe_means = FURPE_CODE_LEFT_HAND_MEAN, FURPE_CODE_RIGHT_HAND_MEAN  # what it adds
+        rows.append((row, images[row], read_furpe(path, *furpe_means)))
     return arrays, rows, means
 
 
@@ -138,18 +127,18 @@ def test_mesh_and_camera_come_from_the_exported_parameters(loaded):
 
 
 @pytest.mark.slow
-def test_image_list_summary_and_synthetic_note(exported, loaded):
-    _, dest, output = exported
+def test_image_list_summary_and_synthetic_note(furpe_exported, loaded):
+    _, dest, output = furpe_exported
     _, rows, _ = loaded
-    listed = np.load(Path(dest, "comp_img_fns", f"{DATASET}.npy"))
+    listed = np.load(Path(dest, "data/curated_fits/posetrack_train_comp_img_fns_del05.npy"))
     assert sorted(listed.tolist()) == sorted(image for _, image, _ in rows)
     assert f"{len(rows)} row(s) in furpe format" in output
     assert "SYNTHETIC" in output
 
 
 @pytest.mark.slow
-def test_all_rows_and_a_used_destination_are_refused(exported, tmp_path):
-    out, dest, _ = exported
+def test_all_rows_and_a_used_destination_are_refused(furpe_exported, tmp_path):
+    out, dest, _ = furpe_exported
     code, output = run_cli(
         "export", str(out), "--format", "furpe", "--dest", str(tmp_path / "all"), "--all"
     )
@@ -159,8 +148,8 @@ def test_all_rows_and_a_used_destination_are_refused(exported, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_run_with_network_features_needs_no_feature_note(exported, loaded):
-    _, dest, output = exported
+def test_a_run_with_network_features_needs_no_feature_note(furpe_exported, loaded):
+    _, dest, output = furpe_exported
     _, rows, _ = loaded
     assert all("save_feature_body" in data for _, _, data in rows)
     assert "FuRPE features" not in output and "feature_distil" not in output
@@ -174,7 +163,7 @@ def test_a_fitting_run_export_names_the_feature_distillation_switches(demo_run, 
     dest = tmp_path / "furpe"
     code, output = run_cli("export", str(demo_run), "--format", "furpe", "--dest", str(dest))
     assert code == 0, output
-    files = sorted(dest.glob("params3d_v/*/*.npy"))
+    files = sorted(dest.glob("data/params3d_v/*/*.npy"))
     records = [np.load(path, allow_pickle=True).item() for path in files]
     assert records and not any("save_feature_body" in r for r in records)
     with_face = sum("jaw_pose" in r for r in records)
