@@ -156,7 +156,7 @@ def export_run(
         elif fmt == "expose":
             written = write_expose(rows, dest, mesh, dataset, include_all)
         else:
-            written = write_humandata(rows, dest, dataset)
+            written, notes = write_humandata(rows, dest, dataset)
     except BaseException:
         _empty(dest)  # it was empty: everything in it is this export's partial output
         raise
