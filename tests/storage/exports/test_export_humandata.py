@@ -1,11 +1,13 @@
 """`furpe-label export --format humandata`: the npz read back as mmhuman3d's HumanData.load and
-SMPLer-X's loader read it, equal to the store; ``--all`` with masks; refusals.
+SMPLer-X's loader read it (``smplerx/`` files), equal to the store; ``--all`` with masks;
+refusals.
 
 One keypoint-fitting run on SPIN's example photo (face and right hand suppressed, the left
 hand kept) and an unreadable file (a dropped row)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -14,8 +16,14 @@ import pytest
 from PIL import Image
 
 from furpe_label.experts.vocabulary import Part
+from furpe_label.storage.exports.humandata import SMPLERX_FOLDER, SMPLERX_POSE_KEYS
+from furpe_label.storage.exports.humandata_keypoints import (
+    OPENPOSE137_TO_HUMAN_DATA,
+    human_data_mask,
+)
 from furpe_label.storage.manifest import read_manifest
 from furpe_label.storage.schema import SMPLX_PARAMS
+from tests.storage.exports.peer_keypoint_tables import SMPLX_137_MAPPING
 from tests.support.export_readers import read_humandata, smplerx_part_valid
 from tests.support.export_support import fitting_run, kept_store_rows, photo_folder
 from tests.support.pipeline_support import run_cli
@@ -35,7 +43,7 @@ def run(tmp_path_factory) -> Path:
     return fitting_run(photo_folder(base / "images"), base / "run")
 
 
-def _export(out: Path, dest: Path, *extra: str) -> dict:
+def _export(out: Path, dest: Path, *extra: str) -> tuple[Path, dict]:
     code, output = run_cli(
         "export",
         str(out),
@@ -48,7 +56,7 @@ def _export(out: Path, dest: Path, *extra: str) -> dict:
         *extra,
     )
     assert code == 0, output
-    return read_humandata(dest / "demo.npz")
+    return dest, read_humandata(dest / "demo.npz")
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +71,8 @@ def all_export(run, tmp_path_factory):
 
 def test_layout_and_parameters_equal_the_store(run, kept_export):
     kept, arrays = kept_store_rows(run)
-    data = kept_export
-    assert data["__temporal_len__"] == len(kept) >= 1
+    _, data = kept_export
+    assert data["__data_len__"] == len(kept) >= 1 and "__temporal_len__" not in data
     assert data["__keypoints_compressed__"] is False and data["__key_strict__"] is False
     images = read_manifest(run, columns=["image_path"]).column("image_path").to_pylist()
     assert data["image_path"].tolist() == [images[r] for r in kept]
@@ -79,7 +87,7 @@ def test_layout_and_parameters_equal_the_store(run, kept_export):
 
 def test_boxes_keypoints_and_part_marks(run, kept_export):
     kept, arrays = kept_store_rows(run)
-    data = kept_export
+    dest, data = kept_export
     valid = arrays["part_valid"][kept]
     for part, key in BOXES.items():
         assert data[key].shape == (len(kept), 5)
@@ -87,12 +95,37 @@ def test_boxes_keypoints_and_part_marks(run, kept_export):
         present = np.isfinite(boxes).all(axis=1)
         np.testing.assert_array_equal(data[key][present, :4], boxes[present])
         np.testing.assert_array_equal(data[key][:, 4], (valid[:, part.column] & present))
-    marks = smplerx_part_valid(data)
-    np.testing.assert_array_equal(marks["lhand_valid"], data["meta"]["lefthand_valid"])
-    assert not marks["face_valid"].all() or not marks["rhand_valid"].all(), "a suppressed part"
-    assert data["keypoints2d_convention"] == "openpose_137"
-    np.testing.assert_array_equal(data["keypoints2d_mask"], np.ones(137))
-    np.testing.assert_array_equal(data["keypoints2d"], np.nan_to_num(arrays["keypoints2d"][kept]))
+    assert data["keypoints2d_convention"] == "human_data"
+    np.testing.assert_array_equal(data["keypoints2d_mask"], human_data_mask())
+    store = arrays["keypoints2d"][kept]
+    for part in Part:
+        source = np.arange(137)[part.keypoint_slice]
+        source = source[OPENPOSE137_TO_HUMAN_DATA[source] >= 0]
+        written = data["keypoints2d"][:, OPENPOSE137_TO_HUMAN_DATA[source]]
+        np.testing.assert_array_equal(written[..., :2], np.nan_to_num(store[:, source, :2]))
+        usable = valid[:, part.column, None]
+        np.testing.assert_array_equal(written[..., 2], np.nan_to_num(store[:, source, 2]) * usable)
+    assert not valid.all(), "the run has a suppressed part"
+    files = sorted((dest / SMPLERX_FOLDER).iterdir())
+    assert files, "SMPLer-X files"
+    seen = []
+    for path in files:
+        part_file = read_humandata(path)
+        marks = smplerx_part_valid(part_file, SMPLX_137_MAPPING)
+        rows = np.searchsorted(kept, part_file["meta"]["sample_idx"])
+        seen += rows.tolist()
+        for part, keys in SMPLERX_POSE_KEYS.items():
+            name = {Part.FACE: "face", Part.LEFT_HAND: "lhand", Part.RIGHT_HAND: "rhand"}[part]
+            usable = valid[rows, part.column]
+            assert (usable == usable[0]).all(), path.name
+            np.testing.assert_array_equal(marks[f"{name}_valid"], usable, err_msg=path.name)
+            assert all((key in part_file["smplx"]) == usable[0] for key in keys)
+            np.testing.assert_array_equal(
+                marks[f"{name}_bbox_valid"], part_file[BOXES[part]][:, 4] > 0
+            )
+    assert sorted(seen) == np.flatnonzero(valid[:, Part.BODY.column]).tolist()
+    notes = json.loads((dest / "export.json").read_text())["notes"]
+    assert any("suppressed part supervises no pose" in note for note in notes)
     for row, path in enumerate(data["image_path"]):
         width, height = Image.open(path).size
         assert (data["meta"]["height"][row], data["meta"]["width"][row]) == (height, width)
@@ -100,9 +133,9 @@ def test_boxes_keypoints_and_part_marks(run, kept_export):
 
 def test_all_rows_with_masks(run, all_export):
     _, arrays = kept_store_rows(run)
-    data = all_export
+    _, data = all_export
     count = len(arrays["valid"])
-    assert data["__temporal_len__"] == count
+    assert data["__data_len__"] == count
     np.testing.assert_array_equal(data["meta"]["valid"], arrays["valid"])
     dropped = ~arrays["valid"]
     for key in BOXES.values():
