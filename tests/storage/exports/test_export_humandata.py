@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from furpe_label.storage.exports.humandata_keypoints import (
 from furpe_label.storage.manifest import read_manifest
 from furpe_label.storage.schema import SMPLX_PARAMS
 from tests.storage.exports.peer_keypoint_tables import SMPLX_137_MAPPING
+from tests.support import peer_loaders
 from tests.support.export_readers import read_humandata, smplerx_part_valid
 from tests.support.export_support import fitting_run, kept_store_rows, photo_folder
 from tests.support.pipeline_support import run_cli
@@ -165,3 +167,60 @@ def test_unfinished_run_and_unknown_names_are_refused(run, tmp_path):
     )
     assert code != 0 and "dataset name" in output
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+# ---- the peers' own loaders (MMHUMAN3D_REPO, SMPLERX_REPO; skipped without) ----------------
+
+
+def test_mmhuman3d_human_image_dataset_loads_the_export(kept_export):
+    repo = peer_loaders.checkout("MMHUMAN3D_REPO")
+    dest, data = kept_export
+    with peer_loaders.mmhuman3d(repo) as mm:
+        loaded = mm["HumanData"].fromfile(str(dest / "demo.npz"))
+        assert loaded.data_len == len(data["image_path"])
+        points, mask = mm["convert_kps"](
+            loaded["keypoints2d"], src="human_data", dst="smplx", mask=loaded["keypoints2d_mask"]
+        )
+        np.testing.assert_array_equal(points, data["keypoints2d"][:, :144])
+        np.testing.assert_array_equal(mask, human_data_mask()[:144])
+        dataset = SimpleNamespace(
+            ann_file=str(dest / "demo.npz"),
+            cache_data_path=None,
+            convention="smplx",
+            get_annotation_file=lambda: None,
+            data_prefix=str(dest),
+            dataset_name="demo",
+        )
+        mm["HumanImageDataset"].load_annotations(dataset)
+        assert dataset.num_data == len(data["image_path"])
+        info = mm["HumanImageDataset"].prepare_raw_data(dataset, 0)
+        np.testing.assert_array_equal(info["keypoints2d"], data["keypoints2d"][0, :144])
+        np.testing.assert_array_equal(info["bbox_xywh"], data["bbox_xywh"][0])
+
+
+def test_smplerx_human_dataset_loads_the_part_files(run, kept_export):
+    repo = peer_loaders.checkout("SMPLERX_REPO")
+    kept, arrays = kept_store_rows(run)
+    dest, _ = kept_export
+    valid = arrays["part_valid"][kept]
+    with peer_loaders.smplerx(repo) as human_dataset:
+        for path in sorted((dest / SMPLERX_FOLDER).iterdir()):
+            part_file = read_humandata(path)
+            loader = human_dataset(transform=None, data_split="train")
+            loader.annot_path, loader.img_dir = str(path), str(dest)
+            datalist = loader.load_data()
+            rows = np.searchsorted(kept, part_file["meta"]["sample_idx"])
+            assert len(datalist) == len(rows), path.name
+            for position, (item, row) in enumerate(zip(datalist, rows, strict=True)):
+                param = item["smplx_param"]
+                assert param["lhand_valid"] == valid[row, Part.LEFT_HAND.column]
+                assert param["rhand_valid"] == valid[row, Part.RIGHT_HAND.column]
+                assert param["face_valid"] == valid[row, Part.FACE.column]
+                for part, name in ((Part.LEFT_HAND, "lhand"), (Part.RIGHT_HAND, "rhand")):
+                    assert (item[f"{name}_bbox"] is not None) <= valid[row, part.column]
+                joint_valid = item["joint_valid"][:, 0]
+                assert joint_valid[25:45].all() == valid[row, Part.LEFT_HAND.column]
+                assert joint_valid[45:65].any() == valid[row, Part.RIGHT_HAND.column]
+                assert joint_valid[69:137].any() == valid[row, Part.FACE.column]
+                points = part_file["keypoints2d"][position, list(SMPLX_137_MAPPING), :2]
+                np.testing.assert_array_equal(item["joint_img"], points)
