@@ -74,7 +74,7 @@ def _unused(*args: Any, **kwargs: Any) -> Any:
 
 @contextmanager
 def mmhuman3d(repo: Path) -> Iterator[dict[str, Any]]:
-    """mmhuman3d's ``HumanData``, ``convert_kps`` and ``HumanImageDataset`` from ``repo``."""
+    """mmhuman3d's ``HumanData``, ``convert_kps``, ``get_keypoint_num`` and ``HumanImageDataset`` from ``repo``."""
     root = repo / "mmhuman3d"
     packages = {
         name: _package(name, root.joinpath(*name.split(".")[1:]))
@@ -112,6 +112,7 @@ def mmhuman3d(repo: Path) -> Iterator[dict[str, Any]]:
         yield {
             "HumanData": human_data.HumanData,
             "convert_kps": mapping.convert_kps,
+            "get_keypoint_num": mapping.get_keypoint_num,
             "HumanImageDataset": dataset.HumanImageDataset,
         }
 

@@ -187,6 +187,7 @@ def test_mmhuman3d_human_image_dataset_loads_the_export(kept_export):
             ann_file=str(dest / "demo.npz"),
             cache_data_path=None,
             convention="smplx",
+            num_keypoints=mm["get_keypoint_num"]("smplx"),
             get_annotation_file=lambda: None,
             data_prefix=str(dest),
             dataset_name="demo",
