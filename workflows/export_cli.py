@@ -56,7 +56,7 @@ def _sentence(error: Exception) -> str:
     required=True,
     type=click.Choice(EXPORT_FORMATS),
     help="furpe: params3d_v/<dataset>/<image>.npy; expose: train.npz + vertices; "
-    "humandata: mmhuman3d HumanData <dataset>.npz.",
+    "humandata: mmhuman3d HumanData <dataset>.npz + SMPLer-X smplerx/<dataset>_<parts>.npz.",
 )
 @click.option(
     "--dest",

@@ -74,7 +74,8 @@ def _unused(*args: Any, **kwargs: Any) -> Any:
 
 @contextmanager
 def mmhuman3d(repo: Path) -> Iterator[dict[str, Any]]:
-    """mmhuman3d's ``HumanData``, ``convert_kps``, ``get_keypoint_num`` and ``HumanImageDataset`` from ``repo``."""
+    """mmhuman3d's ``HumanData``, ``convert_kps``, ``get_keypoint_num`` and
+    ``HumanImageDataset`` from ``repo``."""
     root = repo / "mmhuman3d"
     packages = {
         name: _package(name, root.joinpath(*name.split(".")[1:]))
