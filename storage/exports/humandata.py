@@ -41,7 +41,10 @@ confidences (it takes ``keypoints2d[..., :2]``) nor per-row validity: it sets ``
 ``joint_valid`` from the file-wide ``keypoints2d_mask``. So that a suppressed part supervises
 nothing there, ``DEST/smplerx/<dataset>_<parts>.npz`` splits the labelled rows by their set of
 usable parts (``<parts>`` e.g. ``body+left_hand``): each file has the keys above for its rows,
-with the pose keys of the parts not in its set left out of ``smplx`` (``jaw_pose``,
+except that its hand poses are relative to the mean hand and ``misc.flat_hand_mean`` is False
+(SMPLer-X builds its SMPL-X layer with smplx's default ``flat_hand_mean=False``, which adds
+the model's ``hands_mean``; the run's SMPL-X file gives that mean), and the pose keys of the
+parts not in its set are left out of ``smplx`` (``jaw_pose``,
 ``leye_pose``, ``reye_pose``, ``expression`` for the face) and those parts' points 0 in
 ``keypoints2d_mask``. SMPLer-X then zeroes their rotation, joint and expression targets. Rows
 whose body is not usable are left out of ``smplerx/`` (SMPLer-X always supervises the body
@@ -59,6 +62,7 @@ from PIL import Image
 from furpe_label.experts.vocabulary import Part
 from furpe_label.storage.exports.conventions import (
     finite_keypoints,
+    hands_relative_to_mean,
     zero_missing_part_confidences,
 )
 from furpe_label.storage.exports.files import save_npz
@@ -146,8 +150,14 @@ def _read(rows: RunRows, usable: np.ndarray) -> dict[str, np.ndarray]:
     return {name: np.concatenate(values) for name, values in chunks.items()}
 
 
-def write_humandata(rows: RunRows, dest: Path, dataset: str) -> tuple[RunRows, list[str]]:
+def write_humandata(
+    rows: RunRows, dest: Path, dataset: str, hand_mean: np.ndarray
+) -> tuple[RunRows, list[str]]:
     """Write ``<dataset>.npz`` and ``smplerx/<dataset>_<parts>.npz`` of ``rows`` under ``dest``.
+
+    Args:
+        hand_mean: (2, 15, 3) the run's SMPL-X ``hands_meanl`` / ``hands_meanr``, axis-angle
+            radians (SMPLer-X's files hold hand poses relative to it).
 
     Returns:
         ``rows`` and the notes for ``export.json`` (how SMPLer-X's files keep suppressed parts
@@ -178,7 +188,11 @@ def write_humandata(rows: RunRows, dest: Path, dataset: str) -> tuple[RunRows, l
     name = dataset.replace("/", "_")
     whole = _humandata(per_row, smplx, meta, frozenset(Part), _misc(rows))
     save_npz(dest / f"{name}.npz", whole, compressed=True)
-    return rows, _write_smplerx(per_row, smplx, meta, usable, dest / SMPLERX_FOLDER, name, rows)
+    relative = dict(smplx)
+    for side, key in enumerate(("left_hand_pose", "right_hand_pose")):
+        relative[key] = hands_relative_to_mean(smplx[key], hand_mean[side])
+    folder = dest / SMPLERX_FOLDER
+    return rows, _write_smplerx(per_row, relative, meta, usable, folder, name, rows)
 
 
 def _misc(rows: RunRows) -> dict[str, Any]:
@@ -224,7 +238,8 @@ def _write_smplerx(
     name: str,
     rows: RunRows,
 ) -> list[str]:
-    """One file per set of usable parts (body usable), the other parts' pose keys left out."""
+    """One file per set of usable parts (body usable), the other parts' pose keys left out;
+    ``smplx`` holds hand poses relative to the mean hand."""
     with_body = usable[:, Part.BODY.column]
     sets = sorted({tuple(row) for row in usable[with_body].tolist()}, reverse=True)
     misc = _misc(rows)
@@ -240,7 +255,7 @@ def _write_smplerx(
             {key: value[take] for key, value in smplx.items() if key not in dropped},
             {key: value[take] for key, value in meta.items()},
             parts,
-            misc | {"smplerx_parts": sorted(part.value for part in parts)},
+            misc | {"flat_hand_mean": False, "smplerx_parts": sorted(p.value for p in parts)},
         )
         file_name = smplerx_file_name(name, parts)
         folder.mkdir(parents=True, exist_ok=True)

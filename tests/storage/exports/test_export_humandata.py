@@ -27,7 +27,12 @@ from furpe_label.storage.schema import SMPLX_PARAMS
 from tests.storage.exports.peer_keypoint_tables import SMPLX_137_MAPPING
 from tests.support import peer_loaders
 from tests.support.export_readers import read_humandata, smplerx_part_valid
-from tests.support.export_support import fitting_run, kept_store_rows, photo_folder
+from tests.support.export_support import (
+    fitting_run,
+    kept_store_rows,
+    photo_folder,
+    synthetic_smplx_file,
+)
 from tests.support.pipeline_support import run_cli
 
 pytestmark = pytest.mark.slow
@@ -111,11 +116,19 @@ def test_boxes_keypoints_and_part_marks(run, kept_export):
     files = sorted((dest / SMPLERX_FOLDER).iterdir())
     assert files, "SMPLer-X files"
     seen = []
+    model = np.load(synthetic_smplx_file())  # the run's SMPL-X file
+    means = {"left": model["hands_meanl"].reshape(15, 3), "right": model["hands_meanr"]}
     for path in files:
         part_file = read_humandata(path)
         marks = smplerx_part_valid(part_file, SMPLX_137_MAPPING)
         rows = np.searchsorted(kept, part_file["meta"]["sample_idx"])
         seen += rows.tolist()
+        assert part_file["misc"]["flat_hand_mean"] is False  # as SMPLer-X's SMPL-X layer
+        for side, mean in means.items():
+            key = f"{side}_hand_pose"
+            if key in part_file["smplx"]:
+                absolute = part_file["smplx"][key] + np.reshape(mean, (15, 3))
+                np.testing.assert_allclose(absolute, arrays[key][kept][rows], atol=1e-6)
         for part, keys in SMPLERX_POSE_KEYS.items():
             name = {Part.FACE: "face", Part.LEFT_HAND: "lhand", Part.RIGHT_HAND: "rhand"}[part]
             usable = valid[rows, part.column]

@@ -108,7 +108,8 @@ def test_written_keys_confidences_boxes_and_smplerx_files(tmp_path):
     rows = _rows(tmp_path)
     dest = tmp_path / "dest"
     dest.mkdir()
-    _, notes = write_humandata(rows, dest, "demo")
+    hand_mean = np.random.default_rng(5).random((2, 15, 3)).astype(np.float32)
+    _, notes = write_humandata(rows, dest, "demo", hand_mean)
     whole = read_humandata(dest / "demo.npz")
     assert whole["__data_len__"] == 3 and "__temporal_len__" not in whole
     assert whole["keypoints2d_convention"] == "human_data"
@@ -140,6 +141,18 @@ def test_written_keys_confidences_boxes_and_smplerx_files(tmp_path):
     }
     np.testing.assert_array_equal(part["meta"]["sample_idx"], [1])
     np.testing.assert_array_equal(part["smplx"]["body_pose"][0], rows.labels["body_pose"][1])
+    np.testing.assert_array_equal(whole["smplx"]["left_hand_pose"], rows.labels["left_hand_pose"])
+    assert whole["misc"]["flat_hand_mean"] is True and part["misc"]["flat_hand_mean"] is False
+    np.testing.assert_allclose(
+        part["smplx"]["left_hand_pose"][0] + hand_mean[0],
+        rows.labels["left_hand_pose"][1],
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        full["smplx"]["right_hand_pose"][0] + hand_mean[1],
+        rows.labels["right_hand_pose"][0],
+        atol=1e-6,
+    )
     marks = smplerx_part_valid(part, SMPLX_137_MAPPING)
     assert marks["lhand_valid"].all() and not marks["rhand_valid"].any()
     assert not marks["face_valid"].any() and not marks["rhand_bbox_valid"].any()
