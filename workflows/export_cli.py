@@ -57,7 +57,7 @@ def _sentence(error: Exception) -> str:
     type=click.Choice(EXPORT_FORMATS),
     help="furpe: the data/ tree FuRPE's training reads (params3d_v/curated_fits/<image>.npy, "
     "curated_fits/train.npz + image lists); expose: train.npz + vertices; "
-    "humandata: mmhuman3d HumanData <dataset>.npz.",
+    "humandata: mmhuman3d HumanData <dataset>.npz + SMPLer-X smplerx/<dataset>_<parts>.npz.",
 )
 @click.option(
     "--dest",

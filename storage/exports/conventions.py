@@ -12,9 +12,12 @@ furpe       mean-relative   (not in the file)       its keys are left out of the
 expose      absolute        OpenPose-137 (ExPose's  the part's keypoint confidences are
                             ``openpose25+hands+     0 (ExPose decides hand / head
                             face``)                 presence from them)
-humandata   absolute,       ``openpose_137``        the part box's 5th column is 0;
-            ``misc.flat_    (mmhuman3d's name, the  ``meta`` ``*_valid`` flags False
-            hand_mean``     same 137 points)
+humandata   absolute,       mmhuman3d's 190-point   the part's keypoint confidences and
+            ``misc.flat_    ``human_data`` (see     box 5th column are 0, ``meta``
+            hand_mean``     :mod:`.humandata_       ``*_valid`` False; SMPLer-X's files
+                            keypoints`)             (``smplerx/``, one per set of usable
+                                                    parts) leave the part's pose keys out
+                                                    and its points out of the mask
 ==========  ==============  ======================  ==================================
 """
 
@@ -29,6 +32,7 @@ __all__ = [
     "FORMAT_KEYPOINTS",
     "camera_translation_without_transl",
     "export_keypoints",
+    "finite_keypoints",
     "hands_relative_to_mean",
     "zero_missing_part_confidences",
 ]
@@ -38,7 +42,6 @@ STORE_KEYPOINTS = "openpose137"
 
 FORMAT_KEYPOINTS: dict[str, tuple[str, str]] = {
     "expose": ("openpose137", "openpose25+hands+face"),
-    "humandata": ("openpose137", "openpose_137"),
 }
 """format -> (this project's convention, the name the format's own code uses for it)."""
 
@@ -54,9 +57,21 @@ def export_keypoints(keypoints2d: np.ndarray, fmt: str) -> np.ndarray:
     """
     points = np.asarray(keypoints2d, dtype=np.float32)
     converted, _ = convert(points, STORE_KEYPOINTS, FORMAT_KEYPOINTS[fmt][0])
-    missing = ~np.isfinite(converted).all(axis=-1)
-    converted[missing] = 0.0
-    return converted
+    return finite_keypoints(converted)
+
+
+def finite_keypoints(keypoints2d: np.ndarray) -> np.ndarray:
+    """Keypoints with every non-finite point replaced by ``(0, 0, 0)`` (no detection).
+
+    Args:
+        keypoints2d: (B, K, 3) ``(x, y, confidence)``, image pixels.
+
+    Returns:
+        A float32 copy, (B, K, 3).
+    """
+    out = np.array(keypoints2d, dtype=np.float32, copy=True)
+    out[~np.isfinite(out).all(axis=-1)] = 0.0
+    return out
 
 
 def zero_missing_part_confidences(keypoints: np.ndarray, part_valid: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 EXPORT_FORMATS = ("furpe", "expose", "humandata")
-FORMATS_NEEDING_MODELS = frozenset({"furpe", "expose"})
+FORMATS_NEEDING_MODELS = frozenset({"furpe", "expose", "humandata"})
 """Formats that write meshes or mean-relative hands, so need the run's SMPL-X file."""
 SUMMARY_FILE = "export.json"
 
@@ -123,7 +123,7 @@ def export_run(
         fmt: "furpe", "expose" or "humandata" (see their modules for the layouts).
         dest: a new or empty folder.
         include_all: every row with masks (not for "furpe", whose loader has no mask).
-        models_dir: the SMPL-X folder the run used (required for "furpe" and "expose").
+        models_dir: the SMPL-X folder the run used (required for every format).
         dataset_name: folder / file name of the dataset in the export (default: the run's
             dataset adapter name).
 
@@ -160,7 +160,7 @@ def export_run(
         elif fmt == "expose":
             written = write_expose(rows, dest, mesh, dataset, include_all)
         else:
-            written = write_humandata(rows, dest, dataset)
+            written, notes = write_humandata(rows, dest, dataset, mesh.hand_mean)
     except BaseException:
         _empty(dest)  # it was empty: everything in it is this export's partial output
         raise

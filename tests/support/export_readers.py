@@ -108,15 +108,21 @@ def read_humandata(path: Path) -> dict[str, Any]:
     return data
 
 
-def smplerx_part_valid(data: dict[str, Any]) -> dict[str, np.ndarray]:
-    """SMPLer-X: ``lhand_valid`` etc. from the part boxes' 5th column (and the pose present)."""
+def smplerx_part_valid(data: dict[str, Any], smplx_137_mapping: Any) -> dict[str, np.ndarray]:
+    """What SMPLer-X's ``HumanDataset.load_data`` makes of a file (data/humandata.py): part pose
+    validity for the whole file from the presence of the ``smplx`` keys (``lhand_valid`` etc.,
+    then ``process_human_model_output``), box validity per row from the 5th column, and the
+    (137,) ``joint_valid`` of every row from ``keypoints2d_mask[SMPLX_137_MAPPING]``."""
     smplx_params = data["smplx"]
+    rows = len(data["bbox_xywh"])
     return {
-        "lhand_valid": data["lhand_bbox_xywh"][:, 4].astype(bool)
-        & ("left_hand_pose" in smplx_params),
-        "rhand_valid": data["rhand_bbox_xywh"][:, 4].astype(bool)
-        & ("right_hand_pose" in smplx_params),
-        "face_valid": data["face_bbox_xywh"][:, 4].astype(bool) & ("expression" in smplx_params),
+        "lhand_valid": np.full(rows, "left_hand_pose" in smplx_params),
+        "rhand_valid": np.full(rows, "right_hand_pose" in smplx_params),
+        "face_valid": np.full(rows, "expression" in smplx_params and "jaw_pose" in smplx_params),
+        "lhand_bbox_valid": data["lhand_bbox_xywh"][:, 4] > 0,
+        "rhand_bbox_valid": data["rhand_bbox_xywh"][:, 4] > 0,
+        "face_bbox_valid": data["face_bbox_xywh"][:, 4] > 0,
+        "joint_valid": np.asarray(data["keypoints2d_mask"])[list(smplx_137_mapping)],
     }
 
 
