@@ -50,6 +50,7 @@ from furpe_label.pipeline.keypoint_stage import (
 )
 from furpe_label.pipeline.shard_inputs import ShardInputs, read_shard_inputs
 from furpe_label.pipeline.shard_outputs import ShardResults, audit_columns, label_arrays
+from furpe_label.pipeline.whole_person_stage import keep_whole_persons
 from furpe_label.pipeline.worker_models import WorkerModels, worker_models
 from furpe_label.selection import (
     BodyCropFrame,
@@ -62,6 +63,7 @@ from furpe_label.selection import (
     score_reprojection,
     score_validity,
 )
+from furpe_label.selection.whole_person import WholePersonConfig
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.stats import ShardStats
@@ -140,6 +142,14 @@ def _observe(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer
             )
             for row, detail in enumerate(chunk.detail):
                 kp.detail[row] = detail or kp.detail[row]
+            keep_whole_persons(
+                models.keypoints,
+                kp,
+                chunk.images,
+                chunk.image_index,
+                inputs.boxes[rows],
+                WholePersonConfig(),
+            )  # before the de-dup, so that it compares whole persons
             mark_duplicate_people(
                 kp,
                 [inputs.names[r] for r in rows],
