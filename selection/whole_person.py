@@ -5,15 +5,20 @@ only what the box holds. Around a standing body, a head-and-shoulders box still 
 and MediaPipe *extrapolates* the landmarks it cannot see: on OpenCV's ``basketball1.png`` a
 box around the left player's head and shoulders gave hips, knees and ankles 80-200 px below
 the box, with visibility <= 0.1 (the detector keeps them; it only drops points outside the
-image). Fitted inside such a box the body is squeezed into it (a full-body label with the arms
-spread). The test, on the keypoints and the box alone::
+image). The body crop of the experts is built from the confident keypoints, so the head and
+shoulders are fitted as a whole body (a full-body label with the arms spread). The test, on
+the keypoints and the box alone::
 
     cut  <=>  some body keypoint that the detector placed (OpenPose-137 body 25, confidence
-              > 0, inside the image) lies outside the box grown by ``tolerance`` x its larger
-              side on every side
+              > 0, inside the image) but did not see (confidence < ``seen_confidence``) lies
+              outside the box grown by ``tolerance`` x its larger side on every side
 
-* every placed body point counts, confident or not: an extrapolated hip is the detector's
-  evidence that the body goes on beyond the box;
+* a guessed point beyond the box is the detector's evidence that the body goes on where it
+  could not look (basketball1's head box: hips 0.1, knees and ankles < 0.05);
+* a point beyond the box that the detector *saw* (MediaPipe's visibility >= 0.5) is part of a
+  whole detection: the SPIN example ``im1010.jpg``'s HOG box cuts the feet by 5-20 px, and
+  MediaPipe, running on the box plus its margin, finds them at 0.9. Growing that box lost the
+  hands (44 confident keypoints -> 21) and gained nothing, so such a row is left alone;
 * a point outside the *image* is not placed (the detector sets it to 0): a person that the
   image cuts is not cut by the box, so a box on the image border is never flagged for it;
 * ``tolerance`` (default 0.15) is MediaPipe's body margin: points inside the window the pose
@@ -34,11 +39,21 @@ import numpy as np
 
 from furpe_label.experts.keypoints.conventions import OPENPOSE137_PARTS
 
-__all__ = ["DEFAULT_CUT_TOLERANCE", "WholePersonConfig", "body_outside_box", "grown_box"]
+__all__ = [
+    "DEFAULT_CUT_TOLERANCE",
+    "DEFAULT_SEEN_CONFIDENCE",
+    "WholePersonConfig",
+    "body_outside_box",
+    "grown_box",
+]
 
 DEFAULT_CUT_TOLERANCE = 0.15
 """Fraction of the box's larger side a placed body point may lie outside the box (MediaPipe's
 ``body_margin``: the pose runs on the box grown by this much)."""
+
+DEFAULT_SEEN_CONFIDENCE = 0.5
+"""A body point at this confidence or more was seen by the detector (MediaPipe: the
+landmark's visibility, its probability of being visible), not extrapolated."""
 
 _BODY = OPENPOSE137_PARTS["body"]
 
@@ -49,6 +64,7 @@ class WholePersonConfig:
 
     Attributes:
         tolerance: see :data:`DEFAULT_CUT_TOLERANCE` (>= 0).
+        seen_confidence: a placed point at or above this confidence was seen, not guessed.
         grow_margin: a grown box is the placed body points' extent grown by this fraction of
             its larger side on every side (then joined with the old box, clipped to the
             image; >= 0).
@@ -56,9 +72,10 @@ class WholePersonConfig:
 
     tolerance: float = DEFAULT_CUT_TOLERANCE
     grow_margin: float = 0.1
+    seen_confidence: float = DEFAULT_SEEN_CONFIDENCE
 
     def __post_init__(self) -> None:
-        for name in ("tolerance", "grow_margin"):
+        for name in ("tolerance", "grow_margin", "seen_confidence"):
             value = getattr(self, name)
             ok = isinstance(value, int | float) and not isinstance(value, bool)
             if not (ok and math.isfinite(value) and value >= 0.0):
@@ -83,7 +100,7 @@ def body_outside_box(
         config: the tolerance.
 
     Returns:
-        (N,) bool: some placed body point lies outside the tolerated box. Rows with a
+        (N,) bool: some placed, unseen body point lies outside the tolerated box. Rows with a
         non-finite box, or no placed body point, are False.
     """
     xy, placed = _placed_body(keypoints)
@@ -91,7 +108,8 @@ def body_outside_box(
     pad = config.tolerance * boxes[:, 2:].max(axis=1)
     low = boxes[:, :2] - pad[:, None]
     high = boxes[:, :2] + boxes[:, 2:] + pad[:, None]
-    outside = ((xy < low[:, None]) | (xy > high[:, None])).any(axis=-1) & placed
+    guessed = placed & (np.asarray(keypoints, np.float64)[:, _BODY, 2] < config.seen_confidence)
+    outside = ((xy < low[:, None]) | (xy > high[:, None])).any(axis=-1) & guessed
     return outside.any(axis=1) & np.isfinite(boxes).all(axis=1)
 
 

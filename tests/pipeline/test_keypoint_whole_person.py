@@ -1,7 +1,8 @@
 """Whole persons only, at the keypoint stage: on OpenCV's ``basketball1.png`` a
 head-and-shoulders box around the standing left player is grown to his whole body (and then
-is one person with his full box); full boxes are untouched; a box still cut after its one
-growth is dropped as ``person_cut_by_box``."""
+is one person with his full box); full boxes, and a HOG box whose feet MediaPipe saw just
+beyond it (``im1010.jpg``), are untouched; a box still cut after its one growth is dropped as
+``person_cut_by_box``."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from furpe_label.pipeline.whole_person_stage import keep_whole_persons
 from furpe_label.selection.config import SelectionConfig
 from furpe_label.selection.duplicates import DuplicateConfig
 from furpe_label.selection.whole_person import WholePersonConfig, body_outside_box
-from tests.support.real_data import OPENCV_SAMPLES
+from tests.support.real_data import OPENCV_SAMPLES, SPIN_EXAMPLE
 
 LEFT_PLAYER = [0.0, 51.0, 200.0, 429.0]  # the HOG box of the man catching the ball
 RIGHT_PLAYER = [420.0, 10.0, 220.0, 470.0]
@@ -139,3 +140,19 @@ def test_other_sources_are_left_alone():
         WholePersonConfig(),
     )
     assert outcome.tolist() == [0] and found.failure == [Reason.OK]
+
+
+def test_feet_the_detector_saw_just_beyond_a_hog_box_leave_the_row_alone(source):
+    # SPIN's example im1010.jpg: the HOG box cuts the feet by a few pixels; MediaPipe finds them
+    # at visibility ~0.9 on the box plus its margin, so the detection is whole as it is
+    image = cv2.cvtColor(cv2.imread(str(SPIN_EXAMPLE / "im1010.jpg")), cv2.COLOR_BGR2RGB)
+    boxes = [[51.0, 28.0, 58.0, 115.0]]
+    found = _detect(source, image, boxes)
+    before = found.keypoints.copy()
+    outcome = keep_whole_persons(
+        source, found, [image], np.zeros(1, np.int64), np.array(boxes), WholePersonConfig()
+    )
+    assert outcome.tolist() == [0] and found.failure == [Reason.OK]
+    np.testing.assert_array_equal(found.keypoints, before)
+    feet = found.keypoints[0, 19:25]
+    assert (feet[:, 1] > 28.0 + 115.0).any() and (feet[feet[:, 2] > 0, 2] >= 0.5).all()

@@ -10,7 +10,7 @@ from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES
 from furpe_label.selection.whole_person import WholePersonConfig, body_outside_box, grown_box
 
 NAMES = KEYPOINT_NAMES["openpose137"]
-CONFIG = WholePersonConfig()  # tolerance 0.15 of the box's larger side, grow margin 0.1
+CONFIG = WholePersonConfig()  # tolerance 0.15 x larger side, grow margin 0.1, seen at 0.5
 
 
 def _person(points: dict[str, tuple[float, float, float]]) -> np.ndarray:
@@ -56,14 +56,28 @@ def test_unplaced_points_and_the_face_or_hands_do_not_count():
 
 def test_the_tolerance_is_a_fraction_of_the_larger_side():
     # ankle at y 400; box bottom 160; larger side 80 -> tolerated up to 160 + 0.15 * 80 = 172
-    person = _person({"neck": (100, 140, 1.0), "right_ankle": (100, 171.9, 0.5)})
+    person = _person({"neck": (100, 140, 1.0), "right_ankle": (100, 171.9, 0.3)})
     assert not body_outside_box(person[None], HEAD_AND_SHOULDERS[None], CONFIG)[0]
     person[NAMES.index("right_ankle"), 1] = 172.1
     assert body_outside_box(person[None], HEAD_AND_SHOULDERS[None], CONFIG)[0]
     loose = WholePersonConfig(tolerance=0.5)
     assert not body_outside_box(person[None], HEAD_AND_SHOULDERS[None], loose)[0]
-    above = _person({"neck": (100, 140, 1.0), "right_wrist": (100, 60, 0.5)})  # raised arm
+    above = _person({"neck": (100, 140, 1.0), "right_wrist": (100, 60, 0.3)})  # raised arm
     assert body_outside_box(above[None], HEAD_AND_SHOULDERS[None], CONFIG)[0]
+
+
+def test_points_the_detector_saw_beyond_the_box_do_not_count():
+    # im1010.jpg: MediaPipe finds the feet 5-20 px beyond the HOG box, at visibility 0.9
+    seen = STANDING.copy()
+    seen[NAMES.index("mid_hip"), 2] = 0.0
+    seen[NAMES.index("right_knee"), 2] = 0.5  # at the threshold: seen
+    seen[NAMES.index("right_ankle"), 2] = 0.9
+    assert not body_outside_box(seen[None], HEAD_AND_SHOULDERS[None], CONFIG)[0]
+    seen[NAMES.index("right_knee"), 2] = 0.49
+    assert body_outside_box(seen[None], HEAD_AND_SHOULDERS[None], CONFIG)[0]
+    strict = WholePersonConfig(seen_confidence=1.01)  # nothing counts as seen
+    seen[NAMES.index("right_knee"), 2] = 0.0
+    assert body_outside_box(seen[None], HEAD_AND_SHOULDERS[None], strict)[0]
 
 
 def test_a_non_finite_box_or_no_body_is_not_flagged():
@@ -90,3 +104,5 @@ def test_bad_settings_are_refused(bad):
         WholePersonConfig(tolerance=bad)
     with pytest.raises(ValueError, match="grow_margin"):
         WholePersonConfig(grow_margin=bad)
+    with pytest.raises(ValueError, match="seen_confidence"):
+        WholePersonConfig(seen_confidence=bad)
