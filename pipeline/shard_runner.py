@@ -115,9 +115,10 @@ class _Observed:
 
 
 def _observe(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) -> _Observed:
-    """Decode, detect, mark duplicate people, score step 1 and run the experts chunk by chunk
-    (pixels of one chunk alive at once) on ``inputs``' whole images; the experts run on the
-    shard's own rows that step 1 keeps, and only own rows come back."""
+    """Decode, detect, grow or drop boxes that cut their person, mark duplicate people, score
+    step 1 and run the experts chunk by chunk (pixels of one chunk alive at once) on
+    ``inputs``' whole images; the experts run on the shard's own rows that step 1 keeps, and
+    only own rows come back."""
     gt_kp = inputs.float_column("keypoints2d") if config.detector == "ground-truth" else None
     openpose = inputs.table.column("openpose_json").to_pylist()
     sample_idx = inputs.table.column("sample_idx").to_numpy()
