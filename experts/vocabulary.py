@@ -83,6 +83,7 @@ class Reason(StrEnum):
     KEYPOINTS_FILE_INVALID = "keypoints_file_invalid"
     BACKEND_ERROR = "backend_error"
     DUPLICATE_PERSON = "duplicate_person"
+    PERSON_CUT_BY_BOX = "person_cut_by_box"
     # selection step 1
     FEW_CONFIDENT_KEYPOINTS = "few_confident_keypoints"
     # crops
@@ -125,6 +126,8 @@ _MEANINGS: dict[Reason, str] = {
     Reason.BACKEND_ERROR: "the keypoint backend raised an error on this image",
     Reason.DUPLICATE_PERSON: "another candidate of the same image has the same person's "
     "keypoints (OKS at or above the duplicate threshold) and more confident ones",
+    Reason.PERSON_CUT_BY_BOX: "the box cuts the person: body keypoints lie beyond it, and "
+    "also beyond the box grown once to hold them (the body is not inside it)",
     Reason.FEW_CONFIDENT_KEYPOINTS: "step 1: fewer confident OpenPose-137 keypoints than the "
     "minimum (FuRPE: 12 at body 0.1 / hand 0.2 / face 0.4)",
     Reason.EMPTY_BOX: "the part's crop rule produced no box (no usable keypoints)",

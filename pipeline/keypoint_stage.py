@@ -8,7 +8,9 @@ Three sources, chosen by the run (``RunConfig.detector``):
 * ``ground-truth``: the dataset's own whole-body keypoints (manifest ``keypoints2d``).
 
 Every instance ends with keypoints or a named :class:`Reason` (+ detail); nothing raises.
-:func:`mark_duplicate_people` then keeps one candidate per person among the rows of each image
+:func:`~furpe_label.pipeline.whole_person_stage.keep_whole_persons` then grows (once) or drops
+the boxes that cut their person, and :func:`mark_duplicate_people` keeps one candidate per
+person among the rows of each image
 (:mod:`furpe_label.selection.duplicates`); the others end with ``duplicate_person``.
 """
 

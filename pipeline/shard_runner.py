@@ -50,6 +50,7 @@ from furpe_label.pipeline.keypoint_stage import (
 )
 from furpe_label.pipeline.shard_inputs import ShardInputs, read_shard_inputs
 from furpe_label.pipeline.shard_outputs import ShardResults, audit_columns, label_arrays
+from furpe_label.pipeline.whole_person_stage import keep_whole_persons
 from furpe_label.pipeline.worker_models import WorkerModels, worker_models
 from furpe_label.selection import (
     BodyCropFrame,
@@ -62,6 +63,7 @@ from furpe_label.selection import (
     score_reprojection,
     score_validity,
 )
+from furpe_label.selection.whole_person import WholePersonConfig
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.stats import ShardStats
@@ -113,9 +115,10 @@ class _Observed:
 
 
 def _observe(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) -> _Observed:
-    """Decode, detect, mark duplicate people, score step 1 and run the experts chunk by chunk
-    (pixels of one chunk alive at once) on ``inputs``' whole images; the experts run on the
-    shard's own rows that step 1 keeps, and only own rows come back."""
+    """Decode, detect, grow or drop boxes that cut their person, mark duplicate people, score
+    step 1 and run the experts chunk by chunk (pixels of one chunk alive at once) on
+    ``inputs``' whole images; the experts run on the shard's own rows that step 1 keeps, and
+    only own rows come back."""
     gt_kp = inputs.float_column("keypoints2d") if config.detector == "ground-truth" else None
     openpose = inputs.table.column("openpose_json").to_pylist()
     sample_idx = inputs.table.column("sample_idx").to_numpy()
@@ -140,6 +143,14 @@ def _observe(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer
             )
             for row, detail in enumerate(chunk.detail):
                 kp.detail[row] = detail or kp.detail[row]
+            keep_whole_persons(
+                models.keypoints,
+                kp,
+                chunk.images,
+                chunk.image_index,
+                inputs.boxes[rows],
+                WholePersonConfig(),
+            )  # before the de-dup, so that it compares whole persons
             mark_duplicate_people(
                 kp,
                 [inputs.names[r] for r in rows],

@@ -52,6 +52,7 @@ _BEFORE_STEP1: dict[Reason, Stage] = {
             Reason.KEYPOINTS_FILE_INVALID,
             Reason.BACKEND_ERROR,
             Reason.DUPLICATE_PERSON,
+            Reason.PERSON_CUT_BY_BOX,
         )
     },
 }

@@ -183,3 +183,23 @@ def test_the_decision_does_not_depend_on_row_order():
         expected = [sample_idx[base.owner[i]] if base.owner[i] >= 0 else -1 for i in order]
         assert owner_samples == expected
         assert np.array_equal(found.oks[np.argsort(order)], base.oks, equal_nan=True)
+
+
+def test_a_whole_body_beats_a_closer_view_with_more_hand_and_face_points():
+    oks = np.ones((2, 2))
+    config = DuplicateConfig(0.7)
+    # row 0: head-and-shoulders view, 103 confident (few body); row 1: whole body, 93
+    owner = duplicate_of(oks, [103, 93], [0.9, 0.9], [0, 1], config, n_body_confident=[9, 23])
+    assert owner.tolist() == [1, -1]
+    # through find_duplicates: the body count comes from the confident mask
+    whole = _spin_like_person()
+    whole[25:67, 2] = 0.0  # its hands were not found
+    close = _spin_like_person()
+    close[8:25, 2] = 0.0  # legs missing, hands and face found
+    keypoints = np.stack([close, whole])
+    confident = confident_mask(keypoints, SelectionConfig())
+    assert confident[0].sum() > confident[1].sum()
+    found = find_duplicates(
+        keypoints, confident, ["a.jpg"] * 2, np.ones(2, bool), np.arange(2), DuplicateConfig()
+    )
+    assert found.owner.tolist() == [1, -1]
