@@ -29,6 +29,7 @@ from furpe_label.experts.part_experts import DEFAULT_FITTING_ITERATIONS
 from furpe_label.pipeline.decode import DecodeLimits
 from furpe_label.selection.config import SelectionConfig
 from furpe_label.selection.duplicates import DuplicateConfig
+from furpe_label.selection.whole_person import WholePersonConfig
 from furpe_label.storage.shards import DEFAULT_SHARD_SIZE
 
 __all__ = ["SYNTHETIC_MODELS", "RunConfig", "RunResources"]
@@ -46,6 +47,7 @@ _MEMBERS: dict[str, type] = {
     "fusion": FusionConfig,
     "decode_limits": DecodeLimits,
     "duplicates": DuplicateConfig,
+    "whole_person": WholePersonConfig,
 }
 """The typed members: field name -> their class (a dict of its fields in :meth:`as_dict`)."""
 
@@ -76,6 +78,7 @@ class RunConfig:
         fusion: how parts are merged (wrist rule, head source).
         decode_limits: accepted image sides in pixels.
         duplicates: the keypoint stage's one-candidate-per-person rule (OKS threshold).
+        whole_person: when a box cuts its person (grow it once, else ``person_cut_by_box``).
     """
 
     dataset: str
@@ -91,6 +94,7 @@ class RunConfig:
     fusion: FusionConfig = field(default_factory=FusionConfig)
     decode_limits: DecodeLimits = field(default_factory=DecodeLimits)
     duplicates: DuplicateConfig = field(default_factory=DuplicateConfig)
+    whole_person: WholePersonConfig = field(default_factory=WholePersonConfig)
 
     def __post_init__(self) -> None:
         if self.shard_size < 1:

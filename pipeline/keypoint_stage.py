@@ -107,7 +107,8 @@ class KeypointSource:
         self.openpose_folder = openpose_folder
         self._detectors: dict[str, KeypointDetector] = {}
 
-    def _detector(self, folder: str | None = None) -> KeypointDetector:
+    def detector(self, folder: str | None = None) -> KeypointDetector:
+        """The detector for OpenPose files in ``folder`` (or MediaPipe), created once."""
         key = folder or ""
         if key not in self._detectors:
             if self.name == "mediapipe":
@@ -122,7 +123,7 @@ class KeypointSource:
             return "ground-truth annotations"
         if self.name == "openpose-json":
             return "openpose-json (precomputed OpenPose files)"
-        detector = self._detector()
+        detector = self.detector()
         return f"{detector.name} {detector.version}"
 
     def close(self) -> None:
@@ -179,7 +180,7 @@ def detect_keypoints(
                 out.detail[row] = "no OpenPose JSON file or folder for this image"
             continue
         name = None if image_names is None else Path(image_names[rows[0]]).name
-        people = source._detector(folder).detect(
+        people = source.detector(folder).detect(
             images[image_id], boxes[rows].astype(np.float64), image_id=name
         )
         for row, person in zip(rows, people, strict=True):

@@ -63,7 +63,6 @@ from furpe_label.selection import (
     score_reprojection,
     score_validity,
 )
-from furpe_label.selection.whole_person import WholePersonConfig
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.stats import ShardStats
@@ -149,7 +148,7 @@ def _observe(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer
                 chunk.images,
                 chunk.image_index,
                 inputs.boxes[rows],
-                WholePersonConfig(),
+                config.whole_person,
             )  # before the de-dup, so that it compares whole persons
             mark_duplicate_people(
                 kp,

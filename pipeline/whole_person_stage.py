@@ -65,7 +65,7 @@ def keep_whole_persons(
     reached = np.array([why is Reason.OK for why in keypoints.failure], dtype=bool)
     boxes = np.asarray(boxes, np.float64)
     cut = reached & body_outside_box(keypoints.keypoints, boxes, config)
-    detector = source._detector()
+    detector = source.detector()
     for row in np.flatnonzero(cut):
         image = images[int(image_index[row])]
         assert image is not None  # rows with keypoints have a decoded image

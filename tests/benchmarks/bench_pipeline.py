@@ -90,7 +90,7 @@ def test_bench_pipeline_overhead_and_scaling(tmp_path):
     config, resources = _config(root), RunResources(device="cpu")
     torch.set_num_threads(1)
     models = worker_models(config, resources)
-    detector = models.keypoints._detector(None)
+    detector = models.keypoints.detector(None)
     detect = _Timed(detector.detect)
     detector.detect = detect
     models.experts = tuple(_Timed(expert) for expert in models.experts)
