@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from furpe_label.experts.keypoints.smplx_openpose import smplx_to_openpose137
 from furpe_label.experts.vocabulary import Part
 
 __all__ = [
@@ -36,39 +37,24 @@ HUMAN_DATA_CONVENTION = "human_data"
 HUMAN_DATA_POINTS = 190
 """Number of points in mmhuman3d's ``human_data`` convention."""
 
-_BODY25 = (
-    55,
-    12,
-    17,
-    19,
-    21,
-    16,
-    18,
-    20,
-    0,
-    2,
-    5,
-    8,
-    1,
-    4,
-    7,
-    56,
-    57,
-    58,
-    59,
-    60,
-    61,
-    62,
-    63,
-    64,
-    65,
-)
-# 21 hand points: root, then thumb, index, middle, ring, pinky (3 joints + tip each)
-_LEFT_HAND = (160, 37, 38, 39, 66, 25, 26, 27, 67, 28, 29, 30, 68, 34, 35, 36, 69, 31, 32, 33, 70)
-_RIGHT_HAND = (157, 52, 53, 54, 71, 40, 41, 42, 72, 43, 44, 45, 73, 49, 50, 51, 74, 46, 47, 48, 75)
-# face: 17 contour, 51 inner (eyebrows, nose, eyes, mouth, lips), 2 pupils (no slot)
-_FACE70 = (*range(127, 144), *range(76, 127), -1, -1)
-OPENPOSE137_TO_HUMAN_DATA = np.array((*_BODY25, *_LEFT_HAND, *_RIGHT_HAND, *_FACE70), np.int64)
+_LEFT_WRIST_OPENPOSE = 160
+_RIGHT_WRIST_OPENPOSE = 157
+"""``human_data`` keeps OpenPose's hand roots apart from the SMPL-X wrist joints (20, 21)."""
+
+
+def _openpose137_to_human_data() -> np.ndarray:
+    """``human_data``'s first 144 points are the SMPL-X joints with the face contour, so the
+    map is SMPLify-X's SMPL-X -> OpenPose-137 table, with the hand roots moved to their own
+    ``*_wrist_openpose`` points and the pupils (no SMPL-X point) unmapped."""
+    index, mapped = smplx_to_openpose137(use_face_contour=True)
+    out = np.where(mapped, index, -1)
+    out[Part.LEFT_HAND.keypoint_slice.start] = _LEFT_WRIST_OPENPOSE
+    out[Part.RIGHT_HAND.keypoint_slice.start] = _RIGHT_WRIST_OPENPOSE
+    out.setflags(write=False)
+    return out
+
+
+OPENPOSE137_TO_HUMAN_DATA = _openpose137_to_human_data()
 """(137,) int64: the ``human_data`` index of each OpenPose-137 point, -1 where it has none."""
 
 
