@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from furpe_label.experts.geometry.boxes import clip_boxes
 from furpe_label.experts.keypoints.conventions import OPENPOSE137_PARTS
 
 __all__ = [
@@ -140,7 +141,4 @@ def grown_box(
         lo, hi = points.min(axis=0), points.max(axis=0)
         pad = config.grow_margin * float((hi - lo).max())
         low, high = np.minimum(low, lo - pad), np.maximum(high, hi + pad)
-    height, width = image_hw
-    limit = np.array([width, height], np.float64)
-    low, high = np.clip(low, 0.0, limit), np.clip(high, 0.0, limit)
-    return np.concatenate([low, high - low])
+    return clip_boxes(np.concatenate([low, high - low])[None], image_hw)[0]
