@@ -92,7 +92,8 @@ class MediaPipeDetector(DetectorBase):
         min_presence_confidence: MediaPipe landmark presence threshold.
         hand_fallback: retry missing hands on windows around the pose wrists.
         models: the MediaPipe graphs to use (default: a new :class:`MediaPipeModels` built
-            with the two thresholds; closed by :meth:`close` either way).
+            with the two thresholds on the first detection; closed by :meth:`close` either
+            way).
     """
 
     name = "mediapipe"
@@ -115,18 +116,25 @@ class MediaPipeDetector(DetectorBase):
         self.min_hand_window = min_hand_window
         self.mirrored_input = mirrored_input
         self.hand_fallback = hand_fallback
-        if models is None:
-            models = MediaPipeModels(min_detection_confidence, min_presence_confidence)
-        self._models = models
+        self._thresholds = (min_detection_confidence, min_presence_confidence)
+        self._loaded = models  # the graphs are built on first use (not for ``version`` alone)
         self.version = (
             f"mediapipe {mediapipe.__version__} (pose full, hands full, face mesh refined; "
             f"body_margin={body_margin}, face_window_scale={face_window_scale}, "
             f"mirrored_input={mirrored_input}, hand_fallback={hand_fallback})"
         )
 
+    @property
+    def _models(self) -> MediaPipeModels:
+        """The MediaPipe graphs, built once, when a detection first needs them."""
+        if self._loaded is None:
+            self._loaded = MediaPipeModels(*self._thresholds)
+        return self._loaded
+
     def close(self) -> None:
-        """Release the MediaPipe graphs."""
-        self._models.close()
+        """Release the MediaPipe graphs (if they were built)."""
+        if self._loaded is not None:
+            self._loaded.close()
 
     def detect(
         self, image: np.ndarray | None, boxes: np.ndarray, *, image_id: str | None = None
