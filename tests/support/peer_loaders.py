@@ -1,7 +1,10 @@
 """The peers' own HumanData loaders, imported unmodified from local checkouts.
 
-``MMHUMAN3D_REPO``: a checkout of open-mmlab/mmhuman3d; ``SMPLERX_REPO``: one of
-caizhongang/SMPLer-X. Without the variable a test is skipped with a message. Only what cannot be
+mmhuman3d: the package installed from PyPI without its dependencies (the README's test line:
+``pip install --no-deps mmhuman3d==0.11.0``; its requirements pin pandas<2 and a second OpenCV,
+and only its HumanData and dataset modules are imported here), or a checkout of
+open-mmlab/mmhuman3d named by ``MMHUMAN3D_REPO``, which takes precedence. ``SMPLERX_REPO``: a
+checkout of caizhongang/SMPLer-X. Without them a test is skipped with a message. Only what cannot be
 imported here is replaced, by test doubles named ``*Standin``: mmcv (``print_log``,
 ``get_dist_info``), the evaluation, body-model and registry modules ``human_image_dataset.py``
 imports at its top (``HumanImageDataset.load_annotations`` uses none of them), and SMPLer-X's
@@ -14,6 +17,7 @@ folders are registered as packages and the modules named are loaded from the che
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 import types
@@ -34,6 +38,20 @@ def checkout(variable: str) -> Path:
     if not path.is_dir():
         pytest.fail(f"{variable}={value} is not a folder")
     return path
+
+
+def mmhuman3d_package() -> Path:
+    """The ``mmhuman3d`` package folder: ``$MMHUMAN3D_REPO/mmhuman3d`` when the variable is set,
+    else the installed package's (found without running its ``__init__``), else skip."""
+    if os.environ.get("MMHUMAN3D_REPO"):
+        return checkout("MMHUMAN3D_REPO") / "mmhuman3d"
+    spec = importlib.util.find_spec("mmhuman3d")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip(
+            "mmhuman3d is not installed: `pip install --no-deps mmhuman3d==0.11.0` (README) or "
+            "set MMHUMAN3D_REPO to a checkout"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _module(name: str, **attrs: Any) -> types.ModuleType:
@@ -73,10 +91,9 @@ def _unused(*args: Any, **kwargs: Any) -> Any:
 
 
 @contextmanager
-def mmhuman3d(repo: Path) -> Iterator[dict[str, Any]]:
+def mmhuman3d(root: Path) -> Iterator[dict[str, Any]]:
     """mmhuman3d's ``HumanData``, ``convert_kps``, ``get_keypoint_num`` and
-    ``HumanImageDataset`` from ``repo``."""
-    root = repo / "mmhuman3d"
+    ``HumanImageDataset`` from the package folder ``root`` (:func:`mmhuman3d_package`)."""
     packages = {
         name: _package(name, root.joinpath(*name.split(".")[1:]))
         for name in (

@@ -182,13 +182,13 @@ def test_unfinished_run_and_unknown_names_are_refused(run, tmp_path):
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
-# ---- the peers' own loaders (MMHUMAN3D_REPO, SMPLERX_REPO; skipped without) ----------------
+# ---- the peers' own loaders (mmhuman3d installed or MMHUMAN3D_REPO; SMPLERX_REPO) ----
 
 
 def test_mmhuman3d_human_image_dataset_loads_the_export(kept_export):
-    repo = peer_loaders.checkout("MMHUMAN3D_REPO")
+    package = peer_loaders.mmhuman3d_package()
     dest, data = kept_export
-    with peer_loaders.mmhuman3d(repo) as mm:
+    with peer_loaders.mmhuman3d(package) as mm:
         loaded = mm["HumanData"].fromfile(str(dest / "demo.npz"))
         assert loaded.data_len == len(data["image_path"])
         points, mask = mm["convert_kps"](
