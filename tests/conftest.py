@@ -6,10 +6,13 @@ import pytest
 import torch
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
-    """Sanitised model copies go to a per-session temporary folder, not ~/.cache."""
-    monkeypatch.setenv("FURPE_CACHE", str(tmp_path_factory.getbasetemp() / "furpe-cache"))
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Sanitised model copies go to a per-session temporary folder, not ~/.cache (session
+    scope: module- and session-scoped runs are made before any function-scoped fixture)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FURPE_CACHE", str(tmp_path_factory.getbasetemp() / "furpe-cache"))
+        yield
 
 
 def pytest_collection_modifyitems(config, items):
