@@ -1,13 +1,14 @@
 """The ExPose export read by ExPose's own ``CuratedFittings`` (train split), unmodified.
 
 Needs a local checkout of vchoutas/expose given by ``EXPOSE_REPO`` (its root, holding
-``expose/data/datasets/curated_fittings.py``); skipped with a message without it. Stubbed, as
-it cannot be installed here: ``loguru`` (a no-op logger); numpy's ``np.long`` alias (removed in
+``expose/data/datasets/curated_fittings.py``); skipped with a message without it. Stubbed, as it
+cannot be installed here: ``loguru`` (a no-op logger); numpy's ``np.long`` alias (removed in
 numpy 1.24; ExPose's keypoint tables use it) is set back to ``np.int64`` for the test; the
-package ``__init__`` files of ``expose``, ``expose.data`` and ``expose.data.datasets`` are not run (they import every dataset
-and model), the modules themselves load from the checkout. The vertex flip correspondences
-(ExPose's download ``smplx_flip_correspondences.npz``) are a test double of the right shapes:
-only flipping, which the loader does not do without transforms, reads them.
+package ``__init__`` files of ``expose``, ``expose.data`` and ``expose.data.datasets`` are not
+run (they import every dataset and model), the modules themselves load from the checkout. The
+vertex flip correspondences (ExPose's download ``smplx_flip_correspondences.npz``) are a test
+double of the right shapes: only flipping, which the loader does not do without transforms,
+reads them.
 """
 
 from __future__ import annotations
