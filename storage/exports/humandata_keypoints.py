@@ -30,6 +30,7 @@ __all__ = [
     "OPENPOSE137_TO_HUMAN_DATA",
     "human_data_keypoints",
     "human_data_mask",
+    "openpose137_from_human_data",
 ]
 
 HUMAN_DATA_CONVENTION = "human_data"
@@ -37,6 +38,8 @@ HUMAN_DATA_CONVENTION = "human_data"
 HUMAN_DATA_POINTS = 190
 """Number of points in mmhuman3d's ``human_data`` convention."""
 
+_SMPLX_POINTS = 144
+"""SMPL-X's joints with the face contour: the first 144 ``human_data`` points."""
 _LEFT_WRIST_OPENPOSE = 160
 _RIGHT_WRIST_OPENPOSE = 157
 """``human_data`` keeps OpenPose's hand roots apart from the SMPL-X wrist joints (20, 21)."""
@@ -86,6 +89,29 @@ def human_data_keypoints(openpose137: np.ndarray) -> np.ndarray:
     out = np.zeros((len(points), HUMAN_DATA_POINTS, 3), np.float32)
     has = OPENPOSE137_TO_HUMAN_DATA >= 0
     out[:, OPENPOSE137_TO_HUMAN_DATA[has]] = points[:, has]
+    return out
+
+
+def openpose137_from_human_data(points: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`human_data_keypoints`: ``human_data`` (190) or SMPL-X (its first 144
+    points) order -> OpenPose-137.
+
+    Args:
+        points: (B, K, C) with K 190 or 144, any channels (pixels + confidence, metres + ...).
+
+    Returns:
+        (B, 137, C) float32; the two OpenPose pupils (no ``human_data`` point) are zeros.
+    """
+    values = np.asarray(points, dtype=np.float32)
+    if values.ndim != 3 or values.shape[1] not in (HUMAN_DATA_POINTS, _SMPLX_POINTS):
+        raise ValueError(f"expected (B, 190 or 144, C) human_data points, got {values.shape}")
+    table = OPENPOSE137_TO_HUMAN_DATA
+    if values.shape[1] == _SMPLX_POINTS:  # SMPL-X order: the hand roots are its wrist joints
+        index, mapped = smplx_to_openpose137(use_face_contour=True)
+        table = np.where(mapped, index, -1)
+    out = np.zeros((len(values), 137, values.shape[2]), np.float32)
+    has = table >= 0
+    out[:, has] = values[:, table[has]]
     return out
 
 

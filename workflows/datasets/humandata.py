@@ -11,7 +11,11 @@ unpickler only. Keys used:
   joints (metres, root-centred in mmhuman3d's converters). With ``__keypoints_compressed__``
   the file keeps only the K' masked-in joints; they are zero-padded back to K here.
 * ``keypoints2d`` (N, K, 3) + mask + convention: used when the convention is
-  ``openpose_137`` (already OpenPose-137) or ``coco_wholebody``.
+  ``openpose_137`` (already OpenPose-137), ``coco_wholebody``, ``human_data`` (190 points, the
+  convention mmhuman3d writes by default and ``export --format humandata`` writes) or ``smplx``
+  (its first 144 points); the last two go to OpenPose-137 by the export's own table, so an
+  export reads back as it was written (the two OpenPose pupils, which ``human_data`` lacks,
+  come back as missing).
 * ``smpl``: ``global_orient`` (N, 3), ``body_pose`` (N, 23, 3) or (N, 69), ``betas``.
 * ``smplx``: ``global_orient``, ``body_pose`` (N, 21, 3), ``jaw_pose``, ``leye_pose``,
   ``reye_pose``, ``left_hand_pose`` / ``right_hand_pose`` (N, 15, 3), ``betas``,
@@ -31,6 +35,10 @@ from typing import Any
 import numpy as np
 
 from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES
+from furpe_label.storage.exports.humandata_keypoints import (
+    HUMAN_DATA_POINTS,
+    openpose137_from_human_data,
+)
 from furpe_label.storage.manifest import ColumnValues
 from furpe_label.storage.manifest_columns import JOINTS_ROOT_RELATIVE, KEYPOINTS_ANNOTATION
 from furpe_label.workflows.datasets.keypoints import named_to_openpose137
@@ -43,6 +51,8 @@ from furpe_label.workflows.datasets.readers import (
     strings,
 )
 
+_HUMAN_DATA_ORDER = {"human_data": HUMAN_DATA_POINTS, "smplx": 144}
+"""Conventions in ``human_data`` order -> their point count (SMPL-X's are its first 144)."""
 _SMPL_SHAPES = {"global_orient": (3,), "body_pose": (23, 3)}
 _SMPLX_SHAPES = {
     "global_orient": (3,),
@@ -139,12 +149,20 @@ def humandata_columns(data: dict, path: Path, root: Path) -> dict[str, ColumnVal
 
 
 def _wholebody_keypoints(data: dict, n: int, path: Path) -> dict[str, ColumnValues]:
-    """2D keypoints when their convention is OpenPose-137 or COCO-WholeBody, else nothing."""
+    """2D keypoints when their convention is OpenPose-137, COCO-WholeBody, human_data or
+    SMPL-X, else nothing."""
     convention = str(_item(data.get("keypoints2d_convention", "human_data")))
-    if convention not in ("openpose_137", "coco_wholebody"):
+    if convention not in ("openpose_137", "coco_wholebody", *_HUMAN_DATA_ORDER):
         return {}
     points = _keypoints(data, "keypoints2d", n, 3, path)
-    if convention == "openpose_137":
+    if convention in _HUMAN_DATA_ORDER:
+        if points.shape[1] != _HUMAN_DATA_ORDER[convention]:
+            raise DatasetError(
+                f"{path}: {convention} keypoints2d have {points.shape[1]} joints, expected "
+                f"{_HUMAN_DATA_ORDER[convention]}"
+            )
+        keypoints = openpose137_from_human_data(points)
+    elif convention == "openpose_137":
         if points.shape[1] != 137:
             raise DatasetError(f"{path}: openpose_137 keypoints2d have {points.shape[1]} joints")
         keypoints = points.astype(np.float32)

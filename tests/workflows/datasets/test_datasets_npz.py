@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from furpe_label.experts.keypoints.conventions import OPENPOSE137_PARTS
+from furpe_label.storage.exports.humandata_keypoints import human_data_keypoints, human_data_mask
 from furpe_label.storage.manifest import column_array
 from furpe_label.workflows.datasets import ADAPTERS, DatasetError
 from tests.support.dataset_fixtures import write_humandata_npz, write_spin_npz
@@ -126,3 +127,27 @@ def test_npz_errors_name_the_file_and_the_keys(tmp_path):
     )
     with pytest.raises(DatasetError, match=r"center: expected shape \(1, 2\), got \(1, 3\)"):
         ADAPTERS["h36m"](root=tmp_path).build_manifest()
+
+
+def test_humandata_keypoints_in_human_data_order_read_back_as_written(tmp_path):
+    """mmhuman3d's default convention (and `export --format humandata`'s): 190 points."""
+    rng = np.random.default_rng(3)
+    openpose = np.concatenate(
+        [rng.uniform(0, 500, (2, 137, 2)), rng.uniform(0.1, 1, (2, 137, 1))], axis=-1
+    ).astype(np.float32)
+    path = tmp_path / "h36m_train.npz"
+    np.savez_compressed(
+        path,
+        image_path=np.array(["S9/a.jpg", "S9/b.jpg"]),
+        bbox_xywh=np.array([[10.0, 20.0, 300.0, 400.0, 1.0]] * 2),
+        keypoints2d=human_data_keypoints(openpose),
+        keypoints2d_mask=human_data_mask(),
+        keypoints2d_convention="human_data",
+    )
+    table = ADAPTERS["h36m"](root=tmp_path, annotations=path).build_manifest()
+    keypoints, valid = column_array(table, "keypoints2d")
+    assert valid.all()
+    pupils = [OPENPOSE137_PARTS["face"].start + 68, OPENPOSE137_PARTS["face"].start + 69]
+    expected = openpose.copy()
+    expected[:, pupils] = 0.0  # human_data has no pupils
+    np.testing.assert_array_equal(keypoints, expected)
