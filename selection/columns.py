@@ -204,12 +204,20 @@ def as_reasons(values: Iterable[object] | np.ndarray, name: str = "reasons") -> 
     array = np.asarray(values, dtype=object)
     out = np.empty(array.shape, dtype=object)
     flat_in, flat_out = array.reshape(-1), out.reshape(-1)
-    for i, value in enumerate(flat_in):
-        try:
-            flat_out[i] = Reason(value)
-        except ValueError:
-            raise ValueError(f"{name}: {value!r} is not a Reason") from None
+    try:  # a dict lookup per value: what-if sweeps (calibrate) call this thousands of times
+        flat_out[:] = [_REASON_LOOKUP[value] for value in flat_in]
+    except (KeyError, TypeError):
+        for value in flat_in:
+            if not isinstance(value, str | Reason) or value not in _REASON_LOOKUP:
+                raise ValueError(f"{name}: {value!r} is not a Reason") from None
     return out
+
+
+_REASON_LOOKUP: dict[object, Reason] = {
+    **{reason.value: reason for reason in Reason},
+    **{reason: reason for reason in Reason},
+}
+"""Reason members and their strings -> the member."""
 
 
 class SelectionMetrics:

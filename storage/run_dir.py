@@ -10,6 +10,7 @@
     OUT/complete/<shard:05d>          completion marker, written LAST by the shard's task
     OUT/.lock                         held by the driver (RunLock)
     OUT/logs/driver.log, OUT/logs/worker-<host>-<pid>.log   library logs (not the results)
+    OUT/calibrated_selection.json     written by ``calibrate`` (thresholds + its PR curve)
 
 A shard is done exactly when its marker exists; resume = rerun the same command, which skips
 done shards and redoes the others whole. Every file is written to a hidden temporary name in
@@ -74,6 +75,7 @@ class RunDir:
         self.stats = self.root / "stats"
         self.complete = self.root / "complete"
         self.logs = self.root / "logs"
+        self.calibrated_selection = self.root / "calibrated_selection.json"
 
     def lock(self) -> RunLock:
         """The driver's lock (``with run_dir.lock(): ...``); a second holder gets RunLockedError."""

@@ -161,6 +161,7 @@ def synth_models(out_dir: Path, seed: int, genders: tuple[str, ...]) -> None:
 def _register() -> None:
     """The commands that live in their own modules."""
     from furpe_label.workflows.audit_cli import audit
+    from furpe_label.workflows.calibrate_cli import calibrate_command
     from furpe_label.workflows.export_cli import export
     from furpe_label.workflows.inspect_cli import inspect_sample
     from furpe_label.workflows.report_cli import report
@@ -169,6 +170,7 @@ def _register() -> None:
 
     main.add_command(run)
     main.add_command(audit)
+    main.add_command(calibrate_command, name="calibrate")
     main.add_command(transfer)
     main.add_command(export)
     main.add_command(report)

@@ -4,7 +4,8 @@ One HTML file with its style, scripts (``assets/``) and data inline, and the gal
 beside it in ``OUT/report/gallery/``: no network, no framework; it opens from disk. The data
 block (``<script id="report-data" type="application/json">``) holds every stored selection
 score (:mod:`~furpe_label.workflows.report.payload`), the run's thresholds, the reasons with
-their meanings, provenance, timings and the gallery entries; the page re-decides the selection
+their meanings, provenance, timings, the gallery entries and ``calibrate``'s precision / recall
+curve when OUT has one; the page re-decides the selection
 in the browser when a threshold moves (``whatif.js``).
 """
 
@@ -20,6 +21,7 @@ import pyarrow as pa
 
 from furpe_label.experts.vocabulary import Reason
 from furpe_label.selection import SelectionConfig
+from furpe_label.selection.selection_file import SelectionFileError, read_selection_file
 from furpe_label.storage.run_dir import RunDir, atomic_write_bytes
 from furpe_label.workflows.audit import WHAT_IF_KEYS, load_audit
 from furpe_label.workflows.report.gallery import GALLERY_FOLDER, choose_gallery, write_gallery
@@ -102,7 +104,21 @@ def page_data(
         "timings": timings(run_dir, table),
         "gallery": gallery,
         "notes": notes,
+        "calibration": _calibration(run_dir, notes),
     }
+
+
+def _calibration(run_dir: RunDir, notes: list[str]) -> dict[str, Any] | None:
+    """``calibrate``'s record (OUT/calibrated_selection.json), or None (with a note when the
+    file is there but unusable)."""
+    if not run_dir.calibrated_selection.is_file():
+        return None
+    try:
+        _, record = read_selection_file(run_dir.calibrated_selection)
+    except SelectionFileError as error:
+        notes.append(f"calibration left out: {error}")
+        return None
+    return record if record.get("curve") else None
 
 
 def _script_json(data: dict[str, Any]) -> str:

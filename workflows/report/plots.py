@@ -5,11 +5,12 @@ Drawn from the same stored scores and the same decisions as the page (``what_if`
 ``combine`` under the chosen thresholds): the funnel, the drop reasons, each step's score
 histogram with its threshold, the label error against ground truth of the kept labels vs the
 candidate labels of the rows dropped after fusion (when the run has any), and the seconds per
-stage.
+stage, and ``calibrate``'s precision / recall curve where OUT has one.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +19,16 @@ from matplotlib.figure import Figure
 
 from furpe_label.experts.vocabulary import Reason, Stage
 from furpe_label.selection import SelectionConfig, combine, what_if
+from furpe_label.selection.selection_file import SelectionFileError, read_selection_file
 from furpe_label.storage.audit import stored_stages
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.workflows.audit import stored_input_reasons, stored_metrics
+from furpe_label.workflows.report.calibration_plot import precision_recall_chart
 from furpe_label.workflows.report.summary import timings
 
 __all__ = ["write_plots"]
+
+log = logging.getLogger(__name__)
 
 _KEPT, _DROPPED, _BAR = "#2e9d57", "#d0513b", "#3b7dd8"
 _STAGES = (
@@ -241,4 +246,13 @@ def write_plots(
     if np.isfinite(error).any():
         paths.append(_truth(error, stage == Stage.KEPT, folder / "ground_truth_error.png"))
     paths.append(_timings(timings(RunDir(out), table), folder / "timings.png"))
+    calibrated = RunDir(out).calibrated_selection
+    if calibrated.is_file():
+        try:
+            _, record = read_selection_file(calibrated)
+        except SelectionFileError as error:
+            log.warning("calibration chart left out: %s", error)
+        else:
+            chart = precision_recall_chart(record, folder / "calibration_precision_recall.png")
+            paths.extend([chart] if chart else [])
     return paths

@@ -124,5 +124,40 @@
     return svg;
   }
 
-  root.FurpeCharts = { histogram: histogram, bars: bars, fmt: fmt };
+  /**
+   * Precision / recall curve on [0, 1] x [0, 1]. spec: {points: [{recall, precision, label}],
+   * marks: [{recall, precision, label, colour}], target (precision line, optional)}.
+   */
+  function curve(spec) {
+    var W = 440, H = 220, L = 44, B = 30, T = 10, R = 10;
+    var svg = el("svg", { viewBox: "0 0 " + W + " " + H, "class": "chart", role: "img" });
+    var x = function (v) { return L + v * (W - L - R); };
+    var y = function (v) { return H - B - v * (H - B - T); };
+    svg.appendChild(el("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, "class": "axis" }));
+    svg.appendChild(el("line", { x1: L, y1: T, x2: L, y2: H - B, "class": "axis" }));
+    [0, 0.5, 1].forEach(function (t) {
+      svg.appendChild(el("text", { x: x(t), y: H - B + 14, "class": "tick", "text-anchor": "middle" }, fmt(t)));
+      svg.appendChild(el("text", { x: L - 4, y: y(t) + 4, "class": "tick", "text-anchor": "end" }, fmt(t)));
+    });
+    svg.appendChild(el("text", { x: (L + W - R) / 2, y: H - 2, "class": "tick", "text-anchor": "middle" },
+      "recall (x) / precision (y)"));
+    if (spec.target !== undefined && isFinite(spec.target)) {
+      svg.appendChild(el("line", { x1: L, y1: y(spec.target), x2: W - R, y2: y(spec.target), "class": "threshold" }));
+    }
+    var path = spec.points.map(function (p, k) { return (k ? "L" : "M") + x(p.recall) + "," + y(p.precision); });
+    svg.appendChild(el("path", { d: path.join(" "), fill: "none", stroke: "#3b7dd8", "stroke-width": 1.5 }));
+    spec.points.forEach(function (p) {
+      var dot = el("circle", { cx: x(p.recall), cy: y(p.precision), r: 2, fill: "#3b7dd8" });
+      dot.appendChild(el("title", {}, p.label));
+      svg.appendChild(dot);
+    });
+    spec.marks.forEach(function (m) {
+      var dot = el("circle", { cx: x(m.recall), cy: y(m.precision), r: 5, fill: m.colour, "class": "mark" });
+      dot.appendChild(el("title", {}, m.label));
+      svg.appendChild(dot);
+    });
+    return svg;
+  }
+
+  root.FurpeCharts = { histogram: histogram, bars: bars, curve: curve, fmt: fmt };
 })(this);

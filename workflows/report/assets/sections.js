@@ -95,7 +95,7 @@
       return;
     }
     var all = kept.concat(dropped).sort(function (a, b) { return a - b; });
-    if (cutoff === null) cutoff = Math.round(all[Math.floor(all.length / 2)]);
+    if (cutoff === null) cutoff = data.calibration ? data.calibration.max_error_mm : Math.round(all[Math.floor(all.length / 2)]);
     var row = h("div", undefined, "control");
     row.innerHTML = "<label><code>GT error cut-off (mm)</code><span class='help'>a label is good when its " +
       "MPJPE against the ground truth is <= this</span></label><input type='number' id='gt-cutoff' min='0' step='any'>";
@@ -117,11 +117,38 @@
         " — of the " + recallBase + " good labels among the rows that reached fusion; rows dropped before fusion have no label to measure"
     ];
     lines.forEach(function (t) { container.appendChild(h("p", t, "stat")); });
+    if (data.calibration) calibration(container, data.calibration, keptGood, kept.length, recallBase);
     var hi = all[Math.min(all.length - 1, Math.floor(all.length * 0.99))] * 1.1;
     card(container, "label error against ground truth (MPJPE)", "kept (green) vs dropped after fusion (red, candidate labels), cut-off marked", {
       series: [kept, dropped], colours: [KEPT_COLOUR, DROP_COLOUR], names: ["kept", "dropped"], lo: 0,
       hi: Math.max(hi, cutoff * 1.1, 1), bins: 40, scale: "lin", threshold: cutoff, thresholdLabel: "cut-off " + cutoff + " mm",
       unit: "mm" });
+  }
+
+  /** `calibrate`'s precision / recall curve (step3.max_mse sweep), its chosen point, the run's
+   * thresholds and the what-if's current point (at the GT cut-off above). */
+  function calibration(container, cal, keptGood, keptJudged, good) {
+    var div = h("div", undefined, "card");
+    div.id = "calibration-card";
+    div.style.maxWidth = "520px";
+    div.appendChild(h("h3", "calibration: precision / recall (good = GT error <= " + C.fmt(cal.max_error_mm) + " mm)"));
+    div.appendChild(h("p", "furpe-label calibrate chose the thresholds of OUT/calibrated_selection.json for precision >= " +
+      C.fmt(cal.min_precision) + (cal.feasible ? "" : " (not reached)") + "; curve: the rules tightened step by step from the loosest (hover a point for its max_mse)", "rule"));
+    var marks = [
+      { recall: cal.chosen.recall, precision: cal.chosen.precision, colour: KEPT_COLOUR,
+        label: "chosen: precision " + C.fmt(cal.chosen.precision) + ", recall " + C.fmt(cal.chosen.recall) },
+      { recall: cal.run.recall, precision: cal.run.precision, colour: "#7a8796",
+        label: "run's thresholds: precision " + C.fmt(cal.run.precision) + ", recall " + C.fmt(cal.run.recall) }];
+    if (keptJudged && good) {
+      marks.push({ recall: keptGood / good, precision: keptGood / keptJudged, colour: DROP_COLOUR,
+        label: "what-if now (at the cut-off above)" });
+    }
+    div.appendChild(C.curve({ target: cal.min_precision, marks: marks, points: cal.curve.map(function (p) {
+      return { recall: p.recall, precision: p.precision, label: "max_mse " + C.fmt(p.max_mse) + ": precision " +
+        C.fmt(p.precision) + ", recall " + C.fmt(p.recall) + ", kept " + p.kept };
+    }) }));
+    div.appendChild(h("p", "green: chosen · grey: the run's thresholds · red: the what-if above", "rule"));
+    container.appendChild(div);
   }
 
   function timings(container, t) {
