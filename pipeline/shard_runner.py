@@ -32,12 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from furpe_label.experts.expert_outputs import ExpertOutputs
 from furpe_label.experts.fusion.body_transfer import transfer_bodies
 from furpe_label.experts.fusion.fuse import fuse_parts
-from furpe_label.experts.geometry.cameras import WeakPerspectiveCamera
 from furpe_label.experts.part_stage import PersonBatch, run_expert_stage
 from furpe_label.experts.vocabulary import Part, Reason, Stage
 from furpe_label.pipeline.config import RunConfig, RunResources
@@ -50,17 +48,16 @@ from furpe_label.pipeline.keypoint_stage import (
 )
 from furpe_label.pipeline.shard_inputs import ShardInputs, read_shard_inputs
 from furpe_label.pipeline.shard_outputs import ShardResults, audit_columns, label_arrays
+from furpe_label.pipeline.step3_cameras import score_step3
 from furpe_label.pipeline.whole_person_stage import keep_whole_persons
 from furpe_label.pipeline.worker_models import WorkerModels, worker_models
 from furpe_label.selection import (
-    BodyCropFrame,
     SelectionMetrics,
     combine,
     decide,
     keep_keypoints,
     part_status,
     score_keypoints,
-    score_reprojection,
     score_validity,
 )
 from furpe_label.storage.label_store import LabelStore
@@ -201,8 +198,15 @@ def _label(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) 
         candidate = fuse_parts(experts, shapes.betas, models.rig, models.fusion, usable=finite)
     with timer(Stage.REPROJECTION):  # step 3
         step3_rows = step1_ok & (status[:, Part.BODY.column] == Reason.OK)
-        step3, projected = _score_step3(
-            models, candidate, shapes.transl, experts, kp.keypoints, status, step3_rows
+        step3, projected = score_step3(
+            models,
+            candidate,
+            shapes.transl,
+            experts,
+            kp.keypoints,
+            status,
+            step3_rows,
+            inputs.table,
         )
     metrics = SelectionMetrics({**step1, **step2, **step3}, selection.scoring_parameters())
     decisions = decide(metrics, selection)
@@ -230,26 +234,6 @@ def _label(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) 
         seconds=timer.seconds,
         gt_mpjpe_mm=mpjpe,
         gt_pa_mpjpe_mm=pa_mpjpe,
-    )
-
-
-def _score_step3(models, candidate, transl, experts, keypoints, status, step3_rows):
-    """Step 3 on the fusion of every part with a finite output (the what-if contract)."""
-    params = {**candidate.smplx_params(), "transl": np.nan_to_num(transl)}
-    camera = WeakPerspectiveCamera(torch.as_tensor(np.nan_to_num(candidate.camera, nan=1.0)))
-    affines = experts.affines[:, Part.BODY.column].copy()
-    no_crop = ~np.isfinite(affines).all(axis=(1, 2))
-    affines[no_crop] = np.eye(2, 3)  # rows step 3 does not score: any invertible frame
-    frame = BodyCropFrame(affines)
-    return score_reprojection(
-        models.openpose_layer,
-        params,
-        camera,
-        frame,
-        keypoints,
-        status == Reason.OK,
-        models.selection,
-        rows=step3_rows,
     )
 
 
