@@ -95,8 +95,9 @@ def run_shard(
     with timer(Stage.INPUT):
         inputs = read_shard_inputs(run_dir.manifest, start, stop, config.decode_limits)
     results = _label(config, models, inputs, timer)
-    labels = label_arrays(results)
-    audit = audit_columns(results, inputs.own_rows().table, shard_id)
+    own = inputs.own_rows().table
+    labels = label_arrays(results, own)
+    audit = audit_columns(results, own, shard_id)
     write_start = time.perf_counter()
     stats = run_dir.commit_shard(store, config.dataset, shard_id, labels, audit)
     return stats + ShardStats(seconds={"write": time.perf_counter() - write_start})
