@@ -15,6 +15,10 @@ DataLoader calls with a whole batch). Pair it with
 :class:`~furpe_label.storage.samplers.BlockShuffleBatchSampler` for random batches that touch
 few storage chunks.
 
+Video: :meth:`LabelDataset.tracks` gives each person's rows over a video in frame order and
+:class:`~furpe_label.storage.samplers.TrackClipSampler` turns them into clips of consecutive
+track frames for a temporal model (``track_id`` is a label array too, -1 where no track).
+
 Reads go through TensorStore by default (``engine="zarr"`` for zarr-python), see
 :mod:`~furpe_label.storage.row_readers`.
 
@@ -38,6 +42,7 @@ from torch.utils.data import Dataset
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.row_readers import ENGINES, Engine, RowReader, open_row_reader
 from furpe_label.storage.schema import label_field
+from furpe_label.storage.tracks import Track, group_tracks
 
 __all__ = ["LabelDataset"]
 
@@ -126,6 +131,17 @@ class LabelDataset(Dataset[dict[str, torch.Tensor]]):
     def __getitem__(self, position: int) -> dict[str, torch.Tensor]:
         """One sample: ``{name: field-shaped tensor}`` (``sample_idx`` a 0-d int64 tensor)."""
         return {name: value[0] for name, value in self.read_batch([position]).items()}
+
+    def tracks(self, min_valid: int = 1) -> list[Track]:
+        """The store's tracks (people followed over a video), by ``track_id``: every row of
+        each, kept or not, in frame order, with ``valid`` and this dataset's positions (-1 for
+        rows it does not index); see :mod:`~furpe_label.storage.tracks`. Tracks with fewer than
+        ``min_valid`` kept rows are left out. Cut them into clips with
+        :class:`~furpe_label.storage.samplers.TrackClipSampler`."""
+        store = LabelStore.open(self.path)
+        track_id = store.array("track_id")[:]
+        valid = store.array("valid")[:]
+        return group_tracks(track_id, valid, self.sample_idx, min_valid)
 
     def __getitems__(self, positions: list[int]) -> list[dict[str, torch.Tensor]]:
         """torch's batched fetch: one sorted read, then one dict per sample (views)."""
