@@ -5,10 +5,11 @@ are visited in order and the people of a frame are matched one-to-one to the liv
 maximum total similarity (:func:`scipy.optimize.linear_sum_assignment`, the Hungarian method),
 each pair gated:
 
-* **similarity**: the object keypoint similarity (OKS, :func:`~furpe_label.selection.duplicates.
-  pairwise_oks`) when both the track's last person and the new one have at least
-  :attr:`TrackingConfig.min_shared_keypoints` keypoints confident in both, else the IoU of the
-  track's *predicted* box and the new box;
+* **similarity**: the object keypoint similarity (OKS, as
+  :func:`~furpe_label.selection.duplicates.pairwise_oks` defines it) when both the track's last
+  person and the new one have at least :attr:`TrackingConfig.min_shared_keypoints` keypoints
+  confident in both (a pair of people whose keypoints disagree is then no match, however much
+  their boxes overlap), else the IoU of the track's *predicted* box and the new box;
 * **prediction**: a track's box moves with the constant velocity of its box centre measured
   between its last two matches (zero after its first); its keypoints are shifted the same way;
 * **gate**: a pair counts only when its similarity reaches ``min_oks`` (OKS) or ``min_iou``
@@ -38,7 +39,7 @@ import numpy as np
 import pyarrow as pa
 from scipy.optimize import linear_sum_assignment
 
-from furpe_label.selection.duplicates import pairwise_oks
+from furpe_label.selection.duplicates import OPENPOSE137_SIGMAS
 from furpe_label.storage.manifest import column_array
 
 __all__ = ["SIMILARITY_DECIMALS", "TrackingConfig", "link_tracks", "with_track_ids"]
@@ -113,6 +114,40 @@ def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.divide(overlap, union, out=np.zeros_like(overlap), where=union > 0)
 
 
+def _oks_matrix(
+    a: np.ndarray, b: np.ndarray, config: TrackingConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """(A, B) OKS of OpenPose-137 keypoints ``a`` (A, 137, 3) and ``b`` (B, 137, 3), as
+    :func:`~furpe_label.selection.duplicates.pairwise_oks` defines it (object area: the box of
+    the confident points of both), and (A, B) counts of keypoints confident in both."""
+    confident_a = np.isfinite(a).all(axis=-1) & (
+        np.nan_to_num(a[..., 2]) >= config.keypoint_confidence
+    )
+    confident_b = np.isfinite(b).all(axis=-1) & (
+        np.nan_to_num(b[..., 2]) >= config.keypoint_confidence
+    )
+    both = confident_a[:, None] & confident_b[None]
+    shared = both.sum(axis=-1)
+
+    def extent(points: np.ndarray, confident: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        xy = np.nan_to_num(points[..., :2])
+        low = np.where(confident[..., None], xy, np.inf).min(axis=1)
+        high = np.where(confident[..., None], xy, -np.inf).max(axis=1)
+        return low, high
+
+    low_a, high_a = extent(a, confident_a)
+    low_b, high_b = extent(b, confident_b)
+    low = np.minimum(low_a[:, None], low_b[None])
+    high = np.maximum(high_a[:, None], high_b[None])
+    size = np.where(np.isfinite(high - low), high - low, 0.0)
+    area = np.maximum(size[..., 0] * size[..., 1], 1.0)
+    d2 = ((np.nan_to_num(a[:, None, :, :2]) - np.nan_to_num(b[None, :, :, :2])) ** 2).sum(-1)
+    variances = (2.0 * OPENPOSE137_SIGMAS) ** 2
+    terms = np.where(both, np.exp(-d2 / (2.0 * area[..., None] * variances)), 0.0)
+    oks = np.divide(terms.sum(axis=-1), shared, out=np.zeros(shared.shape), where=shared > 0)
+    return oks, shared
+
+
 def _similarity(
     tracks: list[_Track],
     boxes: np.ndarray,
@@ -124,30 +159,26 @@ def _similarity(
     predicted = [track.predicted(position) for track in tracks]
     iou = _iou_matrix(np.array([box for box, _ in predicted]), boxes)
     similarity = np.where(np.round(iou, SIMILARITY_DECIMALS) >= config.min_iou, iou, 0.0)
-    if keypoints is None:
+    with_points = [t for t, (_, points) in enumerate(predicted) if points is not None]
+    if keypoints is None or not with_points:
         return np.round(similarity, SIMILARITY_DECIMALS)
-    for t, (_, track_points) in enumerate(predicted):
-        if track_points is None:
-            continue
-        for d in range(len(boxes)):
-            pair = np.stack([track_points, keypoints[d]])
-            confident = np.isfinite(pair).all(axis=-1) & (
-                pair[..., 2] >= config.keypoint_confidence
-            )
-            if (confident[0] & confident[1]).sum() < config.min_shared_keypoints:
-                continue
-            oks = round(float(pairwise_oks(pair, confident)[0, 1]), SIMILARITY_DECIMALS)
-            similarity[t, d] = oks if oks >= config.min_oks else 0.0
+    track_points = np.stack([predicted[t][1] for t in with_points])
+    oks, shared = _oks_matrix(track_points, keypoints, config)
+    oks = np.round(oks, SIMILARITY_DECIMALS)
+    use_oks = shared >= config.min_shared_keypoints
+    similarity[with_points] = np.where(
+        use_oks, np.where(oks >= config.min_oks, oks, 0.0), similarity[with_points]
+    )
     return np.round(similarity, SIMILARITY_DECIMALS)
 
 
 def _frame_order(boxes: np.ndarray, keypoints: np.ndarray | None) -> np.ndarray:
-    """The people of one frame in a row-order-free order: by box, then keypoints."""
+    """The people of one frame in a row-order-free order: by box (x, y, w, h), then by the
+    sums of their keypoints' x, y and confidence."""
     keys = [boxes[:, i] for i in range(4)]
     if keypoints is not None:
-        flat = np.nan_to_num(keypoints.reshape(len(boxes), -1), nan=np.inf)
-        keys = [flat[:, i] for i in range(flat.shape[1])] + keys
-    return np.lexsort(keys[::-1]) if keys else np.arange(len(boxes))
+        keys += [np.nansum(keypoints[..., i], axis=1) for i in range(3)]
+    return np.lexsort(keys[::-1])
 
 
 class _VideoLinker:
@@ -204,8 +235,8 @@ def link_tracks(
         frame_index: (N,) 0-based frame of each video row (ignored where ``videos`` is None).
         boxes: (N, 4) person boxes, pixel xywh; a row with a non-finite value or a side <= 0
             has no person (it still counts as a frame of its video for the gap).
-        keypoints: optional (N, K, 3) pixel ``(x, y, confidence)`` (NaN: none), e.g.
-            OpenPose-137; used for OKS where both sides have enough confident points.
+        keypoints: optional (N, 137, 3) OpenPose-137 pixel ``(x, y, confidence)`` (NaN:
+            none); used for OKS where both sides have enough confident points.
         config: the gates (default :class:`TrackingConfig`).
         first_id: the first id handed out.
 
@@ -226,8 +257,8 @@ def link_tracks(
         )
     if keypoints is not None:
         keypoints = np.asarray(keypoints, np.float64)
-        if keypoints.ndim != 3 or keypoints.shape[0] != count or keypoints.shape[2] != 3:
-            raise ValueError(f"keypoints must be (N={count}, K, 3), got {keypoints.shape}")
+        if keypoints.shape != (count, len(OPENPOSE137_SIGMAS), 3):
+            raise ValueError(f"keypoints must be (N={count}, 137, 3), got {keypoints.shape}")
     has_person = np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0)
     by_video: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     for row, video in enumerate(videos):

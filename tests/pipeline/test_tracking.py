@@ -131,7 +131,7 @@ def test_bad_input_is_named():
         link_tracks(["/v.mp4"], [0, 1], BOX[None])
     with pytest.raises(ValueError, match="without a frame index"):
         link_tracks(["/v.mp4"], [None], BOX[None])
-    with pytest.raises(ValueError, match=r"keypoints must be \(N=1, K, 3\)"):
+    with pytest.raises(ValueError, match=r"keypoints must be \(N=1, 137, 3\)"):
         link_tracks(["/v.mp4"], [0], BOX[None], np.zeros((1, 137, 2)))
     with pytest.raises(ValueError, match="min_iou must be in"):
         TrackingConfig(min_iou=0.0)
@@ -156,3 +156,22 @@ def test_manifest_track_ids_keep_the_dataset_ones_and_number_the_rest_after_them
     assert linked.schema == table.schema
     images = build_manifest_table({"dataset": ["d"], "image_path": ["/i.jpg"]})
     assert with_track_ids(images) is images
+
+
+def test_track_oks_is_the_duplicate_rule_oks():
+    """The tracker's (A, B) OKS equals selection.duplicates.pairwise_oks of each pair."""
+    from furpe_label.pipeline.tracking import _oks_matrix
+    from furpe_label.selection.duplicates import pairwise_oks
+
+    rng = np.random.default_rng(5)
+    points = rng.uniform(0, 200, (5, 137, 3))
+    points[..., 2] = rng.uniform(0, 1, (5, 137))
+    points[1, :40] = np.nan
+    config = TrackingConfig()
+    oks, shared = _oks_matrix(points[:2], points[2:], config)
+    for a in range(2):
+        for b in range(3):
+            pair = points[[a, 2 + b]]
+            confident = np.isfinite(pair).all(-1) & (np.nan_to_num(pair[..., 2]) >= 0.2)
+            assert shared[a, b] == (confident[0] & confident[1]).sum()
+            assert oks[a, b] == pytest.approx(pairwise_oks(pair, confident)[0, 1], abs=1e-12)
