@@ -65,5 +65,6 @@ def test_people_keep_their_track_over_the_frames_of_a_real_video(tmp_path):
     followed = {track.track_id: track for track in dataset.tracks(min_valid=0)}
     man = followed[int(tracks[standing][0])]
     assert man.sample_idx.tolist() == np.flatnonzero(standing).tolist()  # in frame order
+    assert man.frame.tolist() == list(range(12))
     clips = list(TrackClipSampler([man], clip_length=4, shuffle=False))
     assert [frames[clip].tolist() for clip in clips] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]

@@ -8,6 +8,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from furpe_label.storage.label_store import LabelStore
+from furpe_label.storage.manifest import build_manifest_table, write_manifest
 from furpe_label.storage.reader import LabelDataset
 from furpe_label.storage.samplers import TrackClipSampler
 from furpe_label.storage.tracks import group_tracks
@@ -49,6 +50,24 @@ def test_tracks_hold_every_row_in_frame_order_with_the_kept_mask(store_path):
     assert kept[0].positions.tolist() == [-1] * 5  # the dataset does not index dropped rows
     assert kept[1].positions.tolist() == [0, 2, 4, 6, 8]  # positions of rows 1, 4, 7, 10, 13
     assert (LabelDataset(store_path).sample_idx[kept[1].positions] == kept[1].sample_idx).all()
+    assert (tracks[0].frame == -1).all()  # no manifest next to the store
+
+
+def test_track_frames_come_from_the_run_manifest(store_path):
+    videos = [f"/v{r:03d}.mp4" if r < 15 else None for r in range(N)]  # sorted in row order
+    table = build_manifest_table(
+        {
+            "dataset": ["d"] * N,
+            "video_path": videos,
+            "image_path": [f"/w{r:03d}.jpg" if v is None else None for r, v in enumerate(videos)],
+            "frame_index": [None if v is None else 10 * (r // 3) for r, v in enumerate(videos)],
+            "frame": [None if v is None else 0 for v in videos],
+        }
+    )
+    assert table.column("video_path").to_pylist() == videos
+    write_manifest(table, store_path.parent)
+    tracks = LabelDataset(store_path, kept_only=False).tracks()
+    assert tracks[0].frame.tolist() == [0, 10, 20, 30, 40]  # rows 1, 4, 7, 10, 13
 
 
 def test_clips_cut_tracks_into_consecutive_rows_and_load_as_batches(store_path):
