@@ -105,6 +105,7 @@ def audit_columns(results: ShardResults, table: Any, shard_id: int) -> dict[str,
         "shard": np.full(count, shard_id, np.int32),
         **results.metrics.columns,
         "step3_status": results.decisions.step3_status,
+        "temporal_status": results.decisions.temporal_status,
         **outcome.audit_columns(),
         "drop_detail": [d or None for d in results.drop_detail],
         "suppressed_parts": [

@@ -103,7 +103,7 @@ AUDIT_FIELDS: tuple[Field, ...] = (
         "",
         "the run's stage that dropped the row: input "
         "(reading), keypoints (detection, step 1), experts (crops, experts, step 2), fusion, "
-        "reprojection (step 3); kept when kept",
+        "reprojection (step 3), temporal (the temporal rule on video tracks); kept when kept",
         "decision",
         categories=_STAGES,
     ),

@@ -32,6 +32,7 @@ _STAGES = (
     "experts (crops, step 2)",
     "fusion",
     "reprojection (step 3)",
+    "temporal (video tracks)",
 )
 
 
@@ -45,8 +46,8 @@ def _funnel(stage: np.ndarray, stored: np.ndarray, path: Path) -> Path:
     figure = Figure(figsize=(7, 3.2))
     axes = figure.add_subplot()
     labels = ["inputs"] + [f"after {name}" for name in _STAGES]
-    left = [len(stage) - int(np.isin(stage, range(1, s + 1)).sum()) for s in range(6)]
-    was = [len(stored) - int(np.isin(stored, range(1, s + 1)).sum()) for s in range(6)]
+    left = [len(stage) - int(np.isin(stage, range(1, s + 1)).sum()) for s in range(len(labels))]
+    was = [len(stored) - int(np.isin(stored, range(1, s + 1)).sum()) for s in range(len(labels))]
     y = np.arange(len(labels))[::-1]
     axes.barh(y, left, color=_BAR, label="what-if" if left != was else "kept so far")
     if left != was:
