@@ -1,6 +1,6 @@
 """People followed over a real street video: 12 frames of OpenCV's ``vtest.avi`` (cropped, 2x,
 ``tests/data/opencv_samples/vtest_crop12.mp4``) through ``furpe-label run``, then the tracks
-read back from the manifest, the audit and the label store.
+read back from the manifest, the audit (with the temporal score) and the label store.
 
 Hand-checked on the frames (drawn with their boxes and ids): a man standing at the left
 (x ~ 75-95 px) is in all 12 frames; a man in black walks right below the centre (box x from
@@ -58,6 +58,10 @@ def test_people_keep_their_track_over_the_frames_of_a_real_video(tmp_path):
 
     audit = audit_frame(out).sort_values("sample_idx")
     assert audit["track_id"].astype(int).tolist() == tracks.tolist()
+    accel = audit["temporal_accel_rad"].to_numpy(dtype=float)  # scored inside each shard
+    first = [int(np.flatnonzero(tracks == track)[0]) for track in set(tracks.tolist())]
+    assert np.isnan(accel[first]).all()  # no previous frame
+    assert np.isfinite(accel[standing]).sum() >= 4  # frames with both neighbours in the shard
     stored = store_arrays(out)["track_id"]
     assert stored.dtype == np.int64 and stored.tolist() == tracks.tolist()
 

@@ -238,6 +238,22 @@ def write_plots(
             mse, config.max_mse, title, "distance^2", True, folder / "step3_reprojection_mse.png"
         )
     )
+    accel = columns["temporal_accel_rad"].astype(float)
+    tracked = np.isin(stage, [Stage.KEPT, Stage.TEMPORAL]) & np.isfinite(accel)
+    if tracked.any():  # video tracks
+        title = (
+            "temporal: body angular acceleration along the track\nkept when <= max_temporal_accel"
+        )
+        paths.append(
+            _histogram(
+                accel[tracked],
+                config.max_temporal_accel,
+                title,
+                "rad/frame^2",
+                False,
+                folder / "temporal_accel.png",
+            )
+        )
     error = table.column("gt_mpjpe_mm").to_numpy(zero_copy_only=False).astype(np.float64)
     if np.isfinite(error).any():
         paths.append(_truth(error, stage == Stage.KEPT, folder / "ground_truth_error.png"))
