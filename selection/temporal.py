@@ -23,6 +23,12 @@ scores null and the rule keeps it (no evidence). The score therefore depends on 
 (``--shard-size``, fixed for a run and checked on resume) but not on the worker count; a
 resumed shard computes the same values. Choose a shard size that holds whole videos where the
 signal matters (the default 10 240 rows hold most clips).
+
+**What-if.** The rule reads the stored score only, so ``audit --what-if
+temporal.max_temporal_accel=...`` and the report's slider re-decide it exactly. The score itself
+reads the neighbours' candidate bodies, which exist where the run's step 1 let the experts run:
+a what-if that changes ``step1.min_count`` keeps the run's scores (a fresh run with that count
+could score a few rows next to the changed ones differently).
 """
 
 from __future__ import annotations
