@@ -58,6 +58,7 @@ class Stage(IntEnum):
     EXPERTS = 3  # crops, expert forwards and selection step 2
     FUSION = 4  # fusion into SMPL-X and shape transfer
     REPROJECTION = 5  # selection step 3
+    TEMPORAL = 6  # the temporal rule along a video track (after step 3)
 
     @property
     def label(self) -> str:
@@ -101,6 +102,8 @@ class Reason(StrEnum):
     # selection step 3
     REPROJECTION_ERROR = "reprojection_error"
     REPROJECTION_UNVERIFIABLE = "reprojection_unverifiable"
+    # temporal rule (video tracks)
+    TEMPORAL_SPIKE = "temporal_spike"
     # what-if re-decisions from stored scores
     NOT_SCORED = "not_scored"
 
@@ -144,6 +147,8 @@ _MEANINGS: dict[Reason, str] = {
     "detected ones",
     Reason.REPROJECTION_UNVERIFIABLE: "step 3: no confident detected keypoint of a labelled part "
     "has a finite model counterpart, so the label cannot be checked",
+    Reason.TEMPORAL_SPIKE: "temporal: the body pose jumps between this frame and its "
+    "neighbours of the same track (angular acceleration above the limit)",
     Reason.NOT_SCORED: "what-if: the original run never scored this step for the row (an "
     "earlier step dropped it), so its outcome under the new thresholds needs a re-run",
 }

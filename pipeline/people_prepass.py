@@ -6,7 +6,8 @@ expanded here: each such image (or video frame) is decoded once, :func:`find_peo
 people (OpenPose JSON when the row has one, else OpenCV's detectors, else the whole image), and
 the row becomes one row per person with its box and ``person_idx``. A row whose image cannot be
 decoded or whose people cannot be found stays a single row with no box: the run then gives it
-its named reason (nothing disappears). ``sample_idx`` is renumbered 0..N-1 afterwards.
+its named reason (nothing disappears). ``sample_idx`` is renumbered 0..N-1 afterwards. Last,
+the person rows of each video are linked into tracks (``track_id``, :mod:`.tracking`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from furpe_label.pipeline.decode import (
 )
 from furpe_label.pipeline.person_finder import find_people
 from furpe_label.pipeline.progress import Progress, as_progress
+from furpe_label.pipeline.tracking import with_track_ids
 
 __all__ = ["expand_people"]
 
@@ -64,11 +66,11 @@ def expand_people(
 
     Returns:
         The expanded manifest, row order kept (the people of one image in place of its row,
-        ordered by box x), ``sample_idx`` = 0..N-1.
+        ordered by box x), ``sample_idx`` = 0..N-1, ``track_id`` set for video rows.
     """
     missing = np.flatnonzero(~table.column("box_xywh").is_valid().to_numpy(zero_copy_only=False))
     if missing.size == 0:
-        return table
+        return with_track_ids(table)
     openpose = table.column("openpose_json").to_pylist()
     found: dict[int, np.ndarray] = {}
     bar = as_progress(progress).bar(len(missing), desc="finding people", unit="images")
@@ -105,4 +107,4 @@ def expand_people(
     position = expanded.schema.get_field_index("sample_idx")
     renumbered = pa.array(np.arange(expanded.num_rows, dtype=np.int64))
     expanded = expanded.set_column(position, expanded.schema.field(position), renumbered)
-    return expanded.replace_schema_metadata(table.schema.metadata)
+    return with_track_ids(expanded.replace_schema_metadata(table.schema.metadata))

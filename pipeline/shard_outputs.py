@@ -49,8 +49,9 @@ def _head_features(record: ExpertRecord | None, count: int) -> np.ndarray:
     return record.head_feature
 
 
-def label_arrays(results: ShardResults) -> dict[str, np.ndarray]:
-    """Every required label array of the shard, by schema name."""
+def label_arrays(results: ShardResults, table: Any) -> dict[str, np.ndarray]:
+    """Every required label array of the shard, by schema name (``table``: the shard's own
+    manifest rows)."""
     count = len(results.keypoints)
     kept = results.outcome.kept
     fused = results.fused
@@ -71,6 +72,7 @@ def label_arrays(results: ShardResults) -> dict[str, np.ndarray]:
     arrays["camera"] = fused.camera.astype(np.float32)
     arrays["keypoints2d"] = results.keypoints.astype(np.float32)
     arrays["keypoints2d_proj"] = results.projected.astype(np.float32)
+    arrays["track_id"] = _track_ids(table)
     for part in Part:
         arrays[f"box_{part.value}"] = results.experts.boxes[:, part.column].astype(np.float32)
         record = results.experts.records.get(part)
@@ -99,9 +101,11 @@ def audit_columns(results: ShardResults, table: Any, shard_id: int) -> dict[str,
             )
         ],
         "person_idx": [0 if p is None else p for p in table.column("person_idx").to_pylist()],
+        "track_id": table.column("track_id").to_pylist(),
         "shard": np.full(count, shard_id, np.int32),
         **results.metrics.columns,
         "step3_status": results.decisions.step3_status,
+        "temporal_status": results.decisions.temporal_status,
         **outcome.audit_columns(),
         "drop_detail": [d or None for d in results.drop_detail],
         "suppressed_parts": [
@@ -125,6 +129,13 @@ def audit_columns(results: ShardResults, table: Any, shard_id: int) -> dict[str,
         share = results.seconds.get(stage, 0.0) / max(count, 1)
         columns[f"seconds_{stage.name.lower()}"] = np.full(count, share, np.float32)
     return columns
+
+
+def _track_ids(table: Any) -> np.ndarray:
+    """(N,) int64 manifest ``track_id`` of the rows, -1 where null."""
+    return np.array(
+        [-1 if t is None else t for t in table.column("track_id").to_pylist()], np.int64
+    )
 
 
 def _nullable(values: np.ndarray) -> list[float | None]:

@@ -15,6 +15,7 @@ step 2                :mod:`furpe_label.selection.step2_validity`
 fusion + transfer     :mod:`furpe_label.experts.fusion.body_transfer`,
                       :mod:`furpe_label.experts.fusion.fuse`
 step 3                :mod:`furpe_label.selection.step3_reprojection`
+temporal score        :mod:`furpe_label.selection.temporal` (along the shard's video tracks)
 decisions             :mod:`furpe_label.selection.decisions`
 ground-truth errors   :mod:`furpe_label.pipeline.ground_truth`
 write                 :mod:`furpe_label.pipeline.shard_outputs`, ``RunDir.commit_shard``
@@ -60,6 +61,7 @@ from furpe_label.selection import (
     score_keypoints,
     score_validity,
 )
+from furpe_label.selection.temporal import temporal_acceleration
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.stats import ShardStats
@@ -92,8 +94,9 @@ def run_shard(
     with timer(Stage.INPUT):
         inputs = read_shard_inputs(run_dir.manifest, start, stop, config.decode_limits)
     results = _label(config, models, inputs, timer)
-    labels = label_arrays(results)
-    audit = audit_columns(results, inputs.own_rows().table, shard_id)
+    own = inputs.own_rows().table
+    labels = label_arrays(results, own)
+    audit = audit_columns(results, own, shard_id)
     write_start = time.perf_counter()
     stats = run_dir.commit_shard(store, config.dataset, shard_id, labels, audit)
     return stats + ShardStats(seconds={"write": time.perf_counter() - write_start})
@@ -208,7 +211,11 @@ def _label(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) 
             step3_rows,
             inputs.table,
         )
-    metrics = SelectionMetrics({**step1, **step2, **step3}, selection.scoring_parameters())
+    with timer(Stage.TEMPORAL):  # the temporal signal along the shard's tracks
+        temporal = _score_temporal(inputs.table, candidate, finite[:, Part.BODY.column])
+    metrics = SelectionMetrics(
+        {**step1, **step2, **step3, **temporal}, selection.scoring_parameters()
+    )
     decisions = decide(metrics, selection)
     outcome = combine(decisions, np.array(kp.failure, dtype=object))
     with timer(Stage.FUSION):  # the stored labels: the parts selection kept
@@ -235,6 +242,23 @@ def _label(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) 
         gt_mpjpe_mm=mpjpe,
         gt_pa_mpjpe_mm=pa_mpjpe,
     )
+
+
+def _score_temporal(table, candidate, usable: np.ndarray) -> dict[str, np.ndarray]:
+    """The temporal score of the shard's own rows (``table``) from the candidate labels."""
+    params = candidate.smplx_params()
+    rotations = np.concatenate(
+        [np.asarray(params["global_orient"])[:, None], np.asarray(params["body_pose"])], axis=1
+    )
+    frames = [
+        index if index is not None else (frame if frame is not None else -1)
+        for index, frame in zip(
+            table.column("frame_index").to_pylist(), table.column("frame").to_pylist(), strict=True
+        )
+    ]
+    tracks = [-1 if t is None else t for t in table.column("track_id").to_pylist()]
+    accel = temporal_acceleration(np.array(tracks), np.array(frames), rotations, usable)
+    return {"temporal_accel_rad": accel}
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,11 @@ __all__ = [
     "as_reasons",
 ]
 
-Step = Literal["step1", "step2", "step3"]
-STEPS: tuple[Step, ...] = ("step1", "step2", "step3")
-"""FuRPE's three selection steps: the ``group`` of every selection column, the prefix of every
-``audit --what-if`` key."""
+Step = Literal["step1", "step2", "step3", "temporal"]
+STEPS: tuple[Step, ...] = ("step1", "step2", "step3", "temporal")
+"""FuRPE's three selection steps, then the rules beyond them (``temporal``:
+:mod:`furpe_label.selection.temporal`): the ``group`` of every selection column, the prefix of
+every ``audit --what-if`` key."""
 
 PARTS: tuple[str, ...] = tuple(part.value for part in Part)
 HANDS: tuple[str, ...] = (Part.LEFT_HAND.value, Part.RIGHT_HAND.value)
@@ -169,6 +170,17 @@ def _metric_columns() -> list[Field]:
                 "step3",
             )
         )
+    cols.append(
+        _score(
+            "temporal_accel_rad",
+            "float32",
+            "rad/frame^2",
+            "temporal: largest angular acceleration of the candidate label's body rotations "
+            "between the row and its previous and next rows of the same track "
+            "(null: no track, or no such neighbour in the shard)",
+            "temporal",
+        )
+    )
     return cols
 
 
@@ -188,6 +200,7 @@ DECISION_COLUMNS: dict[str, Field] = {
             for part in PARTS
         ),
         _reason("step3_status", "step 3: ok, reprojection_error or _unverifiable", "step3"),
+        _reason("temporal_status", "temporal rule: ok or temporal_spike", "temporal"),
     )
 }
 """Each step's decisions, recomputed from the scores under a config: name -> :class:`Field`.

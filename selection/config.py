@@ -27,7 +27,14 @@ import numpy as np
 from furpe_label.experts.vocabulary import Part
 from furpe_label.selection.columns import Step
 
-__all__ = ["DEFAULT_MAX_MSE", "WHAT_IF_KEYS", "MseFrame", "SelectionConfig", "step_of"]
+__all__ = [
+    "DEFAULT_MAX_MSE",
+    "DEFAULT_MAX_TEMPORAL_ACCEL",
+    "WHAT_IF_KEYS",
+    "MseFrame",
+    "SelectionConfig",
+    "step_of",
+]
 
 MseFrame = Literal["norm", "px"]
 
@@ -35,6 +42,11 @@ DEFAULT_MAX_MSE = 0.08
 """Step 3 default: mean squared reprojection distance in the body crop's normalised frame
 (see :mod:`furpe_label.selection.step3_reprojection` for how it was chosen)."""
 
+
+DEFAULT_MAX_TEMPORAL_ACCEL = 4.0
+"""Temporal rule default, rad/frame²: drops a single frame flipped by 180° (it scores 2 pi) but
+not its two neighbours (pi); see :mod:`furpe_label.selection.temporal`. On the synthetic-model
+labels of the 12-frame ``vtest`` clip the tracks' largest value was 1.45."""
 
 _STEP = "furpe_step"
 """The metadata key of a field's step (None for a scoring parameter)."""
@@ -74,6 +86,9 @@ class SelectionConfig:
         max_mse: step 3 drops the sample when its mean squared reprojection distance
             (``mse_frame`` units squared) is greater than this.
         mse_frame: "norm" (body crop normalised to [-1, 1], unit^2) or "px" (image pixels^2).
+        max_temporal_accel: the temporal rule (video tracks, after step 3) drops a sample
+            whose body rotations' angular acceleration along its track is greater than this,
+            rad/frame² (:mod:`furpe_label.selection.temporal`).
     """
 
     body_threshold: float = field(default=0.1, metadata=_SCORING)
@@ -86,6 +101,9 @@ class SelectionConfig:
     hand_min_keypoints: int = field(default=8, metadata=_keep_rule("step2"))
     max_mse: float = field(default=DEFAULT_MAX_MSE, metadata=_keep_rule("step3"))
     mse_frame: MseFrame = field(default="norm", metadata=_keep_rule("step3"))
+    max_temporal_accel: float = field(
+        default=DEFAULT_MAX_TEMPORAL_ACCEL, metadata=_keep_rule("temporal")
+    )
 
     def __post_init__(self) -> None:
         for name in ("body_threshold", "hand_threshold", "face_threshold"):
@@ -96,7 +114,8 @@ class SelectionConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        for name in ("hand_max_abs", "betas_max_abs", "rotation_tolerance", "max_mse"):
+        limits = ("hand_max_abs", "betas_max_abs", "rotation_tolerance", "max_mse")
+        for name in (*limits, "max_temporal_accel"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a finite positive number, got {value!r}")

@@ -1,6 +1,7 @@
 """Decisions from stored scores: every step's keep rule, the what-if, and the combined outcome.
 
-``decide(metrics, config)`` applies the keep rules of all three steps to stored scores only;
+``decide(metrics, config)`` applies the keep rules of all three steps (and the temporal rule
+after them, :mod:`.temporal`) to stored scores only;
 a fresh run and a what-if both go through it, so ``what_if(metrics_scored_with_A, B)`` equals
 the decisions of a run scored and decided with ``B`` whenever A and B share their scoring
 parameters (the confidence thresholds; ``what_if`` refuses otherwise) — for every row whose
@@ -25,6 +26,7 @@ from furpe_label.selection.config import SelectionConfig
 from furpe_label.selection.step1_keypoints import keep_keypoints
 from furpe_label.selection.step2_validity import part_status
 from furpe_label.selection.step3_reprojection import overall_reprojection, reprojection_status
+from furpe_label.selection.temporal import temporal_status
 
 __all__ = ["STAGE_LABELS", "Outcome", "SelectionDecisions", "combine", "decide", "what_if"]
 
@@ -70,12 +72,15 @@ class SelectionDecisions:
             ``reprojection_unverifiable`` or ``not_scored``.
         reprojection: the overall step 3 values (float64 (N,) each) over the parts valid
             under this config (``reproj_mse_px``, ``reproj_mse_norm``, ...).
+        temporal_status: (N,) :class:`Reason`: ``ok`` or ``temporal_spike`` (the temporal
+            rule beyond FuRPE's steps, :mod:`~furpe_label.selection.temporal`).
     """
 
     keep_step1: np.ndarray
     part_status: np.ndarray
     step3_status: np.ndarray
     reprojection: dict[str, np.ndarray]
+    temporal_status: np.ndarray
 
     def __len__(self) -> int:
         return len(self.keep_step1)
@@ -140,7 +145,8 @@ def decide(metrics: SelectionMetrics | Mapping[str, np.ndarray], config: Selecti
     overall = overall_reprojection(columns, status == Reason.OK)
     step3 = reprojection_status(overall[f"reproj_mse_{config.mse_frame}"], config)
     step3[~np.asarray(columns["step3_scored"], dtype=bool)] = Reason.NOT_SCORED
-    return SelectionDecisions(keep_step1, status, step3, overall)
+    temporal = temporal_status(columns["temporal_accel_rad"], config.max_temporal_accel)
+    return SelectionDecisions(keep_step1, status, step3, overall, temporal)
 
 
 def what_if(metrics: SelectionMetrics, config: SelectionConfig) -> SelectionDecisions:
@@ -168,7 +174,8 @@ def combine(
     """The per-row outcome: the first stage that drops the row, and ``part_valid``.
 
     Stages in order: input / keypoint detection (``input_reasons``), step 1, step 2 (the
-    body's status drops the sample), step 3. ``drop_step`` is set by FuRPE's three steps only.
+    body's status drops the sample), step 3, the temporal rule. ``drop_step`` is set by FuRPE's
+    three steps only.
 
     Args:
         decisions: from :func:`decide` / :func:`what_if`.
@@ -197,5 +204,6 @@ def combine(
     body = decisions.part_status[:, Part.BODY.column]
     drop(body != Reason.OK, Stage.EXPERTS, body, step=2)
     drop(decisions.step3_status != Reason.OK, Stage.REPROJECTION, decisions.step3_status, step=3)
+    drop(decisions.temporal_status != Reason.OK, Stage.TEMPORAL, decisions.temporal_status)
     part_valid = (decisions.part_status == Reason.OK) & (drop_stage == Stage.KEPT)[:, None]
     return Outcome(drop_stage, drop_step, drop_reason, part_valid)

@@ -16,7 +16,7 @@ from furpe_label.experts.vocabulary import Part, Reason
 
 __all__ = ["AUDIT_DTYPES", "LABEL_DTYPES", "REASONS", "Field", "per_part"]
 
-LABEL_DTYPES = frozenset({"bool", "float16", "float32"})
+LABEL_DTYPES = frozenset({"bool", "float16", "float32", "int64"})
 AUDIT_DTYPES = frozenset(
     {"bool", "int8", "int16", "int32", "int64", "float32", "string", "category", "list<category>"}
 )
@@ -38,8 +38,8 @@ class Field:
             dimensionless, "" for identifiers and categories).
         meaning: one line saying what the values are.
         group: what the field belongs to ("mask", "smplx", "expert", "camera", "keypoints",
-            "box", "feature" for labels; "id", "step1", "step2", "step3", "decision", "time",
-            "truth" for the audit; "manifest" for the manifest's columns).
+            "track", "box", "feature" for labels; "id", "step1", "step2", "step3", "decision",
+            "time", "truth" for the audit; "manifest" for the manifest's columns).
         optional: label arrays created only when the run asks for them.
         nullable: audit columns that may be null (not computed for this row).
         partition: the audit's hive partition key (in the folder name, not in the files).

@@ -55,6 +55,15 @@ AUDIT_FIELDS: tuple[Field, ...] = (
     Field("frame", "int64", (), "", "frame number in the sequence", "id", nullable=True),
     Field("image_path", "string", (), "", "image (or video) file, as in the manifest", "id"),
     Field("person_idx", "int32", (), "", "person instance in the image, manifest order", "id"),
+    Field(
+        "track_id",
+        "int64",
+        (),
+        "",
+        "the person over the frames of a video (the manifest's track_id); null: no track",
+        "id",
+        nullable=True,
+    ),
     Field("shard", "int32", (), "", "shard (task) that labelled the row", "id"),
     *_selection_fields(),
     *_per_part(
@@ -94,7 +103,7 @@ AUDIT_FIELDS: tuple[Field, ...] = (
         "",
         "the run's stage that dropped the row: input "
         "(reading), keypoints (detection, step 1), experts (crops, experts, step 2), fusion, "
-        "reprojection (step 3); kept when kept",
+        "reprojection (step 3), temporal (the temporal rule on video tracks); kept when kept",
         "decision",
         categories=_STAGES,
     ),

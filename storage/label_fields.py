@@ -138,6 +138,15 @@ LABEL_FIELDS: tuple[Field, ...] = (
         "SMPL-X projected with the step-3 camera, original-image pixels",
         "keypoints",
     ),
+    Field(
+        "track_id",
+        "int64",
+        (),
+        "",
+        "the person over the frames of a video (the manifest's track_id; -1: no track), "
+        "for every row, kept or not",
+        "track",
+    ),
     *_per_part(
         "box",
         _F32,
@@ -178,5 +187,5 @@ CONVENTIONS: dict[str, Any] = {
     "keypoints2d": "OpenPose-137: body 25, left hand 21, right hand 21, face 70 (68 + 2 pupils)",
     "boxes": "xywh, pixels of the original image",
     "part_order": list(_PARTS),
-    "missing_values": "NaN for float arrays, False for bool arrays",
+    "missing_values": "NaN for float arrays, False for bool arrays, -1 for track_id",
 }

@@ -3,8 +3,9 @@
 Every array has shape ``(N, *field.shape)`` (N = inputs of the run, row = ``sample_idx``), the
 dtype of :data:`~furpe_label.storage.schema.LABEL_FIELDS`, Zarr shards of ``shard_size`` rows
 (= the run's shard, one task each) and inner chunks of ``chunk_size`` rows for random reads.
-Rows never written read as NaN (float) / False (bool). The group's attributes hold the schema
-(names, dtypes, shapes, units, meanings), the conventions and ``flat_hand_mean: true``.
+Rows never written read as NaN (float) / False (bool) / -1 (int: ``track_id``). The group's
+attributes hold the schema (names, dtypes, shapes, units, meanings), the conventions and
+``flat_hand_mean: true``.
 
 Why no data is ever lost: zarr-python 3.1 encodes every write to a sharded array by reading
 the whole old shard, replacing the inner chunks it was given and writing the shard back, so
@@ -51,7 +52,9 @@ class LabelStoreMismatchError(ValueError):
 
 
 def _fill_value(field: Field) -> Any:
-    return False if field.dtype == "bool" else np.nan
+    if field.dtype == "bool":
+        return False
+    return -1 if np.issubdtype(np.dtype(field.dtype), np.integer) else np.nan
 
 
 class LabelStore:

@@ -15,6 +15,9 @@ Conventions:
   video), never both.
 * ``person_idx`` null (and ``box_xywh`` null) means the dataset names no person for this image
   or frame: the people are found at run time (:mod:`furpe_label.pipeline.person_finder`).
+* ``track_id`` is one id per person over the frames of one video, unique in the manifest:
+  the dataset's own (PoseTrack, renumbered per sequence) or, for video rows, the person
+  pre-pass's linking of the boxes frame to frame (:mod:`furpe_label.pipeline.tracking`).
 * Float arrays: a row whose values are all NaN is stored as null ("unknown").
 * Boxes are pixel ``xywh`` (top-left x, y, width, height) of the original image; 3D is metres;
   rotations are axis-angle radians except ``cam_rotation`` (a 3x3 matrix).
@@ -81,6 +84,14 @@ MANIFEST_COLUMNS: tuple[Field, ...] = (
     _column("frame", "int64", (), "", "the dataset's own frame number in the sequence"),
     _column("subject", "string", (), "", "subject id (e.g. S1)"),
     _column("person_idx", "int32", (), "", "person in the image as the dataset lists it"),
+    _column(
+        "track_id",
+        "int64",
+        (),
+        "",
+        "the person over a video's frames: the dataset's track (PoseTrack) or the pre-pass's "
+        "linking (pipeline.tracking); unique in the manifest; null: no video or no box",
+    ),
     _column("box_xywh", "float32", (4,), "px", "person box; null: find people at run"),
     _column("box_face", "float32", (4,), "px", "ground-truth face box"),
     _column("box_lhand", "float32", (4,), "px", "ground-truth left-hand box"),

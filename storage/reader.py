@@ -15,6 +15,10 @@ DataLoader calls with a whole batch). Pair it with
 :class:`~furpe_label.storage.samplers.BlockShuffleBatchSampler` for random batches that touch
 few storage chunks.
 
+Video: :meth:`LabelDataset.tracks` gives each person's rows over a video in frame order and
+:class:`~furpe_label.storage.samplers.TrackClipSampler` turns them into clips of consecutive
+track frames for a temporal model (``track_id`` is a label array too, -1 where no track).
+
 Reads go through TensorStore by default (``engine="zarr"`` for zarr-python), see
 :mod:`~furpe_label.storage.row_readers`.
 
@@ -36,8 +40,10 @@ import torch
 from torch.utils.data import Dataset
 
 from furpe_label.storage.label_store import LabelStore
+from furpe_label.storage.manifest import MANIFEST_FILENAME, read_manifest
 from furpe_label.storage.row_readers import ENGINES, Engine, RowReader, open_row_reader
 from furpe_label.storage.schema import label_field
+from furpe_label.storage.tracks import Track, group_tracks
 
 __all__ = ["LabelDataset"]
 
@@ -126,6 +132,34 @@ class LabelDataset(Dataset[dict[str, torch.Tensor]]):
     def __getitem__(self, position: int) -> dict[str, torch.Tensor]:
         """One sample: ``{name: field-shaped tensor}`` (``sample_idx`` a 0-d int64 tensor)."""
         return {name: value[0] for name, value in self.read_batch([position]).items()}
+
+    def tracks(self, min_valid: int = 1) -> list[Track]:
+        """The store's tracks (people followed over a video), by ``track_id``: every row of
+        each, kept or not, in frame order, with ``valid`` and this dataset's positions (-1 for
+        rows it does not index); see :mod:`~furpe_label.storage.tracks`. Tracks with fewer than
+        ``min_valid`` kept rows are left out. Frame numbers come from the run's manifest next
+        to the store (``OUT/manifest.parquet``; -1 without one). Cut the tracks into clips with
+        :class:`~furpe_label.storage.samplers.TrackClipSampler`."""
+        store = LabelStore.open(self.path)
+        track_id = store.array("track_id")[:]
+        valid = store.array("valid")[:]
+        return group_tracks(track_id, valid, self.sample_idx, min_valid, self._frames())
+
+    def _frames(self) -> np.ndarray:
+        """(N,) int64 frame number of every store row from the run's manifest (-1: none)."""
+        manifest = self.path.parent / MANIFEST_FILENAME
+        if not manifest.is_file():
+            return np.full(self.n_inputs, -1, np.int64)
+        table = read_manifest(manifest, columns=["sample_idx", "frame_index", "frame"])
+        if table.num_rows != self.n_inputs:
+            raise ValueError(f"{manifest} has {table.num_rows} rows, the store {self.n_inputs}")
+        frames = np.full(self.n_inputs, -1, np.int64)
+        rows = table.column("sample_idx").to_numpy()
+        for name in ("frame", "frame_index"):  # frame_index wins where both are given
+            values = table.column(name).to_pylist()
+            known = np.array([v is not None for v in values], bool)
+            frames[rows[known]] = [v for v in values if v is not None]
+        return frames
 
     def __getitems__(self, positions: list[int]) -> list[dict[str, torch.Tensor]]:
         """torch's batched fetch: one sorted read, then one dict per sample (views)."""

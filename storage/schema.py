@@ -4,7 +4,8 @@ Two tables of :class:`Field` (written in :mod:`.label_fields` and :mod:`.audit_f
 
 - :data:`LABEL_FIELDS`: the arrays of ``OUT/labels.zarr``. Each array has shape
   ``(N_inputs, *field.shape)``, is indexed by ``sample_idx`` and has the numpy ``dtype``
-  named here. Float arrays are NaN and bool arrays False where nothing was written.
+  named here. Float arrays are NaN, bool arrays False and int arrays -1 where nothing was
+  written.
 - :data:`AUDIT_FIELDS`: the columns of the Parquet audit (one row per input person instance).
   ``dtype`` is a logical type (see :data:`AUDIT_DTYPES`); ``category`` columns are
   dictionary-encoded with a fixed set of allowed values (``categories``), taken from

@@ -47,6 +47,7 @@ SCORES = (
     "reproj_mse_px",
     "betas_max_abs",
     "transfer_error_mm",
+    "temporal_accel_rad",
 )
 GT_ERRORS = ("gt_mpjpe_mm", "gt_pa_mpjpe_mm")
 """Ground-truth errors, summarised apart for the kept labels and the candidate labels of the

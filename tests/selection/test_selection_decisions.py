@@ -84,7 +84,8 @@ def _fresh_run(world, config, step3_rows=None):
     step3, _ = score_reprojection(
         layer, params, camera, frame, keypoints, valid, config, rows=step3_rows
     )
-    return SelectionMetrics({**step1, **step2, **step3}, config.scoring_parameters())
+    no_track = {"temporal_accel_rad": np.full(len(keypoints), np.nan, np.float32)}
+    return SelectionMetrics({**step1, **step2, **step3, **no_track}, config.scoring_parameters())
 
 
 def test_what_if_equals_a_fresh_run(world):
@@ -147,7 +148,11 @@ def test_combine_order_and_part_valid():
     status[0, Part.BODY.column] = Reason.NON_FINITE_OUTPUT  # row 0 is dropped earlier anyway
     step3 = np.array([Reason.OK] * 5 + [Reason.REPROJECTION_ERROR], dtype=object)
     decisions = SelectionDecisions(
-        np.array([True, False, True, True, True, True]), status, step3, {}
+        np.array([True, False, True, True, True, True]),
+        status,
+        step3,
+        {},
+        np.full(6, Reason.OK, dtype=object),
     )
     inputs = np.array(["image_unreadable", "ok", "ok", "ok", "ok", "ok"], dtype=object)
     outcome = combine(decisions, inputs)

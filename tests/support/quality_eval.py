@@ -114,7 +114,10 @@ def label_people(
         "rows": step1_ok & (status[:, 0] == Reason.OK),
     }
     step3_scores, _ = score_reprojection(**step3)
-    metrics = SelectionMetrics({**step1, **step2, **step3_scores}, config.scoring_parameters())
+    no_track = {"temporal_accel_rad": np.full(len(step1_ok), np.nan, np.float32)}  # stills
+    metrics = SelectionMetrics(
+        {**step1, **step2, **step3_scores, **no_track}, config.scoring_parameters()
+    )
     outcome = combine(decide(metrics, config))
     stored = fuse_parts(
         people.experts, shapes.betas, models.rig, fusion, usable=outcome.part_valid & finite

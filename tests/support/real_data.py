@@ -18,4 +18,5 @@ REAL_DATA = Path(os.environ.get("FURPE_REAL_DATA") or SHIPPED)
 SPIN_EXAMPLE = REAL_DATA / "spin_example"
 """SPIN's example: ``im1010.jpg``, its OpenPose JSON and person box."""
 OPENCV_SAMPLES = REAL_DATA / "opencv_samples"
-"""OpenCV sample photos: ``messi5.jpg``, ``basketball1.png``, ``basketball2.png``."""
+"""OpenCV sample photos: ``messi5.jpg``, ``basketball1.png``, ``basketball2.png``; and 12 frames
+of its street video ``vtest.avi``: ``vtest_crop12.mp4``."""

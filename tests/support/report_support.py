@@ -121,7 +121,8 @@ def _reach_columns(rng: np.random.Generator, n: int) -> dict[str, object]:
 
 def random_audit(n: int, seed: int = 0) -> pa.Table:
     """An audit table of ``n`` rows (schema-valid) mixing every outcome: input and detection
-    failures, too few keypoints, every step 2 / 3 score range; GT errors on some rows.
+    failures, too few keypoints, every step 2 / 3 score range, temporal scores (0 to ~15
+    rad/frame², null on 40 % of the rows); GT errors on some rows.
 
     Only the scores and the outcome before step 1 matter to a what-if, so the stored decision
     of the other rows is "kept" (step 1 drops are stored as such).
@@ -170,6 +171,9 @@ def random_audit(n: int, seed: int = 0) -> pa.Table:
             for frame in ("norm", "px"):
                 name = f"reproj_{stat}_{frame}_{part.value}"
                 columns[name] = np.where(scored3, columns[name], np.nan).astype(np.float32)
+    tracked = ~not_reached & (rng.random(n) < 0.6)  # video rows with both track neighbours
+    accel = rng.gamma(2.0, 1.5, n).astype(np.float32)
+    columns["temporal_accel_rad"] = np.where(tracked, accel, np.nan).astype(np.float32)
     columns["drop_reason"] = [first_reason[k] for k in kind]
     stage = {
         "input": Stage.INPUT,

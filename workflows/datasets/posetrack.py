@@ -10,6 +10,11 @@ Each file (PoseTrack18 ``posetrack_data/annotations/{train,val}/*.json``, PoseTr
 frame's folder (the video), ``frame`` the frame number (the file name's number).
 An annotation without a box gets one around its labelled keypoints (x 1.2); one with neither is
 skipped and counted. ``--annotations`` may be one file or a folder of them.
+
+``track_id`` (the person over the frames of a sequence) is carried through: PoseTrack numbers
+its tracks within each file, so the manifest's ``track_id`` is the rank of the
+(file, track_id) pair among all the pairs read (sorted), unique over the files; an annotation
+without one has none (null).
 """
 
 from __future__ import annotations
@@ -77,7 +82,8 @@ class PoseTrackAdapter(DatasetAdapter):
     def read_columns(self) -> dict[str, ColumnValues]:
         root = self.require_root()
         rows: dict[str, list] = {
-            k: [] for k in ("image_path", "sequence", "frame", "person_idx", "box_xywh", "kps")
+            k: []
+            for k in ("image_path", "sequence", "frame", "person_idx", "box_xywh", "kps", "track")
         }
         for path in self.annotation_files():
             data = load_json(path)
@@ -105,6 +111,8 @@ class PoseTrackAdapter(DatasetAdapter):
                 rows["sequence"].append(Path(str(image["file_name"])).parent.name)
                 rows["frame"].append(_frame_number(image))
                 rows["person_idx"].append(person)
+                track = ann.get("track_id")
+                rows["track"].append(None if track is None else (str(path), int(track)))
         n = len(rows["image_path"])
         if n == 0:
             return {"image_path": []}
@@ -112,8 +120,11 @@ class PoseTrackAdapter(DatasetAdapter):
         keypoints = named_to_openpose137(points, names) if n else np.zeros((0, 137, 3))
         labelled = keypoints[..., 2].max(axis=1) > 0
         keypoints[~labelled] = np.nan
+        tracks = rows.pop("track")
+        rank = {key: i for i, key in enumerate(sorted({t for t in tracks if t is not None}))}
         return {
             **rows,
+            "track_id": [None if t is None else rank[t] for t in tracks],
             "box_xywh": np.asarray(rows["box_xywh"]).reshape(n, 4),
             "keypoints2d": keypoints,
             "keypoints2d_source": [KEYPOINTS_ANNOTATION if k else None for k in labelled],

@@ -77,6 +77,7 @@ def _before_step1(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         part_status=np.full((n, len(Part)), Reason.OK, dtype=object),
         step3_status=np.full(n, Reason.OK, dtype=object),
         reprojection={},
+        temporal_status=np.full(n, Reason.OK, dtype=object),
     )
     outcome = combine(all_pass, stored_input_reasons(table))
     return outcome.drop_stage, _reason_indices(outcome.drop_reason)
@@ -123,6 +124,7 @@ def row_columns(table: pa.Table, base: SelectionConfig) -> dict[str, Any]:
         "step3_scored": encode_column(metrics["step3_scored"], "u1"),
         "betas_max_abs": encode_column(metrics["betas_max_abs"], "f4"),
         "rotation_error": encode_column(metrics["rotation_error"], "f4"),
+        "temporal_accel_rad": encode_column(metrics["temporal_accel_rad"], "f4"),
     }
     for part in _PARTS:
         columns[f"expert_reason_{part}"] = encode_column(

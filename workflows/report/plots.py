@@ -37,6 +37,7 @@ _STAGES = (
     "experts (crops, step 2)",
     "fusion",
     "reprojection (step 3)",
+    "temporal (video tracks)",
 )
 
 
@@ -50,8 +51,8 @@ def _funnel(stage: np.ndarray, stored: np.ndarray, path: Path) -> Path:
     figure = Figure(figsize=(7, 3.2))
     axes = figure.add_subplot()
     labels = ["inputs"] + [f"after {name}" for name in _STAGES]
-    left = [len(stage) - int(np.isin(stage, range(1, s + 1)).sum()) for s in range(6)]
-    was = [len(stored) - int(np.isin(stored, range(1, s + 1)).sum()) for s in range(6)]
+    left = [len(stage) - int(np.isin(stage, range(1, s + 1)).sum()) for s in range(len(labels))]
+    was = [len(stored) - int(np.isin(stored, range(1, s + 1)).sum()) for s in range(len(labels))]
     y = np.arange(len(labels))[::-1]
     axes.barh(y, left, color=_BAR, label="what-if" if left != was else "kept so far")
     if left != was:
@@ -242,6 +243,22 @@ def write_plots(
             mse, config.max_mse, title, "distance^2", True, folder / "step3_reprojection_mse.png"
         )
     )
+    accel = columns["temporal_accel_rad"].astype(float)
+    tracked = np.isin(stage, [Stage.KEPT, Stage.TEMPORAL]) & np.isfinite(accel)
+    if tracked.any():  # video tracks
+        title = (
+            "temporal: body angular acceleration along the track\nkept when <= max_temporal_accel"
+        )
+        paths.append(
+            _histogram(
+                accel[tracked],
+                config.max_temporal_accel,
+                title,
+                "rad/frame^2",
+                False,
+                folder / "temporal_accel.png",
+            )
+        )
     error = table.column("gt_mpjpe_mm").to_numpy(zero_copy_only=False).astype(np.float64)
     if np.isfinite(error).any():
         paths.append(_truth(error, stage == Stage.KEPT, folder / "ground_truth_error.png"))

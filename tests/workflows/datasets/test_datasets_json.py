@@ -109,6 +109,7 @@ def test_posetrack_sequences_frames_and_boxes(tmp_path):
     assert table.column("sequence").to_pylist() == ["000001_bonn_train"] * 2
     assert table.column("frame").to_pylist() == [2, 2]
     assert table.column("person_idx").to_pylist() == [0, 1]
+    assert table.column("track_id").to_pylist() == [0, 1]  # the file's tracks 0 and 1
     boxes = column_array(table, "box_xywh")[0]
     np.testing.assert_allclose(boxes[0], data["annotations"][0]["bbox"])
     points = np.array(data["annotations"][1]["keypoints"]).reshape(17, 3)[[0, 5, 6, 11, 12]]
@@ -119,3 +120,13 @@ def test_posetrack_sequences_frames_and_boxes(tmp_path):
     assert keypoints[OP.index("right_ear"), 2] == 0  # PoseTrack's ears are placeholders
     folder = ADAPTERS["posetrack"](root=tmp_path, annotations=tmp_path / "posetrack_data/train")
     assert folder.build_manifest().num_rows == 2
+    write_posetrack(tmp_path / "posetrack_data" / "train" / "000002_bonn_train.json", "000002")
+    both = ADAPTERS["posetrack"](root=tmp_path).build_manifest()
+    by_sequence = {}
+    for sequence, track in zip(
+        both.column("sequence").to_pylist(), both.column("track_id").to_pylist(), strict=True
+    ):
+        by_sequence.setdefault(sequence, []).append(track)
+    # each file numbers its tracks 0, 1, 2: the manifest's ids differ between the files
+    assert sorted(by_sequence) == ["000001_bonn_train", "000002"]
+    assert sorted(by_sequence["000001_bonn_train"] + by_sequence["000002"]) == [0, 1, 2, 3]

@@ -141,3 +141,17 @@ def test_gallery_choice_covers_every_outcome_within_the_limit():
     assert choose_gallery(table, 24) == chosen  # deterministic
     assert choose_gallery(table, 0) == []
     assert len(choose_gallery(table.slice(0, 5), 24)) == 5
+
+
+def test_audit_plots_draw_the_temporal_rule_where_rows_have_tracks(tmp_path):
+    from furpe_label.selection import SelectionConfig
+    from furpe_label.workflows.report.plots import write_plots
+    from tests.support.report_support import audit_only_run
+
+    table = random_audit(400, seed=2)  # 60 % of the rows reaching the selection have a track
+    out = audit_only_run(tmp_path / "run", table)
+    config = SelectionConfig(max_temporal_accel=2.5)
+    paths = write_plots(out, table, SelectionConfig(), config, tmp_path / "plots")
+    assert "temporal_accel.png" in {p.name for p in paths}
+    image = cv2.imread(str(tmp_path / "plots" / "temporal_accel.png"))
+    assert image is not None and image.std() > 10

@@ -61,6 +61,13 @@ def _boundary_configs(table) -> list[SelectionConfig]:
                 min_count=20 * rank,
             ),
         ]
+    accel = np.sort(columns["temporal_accel_rad"][np.isfinite(columns["temporal_accel_rad"])])
+    for rank in (1, 2):
+        limit = float(accel[rank * len(accel) // 3])
+        configs += [
+            dataclasses.replace(BASE, max_temporal_accel=limit),
+            dataclasses.replace(BASE, max_temporal_accel=just(limit, -np.inf)),
+        ]
     rotation = np.sort(columns["rotation_error"][clean["body"]])[-1]
     configs += [
         dataclasses.replace(BASE, rotation_tolerance=float(rotation)),
@@ -138,6 +145,7 @@ def test_browser_decisions_equal_recompute(tmp_path):
             Reason.EMPTY_BOX,
             Reason.NO_PERSON,
             Reason.FEW_CONFIDENT_KEYPOINTS,
+            Reason.TEMPORAL_SPIKE,
         )
     } <= drop_reasons
 

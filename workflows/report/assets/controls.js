@@ -17,7 +17,9 @@
     "step2.rotation_tolerance": { kind: "log", lo: -8, hi: 0,
       help: "sample kept when the body rotations are rotations within this" },
     "step3.max_mse": { kind: "log", lo: -4, hi: 2, loPx: -1, hiPx: 6,
-      help: "sample kept when the mean squared reprojection distance <= this" }
+      help: "sample kept when the mean squared reprojection distance <= this" },
+    "temporal.max_temporal_accel": { kind: "grid", lo: 1, hi: 100, div: 10,
+      help: "video: sample kept when its body rotations' angular acceleration along its track <= this (rad/frame^2)" }
   };
 
   function ladder(key, frame) {

@@ -79,6 +79,16 @@
         threshold: config.max_mse, thresholdLabel: "max_mse " + config.max_mse,
         keep: function (x) { return x <= config.max_mse; },
         unit: config.mse_frame === "px" ? "pixels^2" : "(crop units)^2, crop = [-1, 1]" });
+    var tracked = [];  // the temporal rule (video tracks): rows past step 3 with a score
+    for (var j = 0; j < n; j++) {
+      if ((decided.stage[j] === 0 || decided.stage[j] === 6) && isFinite(cols.temporal_accel_rad[j])) tracked.push(j);
+    }
+    if (!tracked.length) return;
+    var accel = pick(cols, "temporal_accel_rad", tracked), ar = range(accel, "lin", [config.max_temporal_accel]);
+    card(container, "temporal: body angular acceleration along the track", "kept when <= max_temporal_accel", {
+      series: [accel], colours: ["#2e9d8a"], names: ["rows"], lo: ar[0], hi: ar[1], bins: 40, scale: "lin",
+      threshold: config.max_temporal_accel, thresholdLabel: "max_temporal_accel " + config.max_temporal_accel,
+      keep: function (x) { return x <= config.max_temporal_accel; }, unit: "rad/frame^2" });
   }
 
   var cutoff = null;

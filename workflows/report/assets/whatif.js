@@ -12,13 +12,15 @@
  *     compares a float32 array with a Python float in float32, so limits go through Math.fround;
  *   step 3 (step3_reprojection.overall_reprojection + reprojection_status): the mean squared
  *     distance over the parts valid after step 2, sum_p n_p * mse_p / sum_p n_p in float64 with
- *     numpy's summation order; > max_mse -> reprojection_error, NaN -> unverifiable.
+ *     numpy's summation order; > max_mse -> reprojection_error, NaN -> unverifiable;
+ *   temporal (selection/temporal.py temporal_status, after step 3): temporal_accel_rad >
+ *     Math.fround(max_temporal_accel) -> temporal_spike (a null score keeps the row).
  * Columns arrive as little-endian base64 (payload.py), so float32 scores compare bit-exact.
  */
 (function (root) {
   "use strict";
 
-  var STAGE = { KEPT: 0, INPUT: 1, KEYPOINTS: 2, EXPERTS: 3, FUSION: 4, REPROJECTION: 5 };
+  var STAGE = { KEPT: 0, INPUT: 1, KEYPOINTS: 2, EXPERTS: 3, FUSION: 4, REPROJECTION: 5, TEMPORAL: 6 };
   var PARTS = ["body", "face", "left_hand", "right_hand"];
   var READERS = {
     f4: [4, "getFloat32"], f8: [8, "getFloat64"], i1: [1, "getInt8"], u1: [1, "getUint8"],
@@ -95,7 +97,8 @@
 
   /**
    * Decide every row under config (SelectionConfig field names: min_count, hand_max_abs,
-   * betas_max_abs, rotation_tolerance, hand_min_keypoints, max_mse, mse_frame).
+   * betas_max_abs, rotation_tolerance, hand_min_keypoints, max_mse, mse_frame,
+   * max_temporal_accel).
    * Returns {stage: Int8Array (Stage value, 0 kept), reason: Int16Array (index into reasons),
    * partValid: Uint8Array (bit p: part p labelled; 0 for dropped rows), status: Int16Array
    * (4 n: step 2 status per row and part, -1 where the row never reached step 2), mse:
@@ -112,6 +115,7 @@
     var handLimit = Math.fround(config.hand_max_abs);
     var minCount = config.min_count, minVisible = config.hand_min_keypoints;
     var maxMse = config.max_mse;
+    var temporalLimit = Math.fround(config.max_temporal_accel);
     for (var i = 0; i < n; i++) {
       if (cols.pre_stage[i] !== STAGE.KEPT) {
         stage[i] = cols.pre_stage[i];
@@ -154,6 +158,11 @@
       if (s3 !== R.ok) {
         stage[i] = STAGE.REPROJECTION;
         reason[i] = s3;
+        continue;
+      }
+      if (cols.temporal_accel_rad[i] > temporalLimit) { // the temporal rule (video tracks)
+        stage[i] = STAGE.TEMPORAL;
+        reason[i] = R.temporal_spike;
         continue;
       }
       partValid[i] = okBits;
