@@ -190,6 +190,17 @@ def _best_value(
     return best
 
 
+def _polish(evaluate: Evaluate, point: OperatingPoint, names, min_precision: float, base):
+    """Coordinate ascent: each rule in turn to its best value, until a round changes nothing."""
+    for _ in range(_MAX_ROUNDS):
+        before = point
+        for name in names:
+            point = _best_value(evaluate, point, name, min_precision, base)
+        if point == before:
+            break
+    return point
+
+
 def calibrate(
     metrics,
     input_reasons: np.ndarray,
@@ -227,16 +238,15 @@ def calibrate(
     start = evaluate(base)
     names = [f.name for f in fields(SelectionConfig) if f.name in WHAT_IF_KEYS.values()]
     path = tightening_path(evaluate, base, names, _path_candidates)
-    point = start
+    on_path = start
     for candidate in path:
-        if _better(candidate, point, min_precision):
-            point = candidate
-    for _ in range(_MAX_ROUNDS):
-        before = point
-        for name in names:
-            point = _best_value(evaluate, point, name, min_precision, base)
-        if point == before:
-            break
+        if _better(candidate, on_path, min_precision):
+            on_path = candidate
+    point = start
+    for origin in (on_path, start):  # the path's best and the run's own, each polished
+        polished = _polish(evaluate, origin, names, min_precision, base)
+        if _better(polished, point, min_precision):
+            point = polished
     curve = sorted([*path, point], key=lambda p: (p.recall, -p.precision))
     return CalibrationResult(point, start, point.precision >= min_precision, judged, curve)
 

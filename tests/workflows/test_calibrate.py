@@ -47,12 +47,12 @@ def _printed_what_if(output: str) -> list[str]:
 def test_calibrate_reaches_the_target_and_prints_the_same_what_if(tmp_path):
     table = _correlated_audit(800, seed=7)
     out = audit_only_run(tmp_path / "run", table)
-    code, output = run_cli("calibrate", str(out), "--max-error-mm", "60", "--min-precision", "0.8")
+    code, output = run_cli("calibrate", str(out), "--max-error-mm", "60", "--min-precision", "0.7")
     assert code == 0, output
     config, record = read_selection_file(out / "calibrated_selection.json")
-    assert record["feasible"] and record["chosen"]["precision"] >= 0.8
+    assert record["feasible"] and record["chosen"]["precision"] >= 0.7
     assert record["chosen"]["kept_good"] >= record["run"]["kept_good"] or (
-        record["run"]["precision"] < 0.8
+        record["run"]["precision"] < 0.7
     )
     # the printed what-if line gives exactly the written thresholds
     stored, base = load_audit(out)
@@ -81,7 +81,7 @@ def test_calibrate_without_ground_truth_says_so(tmp_path):
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
 def test_the_report_draws_the_calibration_curve(tmp_path):
     out = audit_only_run(tmp_path / "run", _correlated_audit(600, seed=3))
-    code, output = run_cli("calibrate", str(out), "--max-error-mm", "60", "--min-precision", "0.8")
+    code, output = run_cli("calibrate", str(out), "--max-error-mm", "60", "--min-precision", "0.7")
     assert code == 0, output
     page = build_report(out, gallery=0)
     dom, log = chromium(page.resolve().as_uri(), tmp_path, "--dump-dom")
