@@ -117,6 +117,15 @@ MANIFEST_COLUMNS: tuple[Field, ...] = (
     _column("keypoints2d", "float32", (137, 3), "px", "OpenPose-137 x, y, confidence"),
     _column("keypoints2d_source", "string", (), "", "'annotation' or 'openpose'"),
     _column("openpose_json", "string", (), "", "absolute path of an OpenPose JSON file"),
+    _column(
+        "input_reason",
+        "string",
+        (),
+        "",
+        "reason named while reading the annotations (outside_root, invalid_box): the row is "
+        "kept and its file never opened; null: none",
+    ),
+    _column("input_detail", "string", (), "", "what input_reason is about: file, row, values"),
 )
 
 COLUMNS_BY_NAME: dict[str, Field] = {c.name: c for c in MANIFEST_COLUMNS}

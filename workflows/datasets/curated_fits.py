@@ -68,7 +68,9 @@ class CuratedFitsAdapter(DatasetAdapter):
         path = self.annotation_files()[0]
         data = load_npz(path)
         require_keys(data, ("img_fns", "betas", "expression", "keypoints2D", "pose"), str(path))
-        image_paths = [_image_path(name, root) for name in strings(data["img_fns"])]
+        image_paths = [
+            _image_path(name, root) for name in strings(data["img_fns"], f"{path}: img_fns")
+        ]
         n = len(image_paths)
         pose = as_array(data["pose"], (n, -1, 3), f"{path}: pose")
         if pose.shape[1] not in (53, 55):

@@ -24,9 +24,10 @@ import numpy as np
 from furpe_label.storage.manifest import ColumnValues
 from furpe_label.storage.manifest_columns import KEYPOINTS_OPENPOSE
 from furpe_label.workflows.datasets.base import DatasetAdapter
+from furpe_label.workflows.datasets.boxes import checked_boxes
+from furpe_label.workflows.datasets.json_fields import Place, as_object, member, objects, text
 from furpe_label.workflows.datasets.keypoints import body25_to_openpose137, rotmats_to_axis_angle
 from furpe_label.workflows.datasets.readers import (
-    DatasetError,
     as_array,
     center_scale_to_xywh,
     load_json,
@@ -56,17 +57,26 @@ class EFTAdapter(DatasetAdapter):
     def read_columns(self) -> dict[str, ColumnValues]:
         root = self.require_root()
         rows: dict[str, list] = {
-            k: [] for k in ("image_path", "center", "scale", "rotmats", "betas", "cam", "body25")
+            k: []
+            for k in (
+                "image_path",
+                "center",
+                "scale",
+                "rotmats",
+                "betas",
+                "cam",
+                "body25",
+                "where",
+            )
         }
         for path in self.annotation_files():
-            data = load_json(path)
-            require_keys(data, ("data",), str(path))
-            if not isinstance(data["data"], list):
-                raise DatasetError(f"{path}: 'data' must be a list of fits")
-            for i, fit in enumerate(data["data"]):
-                where = f"{path}: data[{i}]"
+            top = Place(path)
+            entries = member(as_object(load_json(path), top), "data", top)
+            for place, fit in objects(entries, top.key("data")):
+                where = str(place)
                 require_keys(fit, _KEYS, where)
-                rows["image_path"].append(resolve_under(root, Path(str(fit["imageName"])).name))
+                name = Path(text(fit, "imageName", place)).name
+                rows["image_path"].append(resolve_under(root, name or "."))
                 rows["center"].append(as_array(fit["bbox_center"], (2,), f"{where}: bbox_center"))
                 rows["scale"].append(float(as_array(fit["bbox_scale"], (), f"{where}: bbox_scale")))
                 rows["rotmats"].append(
@@ -78,6 +88,7 @@ class EFTAdapter(DatasetAdapter):
                 if fit.get("gt_keypoint_2d") is not None:
                     body = as_array(fit["gt_keypoint_2d"], (49, 3), f"{where}: gt_keypoint_2d")[:25]
                 rows["body25"].append(body)
+                rows["where"].append(where)
         n = len(rows["image_path"])
         if n == 0:
             return {"image_path": []}
@@ -85,10 +96,18 @@ class EFTAdapter(DatasetAdapter):
         keypoints = body25_to_openpose137(np.asarray(rows["body25"]))
         detected = keypoints[..., 2].max(axis=1) > 0
         keypoints[~detected] = np.nan
+        centers, scales = np.asarray(rows["center"]), np.asarray(rows["scale"])
+        wheres = rows["where"]
+
+        def where(row: int) -> str:
+            return (
+                f"{wheres[row]} (bbox_center {centers[row].tolist()}, bbox_scale {scales[row]:.6g})"
+            )
+
         return {
             "image_path": rows["image_path"],
             "person_idx": person_indices(rows["image_path"]),
-            "box_xywh": center_scale_to_xywh(np.asarray(rows["center"]), np.asarray(rows["scale"])),
+            **checked_boxes(center_scale_to_xywh(centers, scales), np.ones(n, bool), where),
             "smpl_global_orient": pose[:, 0],
             "smpl_body_pose": pose[:, 1:],
             "smpl_betas": np.asarray(rows["betas"]),
