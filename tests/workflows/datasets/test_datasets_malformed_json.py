@@ -16,7 +16,7 @@ from tests.support.dataset_fixtures import (
     write_h36m_json,
     write_humandata_npz,
 )
-from tests.support.dataset_fixtures_fits import write_ochuman, write_posetrack
+from tests.support.dataset_fixtures_fits import write_posetrack
 from tests.support.pipeline_support import run_cli
 
 COCO_FILE = "annotations/coco_wholebody_val_v1.0.json"
