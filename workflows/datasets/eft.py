@@ -28,6 +28,7 @@ from furpe_label.workflows.datasets.boxes import checked_boxes
 from furpe_label.workflows.datasets.json_fields import Place, as_object, member, objects, text
 from furpe_label.workflows.datasets.keypoints import body25_to_openpose137, rotmats_to_axis_angle
 from furpe_label.workflows.datasets.readers import (
+    DatasetError,
     as_array,
     center_scale_to_xywh,
     load_json,
@@ -37,6 +38,30 @@ from furpe_label.workflows.datasets.readers import (
 )
 
 _KEYS = ("imageName", "bbox_center", "bbox_scale", "parm_pose", "parm_shape", "parm_cam")
+
+
+ROTATION_TOLERANCE = 1e-2
+"""Largest |R^T R - I| entry accepted for a ``parm_pose`` rotation matrix."""
+
+
+def _checked_rotations(rotmats: np.ndarray, wheres: list[str]) -> np.ndarray:
+    """(N, 24, 3, 3) ``parm_pose`` when every matrix is a rotation (finite, orthonormal within
+    :data:`ROTATION_TOLERANCE`, determinant +1); else :class:`DatasetError` naming the first
+    fit and joint that is not."""
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(rotmats.astype(np.float32)).all(axis=(-2, -1))
+        safe = np.where(finite[..., None, None], rotmats, np.eye(3))
+        gram = np.einsum("...ji,...jk->...ik", safe, safe) - np.eye(3)
+        orthonormal = np.abs(gram).max(axis=(-2, -1)) <= ROTATION_TOLERANCE
+        proper = np.linalg.det(safe) > 0
+    bad = np.argwhere(~(finite & orthonormal & proper))
+    if len(bad):
+        fit, joint = (int(v) for v in bad[0])
+        raise DatasetError(
+            f"{wheres[fit]}: parm_pose[{joint}] is not a rotation matrix "
+            f"({rotmats[fit, joint].round(4).tolist()}); {len(bad)} such matrices in the file"
+        )
+    return rotmats
 
 
 class EFTAdapter(DatasetAdapter):
@@ -92,7 +117,7 @@ class EFTAdapter(DatasetAdapter):
         n = len(rows["image_path"])
         if n == 0:
             return {"image_path": []}
-        pose = rotmats_to_axis_angle(np.asarray(rows["rotmats"]))
+        pose = rotmats_to_axis_angle(_checked_rotations(np.asarray(rows["rotmats"]), rows["where"]))
         keypoints = body25_to_openpose137(np.asarray(rows["body25"]))
         detected = keypoints[..., 2].max(axis=1) > 0
         keypoints[~detected] = np.nan

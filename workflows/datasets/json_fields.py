@@ -109,14 +109,22 @@ def identifier(obj: dict[str, Any], name: str, place: Place) -> Identifier:
     return value
 
 
+INT64_RANGE = (-(2**63), 2**63 - 1)
+
+
 def integer(obj: dict[str, Any], name: str, place: Place) -> int:
-    """A required integer member (an integral float such as ``5.0`` is taken as 5)."""
+    """A required integer member that fits in 64 bits (an integral float such as ``5.0`` is
+    taken as 5)."""
     value = member(obj, name, place)
-    if isinstance(value, Integral) and not isinstance(value, bool):
-        return int(value)
-    if isinstance(value, Real) and not isinstance(value, bool) and float(value).is_integer():
-        return int(value)
-    raise place.error(f"an integer {name}", value)
+    number = None
+    if (isinstance(value, Integral) and not isinstance(value, bool)) or (isinstance(value, Real) and not isinstance(value, bool) and float(value).is_integer()):
+        number = int(value)
+    if number is None:
+        raise place.error(f"an integer {name}", value)
+    if not INT64_RANGE[0] <= number <= INT64_RANGE[1]:
+        where = f" at {place.at}" if place.at else ""
+        raise DatasetError(f"{place.file}: {name}{where} is {number:.3e}, beyond a 64-bit integer")
+    return number
 
 
 def optional_integer(obj: dict[str, Any], name: str, place: Place, default: int) -> int:

@@ -59,7 +59,7 @@ _PLACEHOLDERS = ("left_ear", "right_ear")
 
 def _frame_number(found: CocoPerson) -> int:
     stem = Path(found.file_name).stem
-    if stem.isascii() and stem.isdigit():
+    if stem.isascii() and stem.isdigit() and len(stem) <= 12:
         return int(stem)
     return optional_integer(found.image, "frame_id", found.image_place, 0) % 10000
 

@@ -39,9 +39,10 @@ from furpe_label.workflows.datasets.readers import (
 NameParser = Callable[[str], tuple[str | None, str | None, int | None]]
 """imgname -> (subject, sequence, frame), None where the name does not say."""
 
-_H36M_NAME = re.compile(r"(S\d+)_([^/]+)\.(\d+)_(\d+)\.\w+$")
-_3DHP_TRAIN_NAME = re.compile(r"(S\d+)/(Seq\d+)/imageFrames/(video_\d+)/frame_(\d+)\.\w+$")
-_3DHP_TEST_NAME = re.compile(r"(TS\d+)/imageSequence/img_(\d+)\.\w+$")
+# frame numbers of at most 12 digits: a longer one is no frame number (and would not fit int64)
+_H36M_NAME = re.compile(r"(S\d+)_([^/]+)\.(\d+)_(\d{1,12})\.\w+$")
+_3DHP_TRAIN_NAME = re.compile(r"(S\d+)/(Seq\d+)/imageFrames/(video_\d+)/frame_(\d{1,12})\.\w+$")
+_3DHP_TEST_NAME = re.compile(r"(TS\d+)/imageSequence/img_(\d{1,12})\.\w+$")
 
 
 def parse_h36m_name(imgname: str) -> tuple[str | None, str | None, int | None]:
