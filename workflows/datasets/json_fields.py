@@ -116,14 +116,16 @@ def integer(obj: dict[str, Any], name: str, place: Place) -> int:
     """A required integer member that fits in 64 bits (an integral float such as ``5.0`` is
     taken as 5)."""
     value = member(obj, name, place)
-    number = None
-    if (isinstance(value, Integral) and not isinstance(value, bool)) or (isinstance(value, Real) and not isinstance(value, bool) and float(value).is_integer()):
-        number = int(value)
-    if number is None:
+    whole = isinstance(value, Integral) or (isinstance(value, Real) and float(value).is_integer())
+    if isinstance(value, bool) or not whole:
         raise place.error(f"an integer {name}", value)
+    number = int(value)
     if not INT64_RANGE[0] <= number <= INT64_RANGE[1]:
         where = f" at {place.at}" if place.at else ""
-        raise DatasetError(f"{place.file}: {name}{where} is {number:.3e}, beyond a 64-bit integer")
+        digits = len(str(abs(number)))
+        raise DatasetError(
+            f"{place.file}: {name}{where} has {digits} digits, beyond a 64-bit integer"
+        )
     return number
 
 
