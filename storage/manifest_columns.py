@@ -16,6 +16,11 @@ Conventions:
 * ``person_idx`` null (and ``box_xywh`` null) means the dataset names no person for this image
   or frame: the people are found at run time (:mod:`furpe_label.pipeline.person_finder`).
 * Float arrays: a row whose values are all NaN is stored as null ("unknown").
+* ``input_reason`` (a :class:`~furpe_label.experts.vocabulary.Reason` value) is set when
+  reading the annotations already decided the row cannot be labelled (``outside_root``: its
+  file leaves the dataset root; ``invalid_box``: the box the dataset gives is invalid, and its
+  box is null). Such a row is kept (nothing disappears) but its file is never opened: the
+  person pre-pass skips it and the run records the reason with ``input_detail``.
 * Boxes are pixel ``xywh`` (top-left x, y, width, height) of the original image; 3D is metres;
   rotations are axis-angle radians except ``cam_rotation`` (a 3x3 matrix).
 """
