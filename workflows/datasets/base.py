@@ -141,6 +141,7 @@ class DatasetAdapter(ABC):
         self.used_files = []
         self.skipped.clear()
         self.outside_root = 0
+        self.allow_outside_root = allow_outside_root  # readers that open files consult it
         columns = self.read_columns()
         n = len(next(iter(columns.values()))) if columns else 0
         if n == 0:
@@ -150,7 +151,6 @@ class DatasetAdapter(ABC):
             LOG.warning("%s: skipped %d annotations (%s)", self.name, count, reason)
         if self.root is not None:
             self.outside_root = mark_outside_root(columns, self.root, n, allow_outside_root)
-        self.allow_outside_root = allow_outside_root
         if self.outside_root:
             LOG.warning(
                 "%s: %d rows name files outside the root %s (%s)",

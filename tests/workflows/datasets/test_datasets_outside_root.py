@@ -144,3 +144,31 @@ def test_outside_rows_are_never_decoded_by_the_prepass_or_the_shard(tmp_path, mo
         assert chunk.failure[row] is Reason.OUTSIDE_ROOT
         assert "outside the dataset root" in chunk.detail[row]
         assert chunk.images[chunk.image_index[row]] is None
+
+
+def test_a_symlinked_video_leaving_the_root_is_not_opened(tmp_path, monkeypatch):
+    from furpe_label.workflows.datasets import video as video_module
+    from tests.workflows.datasets.test_datasets_media import _write_video
+
+    root = tmp_path / "videos"
+    root.mkdir()
+    _write_video(root / "own.avi", frames=3)
+    _write_video(tmp_path / "private.avi", frames=5)
+    os.symlink(tmp_path / "private.avi", root / "link.avi")
+    counted: list[str] = []
+    real_count = video_module.frame_count
+
+    def recording_count(path):
+        counted.append(Path(path).name)
+        return real_count(path)
+
+    monkeypatch.setattr(video_module, "frame_count", recording_count)
+    table = ADAPTERS["video"](root=root).build_manifest()
+    assert counted == ["own.avi"]
+    videos = [Path(p).name for p in table.column("video_path").to_pylist()]
+    reasons = dict(zip(videos, table.column("input_reason").to_pylist(), strict=True))
+    assert reasons == {"own.avi": None, "link.avi": "outside_root"}
+    assert table.num_rows == 4
+    counted.clear()
+    allowed = ADAPTERS["video"](root=root).build_manifest(allow_outside_root=True)
+    assert sorted(counted) == ["link.avi", "own.avi"] and allowed.num_rows == 8
