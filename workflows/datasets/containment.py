@@ -12,12 +12,14 @@ place outside the resolved root keeps its place in the manifest with the named r
 nothing opens it (not the person pre-pass, not the run, not ``check``). ``--allow-outside-root``
 (``run``, ``check``; recorded in ``run.json``) lets such paths through on purpose.
 
-Cost: one ``realpath`` per distinct folder and one ``lstat`` per file.
+Cost: one ``realpath`` per distinct folder, and one ``scandir`` per folder holding many of the
+rows' files (else one ``lstat`` per file).
 """
 
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 
@@ -30,6 +32,11 @@ PATH_COLUMNS = ("image_path", "video_path")
 ALLOW_OPTION = "--allow-outside-root"
 
 
+SCAN_FOLDER_ROWS = 32
+"""A folder named by at least this many rows is listed once (its symlinks found by one
+``scandir``) instead of ``lstat``-ing each of its files."""
+
+
 class RootResolver:
     """Resolves paths and says whether they stay under one root (a folder, or a single file)."""
 
@@ -38,13 +45,21 @@ class RootResolver:
         self._prefix = self.root if self.root.endswith(os.sep) else self.root + os.sep
         self._folders: dict[str, str] = {}
 
+    def folder(self, head: str) -> str:
+        """``head`` (an absolute folder) with its symlinks resolved, cached."""
+        found = self._folders.get(head)
+        if found is None:
+            try:
+                found = os.path.realpath(head)
+            except ValueError:  # an embedded NUL: no such folder, nothing to follow
+                found = head
+            self._folders[head] = found
+        return found
+
     def resolve(self, path: str) -> str:
         """``path`` with every symlink resolved (folders cached; the file itself lstat'ed)."""
         head, tail = os.path.split(os.path.abspath(path))
-        folder = self._folders.get(head)
-        if folder is None:
-            folder = self._folders[head] = os.path.realpath(head)
-        full = os.path.join(folder, tail)
+        full = os.path.join(self.folder(head), tail)
         return os.path.realpath(full) if os.path.islink(full) else full
 
     def inside(self, resolved: str) -> bool:
@@ -52,16 +67,49 @@ class RootResolver:
         return resolved == self.root or resolved.startswith(self._prefix)
 
 
+def _symlinks(folder: str) -> set[str]:
+    """Names of the symlinks directly in ``folder`` (empty when it cannot be listed)."""
+    try:
+        with os.scandir(folder) as entries:
+            return {entry.name for entry in entries if entry.is_symlink()}
+    except (OSError, ValueError):
+        return set()
+
+
+def _split(path: str) -> tuple[str, str]:
+    """(absolute folder, file name) of ``path``; string operations when it is already
+    absolute and normal (the readers' paths are), ``os.path`` otherwise."""
+    unusual = "/./" in path or "/../" in path or "//" in path or path.endswith(("/.", "/..", "/"))
+    if unusual or not path.startswith("/") or os.sep != "/":
+        return os.path.split(os.path.abspath(path))
+    head, _, tail = path.rpartition("/")
+    return head or "/", tail
+
+
 def outside_rows(paths: Sequence[str | None], root: Path | str) -> dict[int, str]:
-    """Rows whose path leaves ``root``: row -> the resolved path (None paths are skipped)."""
+    """Rows whose path leaves ``root``: row -> the resolved path (None paths are skipped).
+
+    Work per folder, not per row: a folder that resolves inside the root holds only inside
+    files except its symlinks, which are resolved one by one."""
     resolver = RootResolver(root)
-    out = {}
+    by_folder: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for row, path in enumerate(paths):
-        if path is None:
-            continue
-        resolved = resolver.resolve(path)
-        if not resolver.inside(resolved):
-            out[row] = resolved
+        if path is not None:
+            head, tail = _split(path)
+            by_folder[head].append((row, tail))
+    out = {}
+    for head, rows in by_folder.items():
+        folder = resolver.folder(head)
+        folder_inside = resolver.inside(folder + os.sep)
+        links = _symlinks(folder) if len(rows) >= SCAN_FOLDER_ROWS else None
+        for row, tail in rows:
+            full = f"{folder}/{tail}" if folder != "/" else f"/{tail}"
+            linked = tail in links if links is not None else os.path.islink(full)
+            if folder_inside and not linked:
+                continue
+            resolved = os.path.realpath(full) if linked else full
+            if not resolver.inside(resolved):
+                out[row] = resolved
     return out
 
 

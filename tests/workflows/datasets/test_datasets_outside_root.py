@@ -172,3 +172,26 @@ def test_a_symlinked_video_leaving_the_root_is_not_opened(tmp_path, monkeypatch)
     counted.clear()
     allowed = ADAPTERS["video"](root=root).build_manifest(allow_outside_root=True)
     assert sorted(counted) == ["link.avi", "own.avi"] and allowed.num_rows == 8
+
+
+def test_outside_rows_handles_dots_prefixes_and_relative_paths(tmp_path):
+    from furpe_label.workflows.datasets.containment import outside_rows
+
+    root = tmp_path / "root"
+    (root / "x").mkdir(parents=True)
+    paths = [
+        str(root),
+        f"{root}x/a",  # a sibling whose name starts with the root's
+        f"{root}/a",
+        f"{root}/..",
+        f"{root}/x/.",
+        f"{root}/x/..",
+        f"{root}/x/../..",
+        f"{root}/a/b/../../../c",
+        f"{root}//x//a",
+        None,
+    ]
+    assert sorted(outside_rows(paths, root)) == [1, 3, 6, 7]
+    many = [f"{root}/x/{i}.jpg" for i in range(40)] + [f"{root}/x/link.jpg"]
+    os.symlink(tmp_path / "elsewhere.jpg", root / "x" / "link.jpg")  # a scanned folder
+    assert outside_rows(many, root) == {40: str(tmp_path / "elsewhere.jpg")}
