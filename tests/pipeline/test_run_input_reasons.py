@@ -48,3 +48,20 @@ def test_outside_root_and_invalid_boxes_are_named_in_the_audit(tmp_path):
     assert (frame["drop_stage"].astype(str) == "kept").sum() == 2
     config = json.loads((out / "run.json").read_text())["config"]
     assert config["allow_outside_root"] is False
+
+
+def test_run_refuses_a_mistyped_annotation_file_with_one_sentence(tmp_path):
+    from tests.support.dataset_fixtures import write_h36m_json
+
+    write_h36m_json(tmp_path / "h36m" / "annotations")
+    data_file = tmp_path / "h36m" / "annotations" / "Human36M_subject1_data.json"
+    data = json.loads(data_file.read_text())
+    data["images"][1]["frame_idx"] = "abc"
+    data_file.write_text(json.dumps(data))
+    args = ["run", "--dataset", "h36m", "--root", str(tmp_path / "h36m")]
+    args += ["--out", str(tmp_path / "out"), "--models", "synthetic", "--executor", "inline"]
+    code, output = run_cli(*args)
+    assert code == 1 and "Traceback" not in output
+    assert (
+        f"{data_file}: expected an integer frame_idx at images[1], image 1, got a string" in output
+    )
