@@ -1,7 +1,8 @@
 """Fuzz kind ``annotations``: mutated JSON annotation files fed to `furpe-label check`.
 
 Seeds are the reference fixtures of every JSON layout the project reads
-(:mod:`tests.support.dataset_fixtures` / ``_fits``): COCO-WholeBody, the Human3.6M trio,
+(:mod:`tests.support.dataset_fixtures` / ``_fits``): COCO-WholeBody, the Human3.6M trio (any
+of its three files mutated),
 PoseTrack, OCHuman (native and COCO format) and EFT, each with its images on disk. Each case
 applies one mutation to the parsed file: a value swapped for another type, a key or element
 deleted, a value nested up to 2*10^5 deep, a huge number (1e308, 1e39, a 5000-digit integer),
@@ -190,7 +191,10 @@ def cases(seed: int, count: int) -> Iterator[FuzzCase]:
         def build(folder: Path, layout: str = layout, case_seed: int = case_seed) -> Path:
             case_rng = random.Random(case_seed)
             root = folder / "root"
-            dataset, path = LAYOUTS[layout](root)
+            dataset, annotations = LAYOUTS[layout](root)
+            path = annotations
+            if layout == "h36m-json":  # its camera and joint files are read too
+                path = case_rng.choice(sorted(annotations.parent.glob("*.json")))
             data = json.loads(path.read_text())
             if case_rng.random() < 0.1:
                 how, text = _break_text(path.read_text(), case_rng)
@@ -198,7 +202,8 @@ def cases(seed: int, count: int) -> Iterator[FuzzCase]:
                 how = _mutate(data, case_rng, root)
                 text = _text(data, case_rng)
             path.write_text(text)
-            spec = {"dataset": dataset, "root": str(root), "annotations": str(path), "how": how}
+            spec = {"dataset": dataset, "root": str(root), "annotations": str(annotations)}
+            spec["how"] = f"{path.name}: {how}"
             (folder / "case.json").write_text(json.dumps(spec))
             return folder / "case.json"
 
