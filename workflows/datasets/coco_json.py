@@ -80,15 +80,23 @@ def image_index(
         for key in image_keys:
             member(image, key, where)
         if image_id in index:
-            raise DatasetError(
-                f"{place.file}: image id {image_id!r} is used by both {first_seen[image_id]} "
-                f"({index[image_id][1]['file_name']!r}) and {position.at} "
-                f"({image['file_name']!r}); an annotation's image_id cannot say which it "
-                "means, so the file is refused: give every image its own id"
-            )
+            first = (first_seen[image_id], index[image_id][1]["file_name"])
+            raise duplicate_id_error(place.file, image_id, first, (position.at, image["file_name"]))
         index[image_id] = (where, image)
         first_seen[image_id] = position.at
     return index
+
+
+def duplicate_id_error(
+    file: Path | str, image_id: Identifier, first: tuple[str, str], second: tuple[str, str]
+) -> DatasetError:
+    """The refusal of a file whose images ``first`` and ``second`` ((location, file_name)
+    each) share ``image_id`` (see the module docstring)."""
+    return DatasetError(
+        f"{file}: image id {image_id!r} is used by both {first[0]} ({first[1]!r}) and "
+        f"{second[0]} ({second[1]!r}); an annotation's image_id cannot say which it means, "
+        "so the file is refused: give every image its own id"
+    )
 
 
 def coco_annotations(

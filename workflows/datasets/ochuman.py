@@ -23,10 +23,16 @@ from furpe_label.storage.manifest import ColumnValues
 from furpe_label.storage.manifest_columns import KEYPOINTS_ANNOTATION
 from furpe_label.workflows.datasets.base import DatasetAdapter
 from furpe_label.workflows.datasets.boxes import checked_boxes
-from furpe_label.workflows.datasets.coco_json import category_keypoint_names, coco_annotations
+from furpe_label.workflows.datasets.coco_json import (
+    category_keypoint_names,
+    coco_annotations,
+    duplicate_id_error,
+)
 from furpe_label.workflows.datasets.json_fields import (
+    Identifier,
     Place,
     as_object,
+    identifier,
     member,
     objects,
     text,
@@ -40,10 +46,16 @@ COCO17 = KEYPOINT_NAMES["coco_wholebody133"][:17]
 
 def _native_people(data: Any, path: Path):
     """(annotation, image file name, person index, where, bbox xywh) of the native
-    ochuman.json (each image holds its own ``annotations``; no ids link them)."""
+    ochuman.json (each image holds its own ``annotations``). Two entries with one
+    ``image_id`` would list one image's people twice: the file is refused."""
     top = Place(path)
+    seen: dict[Identifier, tuple[str, str]] = {}
     for place, image in objects(member(as_object(data, top), "images", top), top.key("images")):
         file_name = text(image, "file_name", place)
+        image_id = identifier(image, "image_id", place)
+        if image_id in seen:
+            raise duplicate_id_error(path, image_id, seen[image_id], (place.at, file_name))
+        seen[image_id] = (place.at, file_name)
         people = objects(member(image, "annotations", place), place.key("annotations"))
         for person, (where, ann) in enumerate(people):
             x1, y1, x2, y2 = as_array(member(ann, "bbox", where), (4,), f"{where}.bbox")

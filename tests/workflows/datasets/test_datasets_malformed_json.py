@@ -16,7 +16,7 @@ from tests.support.dataset_fixtures import (
     write_h36m_json,
     write_humandata_npz,
 )
-from tests.support.dataset_fixtures_fits import write_posetrack
+from tests.support.dataset_fixtures_fits import write_ochuman, write_posetrack
 from tests.support.pipeline_support import run_cli
 
 COCO_FILE = "annotations/coco_wholebody_val_v1.0.json"
@@ -120,9 +120,17 @@ def test_humandata_in_mat_a_dict_and_paths_not_strings(tmp_path):
     assert "h36m_train.npz: image_path[0]: expected a non-empty path string, got int" in line
 
 
-@pytest.mark.parametrize("dataset", ["coco-wholebody", "posetrack", "ochuman", "h36m"])
+@pytest.mark.parametrize(
+    "dataset", ["coco-wholebody", "posetrack", "ochuman", "ochuman-native", "h36m"]
+)
 def test_duplicate_image_ids_refuse_the_file_naming_the_id(tmp_path, dataset):
-    if dataset == "coco-wholebody":
+    if dataset == "ochuman-native":
+        path = tmp_path / "ochuman.json"
+        data = write_ochuman(path)
+        data["images"].append({**data["images"][0], "file_name": "other.jpg"})
+        path.write_text(json.dumps(data))
+        dataset, duplicate = "ochuman", "'005051'"
+    elif dataset == "coco-wholebody":
         path = _coco(tmp_path, lambda d: d["images"].append({**d["images"][0], "file_name": "b"}))
         duplicate = 1
     elif dataset == "h36m":
