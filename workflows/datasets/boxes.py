@@ -10,7 +10,10 @@ image, and the person pre-pass does not replace the box by a detected one (a NaN
 must not quietly become a label of whoever the detector finds).
 
 A row whose dataset gives no box (a missing ``bbox`` key, HumanData's valid flag 0) is not
-invalid: its people are found at run time, as the layout's docs say.
+invalid: its people are found at run time, as the layout's docs say. A box the reader derives
+itself (around the annotated keypoints: PoseTrack without ``bbox``, ExPose's curated fits) is
+no given box either: when it is unusable (keypoints at 1e30 px) it is dropped (null), so the
+run finds the people instead of cropping an absurd region.
 """
 
 from __future__ import annotations
@@ -60,13 +63,14 @@ def _values(box: np.ndarray) -> str:
 def checked_boxes(
     boxes: np.ndarray,
     given: np.ndarray,
-    where: Callable[[int], str],
+    where: Callable[[int], str] = lambda row: f"row {row}",
 ) -> dict[str, ColumnValues]:
     """Manifest columns for the boxes a reader found: invalid given boxes named, not used.
 
     Args:
         boxes: (N, 4) pixel xywh as read (NaN rows where the dataset gives no box).
-        given: (N,) bool, the dataset gives this row's box (False: people found at run time).
+        given: (N,) bool, the dataset gives this row's box (False: absent or derived by the
+            reader; an unusable one is set to NaN without a reason).
         where: row -> "<file>: <location> (<source values>)" for the detail of a bad box.
 
     Returns:
@@ -79,7 +83,10 @@ def checked_boxes(
     reasons: list[str | None] = [None] * len(boxes)
     details: list[str | None] = [None] * len(boxes)
     for row, problem in enumerate(box_problems(boxes)):
-        if problem is None or not given[row]:
+        if problem is None:
+            continue
+        if not given[row]:
+            boxes[row] = np.nan  # derived or absent: no box, people found at run time
             continue
         reasons[row] = Reason.INVALID_BOX.value
         details[row] = f"{where(row)}: box {_values(boxes[row])} {problem}"

@@ -25,6 +25,7 @@ from furpe_label.experts.keypoints.conventions import OPENPOSE137_PARTS
 from furpe_label.storage.manifest import ColumnValues
 from furpe_label.storage.manifest_columns import KEYPOINTS_OPENPOSE
 from furpe_label.workflows.datasets.base import DatasetAdapter
+from furpe_label.workflows.datasets.boxes import checked_boxes
 from furpe_label.workflows.datasets.keypoints import keypoint_boxes
 from furpe_label.workflows.datasets.readers import (
     DatasetError,
@@ -82,7 +83,7 @@ class CuratedFitsAdapter(DatasetAdapter):
         columns: dict[str, ColumnValues] = {
             "image_path": image_paths,
             "person_idx": person_indices(image_paths),
-            "box_xywh": keypoint_boxes(_confident(keypoints), 0.0, 1.2),
+            **checked_boxes(keypoint_boxes(_confident(keypoints), 0.0, 1.2), np.zeros(n, bool)),
             "smplx_global_orient": pose[:, 0],
             "smplx_body_pose": pose[:, 1:22],
             "smplx_jaw_pose": pose[:, 22],

@@ -155,7 +155,9 @@ def _mutate(data: Any, rng: random.Random, root: Path) -> str:
     if how == "number":
         numbers = [p for p in places if isinstance(_parent(data, p)[p[-1]], int | float)]
         place = rng.choice(numbers) if numbers else place
-        value = rng.choice((1e308, -1e300, 1e39, float("nan"), float("inf"), HUGE_INTEGER, 0, -5))
+        value = rng.choice(
+            (1e308, -1e300, 1e39, 1e10, -3e7, float("nan"), float("inf"), HUGE_INTEGER, 0, -5)
+        )
         _parent(data, place)[place[-1]] = value
         return f"{place} = {value}"
     value = DEEP if how == "deep" else rng.choice(WEIRD_VALUES)

@@ -157,3 +157,16 @@ def test_image_folder_rows_still_get_detected_boxes(tmp_path):
     write_image(tmp_path / "a.png")
     table = ADAPTERS["image-folder"](root=tmp_path).build_manifest()
     assert table.column("input_reason").null_count == 1
+
+
+def test_an_absurd_box_derived_from_keypoints_is_dropped_not_named(tmp_path):
+    path = tmp_path / "posetrack_data" / "train" / "000001_bonn_train.json"
+    data = write_posetrack(path)
+    keypoints = np.asarray(data["annotations"][1]["keypoints"]).reshape(17, 3)
+    keypoints[0, :2] = 1e10  # a labelled point far away: the box around them is absurd
+    data["annotations"][1]["keypoints"] = keypoints.ravel().tolist()
+    path.write_text(json.dumps(data))
+    table = ADAPTERS["posetrack"](root=tmp_path).build_manifest()
+    boxes, valid = column_array(table, "box_xywh")
+    assert valid.sum() == 1 and table.column("input_reason").null_count == table.num_rows
+    assert not box_problems(boxes[valid])[0]
