@@ -77,6 +77,7 @@ class Reason(StrEnum):
     IMAGE_TOO_LARGE = "image_too_large"
     FRAME_UNREADABLE = "frame_unreadable"
     INVALID_BOX = "invalid_box"
+    OUTSIDE_ROOT = "outside_root"
     # keypoint detection
     NO_PERSON = "no_person_in_box"
     IMAGE_ID_MISSING = "image_id_missing"
@@ -121,7 +122,10 @@ _MEANINGS: dict[Reason, str] = {
     Reason.IMAGE_TOO_SMALL: "the image is smaller than the smallest size the detector accepts",
     Reason.IMAGE_TOO_LARGE: "the image is larger than the configured maximum side",
     Reason.FRAME_UNREADABLE: "the video frame could not be decoded",
-    Reason.INVALID_BOX: "the person box is not finite or has no area",
+    Reason.INVALID_BOX: "the person box is not finite, has no area or is absurdly large "
+    "(a box the dataset gives is never replaced by a detected one)",
+    Reason.OUTSIDE_ROOT: "the annotation names a file outside the dataset root (after "
+    "resolving '..' and symlinks); it was not opened (--allow-outside-root allows it)",
     Reason.NO_PERSON: "the keypoint detector found no person in the box",
     Reason.IMAGE_ID_MISSING: "the keypoint source needs the image's name and none was given",
     Reason.KEYPOINTS_FILE_MISSING: "the precomputed keypoint file for the image does not exist",

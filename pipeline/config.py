@@ -79,6 +79,8 @@ class RunConfig:
         decode_limits: accepted image sides in pixels.
         duplicates: the keypoint stage's one-candidate-per-person rule (OKS threshold).
         whole_person: when a box cuts its person (grow it once, else ``person_cut_by_box``).
+        allow_outside_root: ``--allow-outside-root``: label files the annotations name outside
+            ``root`` instead of giving them the reason ``outside_root``.
     """
 
     dataset: str
@@ -95,6 +97,7 @@ class RunConfig:
     decode_limits: DecodeLimits = field(default_factory=DecodeLimits)
     duplicates: DuplicateConfig = field(default_factory=DuplicateConfig)
     whole_person: WholePersonConfig = field(default_factory=WholePersonConfig)
+    allow_outside_root: bool = False
 
     def __post_init__(self) -> None:
         if self.shard_size < 1:

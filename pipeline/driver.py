@@ -92,7 +92,8 @@ def _manifest(run_dir: RunDir, config: RunConfig, make_adapter: Callable, progre
         progress.phase(f"manifest: {count} person instances (reused from {run_dir.manifest})")
         return count
     adapter = make_adapter()
-    table = expand_people(adapter.build_manifest(), config.decode_limits, progress=progress)
+    manifest = adapter.build_manifest(allow_outside_root=config.allow_outside_root)
+    table = expand_people(manifest, config.decode_limits, progress=progress)
     run_dir.write_manifest(table)
     progress.phase(f"manifest: {table.num_rows} person instances from {_sources(table)}")
     return table.num_rows

@@ -60,7 +60,9 @@ def expand_people(
     """The manifest with every box-less row replaced by one row per person found.
 
     Args:
-        table: a manifest (``storage.manifest``); rows with ``box_xywh`` null are expanded.
+        table: a manifest (``storage.manifest``); rows with ``box_xywh`` null are expanded,
+            except those with an ``input_reason`` (a file outside the root, an invalid given
+            box): they are never opened and keep their reason.
         limits: accepted image sides (as the run decodes them).
         progress: where the bar goes (:func:`~furpe_label.pipeline.progress.as_progress`).
 
@@ -68,7 +70,9 @@ def expand_people(
         The expanded manifest, row order kept (the people of one image in place of its row,
         ordered by box x), ``sample_idx`` = 0..N-1, ``track_id`` set for video rows.
     """
-    missing = np.flatnonzero(~table.column("box_xywh").is_valid().to_numpy(zero_copy_only=False))
+    no_box = ~table.column("box_xywh").is_valid().to_numpy(zero_copy_only=False)
+    named = table.column("input_reason").is_valid().to_numpy(zero_copy_only=False)
+    missing = np.flatnonzero(no_box & ~named)
     if missing.size == 0:
         return with_track_ids(table)
     openpose = table.column("openpose_json").to_pylist()

@@ -106,13 +106,19 @@ class ShardInputs:
             start = stop
 
     def _decode(self, rows: np.ndarray) -> DecodedChunk:
+        """Decode the chunk's images; a row with a manifest ``input_reason`` keeps that reason
+        and its file is not opened for it (only for other rows of the same image, if any)."""
         videos = self.table.column("video_path").to_pylist()
         frames = self.table.column("frame_index").to_pylist()
+        named = self.table.column("input_reason").to_pylist()
+        named_detail = self.table.column("input_detail").to_pylist()
         keys = [self.names[row] for row in rows]
         unique = list(dict.fromkeys(keys))
         decoded: dict[str, Decoded] = {}
         wanted: dict[str, list[int]] = {}
         for row in rows:
+            if named[row] is not None:
+                continue
             if videos[row] is None:
                 name = self.names[row]
                 if name not in decoded:
@@ -124,13 +130,19 @@ class ShardInputs:
                 decoded[f"{video}#{frame}"] = result
         position = {key: index for index, key in enumerate(unique)}
         start, stop = self.own_bounds()
+        given = [
+            Decoded.failed(Reason(named[row]), named_detail[row] or "")
+            if named[row] is not None
+            else decoded[key]
+            for row, key in zip(rows, keys, strict=True)
+        ]
         return DecodedChunk(
             rows=rows,
             own=(rows >= start) & (rows < stop),
-            images=[decoded[key].image for key in unique],
+            images=[decoded[key].image if key in decoded else None for key in unique],
             image_index=np.array([position[key] for key in keys], dtype=np.int64),
-            failure=[decoded[key].reason for key in keys],
-            detail=[decoded[key].detail for key in keys],
+            failure=[result.reason for result in given],
+            detail=[result.detail for result in given],
         )
 
 

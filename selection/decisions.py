@@ -43,6 +43,7 @@ _BEFORE_STEP1: dict[Reason, Stage] = {
             Reason.IMAGE_TOO_LARGE,
             Reason.FRAME_UNREADABLE,
             Reason.INVALID_BOX,
+            Reason.OUTSIDE_ROOT,
         )
     },
     **{

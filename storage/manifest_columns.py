@@ -19,6 +19,11 @@ Conventions:
   the dataset's own (PoseTrack, renumbered per sequence) or, for video rows, the person
   pre-pass's linking of the boxes frame to frame (:mod:`furpe_label.pipeline.tracking`).
 * Float arrays: a row whose values are all NaN is stored as null ("unknown").
+* ``input_reason`` (a :class:`~furpe_label.experts.vocabulary.Reason` value) is set when
+  reading the annotations already decided the row cannot be labelled (``outside_root``: its
+  file leaves the dataset root; ``invalid_box``: the box the dataset gives is invalid, and its
+  box is null). Such a row is kept (nothing disappears) but its file is never opened: the
+  person pre-pass skips it and the run records the reason with ``input_detail``.
 * Boxes are pixel ``xywh`` (top-left x, y, width, height) of the original image; 3D is metres;
   rotations are axis-angle radians except ``cam_rotation`` (a 3x3 matrix).
 """
@@ -128,6 +133,15 @@ MANIFEST_COLUMNS: tuple[Field, ...] = (
     _column("keypoints2d", "float32", (137, 3), "px", "OpenPose-137 x, y, confidence"),
     _column("keypoints2d_source", "string", (), "", "'annotation' or 'openpose'"),
     _column("openpose_json", "string", (), "", "absolute path of an OpenPose JSON file"),
+    _column(
+        "input_reason",
+        "string",
+        (),
+        "",
+        "reason named while reading the annotations (outside_root, invalid_box): the row is "
+        "kept and its file never opened; null: none",
+    ),
+    _column("input_detail", "string", (), "", "what input_reason is about: file, row, values"),
 )
 
 COLUMNS_BY_NAME: dict[str, Field] = {c.name: c for c in MANIFEST_COLUMNS}

@@ -43,6 +43,11 @@ def main(verbose: int) -> None:
 @click.option("--dataset", help="Also check a dataset: adapter name (see `run --help`).")
 @click.option("--root", type=click.Path(path_type=Path), help="The dataset's root.")
 @click.option("--annotations", type=click.Path(path_type=Path), help="Its annotation file.")
+@click.option(
+    "--allow-outside-root",
+    is_flag=True,
+    help="Accept annotation paths that lead outside --root (default: reason outside_root).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
 def check(
     models_dir: Path | None,
@@ -50,6 +55,7 @@ def check(
     dataset: str | None,
     root: Path | None,
     annotations: Path | None,
+    allow_outside_root: bool,
     as_json: bool,
 ) -> None:
     """Validate the user-provided folders (and a dataset) before any work starts.
@@ -67,7 +73,7 @@ def check(
     blocking = False
     report = {}
     if dataset is not None:
-        blocking |= _check_dataset(dataset, root, annotations, as_json, report)
+        blocking |= _check_dataset(dataset, root, annotations, allow_outside_root, as_json, report)
     for title, folder, checker in _folder_checks(models_dir, experts_dir):
         if not folder.is_dir():
             raise click.BadParameter(f"{folder} is not a folder", param_hint=title)
@@ -83,12 +89,15 @@ def check(
         raise SystemExit(1)
 
 
-def _check_dataset(name, root, annotations, as_json: bool, report: dict) -> bool:
-    """Report one dataset; True when it cannot be labelled as it is."""
+def _check_dataset(
+    name, root, annotations, allow_outside_root: bool, as_json: bool, report: dict
+) -> bool:
+    """Report one dataset; True when it cannot be labelled as it is (unreadable, or no file
+    that is inside the root and present)."""
     from furpe_label.workflows.dataset_check import check_dataset
 
     try:
-        found = check_dataset(name, root, annotations)
+        found = check_dataset(name, root, annotations, allow_outside_root)
     except (ValueError, FileNotFoundError) as error:
         found = {"dataset": name, "error": str(error)}
     if as_json:
@@ -98,7 +107,8 @@ def _check_dataset(name, root, annotations, as_json: bool, report: dict) -> bool
         for key, value in found.items():
             click.echo(f"  {key}: {value}")
         click.echo("")
-    return "error" in found or found.get("files_missing", 0) == found.get("files", -1)
+    unusable = found.get("files_missing", 0) + found.get("files_outside_root", 0)
+    return "error" in found or unusable == found.get("files", -1)
 
 
 def _folder_checks(models_dir: Path | None, experts_dir: Path | None) -> list:

@@ -86,6 +86,12 @@ def _group_verbosity() -> int:
     help="Annotation file (default: the official name under --root).",
 )
 @click.option(
+    "--allow-outside-root",
+    is_flag=True,
+    help="Label files the annotations name outside --root (default: reason outside_root, "
+    "not opened); recorded in run.json.",
+)
+@click.option(
     "--out",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
@@ -204,6 +210,7 @@ def run(**options) -> None:
         shard_size=options["shard_size"],
         fitting_iterations=options["fitting_iterations"],
         fusion=FusionConfig(wrist=options["wrist"]),
+        allow_outside_root=options["allow_outside_root"],
     )
     resources = RunResources(device=options["device"], batch_size=options["batch_size"])
     chosen_by = (

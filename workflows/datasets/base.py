@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from furpe_label.storage.manifest import ColumnValues, build_manifest_table
+from furpe_label.workflows.datasets.containment import mark_outside_root
 from furpe_label.workflows.datasets.readers import DatasetError
 
 LOG = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ class DatasetAdapter(ABC):
         self.annotations = Path(annotations).expanduser().absolute() if annotations else None
         self.skipped: Counter[str] = Counter()
         self.used_files: list[Path] = []
+        self.outside_root = 0
+        self.allow_outside_root = False
         if self.root is None and self.needs_root:
             raise DatasetError(f"dataset {self.name!r} needs --root DIR")
         if self.root is not None and not self.root.exists():
@@ -120,10 +123,16 @@ class DatasetAdapter(ABC):
             "root": str(self.root) if self.root else None,
             "annotations": [str(p) for p in self.used_files],
             "skipped": dict(self.skipped),
+            "outside_root": self.outside_root,
+            "allow_outside_root": self.allow_outside_root,
         }
 
-    def build_manifest(self) -> pa.Table:
+    def build_manifest(self, allow_outside_root: bool = False) -> pa.Table:
         """The manifest table (see :func:`furpe_label.storage.manifest.build_manifest_table`).
+
+        Every row's file is checked against the root here, once for every adapter
+        (:mod:`.containment`): one that leaves it gets ``input_reason`` ``outside_root`` and
+        is never opened, unless ``allow_outside_root``.
 
         Raises:
             DatasetError: an unreadable or malformed annotation file (named), or a dataset
@@ -131,6 +140,8 @@ class DatasetAdapter(ABC):
         """
         self.used_files = []
         self.skipped.clear()
+        self.outside_root = 0
+        self.allow_outside_root = allow_outside_root  # readers that open files consult it
         columns = self.read_columns()
         n = len(next(iter(columns.values()))) if columns else 0
         if n == 0:
@@ -138,5 +149,15 @@ class DatasetAdapter(ABC):
             raise DatasetError(f"{where}: no person instances found for dataset {self.name!r}")
         for reason, count in self.skipped.items():
             LOG.warning("%s: skipped %d annotations (%s)", self.name, count, reason)
+        if self.root is not None:
+            self.outside_root = mark_outside_root(columns, self.root, n, allow_outside_root)
+        if self.outside_root:
+            LOG.warning(
+                "%s: %d rows name files outside the root %s (%s)",
+                self.name,
+                self.outside_root,
+                self.root,
+                "allowed" if allow_outside_root else "not opened: reason outside_root",
+            )
         columns = {"dataset": [self.name] * n, **columns}
         return build_manifest_table(columns, self.info())

@@ -24,6 +24,7 @@ from furpe_label.experts.detectors.wholebody import wholebody133_to_openpose137
 from furpe_label.storage.manifest import ColumnValues
 from furpe_label.storage.manifest_columns import KEYPOINTS_ANNOTATION
 from furpe_label.workflows.datasets.base import DatasetAdapter
+from furpe_label.workflows.datasets.boxes import box_problems, checked_boxes
 from furpe_label.workflows.datasets.coco_json import coco_annotations
 from furpe_label.workflows.datasets.keypoints import visibility_to_confidence
 from furpe_label.workflows.datasets.readers import as_array, load_json, resolve_under
@@ -53,10 +54,12 @@ def image_folder(root: Path, annotation_file: Path) -> Path:
 
 
 def _part_box(ann: dict, box_key: str, valid_key: str, where: str) -> np.ndarray:
+    """A part box, NaN when absent, marked not valid, or unusable (the release writes
+    ``[0, 0, 0, 0]`` for parts it has no box for)."""
     if box_key not in ann or not ann.get(valid_key, True):
         return np.full(4, np.nan)
     box = as_array(ann[box_key], (4,), f"{where}: {box_key}")
-    return box if box[2] > 0 and box[3] > 0 else np.full(4, np.nan)
+    return box if box_problems(box[None])[0] is None else np.full(4, np.nan)
 
 
 class CocoWholeBodyAdapter(DatasetAdapter):
@@ -84,11 +87,14 @@ class CocoWholeBodyAdapter(DatasetAdapter):
                 "box_lhand",
                 "box_rhand",
                 "wholebody",
+                "box_given",
+                "where",
             )
         }
         for path in self.annotation_files():
             folder = image_folder(root, path)
-            for ann, image, person, where in coco_annotations(load_json(path), path):
+            for found in coco_annotations(load_json(path), path):
+                ann, where = found.ann, found.where
                 if ann.get("iscrowd", 0):
                     self.skipped["iscrowd"] += 1
                     continue
@@ -99,10 +105,13 @@ class CocoWholeBodyAdapter(DatasetAdapter):
                     for key, count in _PARTS
                 ]
                 rows["wholebody"].append(np.concatenate(parts))
-                rows["image_path"].append(resolve_under(folder, image["file_name"]))
-                rows["person_idx"].append(person)
+                rows["image_path"].append(resolve_under(folder, found.file_name))
+                rows["person_idx"].append(found.person)
+                given = ann.get("bbox") not in (None, [])
+                rows["box_given"].append(given)
+                rows["where"].append(where)
                 rows["box_xywh"].append(
-                    as_array(ann.get("bbox", [np.nan] * 4), (4,), f"{where}: bbox")
+                    as_array(ann["bbox"] if given else [np.nan] * 4, (4,), f"{where}: bbox")
                 )
                 for column, box_key, valid_key in _PART_BOXES:
                     rows[column].append(_part_box(ann, box_key, valid_key, where))
@@ -110,9 +119,12 @@ class CocoWholeBodyAdapter(DatasetAdapter):
         if n == 0:
             return {"image_path": []}
         wholebody = visibility_to_confidence(np.asarray(rows.pop("wholebody")).reshape(n, 133, 3))
+        given, wheres = rows.pop("box_given"), rows.pop("where")
         columns: dict[str, ColumnValues] = {k: v for k, v in rows.items()}
-        for key in ("box_xywh", "box_face", "box_lhand", "box_rhand"):
+        for key in ("box_face", "box_lhand", "box_rhand"):
             columns[key] = np.asarray(rows[key]).reshape(n, 4)
+        boxes = np.asarray(rows["box_xywh"]).reshape(n, 4)
+        columns.update(checked_boxes(boxes, np.asarray(given), lambda row: f"{wheres[row]}.bbox"))
         columns["keypoints2d"] = wholebody133_to_openpose137(wholebody[..., :2], wholebody[..., 2])
         columns["keypoints2d_source"] = [KEYPOINTS_ANNOTATION] * n
         return columns

@@ -25,6 +25,7 @@ from furpe_label.experts.keypoints.conventions import OPENPOSE137_PARTS
 from furpe_label.storage.manifest import ColumnValues
 from furpe_label.storage.manifest_columns import KEYPOINTS_OPENPOSE
 from furpe_label.workflows.datasets.base import DatasetAdapter
+from furpe_label.workflows.datasets.boxes import checked_boxes
 from furpe_label.workflows.datasets.keypoints import keypoint_boxes
 from furpe_label.workflows.datasets.readers import (
     DatasetError,
@@ -68,7 +69,9 @@ class CuratedFitsAdapter(DatasetAdapter):
         path = self.annotation_files()[0]
         data = load_npz(path)
         require_keys(data, ("img_fns", "betas", "expression", "keypoints2D", "pose"), str(path))
-        image_paths = [_image_path(name, root) for name in strings(data["img_fns"])]
+        image_paths = [
+            _image_path(name, root) for name in strings(data["img_fns"], f"{path}: img_fns")
+        ]
         n = len(image_paths)
         pose = as_array(data["pose"], (n, -1, 3), f"{path}: pose")
         if pose.shape[1] not in (53, 55):
@@ -80,7 +83,7 @@ class CuratedFitsAdapter(DatasetAdapter):
         columns: dict[str, ColumnValues] = {
             "image_path": image_paths,
             "person_idx": person_indices(image_paths),
-            "box_xywh": keypoint_boxes(_confident(keypoints), 0.0, 1.2),
+            **checked_boxes(keypoint_boxes(_confident(keypoints), 0.0, 1.2), np.zeros(n, bool)),
             "smplx_global_orient": pose[:, 0],
             "smplx_body_pose": pose[:, 1:22],
             "smplx_jaw_pose": pose[:, 22],

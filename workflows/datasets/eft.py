@@ -24,6 +24,8 @@ import numpy as np
 from furpe_label.storage.manifest import ColumnValues
 from furpe_label.storage.manifest_columns import KEYPOINTS_OPENPOSE
 from furpe_label.workflows.datasets.base import DatasetAdapter
+from furpe_label.workflows.datasets.boxes import checked_boxes
+from furpe_label.workflows.datasets.json_fields import Place, as_object, member, objects, text
 from furpe_label.workflows.datasets.keypoints import body25_to_openpose137, rotmats_to_axis_angle
 from furpe_label.workflows.datasets.readers import (
     DatasetError,
@@ -36,6 +38,30 @@ from furpe_label.workflows.datasets.readers import (
 )
 
 _KEYS = ("imageName", "bbox_center", "bbox_scale", "parm_pose", "parm_shape", "parm_cam")
+
+
+ROTATION_TOLERANCE = 1e-2
+"""Largest |R^T R - I| entry accepted for a ``parm_pose`` rotation matrix."""
+
+
+def _checked_rotations(rotmats: np.ndarray, wheres: list[str]) -> np.ndarray:
+    """(N, 24, 3, 3) ``parm_pose`` when every matrix is a rotation (finite, orthonormal within
+    :data:`ROTATION_TOLERANCE`, determinant +1); else :class:`DatasetError` naming the first
+    fit and joint that is not."""
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(rotmats.astype(np.float32)).all(axis=(-2, -1))
+        safe = np.where(finite[..., None, None], rotmats, np.eye(3))
+        gram = np.einsum("...ji,...jk->...ik", safe, safe) - np.eye(3)
+        orthonormal = np.abs(gram).max(axis=(-2, -1)) <= ROTATION_TOLERANCE
+        proper = np.linalg.det(safe) > 0
+    bad = np.argwhere(~(finite & orthonormal & proper))
+    if len(bad):
+        fit, joint = (int(v) for v in bad[0])
+        raise DatasetError(
+            f"{wheres[fit]}: parm_pose[{joint}] is not a rotation matrix "
+            f"({rotmats[fit, joint].round(4).tolist()}); {len(bad)} such matrices in the file"
+        )
+    return rotmats
 
 
 class EFTAdapter(DatasetAdapter):
@@ -56,17 +82,26 @@ class EFTAdapter(DatasetAdapter):
     def read_columns(self) -> dict[str, ColumnValues]:
         root = self.require_root()
         rows: dict[str, list] = {
-            k: [] for k in ("image_path", "center", "scale", "rotmats", "betas", "cam", "body25")
+            k: []
+            for k in (
+                "image_path",
+                "center",
+                "scale",
+                "rotmats",
+                "betas",
+                "cam",
+                "body25",
+                "where",
+            )
         }
         for path in self.annotation_files():
-            data = load_json(path)
-            require_keys(data, ("data",), str(path))
-            if not isinstance(data["data"], list):
-                raise DatasetError(f"{path}: 'data' must be a list of fits")
-            for i, fit in enumerate(data["data"]):
-                where = f"{path}: data[{i}]"
+            top = Place(path)
+            entries = member(as_object(load_json(path), top), "data", top)
+            for place, fit in objects(entries, top.key("data")):
+                where = str(place)
                 require_keys(fit, _KEYS, where)
-                rows["image_path"].append(resolve_under(root, Path(str(fit["imageName"])).name))
+                name = Path(text(fit, "imageName", place)).name
+                rows["image_path"].append(resolve_under(root, name or "."))
                 rows["center"].append(as_array(fit["bbox_center"], (2,), f"{where}: bbox_center"))
                 rows["scale"].append(float(as_array(fit["bbox_scale"], (), f"{where}: bbox_scale")))
                 rows["rotmats"].append(
@@ -78,17 +113,26 @@ class EFTAdapter(DatasetAdapter):
                 if fit.get("gt_keypoint_2d") is not None:
                     body = as_array(fit["gt_keypoint_2d"], (49, 3), f"{where}: gt_keypoint_2d")[:25]
                 rows["body25"].append(body)
+                rows["where"].append(where)
         n = len(rows["image_path"])
         if n == 0:
             return {"image_path": []}
-        pose = rotmats_to_axis_angle(np.asarray(rows["rotmats"]))
+        pose = rotmats_to_axis_angle(_checked_rotations(np.asarray(rows["rotmats"]), rows["where"]))
         keypoints = body25_to_openpose137(np.asarray(rows["body25"]))
         detected = keypoints[..., 2].max(axis=1) > 0
         keypoints[~detected] = np.nan
+        centers, scales = np.asarray(rows["center"]), np.asarray(rows["scale"])
+        wheres = rows["where"]
+
+        def where(row: int) -> str:
+            return (
+                f"{wheres[row]} (bbox_center {centers[row].tolist()}, bbox_scale {scales[row]:.6g})"
+            )
+
         return {
             "image_path": rows["image_path"],
             "person_idx": person_indices(rows["image_path"]),
-            "box_xywh": center_scale_to_xywh(np.asarray(rows["center"]), np.asarray(rows["scale"])),
+            **checked_boxes(center_scale_to_xywh(centers, scales), np.ones(n, bool), where),
             "smpl_global_orient": pose[:, 0],
             "smpl_body_pose": pose[:, 1:],
             "smpl_betas": np.asarray(rows["betas"]),

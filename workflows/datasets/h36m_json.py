@@ -26,6 +26,9 @@ import numpy as np
 
 from furpe_label.storage.manifest import ColumnValues
 from furpe_label.storage.manifest_columns import JOINTS_CAMERA
+from furpe_label.workflows.datasets.boxes import checked_boxes
+from furpe_label.workflows.datasets.coco_json import CocoPerson, coco_annotations
+from furpe_label.workflows.datasets.json_fields import identifier, integer, member
 from furpe_label.workflows.datasets.readers import (
     DatasetError,
     as_array,
@@ -70,14 +73,24 @@ def _sibling(data_file: Path, suffix: str) -> Path:
     return path
 
 
-def _joints(table: object, image: dict, path: Path) -> np.ndarray | None:
-    """(17, 3) world mm of the image's frame, or None when the file has no entry."""
+def _joints(table: object, keys: tuple[str, str, str], where: str) -> np.ndarray | None:
+    """(17, 3) world mm of (action, subaction, frame), or None when the file has no entry."""
+    action, subaction, frame = keys
     try:
-        frames = table[str(image["action_idx"])][str(image["subaction_idx"])]  # type: ignore[index]
-        value = frames[str(image["frame_idx"])]
-    except (KeyError, TypeError):
+        value = table[action][subaction][frame]  # type: ignore[index]
+    except (KeyError, TypeError, IndexError):
         return None
-    return as_array(value, (17, 3), f"{path}: frame {image['frame_idx']}")
+    return as_array(value, (17, 3), f"{where}: frame {frame}")
+
+
+def _image_fields(found: CocoPerson) -> tuple[str, str, str, str, int]:
+    """(subject, action, subaction, camera, frame) of the annotation's image, typed."""
+    image, place = found.image, found.image_place
+    subject, action, subaction, camera = (
+        str(identifier(image, key, place))
+        for key in ("subject", "action_idx", "subaction_idx", "cam_idx")
+    )
+    return subject, action, subaction, camera, integer(image, "frame_idx", place)
 
 
 def h36m_json_columns(data_files: list[Path], root: Path) -> dict[str, ColumnValues]:
@@ -99,29 +112,20 @@ def h36m_json_columns(data_files: list[Path], root: Path) -> dict[str, ColumnVal
         )
     }
     missing_joints = 0
+    wheres: list[str] = []
     for data_file in data_files:
         cameras = _cameras(_sibling(data_file, "camera"))
         joint_file = _sibling(data_file, "joint_3d")
         joint_table = load_json(joint_file)
         data = load_json(data_file)
-        require_keys(data, ("images", "annotations"), str(data_file))
-        images = {}
-        for image in data["images"]:
-            require_keys(image, _IMAGE_KEYS, f"{data_file}: image {image.get('id', '?')}")
-            images[image["id"]] = image
-        per_image: dict[int, int] = {}
-        for ann in data["annotations"]:
-            where = (
-                f"{data_file}: annotation {ann.get('id', '?') if isinstance(ann, dict) else '?'}"
-            )
-            require_keys(ann, ("image_id", "bbox"), where)
-            image = images.get(ann["image_id"])
-            if image is None:
-                raise DatasetError(f"{where}: image_id {ann['image_id']} is not in 'images'")
-            cam = cameras.get(str(image["cam_idx"]))
+        for found in coco_annotations(data, data_file, _IMAGE_KEYS):
+            where = found.where
+            box = as_array(member(found.ann, "bbox", found.place), (4,), f"{where}: bbox")
+            subject, action, subaction, camera, frame = _image_fields(found)
+            cam = cameras.get(camera)
             if cam is None:
-                raise DatasetError(f"{where}: camera {image['cam_idx']} not in the camera file")
-            world = _joints(joint_table, image, joint_file)
+                raise DatasetError(f"{where}: camera {camera} not in the camera file")
+            world = _joints(joint_table, (action, subaction, str(frame)), str(joint_file))
             if world is None:
                 missing_joints += 1
                 joints = np.full((17, 4), np.nan)
@@ -129,14 +133,13 @@ def h36m_json_columns(data_files: list[Path], root: Path) -> dict[str, ColumnVal
                 joints = np.concatenate(
                     [(world @ cam["R"].T) / 1000.0 + cam["t"], np.ones((17, 1))], axis=1
                 )
-            person = per_image.get(ann["image_id"], 0)
-            per_image[ann["image_id"]] = person + 1
-            rows["image_path"].append(resolve_under(root / "images", image["file_name"]))
-            rows["subject"].append(f"S{image['subject']}")
-            rows["sequence"].append(str(Path(image["file_name"]).parent))
-            rows["frame"].append(int(image["frame_idx"]))
-            rows["person_idx"].append(person)
-            rows["box_xywh"].append(as_array(ann["bbox"], (4,), f"{where}: bbox"))
+            rows["image_path"].append(resolve_under(root / "images", found.file_name))
+            rows["subject"].append(f"S{subject}")
+            rows["sequence"].append(str(Path(found.file_name).parent))
+            rows["frame"].append(frame)
+            rows["person_idx"].append(found.person)
+            rows["box_xywh"].append(box)
+            wheres.append(where)
             rows["focal"].append(cam["f"])
             rows["principal_point"].append(cam["c"])
             rows["cam_rotation"].append(cam["R"])
@@ -149,7 +152,6 @@ def h36m_json_columns(data_files: list[Path], root: Path) -> dict[str, ColumnVal
         return {"image_path": []}
     columns: dict[str, ColumnValues] = {k: v for k, v in rows.items()}
     for key in (
-        "box_xywh",
         "focal",
         "principal_point",
         "cam_rotation",
@@ -157,6 +159,8 @@ def h36m_json_columns(data_files: list[Path], root: Path) -> dict[str, ColumnVal
         "joints3d",
     ):
         columns[key] = np.asarray(rows[key], np.float64) if n else np.zeros((0,))
+    boxes = np.asarray(rows["box_xywh"], np.float64).reshape(n, 4)
+    columns.update(checked_boxes(boxes, np.ones(n, bool), lambda row: f"{wheres[row]}.bbox"))
     columns["joints3d_convention"] = ["h36m17"] * n
     columns["joints3d_frame"] = [JOINTS_CAMERA] * n
     return columns

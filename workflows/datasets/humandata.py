@@ -41,6 +41,7 @@ from furpe_label.storage.exports.humandata_keypoints import (
 )
 from furpe_label.storage.manifest import ColumnValues
 from furpe_label.storage.manifest_columns import JOINTS_ROOT_RELATIVE, KEYPOINTS_ANNOTATION
+from furpe_label.workflows.datasets.boxes import checked_boxes
 from furpe_label.workflows.datasets.keypoints import named_to_openpose137
 from furpe_label.workflows.datasets.readers import (
     DatasetError,
@@ -114,18 +115,26 @@ def _body_model(data: dict, key: str, shapes: dict, n: int, path: Path) -> dict[
 def humandata_columns(data: dict, path: Path, root: Path) -> dict[str, ColumnValues]:
     """Manifest columns of a loaded HumanData npz (``path`` only names the file in errors)."""
     require_keys(data, ("image_path", "bbox_xywh"), str(path))
-    image_paths = [resolve_under(root, p) for p in strings(data["image_path"])]
+    image_paths = [
+        resolve_under(root, p) for p in strings(data["image_path"], f"{path}: image_path")
+    ]
     n = len(image_paths)
     boxes = as_array(data["bbox_xywh"], (n, -1), f"{path}: bbox_xywh")
     if boxes.shape[1] not in (4, 5):
         raise DatasetError(f"{path}: bbox_xywh must be (N, 4) or (N, 5), got {boxes.shape}")
     box = boxes[:, :4].copy()
-    if boxes.shape[1] == 5:
-        box[boxes[:, 4] <= 0] = np.nan
+    # mmhuman3d writes [0, 0, 0, 0, 0] for "no box": a flag <= 0 (or, without the flag
+    # column, all zeros) means the people are found at run time; any other box is given.
+    given = boxes[:, 4] > 0 if boxes.shape[1] == 5 else np.any(box != 0, axis=1)
+    box[~given] = np.nan
+
+    def where(row: int) -> str:
+        return f"{path}: bbox_xywh row {row}"
+
     columns: dict[str, ColumnValues] = {
         "image_path": image_paths,
         "person_idx": person_indices(image_paths),
-        "box_xywh": box,
+        **checked_boxes(box, given, where),
     }
     if "keypoints3d" in data:
         joints = _keypoints(data, "keypoints3d", n, 4, path)
@@ -174,12 +183,13 @@ def _wholebody_keypoints(data: dict, n: int, path: Path) -> dict[str, ColumnValu
     return {"keypoints2d": keypoints, "keypoints2d_source": [KEYPOINTS_ANNOTATION] * n}
 
 
-def humandata_cameras(data: dict, subject_camera: list[tuple[str, str] | None]) -> dict:
+def humandata_cameras(data: dict, subject_camera: list[tuple[str, str] | None], path: Path) -> dict:
     """Per-row camera columns from HumanData's ``cam_param`` (mmhuman3d's Human3.6M converter).
 
     ``cam_param`` maps ``(subject, camera_id)`` to a CameraParameter dict: ``in_mat`` (3x3 K),
     ``rotation_mat`` (world->camera R), ``translation`` (metres). Rows whose key is missing
-    get nulls.
+    get nulls; a camera whose matrices are not numbers of the right shape raises
+    :class:`DatasetError` naming ``path`` and the camera.
     """
     params = _item(data.get("cam_param"))
     n = len(subject_camera)
@@ -190,11 +200,12 @@ def humandata_cameras(data: dict, subject_camera: list[tuple[str, str] | None]) 
             cam = params.get(key) if key is not None else None
             if not isinstance(cam, dict) or "in_mat" not in cam:
                 continue
-            k = np.asarray(cam["in_mat"], np.float64).reshape(3, 3)
+            where = f"{path}: cam_param[{key!r}]"
+            k = as_array(cam["in_mat"], (3, 3), f"{where}.in_mat")
             focal[i], centre[i] = (k[0, 0], k[1, 1]), (k[0, 2], k[1, 2])
             if "rotation_mat" in cam and "translation" in cam:
-                rotation[i] = np.asarray(cam["rotation_mat"], np.float64).reshape(3, 3)
-                translation[i] = np.asarray(cam["translation"], np.float64).reshape(3)
+                rotation[i] = as_array(cam["rotation_mat"], (3, 3), f"{where}.rotation_mat")
+                translation[i] = as_array(cam["translation"], (3,), f"{where}.translation")
     return {
         "focal": focal,
         "principal_point": centre,

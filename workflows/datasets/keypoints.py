@@ -44,9 +44,14 @@ def named_to_openpose137(points: np.ndarray, names: Sequence[str]) -> np.ndarray
 
 
 def visibility_to_confidence(points: np.ndarray) -> np.ndarray:
-    """COCO-style (…, 3) x, y, v (v = 0 not labelled, > 0 labelled) -> x, y, conf in {0, 1}."""
+    """COCO-style (…, 3) x, y, v (v = 0 not labelled, > 0 labelled) -> x, y, conf in {0, 1}.
+
+    A point whose x or y is not finite (a NaN / Infinity literal, 1e300) counts as not
+    labelled."""
     points = np.asarray(points, np.float64).copy()
-    labelled = points[..., 2] > 0
+    with np.errstate(invalid="ignore", over="ignore"):
+        finite = np.isfinite(points[..., :2].astype(np.float32)).all(axis=-1)
+        labelled = (points[..., 2] > 0) & finite
     points[..., 2] = labelled
     points[~labelled] = 0.0
     return points

@@ -42,7 +42,7 @@ def npz_columns(
             f"bbox_xywh) keys; found: {found}"
         )
     columns = humandata_columns(data, path, root)
-    names = strings(data["image_path"])
+    names = strings(data["image_path"], f"{path}: image_path")
     parsed = [parse_name(name) for name in names]
     columns.update(
         subject=[p[0] for p in parsed],
@@ -50,5 +50,5 @@ def npz_columns(
         frame=[p[2] for p in parsed],
     )
     if camera_key is not None and "cam_param" in data:
-        columns.update(humandata_cameras(data, [camera_key(name) for name in names]))
+        columns.update(humandata_cameras(data, [camera_key(name) for name in names], path))
     return columns

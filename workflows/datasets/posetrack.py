@@ -26,7 +26,13 @@ import numpy as np
 from furpe_label.storage.manifest import ColumnValues
 from furpe_label.storage.manifest_columns import KEYPOINTS_ANNOTATION
 from furpe_label.workflows.datasets.base import DatasetAdapter
-from furpe_label.workflows.datasets.coco_json import category_keypoint_names, coco_annotations
+from furpe_label.workflows.datasets.boxes import checked_boxes
+from furpe_label.workflows.datasets.coco_json import (
+    CocoPerson,
+    category_keypoint_names,
+    coco_annotations,
+)
+from furpe_label.workflows.datasets.json_fields import optional_integer
 from furpe_label.workflows.datasets.keypoints import (
     keypoint_boxes,
     named_to_openpose137,
@@ -56,11 +62,11 @@ POSETRACK_KEYPOINTS = (
 _PLACEHOLDERS = ("left_ear", "right_ear")
 
 
-def _frame_number(image: dict) -> int:
-    stem = Path(str(image["file_name"])).stem
-    if stem.isdigit():
+def _frame_number(found: CocoPerson) -> int:
+    stem = Path(found.file_name).stem
+    if stem.isascii() and stem.isdigit() and len(stem) <= 12:
         return int(stem)
-    return int(image.get("frame_id", 0)) % 10000
+    return optional_integer(found.image, "frame_id", found.image_place, 0) % 10000
 
 
 class PoseTrackAdapter(DatasetAdapter):
@@ -83,7 +89,17 @@ class PoseTrackAdapter(DatasetAdapter):
         root = self.require_root()
         rows: dict[str, list] = {
             k: []
-            for k in ("image_path", "sequence", "frame", "person_idx", "box_xywh", "kps", "track")
+            for k in (
+                "image_path",
+                "sequence",
+                "frame",
+                "person_idx",
+                "box_xywh",
+                "kps",
+                "box_given",
+                "where",
+                "track",
+            )
         }
         for path in self.annotation_files():
             data = load_json(path)
@@ -91,41 +107,47 @@ class PoseTrackAdapter(DatasetAdapter):
             if len(names) != len(POSETRACK_KEYPOINTS):
                 raise DatasetError(f"{path}: {len(names)} keypoint names, expected 17")
             names = tuple("" if n in _PLACEHOLDERS else n for n in names)
-            for ann, image, person, where in coco_annotations(data, path):
+            for found in coco_annotations(data, path):
+                ann, where = found.ann, found.where
                 points = visibility_to_confidence(
                     as_array(
                         ann.get("keypoints") or [0.0] * 51, (51,), f"{where}: keypoints"
                     ).reshape(1, 17, 3)
                 )
+                given = ann.get("bbox") not in (None, [])
                 box = (
                     as_array(ann["bbox"], (4,), f"{where}: bbox")
-                    if ann.get("bbox")
+                    if given
                     else (keypoint_boxes(points, 0.0, 1.2)[0])
                 )
-                if not np.all(np.isfinite(box)):
+                if not given and not np.all(np.isfinite(box)):
                     self.skipped["no_box_and_no_keypoints"] += 1
                     continue
                 rows["kps"].append(points[0])
                 rows["box_xywh"].append(box)
-                rows["image_path"].append(resolve_under(root, image["file_name"]))
-                rows["sequence"].append(Path(str(image["file_name"])).parent.name)
-                rows["frame"].append(_frame_number(image))
-                rows["person_idx"].append(person)
-                track = ann.get("track_id")
-                rows["track"].append(None if track is None else (str(path), int(track)))
+                rows["box_given"].append(given)
+                rows["where"].append(where)
+                rows["image_path"].append(resolve_under(root, found.file_name))
+                rows["sequence"].append(Path(found.file_name).parent.name)
+                rows["frame"].append(_frame_number(found))
+                rows["person_idx"].append(found.person)
+                track = optional_integer(ann, "track_id", found.place, -1)
+                rows["track"].append(None if track < 0 else (str(path), track))
         n = len(rows["image_path"])
         if n == 0:
             return {"image_path": []}
         points = np.asarray(rows.pop("kps")).reshape(n, 17, 3)
+        given, wheres = np.asarray(rows.pop("box_given")), rows.pop("where")
         keypoints = named_to_openpose137(points, names) if n else np.zeros((0, 137, 3))
         labelled = keypoints[..., 2].max(axis=1) > 0
         keypoints[~labelled] = np.nan
+        boxes = np.asarray(rows["box_xywh"]).reshape(n, 4)
         tracks = rows.pop("track")
         rank = {key: i for i, key in enumerate(sorted({t for t in tracks if t is not None}))}
         return {
             **rows,
             "track_id": [None if t is None else rank[t] for t in tracks],
-            "box_xywh": np.asarray(rows["box_xywh"]).reshape(n, 4),
+            **checked_boxes(boxes, given, lambda row: f"{wheres[row]}.bbox"),
             "keypoints2d": keypoints,
             "keypoints2d_source": [KEYPOINTS_ANNOTATION if k else None for k in labelled],
         }

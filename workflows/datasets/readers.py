@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -25,7 +26,12 @@ class DatasetError(ValueError):
 
 
 def load_json(path: Path) -> Any:
-    """Parse a JSON file; a missing, unreadable or malformed file raises :class:`DatasetError`."""
+    """Parse a JSON file; a missing, unreadable or malformed file raises :class:`DatasetError`.
+
+    Every JSON annotation file is parsed here, so this is where nesting too deep for Python's
+    parser (a ``RecursionError``), integers too long to convert and bytes that are not UTF-8
+    become one sentence naming the file. ``NaN`` / ``Infinity`` literals parse to floats; the
+    readers check the values they use (boxes: :mod:`.boxes`)."""
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: annotation file not found")
@@ -36,8 +42,15 @@ def load_json(path: Path) -> Any:
         raise DatasetError(
             f"{path}: malformed JSON at line {err.lineno} column {err.colno}: {err.msg}"
         ) from err
+    except RecursionError as err:
+        raise DatasetError(
+            f"{path}: JSON nested too deeply to read (more than about "
+            f"{sys.getrecursionlimit()} levels of lists or objects)"
+        ) from err
     except (OSError, UnicodeDecodeError) as err:
         raise DatasetError(f"{path}: cannot be read ({err})") from err
+    except ValueError as err:  # e.g. an integer of more than 4300 digits
+        raise DatasetError(f"{path}: malformed JSON ({err})") from err
 
 
 def load_npz(path: Path) -> dict[str, Any]:
@@ -67,7 +80,7 @@ def as_array(value: Any, shape: tuple[int, ...], where: str) -> np.ndarray:
     """``value`` as float64 of ``shape`` (-1 = any); a mismatch raises :class:`DatasetError`."""
     try:
         array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError, RecursionError) as err:
         raise DatasetError(f"{where}: not numeric ({err})") from err
     ok = array.ndim == len(shape)
     ok = ok and all(s in (-1, a) for s, a in zip(shape, array.shape, strict=True))
@@ -76,9 +89,32 @@ def as_array(value: Any, shape: tuple[int, ...], where: str) -> np.ndarray:
     return array
 
 
-def strings(values: Any) -> list[str]:
-    """An array/list of str or bytes (npz ``imgname``) as a list of str."""
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in np.asarray(values).tolist()]
+def strings(values: Any, where: str) -> list[str]:
+    """A 1-D array/list of str or bytes (npz ``imgname``) as a list of str.
+
+    Raises:
+        DatasetError: not one-dimensional, an entry that is no string (a number, None), or
+            bytes that are not UTF-8; the message names ``where`` and the first bad entry.
+    """
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError, RecursionError) as err:
+        raise DatasetError(f"{where}: expected a list of paths ({err})") from err
+    if array.ndim != 1:
+        raise DatasetError(f"{where}: expected a list of paths, got shape {array.shape}")
+    out = []
+    for i, value in enumerate(array.tolist()):
+        if isinstance(value, bytes):
+            try:
+                value = value.decode()
+            except UnicodeDecodeError:
+                raise DatasetError(f"{where}[{i}]: path {value!r} is not UTF-8") from None
+        if not isinstance(value, str) or not value:
+            raise DatasetError(
+                f"{where}[{i}]: expected a non-empty path string, got {type(value).__name__}"
+            )
+        out.append(value)
+    return out
 
 
 def center_scale_to_xywh(center: np.ndarray, scale: np.ndarray) -> np.ndarray:

@@ -25,6 +25,7 @@ import numpy as np
 
 from furpe_label.storage.manifest import ColumnValues
 from furpe_label.storage.manifest_columns import JOINTS_ROOT_RELATIVE, KEYPOINTS_OPENPOSE
+from furpe_label.workflows.datasets.boxes import checked_boxes
 from furpe_label.workflows.datasets.keypoints import body25_to_openpose137
 from furpe_label.workflows.datasets.readers import (
     as_array,
@@ -38,9 +39,10 @@ from furpe_label.workflows.datasets.readers import (
 NameParser = Callable[[str], tuple[str | None, str | None, int | None]]
 """imgname -> (subject, sequence, frame), None where the name does not say."""
 
-_H36M_NAME = re.compile(r"(S\d+)_([^/]+)\.(\d+)_(\d+)\.\w+$")
-_3DHP_TRAIN_NAME = re.compile(r"(S\d+)/(Seq\d+)/imageFrames/(video_\d+)/frame_(\d+)\.\w+$")
-_3DHP_TEST_NAME = re.compile(r"(TS\d+)/imageSequence/img_(\d+)\.\w+$")
+# frame numbers of at most 12 digits: a longer one is no frame number (and would not fit int64)
+_H36M_NAME = re.compile(r"(S\d+)_([^/]+)\.(\d+)_(\d{1,12})\.\w+$")
+_3DHP_TRAIN_NAME = re.compile(r"(S\d+)/(Seq\d+)/imageFrames/(video_\d+)/frame_(\d{1,12})\.\w+$")
+_3DHP_TEST_NAME = re.compile(r"(TS\d+)/imageSequence/img_(\d{1,12})\.\w+$")
 
 
 def parse_h36m_name(imgname: str) -> tuple[str | None, str | None, int | None]:
@@ -75,16 +77,20 @@ def spin_columns(
 ) -> dict[str, ColumnValues]:
     """Manifest columns of a loaded SPIN npz (``path`` only names the file in errors)."""
     require_keys(data, ("imgname", "center", "scale"), str(path))
-    names = strings(data["imgname"])
+    names = strings(data["imgname"], f"{path}: imgname")
     n = len(names)
     center = as_array(data["center"], (n, 2), f"{path}: center")
     scale = as_array(data["scale"], (n,), f"{path}: scale").reshape(n)
     image_paths = [resolve_under(root, name) for name in names]
     parsed = [parse_name(name) for name in names]
+
+    def where(row: int) -> str:
+        return f"{path}: row {row} (center {center[row].tolist()}, scale {scale[row]:.6g})"
+
     columns: dict[str, ColumnValues] = {
         "image_path": image_paths,
         "person_idx": person_indices(image_paths),
-        "box_xywh": center_scale_to_xywh(center, scale),
+        **checked_boxes(center_scale_to_xywh(center, scale), np.ones(n, bool), where),
         "subject": [p[0] for p in parsed],
         "sequence": [p[1] for p in parsed],
         "frame": [p[2] for p in parsed],

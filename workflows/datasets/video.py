@@ -5,7 +5,8 @@ number), ``sequence`` (the video's path relative to the root without its suffix,
 People in each frame are found at run time (``person_idx`` / ``box_xywh`` null). The frame count
 is the container's (``cv2.CAP_PROP_FRAME_COUNT``); when the container does not say, the frames
 are counted by grabbing them. A video that cannot be opened keeps one row (frame 0) so the run
-reports it (``frame_unreadable``). ``frame_step`` takes every k-th frame.
+reports it (``frame_unreadable``); so does a video that leaves the root (a symlink pointing
+out: ``outside_root``, its frames not even counted). ``frame_step`` takes every k-th frame.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import cv2
 
 from furpe_label.storage.manifest import ColumnValues
 from furpe_label.workflows.datasets.base import DatasetAdapter
+from furpe_label.workflows.datasets.containment import RootResolver
 from furpe_label.workflows.datasets.image_folder import scan_files
 from furpe_label.workflows.datasets.readers import DatasetError
 
@@ -76,8 +78,12 @@ class VideoAdapter(DatasetAdapter):
     def read_columns(self) -> dict[str, ColumnValues]:
         root = self.require_root()
         rows: dict[str, list] = {"video_path": [], "frame_index": [], "frame": [], "sequence": []}
+        resolver = RootResolver(root)
         for video in self.videos():
-            count = frame_count(video)
+            if not self.allow_outside_root and not resolver.inside(resolver.resolve(str(video))):
+                count = 0  # a symlink out of the root: one row, marked outside_root, not opened
+            else:
+                count = frame_count(video)
             if count == 0:
                 LOG.warning("%s: cannot be opened or has no frames; one row kept", video)
             frames = range(0, max(count, 1), self.frame_step)
