@@ -110,6 +110,28 @@ def cache_file_problem(target: Path, source_sha256: str) -> str | None:
     return None
 
 
+def listed_files_problem(folder: Path, manifest_name: str) -> str | None:
+    """Why ``folder`` differs from its manifest's ``files`` list (``path``, ``sha256``), or None.
+
+    Used for the synthetic family written into the cache (``synthetic-models-seed0/``), whose
+    ``SYNTHETIC_MODELS.json`` lists every file with its digest.
+    """
+    try:
+        manifest = json.loads((folder / manifest_name).read_text(encoding="utf-8"))
+        listed = {entry["path"]: entry["sha256"] for entry in manifest["files"]}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return f"no readable {manifest_name} ({type(error).__name__})"
+    for relative, digest in sorted(listed.items()):
+        path = folder / relative
+        if not path.is_file() or path.is_symlink():
+            return f"{relative} is missing or not a regular file"
+        if sha256_of_file(path) != digest:
+            return f"{relative} changed after it was written (digest mismatch)"
+    found = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir()}
+    unlisted = sorted(found - set(listed) - {manifest_name})
+    return f"files it never wrote: {unlisted[:5]}" if unlisted else None
+
+
 def _member_headers(path: Path) -> dict[str, list[Any]]:
     """``{member: [dtype string, shape]}`` from each member's ``.npy`` header (no data read)."""
     out: dict[str, list[Any]] = {}
