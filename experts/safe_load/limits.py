@@ -16,8 +16,9 @@ the member), the limit and this module, before the memory is taken.
   ``keypoints2d`` of 10^6 x 190 x 3 float32 (2.3 GB).
 * :data:`MAX_NPZ_INFLATION` above :data:`NPZ_INFLATION_CHECKED_FROM`: a member that declares
   more than that many times its compressed size is refused (a zip bomb: a few MB of zeros that
-  inflate to GB). Real arrays compress less than 20-fold; the threshold keeps small constant
-  arrays (an all-zero mask) readable.
+  inflate to GB). The members read from one archive together may not inflate more than that
+  many times the archive's size either (many small bombs). Real arrays compress less than
+  20-fold; the threshold keeps small constant arrays (an all-zero mask) readable.
 * Lying sizes (a directory that declares a small member whose stream inflates further) cannot
   take more memory: members are inflated in chunks of :data:`NPZ_READ_CHUNK` bytes into a buffer
   of the announced size, and reading stops there (zip's CRC check then refuses the member).

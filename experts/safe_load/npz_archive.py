@@ -5,7 +5,8 @@
 
 * its declared uncompressed size is at most :data:`~.limits.MAX_NPZ_MEMBER_BYTES`;
 * above :data:`~.limits.NPZ_INFLATION_CHECKED_FROM` bytes, it inflates at most
-  :data:`~.limits.MAX_NPZ_INFLATION` times its compressed size (a zip bomb does not);
+  :data:`~.limits.MAX_NPZ_INFLATION` times its compressed size (a zip bomb does not), and the
+  members read so far together at most that many times the archive's size (many small bombs);
 * its ``.npy`` header's shape x itemsize fits in the declared size;
 
 and it is then read in bounded chunks that stop at the declared size (a stream that inflates
@@ -54,6 +55,8 @@ class NpzMembers(Mapping[str, Any]):
             infos = archive.infolist()
         self._infos = {info.filename.removesuffix(".npy"): info for info in infos}
         self._read: dict[str, Any] = {}
+        self._archive_bytes = max(self.path.stat().st_size, 1)
+        self._inflated = 0  # declared bytes of the members read so far
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._read:
@@ -74,6 +77,16 @@ class NpzMembers(Mapping[str, Any]):
     def _load(self, key: str, info: zipfile.ZipInfo) -> Any:
         source = f"{self.path}:{key}"
         check_declared_size(source, info)
+        self._inflated += info.file_size
+        ratio = self._inflated // self._archive_bytes
+        if self._inflated > NPZ_INFLATION_CHECKED_FROM and ratio > MAX_NPZ_INFLATION:
+            raise SizeLimitError(
+                source,
+                f"refused: with this member the archive's members inflate {ratio}-fold "
+                f"({self._archive_bytes} -> {self._inflated} bytes), more than the limit of "
+                f"{MAX_NPZ_INFLATION}-fold (MAX_NPZ_INFLATION in {_LIMITS}; many small zip "
+                "bombs); nothing more was inflated",
+            )
         with (
             attributed(source),
             zipfile.ZipFile(self.path) as archive,

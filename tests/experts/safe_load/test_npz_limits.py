@@ -118,3 +118,15 @@ def test_unused_members_of_a_dataset_npz_are_never_inflated(tmp_path):
     rows, grown = map(int, result.stdout.split())
     assert rows == 2
     assert grown < BOMB_BYTES / 2, f"reading the dataset grew the process by {grown} bytes"
+
+
+def test_many_small_bombs_are_refused_together(tmp_path):
+    path = tmp_path / "many.npz"
+    data = npy_header((6 * 2**20 // 8,)) + bytes(6 * 2**20)  # 6 MiB each: under the member check
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for index in range(12):
+            archive.writestr(f"m{index}.npy", data)
+    members = NpzMembers(path)
+    assert members["m0"].shape == (6 * 2**20 // 8,)  # one is fine
+    with pytest.raises(SizeLimitError, match=r"many\.npz:m\d+: refused: .*archive's members"):
+        safe_load_npz(path)
