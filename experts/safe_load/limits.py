@@ -9,6 +9,10 @@ the member), the limit and this module, before the memory is taken.
   tuple nested 10^6 deep used as a dict key would otherwise overflow the C stack when hashed
   (SIGSEGV). Official files nest at most 6 levels (a torch ``state_dict`` tensor's size tuple
   inside its ``_rebuild_tensor_v2`` arguments inside the OrderedDict inside the checkpoint dict).
+* :data:`MAX_TUPLE_ITEMS`: the items of one tuple counted the way hashing or walking it visits
+  them (nested tuples with repeats: a 300-byte pickle can reuse one tuple twice per level, 40
+  levels deep, and hashing it would take 2^40 steps). Official files hold tuples of a few
+  items (shapes, tensor arguments).
 * :data:`MAX_NPZ_MEMBER_BYTES`: the uncompressed size of one ``.npz`` member, as the zip
   directory declares it and as the member's ``.npy`` header announces it (shape x itemsize).
   Checked before the member is inflated. The largest official member is SMPL-X 2020's
@@ -28,6 +32,9 @@ from __future__ import annotations
 
 MAX_NESTING = 64
 """Deepest nesting of containers in one unpickled object (and in the loaded data)."""
+
+MAX_TUPLE_ITEMS = 10**6
+"""Most items one tuple may reach, nested tuples counted with repeats."""
 
 MAX_NPZ_MEMBER_BYTES = 4 * 2**30
 """Largest uncompressed ``.npz`` member (declared size and ``.npy`` header), 4 GiB."""

@@ -7,6 +7,11 @@ the depth of every container the unpickler builds (``1 +`` the deepest item, lea
 refuses, with :class:`~.errors.RefusedError`, any container or dict/set insertion that would
 pass :data:`~.limits.MAX_NESTING`, before the container is made or a key hashed.
 
+Hashing a tuple also visits every item of every tuple inside it, once per occurrence: the memo
+lets a pickle of a few hundred bytes reuse one tuple twice per level, so a tuple 40 levels deep
+would take 2^40 steps to hash. Each tuple's item count with repeats (its *weight*) is recorded
+too and bounded by :data:`~.limits.MAX_TUPLE_ITEMS`.
+
 Tuples and frozensets are immutable and built from finished items, so their recorded depth is
 exact, and no tuple deeper than the limit ever exists: hashing stays shallow. Lists, dicts and
 sets may still grow after they were placed in another container (through the memo); their
@@ -19,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from furpe_label.experts.safe_load.errors import RefusedError
-from furpe_label.experts.safe_load.limits import MAX_NESTING
+from furpe_label.experts.safe_load.limits import MAX_NESTING, MAX_TUPLE_ITEMS
 
 _LEAVES = (type(None), bool, int, float, complex, str, bytes)
 
@@ -30,6 +35,7 @@ class NestingDepth:
     def __init__(self, limit: int = MAX_NESTING) -> None:
         self.limit = limit
         self._depths: dict[int, int] = {}
+        self._weights: dict[int, int] = {}
         self._keep_alive: list[Any] = []
 
     def of(self, value: Any) -> int:
@@ -54,6 +60,16 @@ class NestingDepth:
 
     def made(self, container: Any, depth: int) -> Any:
         """Record a new container of ``depth``; returns it."""
+        if type(container) is tuple:
+            weights = self._weights
+            weight = len(container) + sum(weights.get(id(item), 0) for item in container)
+            if weight > MAX_TUPLE_ITEMS:
+                raise RefusedError(
+                    f"a tuple reaching {weight} items through nested (repeated) tuples, more "
+                    f"than {MAX_TUPLE_ITEMS} (MAX_TUPLE_ITEMS in "
+                    "furpe_label.experts.safe_load.limits)"
+                )
+            weights[id(container)] = weight
         if id(container) not in self._depths:
             self._keep_alive.append(container)
         self._depths[id(container)] = depth

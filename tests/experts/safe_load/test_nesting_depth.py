@@ -22,6 +22,7 @@ from furpe_label.experts.safe_load.limits import MAX_NESTING
 from tests.support.doubles.depth_bombs import (
     deep_key_pickle,
     deep_list_pickle,
+    repeated_tuple_key_pickle,
     write_deep_legacy_checkpoint,
     write_deep_npz,
     write_deep_pickle,
@@ -86,6 +87,24 @@ def test_deep_list_is_refused_with_the_limit():
         assert "lists.pkl" in str(error) and NESTING in str(error)
     else:
         raise AssertionError("a list nested 10^5 deep was loaded")
+
+
+def test_a_tuple_repeated_through_the_memo_is_refused_before_hashing(tmp_path):
+    path = tmp_path / "repeated.pkl"
+    path.write_bytes(repeated_tuple_key_pickle(40))
+    code = "import sys; from furpe_label.experts.safe_load import safe_pickle_load as load\n"
+    code += "try: load(sys.argv[1])\nexcept Exception as error: print(error)"
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,  # before the fix: 2^40 hash steps
+        check=True,
+    )
+    assert "repeated.pkl" in result.stdout and "MAX_TUPLE_ITEMS" in result.stdout, result.stdout
+    ten_levels = safe_pickle_loads(repeated_tuple_key_pickle(10), "ten.pkl")
+    assert len(ten_levels) == 1  # 2^10 tuples: fine
 
 
 def test_deep_key_is_refused_through_every_loader(tmp_path):

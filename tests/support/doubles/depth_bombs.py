@@ -79,3 +79,13 @@ def write_deep_npz(
         archive.writestr(f"{member}.npy", npy_object_member(deep_key_pickle(depth)))
     path.write_bytes(buffer.getvalue())
     return path
+
+
+def repeated_tuple_key_pickle(levels: int = 40) -> bytes:
+    """``{T: 1}`` where ``T0 = (None,)`` and ``T(i+1) = (Ti, Ti)`` through the memo: a few hundred
+    bytes, nested only ``levels`` deep, whose hash visits 2^levels tuples."""
+    ops = bytearray(b"\x80\x02}N\x85q\x000")
+    for level in range(levels):
+        ops += b"j" + struct.pack("<I", level) + b"j" + struct.pack("<I", level)
+        ops += b"\x86r" + struct.pack("<I", level + 1) + b"0"
+    return bytes(ops + b"j" + struct.pack("<I", levels) + b"K\x01s.")
