@@ -214,6 +214,16 @@ class RestrictedUnpickler(pickle._Unpickler):
         """``build(items)`` after checking the depth it would nest to (before any hash)."""
         return self.nesting.made(build(items), self.nesting.holding(items, opcode))
 
+    def load_mark(self) -> None:
+        """``MARK``: every mark is closed by an opcode that nests what follows one level deeper,
+        so marks open deeper than the nesting limit are refused at once."""
+        if len(self.metastack) >= self.nesting.limit:
+            raise RefusedError(
+                f"containers nested deeper than {self.nesting.limit} levels (MARK; the limit is "
+                "MAX_NESTING in furpe_label.experts.safe_load.limits)"
+            )
+        super().load_mark()
+
     def load_tuple(self) -> None:
         made = self._made(self.pop_mark(), "TUPLE", tuple)  # pop_mark replaces self.append
         self.append(made)
@@ -247,6 +257,7 @@ class RestrictedUnpickler(pickle._Unpickler):
     dispatch[pickle.SETITEM[0]] = load_setitem
     dispatch[pickle.SETITEMS[0]] = load_setitems
     dispatch[pickle.ADDITEMS[0]] = load_additems
+    dispatch[pickle.MARK[0]] = load_mark
     dispatch[pickle.TUPLE[0]] = load_tuple
     dispatch[pickle.TUPLE1[0]] = lambda self: self.load_tuple_n(1)
     dispatch[pickle.TUPLE2[0]] = lambda self: self.load_tuple_n(2)
