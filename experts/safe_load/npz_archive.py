@@ -70,10 +70,6 @@ class NpzMembers(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._infos)
 
-    def declared_bytes(self, key: str) -> int:
-        """The uncompressed size the zip directory declares for member ``key``."""
-        return self._infos[key].file_size
-
     def _load(self, key: str, info: zipfile.ZipInfo) -> Any:
         source = f"{self.path}:{key}"
         check_declared_size(source, info)
