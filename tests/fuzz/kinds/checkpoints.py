@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 from furpe_label.experts.safe_load import SafeLoadError, read_checkpoint
-from tests.support.doubles.fuzz_seeds import _spin_like_checkpoint, read_zip
+from tests.support.doubles.fuzz_seeds import _spin_like_checkpoint
 from tests.support.doubles.hostile_pickles import hostile_pickle
 from tests.support.doubles.pickle_fuzz import check_plain, mutate
 from tests.support.fuzz_harness import FuzzCase
@@ -175,6 +175,3 @@ def exercise(case: FuzzCase, target: Path) -> str:
         return f"refused: {error}"
     check_plain(loaded)
     return "accepted"
-
-
-__all__ = ["cases", "exercise", "read_zip"]
