@@ -7,6 +7,7 @@ synthetic family once into the cache folder (an atomic rename, safe with several
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -17,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from furpe_label.experts.bodymodels.loading import cache_root, load_body_model
+from furpe_label.experts.bodymodels.model_cache import listed_files_problem
+from furpe_label.experts.bodymodels.specs import SYNTHETIC_MANIFEST
 from furpe_label.experts.fusion.config import FusionConfig
 from furpe_label.experts.fusion.kinematics import SmplxRig
 from furpe_label.experts.fusion.shape_transfer import ShapeTransfer
@@ -42,18 +45,24 @@ def models_folder(config: RunConfig) -> Path:
     from furpe_label.experts.bodymodels.synthetic.family import write_synthetic_family
 
     target = cache_root() / f"synthetic-models-seed{SYNTHETIC_SEED}"
-    if (target / "smplx" / "SMPLX_NEUTRAL.npz").is_file():
+    problem = listed_files_problem(target, SYNTHETIC_MANIFEST) if target.exists() else None
+    if target.exists() and problem is None:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".synthetic-", dir=target.parent))
     try:
         write_synthetic_family(staging, seed=SYNTHETIC_SEED)
+        if problem is not None:  # never used: moved aside, then removed
+            logger.warning("model cache %s: %s; rebuilding it", target, problem)
+            with contextlib.suppress(OSError):  # another worker moved it first
+                os.rename(target, staging.with_name(staging.name + ".discarded"))
         try:
             os.rename(staging, target)
         except OSError:  # another worker won the race: its copy is the same bytes
             logger.debug("synthetic models already written by another process")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging.with_name(staging.name + ".discarded"), ignore_errors=True)
     return target
 
 

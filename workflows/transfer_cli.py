@@ -2,7 +2,8 @@
 over (closed-form betas + translation at the known pose, see
 :mod:`furpe_label.experts.fusion.shape_transfer`).
 
-Input ``.npz`` (read with ``allow_pickle=False``; nothing in it is executed), N samples:
+Input ``.npz`` (plain arrays only, read member by member within the safe loader's size
+limits; nothing in it is executed), N samples:
 
 ==================  ======================  =====================================
 key                 shape                   meaning
@@ -37,6 +38,7 @@ from furpe_label.experts.bodymodels.locate import MODELS_ENV, ModelsFolderError
 from furpe_label.experts.bodymodels.validate import BodyModelFileError
 from furpe_label.experts.fusion.shape_transfer import SMPL_BODY_JOINTS, ShapeTransfer
 from furpe_label.experts.fusion.transfer_correspondence import TransferDataError
+from furpe_label.experts.safe_load import NpzMembers
 
 REQUIRED_KEYS = ("global_orient", "body_pose", "betas")
 OPTIONAL_KEYS = ("transl",)
@@ -50,8 +52,8 @@ def read_smpl_npz(path: Path) -> dict[str, np.ndarray]:
             shapes, non-numeric or non-finite values (the message says which).
     """
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
+        members = NpzMembers(path, allow_objects=False)  # members size-checked, no pickles
+        arrays = {key: members[key] for key in members}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise _bad(f"{path} is not a readable .npz of plain arrays ({error})") from error
     unknown = sorted(set(arrays) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))

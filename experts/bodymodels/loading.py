@@ -7,18 +7,22 @@ against :mod:`specs`; then
 
 * SMPL and MANO layers receive the arrays as ``data_struct`` (smplx reads nothing itself);
 * SMPL-X and FLAME layers (whose constructors always read a file) read a *sanitised copy*:
-  plain-array ``.npz`` files (no object members, so ``np.load`` never unpickles) written to a
-  cache folder keyed by the source file's SHA-256 (``$FURPE_CACHE`` or
-  ``~/.cache/furpe-label``), together with the FLAME landmark embeddings in the names
-  smplx's FLAME layer expects.
+  a plain-array ``.npz`` of the model cache (:mod:`.model_cache`: no object members, so
+  smplx's ``np.load(allow_pickle=True)`` never unpickles; verified against its manifest and
+  the source file's digest before every use, rebuilt otherwise);
+* FLAME's constructor also unpickles ``flame_static_embedding.pkl`` and
+  ``flame_dynamic_embedding.npy`` from its folder: those are written, from the verified
+  embedding arrays of the cache, into a private temporary folder (beside a link to the
+  verified ``FLAME_<GENDER>.npz``) that exists only while the layer is built; no pickle is
+  ever read back from the cache.
 
 Defaults follow the project conventions: full axis-angle hand poses (``use_pca=False``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import os
 import pickle
 import tempfile
 from dataclasses import dataclass
@@ -26,19 +30,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse
 import smplx
 import torch
 from smplx.utils import Struct
 
 from furpe_label.experts.bodymodels import specs
 from furpe_label.experts.bodymodels.locate import find_file, resolve_models_dir
-from furpe_label.experts.bodymodels.validate import LoadedModelFile, load_and_validate
+from furpe_label.experts.bodymodels.model_cache import (
+    CACHE_ENV,
+    cache_root,
+    cached_plain_npz,
+    model_cache_folder,
+)
+from furpe_label.experts.bodymodels.validate import load_and_validate
 from furpe_label.experts.filecheck import sha256_of_file
+from furpe_label.experts.safe_load import NpzMembers
 
 logger = logging.getLogger(__name__)
 
-CACHE_ENV = "FURPE_CACHE"
+__all__ = ["CACHE_ENV", "BodyModel", "cache_root", "load_body_model", "locate_model_file"]
 _SPECS = {"smplx": specs.SMPLX, "smpl": specs.SMPL, "mano": specs.MANO, "flame": specs.FLAME}
 _NAMES = {
     "smplx": specs.SMPLX_FILE_NAMES,
@@ -68,86 +78,66 @@ class BodyModel:
     synthetic: dict[str, Any] | None
 
 
-def cache_root() -> Path:
-    """Folder for sanitised copies of model files."""
-    return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "furpe-label"))
+def _flame_embedding_files(models_dir: Path, flame_path: Path) -> list[Path]:
+    """smplx's two embedding files beside the FLAME file, else DECA's ``landmark_embedding.npy``."""
+    pair = [flame_path.parent / "flame_static_embedding.pkl"]
+    pair.append(flame_path.parent / "flame_dynamic_embedding.npy")
+    if all(path.is_file() for path in pair):
+        return pair
+    deca_path = find_file(models_dir, "flame", specs.FLAME_EMBEDDING_NAMES)
+    if deca_path is None:
+        raise FileNotFoundError(
+            f"no FLAME landmark embedding beside {flame_path}: expected DECA's "
+            "landmark_embedding.npy or smplx's flame_static_embedding.pkl + "
+            "flame_dynamic_embedding.npy"
+        )
+    return [deca_path]
 
 
-def _plain_arrays(data: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Only numeric/string numpy arrays (sparse made dense); dicts and objects dropped."""
-    out = {}
-    for key, value in data.items():
-        if scipy.sparse.issparse(value):
-            value = np.asarray(value.todense())
-        if isinstance(value, str):
-            value = np.asarray(value)
-        if isinstance(value, np.ndarray) and not value.dtype.hasobject:
-            out[key] = value
-    return out
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    """Write through a temporary file in the same folder, then rename (safe for workers)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
-    os.close(handle)
-    try:
-        write(Path(temp_name))
-        os.replace(temp_name, path)
-    finally:
-        if os.path.exists(temp_name):
-            os.unlink(temp_name)
-
-
-def _sanitised_npz(source: LoadedModelFile, key: str, file_name: str) -> Path:
-    target = cache_root() / "models" / key / file_name
-    if not target.is_file():
-        arrays = _plain_arrays(source.data)
-        _atomic_write(target, lambda temp: np.savez(temp, **arrays))
-    return target
-
-
-def _flame_embeddings(models_dir: Path, flame_path: Path, target_dir: Path) -> None:
-    """Write smplx's FLAME embedding files from the official ones or from DECA's."""
-    static_path = target_dir / "flame_static_embedding.pkl"
-    dynamic_path = target_dir / "flame_dynamic_embedding.npy"
-    if static_path.is_file() and dynamic_path.is_file():
-        return
-    smplx_static = flame_path.parent / "flame_static_embedding.pkl"
-    smplx_dynamic = flame_path.parent / "flame_dynamic_embedding.npy"
-    if smplx_static.is_file() and smplx_dynamic.is_file():
-        arrays = {"lmk_face_idx": specs.ArraySpec((51,)), "lmk_b_coords": specs.ArraySpec((51, 3))}
-        static = load_and_validate(smplx_static, arrays).data
-        dynamic = load_and_validate(
-            smplx_dynamic,
-            {
-                "lmk_face_idx": specs.ArraySpec((79, 17)),
-                "lmk_b_coords": specs.ArraySpec((79, 17, 3)),
-            },
-        ).data
-    else:
-        deca_path = find_file(models_dir, "flame", specs.FLAME_EMBEDDING_NAMES)
-        if deca_path is None:
-            raise FileNotFoundError(
-                f"no FLAME landmark embedding beside {flame_path}: expected DECA's "
-                "landmark_embedding.npy or smplx's flame_static_embedding.pkl + "
-                "flame_dynamic_embedding.npy"
-            )
-        deca = load_and_validate(deca_path, specs.FLAME_LANDMARK_EMBEDDING).data
-        static = {
-            "lmk_face_idx": deca["static_lmk_faces_idx"],
-            "lmk_b_coords": deca["static_lmk_bary_coords"],
+def _flame_embedding_arrays(files: list[Path]) -> dict[str, np.ndarray]:
+    """The four embedding arrays (see :mod:`.model_cache`) from smplx's pair or DECA's file."""
+    if len(files) == 2:
+        static_spec = {
+            "lmk_face_idx": specs.ArraySpec((51,)),
+            "lmk_b_coords": specs.ArraySpec((51, 3)),
         }
-        dynamic = {
-            "lmk_face_idx": deca["dynamic_lmk_faces_idx"],
-            "lmk_b_coords": deca["dynamic_lmk_bary_coords"],
+        dynamic_spec = {
+            "lmk_face_idx": specs.ArraySpec((79, 17)),
+            "lmk_b_coords": specs.ArraySpec((79, 17, 3)),
         }
-    static = {k: np.asarray(v) for k, v in static.items() if k in ("lmk_face_idx", "lmk_b_coords")}
-    dynamic = {
-        k: np.asarray(v) for k, v in dynamic.items() if k in ("lmk_face_idx", "lmk_b_coords")
+        static = load_and_validate(files[0], static_spec).data
+        dynamic = load_and_validate(files[1], dynamic_spec).data
+        return {
+            "static_lmk_face_idx": np.asarray(static["lmk_face_idx"]),
+            "static_lmk_b_coords": np.asarray(static["lmk_b_coords"]),
+            "dynamic_lmk_face_idx": np.asarray(dynamic["lmk_face_idx"]),
+            "dynamic_lmk_b_coords": np.asarray(dynamic["lmk_b_coords"]),
+        }
+    deca = load_and_validate(files[0], specs.FLAME_LANDMARK_EMBEDDING).data
+    return {
+        "static_lmk_face_idx": np.asarray(deca["static_lmk_faces_idx"]),
+        "static_lmk_b_coords": np.asarray(deca["static_lmk_bary_coords"]),
+        "dynamic_lmk_face_idx": np.asarray(deca["dynamic_lmk_faces_idx"]),
+        "dynamic_lmk_b_coords": np.asarray(deca["dynamic_lmk_bary_coords"]),
     }
-    _atomic_write(static_path, lambda temp: temp.write_bytes(pickle.dumps(static, protocol=4)))
-    _atomic_write(dynamic_path, lambda temp: np.save(temp, np.array(dynamic, dtype=object)))
+
+
+def _flame_layer(model: Path, embeddings: Path, variant: str, options: Any) -> torch.nn.Module:
+    """``smplx.FLAME`` built from the verified cache files, through a private folder that holds
+    the embedding files smplx unpickles (written here, from plain arrays, and then removed)."""
+    arrays = NpzMembers(embeddings, allow_objects=False)
+    static = {"lmk_face_idx": arrays["static_lmk_face_idx"]}
+    static["lmk_b_coords"] = arrays["static_lmk_b_coords"]
+    dynamic = {"lmk_face_idx": arrays["dynamic_lmk_face_idx"]}
+    dynamic["lmk_b_coords"] = arrays["dynamic_lmk_b_coords"]
+    with tempfile.TemporaryDirectory(prefix="furpe-flame-") as folder:
+        private = Path(folder)
+        (private / model.name).symlink_to(model)
+        (private / "flame_static_embedding.pkl").write_bytes(pickle.dumps(static, protocol=4))
+        holder = np.empty((), dtype=object)
+        holder[()] = dynamic
+        np.save(private / "flame_dynamic_embedding.npy", holder, allow_pickle=True)
+        return smplx.FLAME(str(private), ext="npz", gender=variant, **options)
 
 
 def _fix_mano_left_shapedirs(models_dir: Path, left: dict[str, Any]) -> dict[str, Any]:
@@ -220,16 +210,19 @@ def load_body_model(
             **layer_options,
         )
     elif kind == "smplx":
-        copy = _sanitised_npz(loaded, sha[:24], f"SMPLX_{variant.upper()}.npz")
+        copy = cached_plain_npz(
+            model_cache_folder(sha) / f"SMPLX_{variant.upper()}.npz", sha, lambda: loaded.data
+        )
         layer = smplx.SMPLX(str(copy), ext="npz", gender=variant, **layer_options)
     else:
-        embedding_files = sorted(path.parent.glob("*embedding*")) + [
-            p for p in [find_file(root, "flame", specs.FLAME_EMBEDDING_NAMES)] if p is not None
-        ]
-        key = sha[:16] + "-" + "".join(sha256_of_file(p)[:8] for p in embedding_files)
-        copy = _sanitised_npz(loaded, key, f"FLAME_{variant.upper()}.npz")
-        _flame_embeddings(root, path, copy.parent)
-        layer = smplx.FLAME(str(copy.parent), ext="npz", gender=variant, **layer_options)
+        folder = model_cache_folder(sha)
+        copy = cached_plain_npz(folder / f"FLAME_{variant.upper()}.npz", sha, lambda: loaded.data)
+        files = _flame_embedding_files(root, path)
+        digest = hashlib.sha256("".join(sha256_of_file(p) for p in files).encode()).hexdigest()
+        embeddings = cached_plain_npz(
+            folder / "flame_embeddings.npz", digest, lambda: _flame_embedding_arrays(files)
+        )
+        layer = _flame_layer(copy, embeddings, variant, layer_options)
     if loaded.synthetic is not None:
         logger.warning("%s is a SYNTHETIC stand-in model: outputs are not real labels", path)
     return BodyModel(layer=layer, kind=kind, path=path, sha256=sha, synthetic=loaded.synthetic)

@@ -29,7 +29,7 @@ from torch import nn
 
 from furpe_label.experts.geometry.rotations import rot6d_to_matrix
 from furpe_label.experts.networks.resnet import FEATURE_DIM, ResNet50Trunk
-from furpe_label.experts.safe_load import safe_load_npz
+from furpe_label.experts.safe_load import NpzMembers
 
 __all__ = [
     "SPIN_INIT_BUFFERS",
@@ -70,7 +70,7 @@ def load_smpl_mean_params(path: Path) -> SmplMeanParams:
         ValueError: naming the file and the missing / mis-sized / non-numeric key.
     """
     path = Path(path)
-    arrays = safe_load_npz(path)
+    arrays = NpzMembers(path)  # only the three members read below are inflated
     values = {}
     for key, shape in _MEAN_SHAPES.items():
         if key not in arrays:

@@ -4,6 +4,8 @@ Every problem the loader finds is a :class:`SafeLoadError` (a ``ValueError``) wh
 starts with the file (``path`` or ``path:member``) and says what was refused or unreadable::
 
     SafeLoadError                  unreadable: truncated, corrupt, not this kind of file
+    ├── SizeLimitError             refused: an .npz member whose declared size passes a limit of
+    │                              :mod:`.limits` (nothing was inflated)
     ├── UnsafePickleError          refused: a global off the allow-list, or an object that would
     │                              not be memory-safe (edited dtype, out-of-range sparse
     │                              indices, tensor larger than its stored data); nothing ran
@@ -22,6 +24,7 @@ from contextlib import contextmanager
 __all__ = [
     "CheckpointFormatError",
     "SafeLoadError",
+    "SizeLimitError",
     "UnsafeCheckpointError",
     "UnsafePickleError",
 ]
@@ -46,6 +49,10 @@ class UnsafePickleError(SafeLoadError):
 
     def __init__(self, source: object, problem: str) -> None:
         super().__init__(source, f"refused to load: {problem} (nothing was run)")
+
+
+class SizeLimitError(SafeLoadError):
+    """Refused before reading: a member larger than a limit of :mod:`.limits`."""
 
 
 class CheckpointFormatError(SafeLoadError):

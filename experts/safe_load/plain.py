@@ -24,8 +24,9 @@ import torch
 
 from furpe_label.experts.safe_load.body_model_objects import ChumpyArrayStandIn, recheck_sparse
 from furpe_label.experts.safe_load.errors import RefusedError
+from furpe_label.experts.safe_load.limits import MAX_NESTING
 
-MAX_DEPTH = 64
+MAX_DEPTH = MAX_NESTING
 _LEAVES = (type(None), bool, int, float, complex, str, bytes, np.generic)
 
 

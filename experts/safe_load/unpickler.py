@@ -17,6 +17,10 @@ resolve, call or mutate objects replaced by checked versions:
   and for a ``collections.OrderedDict`` a dict of plain attributes (``state_dict()``'s
   ``_metadata``), checked and dropped (:mod:`.ordered_dict_state`);
   ``SETITEM(S)``/``APPEND(S)``/``ADDITEMS`` only touch real dicts, lists and sets.
+* every opcode that builds or fills a container (``TUPLE*``, ``LIST``, ``DICT``, ``FROZENSET``,
+  ``APPEND(S)``, ``SETITEM(S)``, ``ADDITEMS``, ``BUILD``, ``REDUCE``) first checks how deep the
+  result would nest (:mod:`.nesting`), so no key deeper than
+  :data:`~.limits.MAX_NESTING` is ever hashed (a deeper one overflows the C stack).
 * persistent ids (torch storages) are resolved by the container reader that owns the stream.
 
 A refusal raises :class:`~.errors.RefusedError` before the object is built or used.
@@ -40,6 +44,7 @@ from furpe_label.experts.safe_load.body_model_objects import (
     is_sparse_class,
 )
 from furpe_label.experts.safe_load.errors import RefusedError
+from furpe_label.experts.safe_load.nesting import NestingDepth
 from furpe_label.experts.safe_load.numpy_objects import NumpyBuilder
 from furpe_label.experts.safe_load.ordered_dict_state import check_ordered_dict_state
 from furpe_label.experts.safe_load.torch_objects import STORAGE_DTYPES, StorageType, rebuild_tensor
@@ -91,6 +96,7 @@ class RestrictedUnpickler(pickle._Unpickler):
     ) -> None:
         super().__init__(file, encoding="latin1", fix_imports=True)
         self.numpy = NumpyBuilder()
+        self.nesting = NestingDepth()
         self._resolve_persistent = persistent_load
         self._globals: dict[tuple[str, str], Any] = {
             ("copyreg", "_reconstructor"): self._reconstructor,
@@ -150,7 +156,8 @@ class RestrictedUnpickler(pickle._Unpickler):
         func = self.stack[-1]
         if not any(func is allowed for allowed in self._callables) or type(args) is not tuple:
             raise RefusedError(f"the pickle calls {_name(func)}, which is not allowed")
-        self.stack[-1] = func(*args)
+        depth = self.nesting.of(args)
+        self.stack[-1] = self.nesting.made(func(*args), depth)
 
     def load_newobj(self) -> None:
         args = self.stack.pop()
@@ -162,6 +169,7 @@ class RestrictedUnpickler(pickle._Unpickler):
     def load_build(self) -> None:
         state = self.stack.pop()
         target = self.stack[-1]
+        self.nesting.grew(target, (state,), "BUILD")
         if isinstance(target, np.dtype) or type(target) is np.ndarray:
             self.numpy.build(target, state)
         elif isinstance(target, ChumpyArrayStandIn):
@@ -175,26 +183,65 @@ class RestrictedUnpickler(pickle._Unpickler):
 
     def load_append(self) -> None:
         value = self.stack.pop()
-        _require(self.stack[-1], list, "APPEND").append(value)
+        self._grow(list, "APPEND", (value,)).append(value)
 
     def load_appends(self) -> None:
         items = self.pop_mark()
-        _require(self.stack[-1], list, "APPENDS").extend(items)
+        self._grow(list, "APPENDS", items).extend(items)
 
     def load_setitem(self) -> None:
         value = self.stack.pop()
         key = self.stack.pop()
-        _require(self.stack[-1], dict, "SETITEM")[key] = value
+        self._grow(dict, "SETITEM", (key, value))[key] = value
 
     def load_setitems(self) -> None:
         items = self.pop_mark()
-        target = _require(self.stack[-1], dict, "SETITEMS")
+        target = self._grow(dict, "SETITEMS", items)
         for index in range(0, len(items), 2):
             target[items[index]] = items[index + 1]
 
     def load_additems(self) -> None:
         items = self.pop_mark()
-        _require(self.stack[-1], set, "ADDITEMS").update(items)
+        self._grow(set, "ADDITEMS", items).update(items)
+
+    def _grow(self, kind: type, opcode: str, items: Any) -> Any:
+        """The container on the stack, checked to be a ``kind`` that may hold ``items``."""
+        target = _require(self.stack[-1], kind, opcode)
+        self.nesting.grew(target, items, opcode)
+        return target
+
+    def _made(self, items: Any, opcode: str, build: Callable[[Any], Any]) -> Any:
+        """``build(items)`` after checking the depth it would nest to (before any hash)."""
+        return self.nesting.made(build(items), self.nesting.holding(items, opcode))
+
+    def load_mark(self) -> None:
+        """``MARK``: every mark is closed by an opcode that nests what follows one level deeper,
+        so marks open deeper than the nesting limit are refused at once."""
+        if len(self.metastack) >= self.nesting.limit:
+            raise RefusedError(
+                f"containers nested deeper than {self.nesting.limit} levels (MARK; the limit is "
+                "MAX_NESTING in furpe_label.experts.safe_load.limits)"
+            )
+        super().load_mark()
+
+    def load_tuple(self) -> None:
+        made = self._made(self.pop_mark(), "TUPLE", tuple)  # pop_mark replaces self.append
+        self.append(made)
+
+    def load_tuple_n(self, count: int) -> None:
+        self.stack[-count:] = [self._made(self.stack[-count:], "TUPLE", tuple)]
+
+    def load_list(self) -> None:
+        made = self._made(self.pop_mark(), "LIST", list)  # pop_mark replaces self.append
+        self.append(made)
+
+    def load_dict(self) -> None:
+        made = self._made(self.pop_mark(), "DICT", _pairs_dict)  # pop_mark replaces self.append
+        self.append(made)
+
+    def load_frozenset(self) -> None:
+        made = self._made(self.pop_mark(), "FROZENSET", frozenset)  # pop_mark replaces self.append
+        self.append(made)
 
     def _refuse_opcode(self) -> None:
         raise RefusedError(
@@ -210,6 +257,14 @@ class RestrictedUnpickler(pickle._Unpickler):
     dispatch[pickle.SETITEM[0]] = load_setitem
     dispatch[pickle.SETITEMS[0]] = load_setitems
     dispatch[pickle.ADDITEMS[0]] = load_additems
+    dispatch[pickle.MARK[0]] = load_mark
+    dispatch[pickle.TUPLE[0]] = load_tuple
+    dispatch[pickle.TUPLE1[0]] = lambda self: self.load_tuple_n(1)
+    dispatch[pickle.TUPLE2[0]] = lambda self: self.load_tuple_n(2)
+    dispatch[pickle.TUPLE3[0]] = lambda self: self.load_tuple_n(3)
+    dispatch[pickle.LIST[0]] = load_list
+    dispatch[pickle.DICT[0]] = load_dict
+    dispatch[pickle.FROZENSET[0]] = load_frozenset
     for _opcode in (pickle.INST, pickle.OBJ, pickle.NEWOBJ_EX, pickle.EXT1, pickle.EXT2):
         dispatch[_opcode[0]] = _refuse_opcode
     for _opcode in (pickle.EXT4, pickle.BYTEARRAY8, pickle.NEXT_BUFFER, pickle.READONLY_BUFFER):
@@ -221,6 +276,11 @@ def _require(target: Any, kind: type, opcode: str) -> Any:
     if type(target) is not kind and not (kind is dict and type(target) is OrderedDict):
         raise RefusedError(f"the pickle applies {opcode} to a {_name(type(target))} object")
     return target
+
+
+def _pairs_dict(items: list[Any]) -> dict[Any, Any]:
+    """``DICT``: the marked items as key, value, key, value, ..."""
+    return {items[index]: items[index + 1] for index in range(0, len(items), 2)}
 
 
 def _is_class(value: Any) -> bool:

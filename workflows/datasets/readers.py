@@ -1,9 +1,10 @@
 """Reading annotation files safely, with errors that name the file and what is wrong.
 
 Every loader raises :class:`DatasetError` (a ``ValueError``) whose message starts with the file's
-path. ``.npz`` files go through the project's restricted unpickler
-(:func:`furpe_label.experts.safe_load.safe_load_npz`): object members (HumanData's
-0-d dicts) are unpickled with an allow-list, so a crafted file cannot run code.
+path. ``.npz`` files are read member by member (:class:`furpe_label.experts.safe_load.NpzMembers`):
+only the members a layout looks up are inflated, each after its declared size was checked
+against the safe loader's limits, and object members (HumanData's 0-d dicts) are unpickled with
+an allow-list, so a crafted file cannot run code.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import json
 import os
 import sys
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from furpe_label.experts.safe_load import UnsafePickleError, safe_load_npz
+from furpe_label.experts.safe_load import NpzMembers, SafeLoadError
 
 
 class DatasetError(ValueError):
@@ -53,17 +54,34 @@ def load_json(path: Path) -> Any:
         raise DatasetError(f"{path}: malformed JSON ({err})") from err
 
 
-def load_npz(path: Path) -> dict[str, Any]:
-    """Load every member of an ``.npz`` archive (object members unpickled safely)."""
+def load_npz(path: Path) -> Mapping[str, Any]:
+    """The members of an ``.npz`` archive, each read (and checked) when first looked up."""
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: annotation file not found")
     try:
-        return safe_load_npz(path)
-    except UnsafePickleError as err:
-        raise DatasetError(f"{path}: refused: {err}") from err
+        return _NpzAnnotations(NpzMembers(path))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
         raise DatasetError(f"{path}: not a readable .npz archive ({err})") from err
+
+
+class _NpzAnnotations(Mapping[str, Any]):
+    """:class:`NpzMembers` whose read errors are :class:`DatasetError` (naming the member)."""
+
+    def __init__(self, members: NpzMembers) -> None:
+        self._members = members
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._members[key]
+        except SafeLoadError as err:
+            raise DatasetError(str(err)) from err
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._members)
+
+    def __len__(self) -> int:
+        return len(self._members)
 
 
 def require_keys(data: Mapping[str, Any], keys: Iterable[str], where: str) -> None:

@@ -2,8 +2,17 @@
 unpickler (:func:`furpe_label.experts.safe_load.safe_pickle_load`).
 
 Seeds are real pickles of the shapes body-model files hold (dicts of arrays, sparse matrices,
-nested lists); each case flips, drops, duplicates or inserts bytes, or appends opcodes. A
-refusal must be a :class:`SafeLoadError` whose message names the file.
+nested lists). A case is one of
+
+* a byte mutation of a seed (flip, drop, duplicate, insert, truncate);
+* an opcode-aware mutation (replace, delete, duplicate or swap opcodes, overwrite their
+  integer arguments, insert allowed or refused snippets: :func:`pickle_fuzz.mutate`);
+* a hand-written hostile stream (:mod:`tests.support.doubles.hostile_pickles`): nesting bombs
+  of every container opcode, tuples repeated through the memo, huge integers and lengths, memo
+  abuse, code-running globals and opcodes, random opcode streams of every family.
+
+A refusal must be a :class:`SafeLoadError` whose message names the file; what is accepted must
+be plain data, read in full (:func:`pickle_fuzz.check_plain`).
 """
 
 from __future__ import annotations
@@ -17,6 +26,8 @@ import numpy as np
 import scipy.sparse
 
 from furpe_label.experts.safe_load import SafeLoadError, safe_pickle_load
+from tests.support.doubles.hostile_pickles import hostile_pickle
+from tests.support.doubles.pickle_fuzz import check_plain, mutate
 from tests.support.fuzz_harness import FuzzCase
 
 
@@ -53,20 +64,31 @@ def cases(seed: int, count: int) -> Iterator[FuzzCase]:
     rng = random.Random(seed)
     seeds = _seed_pickles()
     for index in range(count):
+        roll = rng.random()
         which = rng.randrange(len(seeds))
-        how, data = _mutate(seeds[which], rng)
+        if roll < 0.3:
+            how, data = _mutate(seeds[which], rng)
+            name = f"seed {which} {how}"
+        elif roll < 0.55:
+            data = mutate(seeds[which], 0, rng)
+            name = f"seed {which} opcode mutation"
+        else:
+            name, data = hostile_pickle(rng)
 
         def build(folder: Path, data: bytes = data) -> Path:
             path = folder / "model.pkl"
             path.write_bytes(data)
             return path
 
-        yield FuzzCase(name=f"{index}: seed {which} {how}", build=build)
+        yield FuzzCase(name=f"{index}: {name}", build=build)
 
 
 def exercise(case: FuzzCase, target: Path) -> str:
     try:
-        safe_pickle_load(target)
+        loaded = safe_pickle_load(target)
     except SafeLoadError as error:
+        if target.name not in str(error):
+            raise AssertionError(f"the refusal does not name the file: {error}") from error
         return f"refused: {error}"
+    check_plain(loaded)
     return "accepted"
