@@ -31,7 +31,7 @@ def _rgb(path) -> np.ndarray:
 def test_both_basketball_players_are_found(use_faces):
     image = _rgb(BASKETBALL)
     height, width = image.shape[:2]
-    found = find_people(image, config=DetectorConfig(use_faces=use_faces))
+    found = find_people(image, config=DetectorConfig(use_faces=use_faces), blazepose=None)
     assert found.method == METHOD_OPENCV and found.failure is None
     assert found.boxes.shape == (2, 4) and found.scores.shape == (2,)
     centres = found.boxes[:, 0] + found.boxes[:, 2] / 2
