@@ -62,7 +62,7 @@ class BlazePoseConfig:
             are only found in tiles. 0 turns tiles off.
         min_tile_px: tiles smaller than this are not tried. On the hand-labelled photos,
             tiles of 114-171 px (upscaled to 224) found no one the whole image missed and
-            one false person; vtest.avi's 192-px tiles find 15 of its 24 labelled people,
+            one false person; vtest.avi's 192-px tiles find 14 of its 24 labelled people,
             the whole image none.
         same_body: see :func:`one_per_body`.
     """

@@ -55,7 +55,8 @@ def labelled_images(path: Path = LABELS) -> list[LabelledImage]:
 
 
 def load_rgb(source: str) -> np.ndarray | None:
-    """(H, W, 3) uint8 RGB of a label's source; None where the file is not there."""
+    """(H, W, 3) uint8 RGB of a label's source (``FILE#N``: frame N of a video); None where
+    the file is not there."""
     if source.startswith("skimage:"):
         from skimage import data
 
@@ -66,10 +67,24 @@ def load_rgb(source: str) -> np.ndarray | None:
 
         path = Path(matplotlib.cbook.get_sample_data(source.split(":", 1)[1], asfileobj=False))
     else:
-        path = REAL_DATA / source
+        path = REAL_DATA / source.split("#")[0]
     if not path.is_file():
         return None
+    if "#" in source:
+        return _video_frame(path, int(source.split("#")[1]))
     return np.ascontiguousarray(cv2.imread(str(path), cv2.IMREAD_COLOR)[..., ::-1])
+
+
+def _video_frame(path: Path, index: int) -> np.ndarray:
+    capture = cv2.VideoCapture(str(path))
+    try:
+        for _ in range(index + 1):
+            ok, frame = capture.read()
+            if not ok:
+                raise ValueError(f"{path} has no frame {index}")
+    finally:
+        capture.release()
+    return np.ascontiguousarray(frame[..., ::-1])
 
 
 def _squares(boxes: np.ndarray) -> np.ndarray:
