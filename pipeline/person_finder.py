@@ -14,12 +14,13 @@ one row per person found. :func:`find_people` tries, in order:
    ``failure`` (``keypoints_file_missing``, ``keypoints_file_invalid``, ``no_person_in_box``).
 2. **The BlazePose person detector** (:mod:`furpe_label.experts.detectors.blazepose_people`,
    the model MediaPipe's wheel ships, every detection kept, whole image plus tiles), plus the
-   HOG people (:mod:`furpe_label.experts.detectors.person_boxes`) whose box centre no BlazePose
-   box holds: HOG finds a person seen from behind (``basketball1.png``'s right-hand player),
-   which a face-anchored detector cannot. Measured on the hand-labelled people
-   (``tests/benchmarks/bench_person_detectors.py``, square IoU >= 0.5): photos recall 8/9 ->
-   9/9 with the HOG additions; the face-grown boxes add no one there, so they are not used
-   beside BlazePose.
+   HOG people (:mod:`furpe_label.experts.detectors.person_boxes`) that fill the frame
+   (``DetectorConfig.min_height_beside_pose``) and whose box centre no BlazePose box holds:
+   HOG finds a person seen from behind (``basketball1.png``'s right-hand player), which a
+   face-anchored detector cannot; its smaller boxes beside BlazePose were all clutter.
+   Measured on the hand-labelled people (``tests/benchmarks/bench_person_detectors.py``,
+   square IoU >= 0.5): photos recall 8/9 -> 9/9 with that HOG addition; the face-grown boxes
+   add no one there, so they are not used beside BlazePose.
 3. **The detectors inside OpenCV** alone when BlazePose found no one (or is turned off): the
    HOG people detector (with non-maximum suppression) plus person boxes grown from frontal
    faces that no HOG box holds (portraits, unusual poses).
@@ -129,7 +130,8 @@ def detector_people(
         boxes, scores = blazepose_people(image, blazepose)
         if len(boxes):
             hog_boxes, hog_scores = hog_people(image, config)
-            extra = _unheld(hog_boxes, boxes)
+            tall = hog_boxes[:, 3] >= config.min_height_beside_pose * image.shape[0]
+            extra = _unheld(hog_boxes, boxes) & tall
             boxes = np.concatenate([boxes, hog_boxes[extra]])
             return boxes, np.concatenate([scores, hog_scores[extra]]), METHOD_BLAZEPOSE
     boxes, scores = opencv_people(image, config)

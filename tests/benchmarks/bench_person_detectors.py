@@ -16,7 +16,8 @@ Detectors:
 * ``blazepose+hog``: BlazePose plus the HOG boxes whose centre no BlazePose box holds;
 * ``blazepose+hog+face``: and the face-grown boxes no box holds;
 * ``find_people``: what the person pre-pass runs (:func:`~furpe_label.pipeline.person_finder.
-  find_people` without an OpenPose file).
+  find_people` without an OpenPose file): BlazePose plus the HOG boxes no BlazePose box holds
+  that are at least 0.75 of the image tall.
 
 Seconds per image are printed too (best of one pass after a warm-up; this machine's load
 applies).
@@ -93,14 +94,15 @@ def test_bench_person_detectors():
         for name, (boxes, scores) in _detections(image, seconds).items():
             for kind in ("square", "box"):
                 counts = match_people(label, boxes, scores, kind)
-                total = totals.setdefault((kind, label.set, name), np.zeros(4, int))
-                total += [counts.tp, counts.fp, counts.fn, counts.duplicates]
+                total = totals.setdefault((kind, label.set, name), np.zeros(5, int))
+                total += [counts.tp, counts.fp, counts.fn, counts.duplicates, counts.ignored]
     print()
-    for (kind, image_set, name), (tp, fp, fn, dup) in sorted(totals.items()):
+    for (kind, image_set, name), (tp, fp, fn, dup, ignored) in sorted(totals.items()):
         recall, precision = tp / max(tp + fn, 1), tp / max(tp + fp, 1)
         print(
             f"{kind:6s} {image_set:6s} {name:18s} recall {recall:.2f} ({tp}/{tp + fn}) "
-            f"precision {precision:.2f} (false {fp}, of them duplicates {dup})"
+            f"precision {precision:.2f} (false {fp}, of them duplicates {dup}; "
+            f"in the crowd, not counted {ignored})"
         )
     for name, total in seconds.items():
         print(f"{name}: {total / len(labels):.3f} s/image")

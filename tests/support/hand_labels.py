@@ -108,12 +108,14 @@ def overlap_matrix(detected: np.ndarray, people: np.ndarray, kind: str) -> np.nd
 
 @dataclass(frozen=True)
 class MatchCounts:
-    """true positives, false positives (duplicates included), duplicates, missed people."""
+    """true positives, false positives (duplicates included), duplicates, missed people, and
+    the unmatched detections left out because they lie in an ignore region."""
 
     tp: int
     fp: int
     duplicates: int
     fn: int
+    ignored: int = 0
 
 
 def match_people(
@@ -127,7 +129,7 @@ def match_people(
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     overlap = overlap_matrix(boxes, label.people, kind)
     matched = np.zeros(len(label.people), bool)
-    tp = fp = duplicates = 0
+    tp = fp = duplicates = ignored = 0
     for index in np.argsort(-np.asarray(scores, np.float64), kind="stable"):
         free = np.where(matched, -1.0, overlap[index])
         if free.size and free.max() >= min_iou:
@@ -143,5 +145,6 @@ def match_people(
             g[0] <= centre[0] <= g[0] + g[2] and g[1] <= centre[1] <= g[1] + g[3]
             for g in label.ignore
         )
-        fp += 0 if in_ignore else 1
-    return MatchCounts(tp, fp, duplicates, int((~matched).sum()))
+        ignored += int(in_ignore)
+        fp += int(not in_ignore)
+    return MatchCounts(tp, fp, duplicates, int((~matched).sum()), ignored)
