@@ -58,7 +58,11 @@ METHOD_NONE = "none"
 
 _OPENPOSE_MIN_CONF = 0.2  # SPIN bbox_from_openpose detection_thresh
 _OPENPOSE_RESCALE = 1.2  # SPIN bbox_from_openpose rescale
-DEFAULT_BLAZEPOSE = BlazePoseConfig()
+DEFAULT_BLAZEPOSE = BlazePoseConfig(box_scale=1.25)
+"""BlazePose boxes handed to the keypoint backends are MediaPipe's pose-landmark ROI (1.25 x
+the whole-body circle), not the tighter person extent (1.0) that best matches hand-drawn
+boxes: on messi5 MediaPipe's hand model finds the outstretched left hand (21 points) in the
+1.25 box's crop and nothing in the 1.0 or 1.1 box's."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,8 @@ def find_people(
         image: (H, W, 3) uint8 RGB of the whole original image.
         openpose_json: the image's OpenPose JSON file (the manifest's ``openpose_json``).
         config: settings of the OpenCV detectors (default :class:`DetectorConfig`).
-        blazepose: settings of the BlazePose detector; None leaves it out (OpenCV only).
+        blazepose: settings of the BlazePose detector (default :data:`DEFAULT_BLAZEPOSE`);
+            None leaves it out (OpenCV only).
 
     Returns:
         :class:`PeopleFound`; P >= 1 unless ``failure`` says why not. Never raises for bad

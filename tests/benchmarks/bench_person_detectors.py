@@ -17,7 +17,8 @@ Detectors:
 * ``blazepose+hog+face``: and the face-grown boxes no box holds;
 * ``find_people``: what the person pre-pass runs (:func:`~furpe_label.pipeline.person_finder.
   find_people` without an OpenPose file): BlazePose plus the HOG boxes no BlazePose box holds
-  that are at least 0.75 of the image tall.
+  that are at least 0.75 of the image tall, BlazePose boxes at MediaPipe's ROI scale 1.25;
+  ``find_people@1.0``: the same at box scale 1.0 (the person extent, as ``blazepose``).
 
 Seconds per image are printed too (best of one pass after a warm-up; this machine's load
 applies).
@@ -30,7 +31,7 @@ import time
 import numpy as np
 import pytest
 
-from furpe_label.experts.detectors.blazepose_people import blazepose_people
+from furpe_label.experts.detectors.blazepose_people import BlazePoseConfig, blazepose_people
 from furpe_label.experts.detectors.person_boxes import (
     DetectorConfig,
     face_people,
@@ -73,12 +74,14 @@ def _detections(image: np.ndarray, seconds: dict[str, float]) -> dict[str, tuple
     with_hog = _add_unheld(pose, hog, _centres(hog[0]))
     with_faces = _add_unheld(with_hog, (face_boxes, face_scores), _centres(faces))
     found = timed("find_people", lambda: find_people(image))
+    extent = find_people(image, blazepose=BlazePoseConfig(box_scale=1.0))
     return {
         "hog+face": old,
         "blazepose": pose,
         "blazepose+hog": with_hog,
         "blazepose+hog+face": with_faces,
         "find_people": (found.boxes, found.scores),
+        "find_people@1.0": (extent.boxes, extent.scores),
     }
 
 
