@@ -54,8 +54,9 @@ class BlazePoseConfig:
     Attributes:
         min_score: detection score threshold (MediaPipe's pose graph: 0.5).
         nms_iou: IoU above which two face boxes are one person (MediaPipe: 0.3).
-        box_scale: person-box side / diameter of the whole-body circle (MediaPipe's pose
-            landmark ROI: 1.25; 1.0 measured closest to hand-drawn person boxes).
+        box_scale: person-box side / diameter of the whole-body circle. 1.0 (the person's
+            extent) matches hand-drawn person boxes best; MediaPipe's pose landmark ROI is
+            1.25, which the person pre-pass uses (``person_finder.DEFAULT_BLAZEPOSE``).
         tile_fraction: the detector also runs on square tiles of this fraction of the
             image's shorter side (half a tile apart): the network needs a person about a
             third of its input tall, so people far smaller than the image (a street video)
