@@ -36,6 +36,7 @@ def _fit(name: str, fitter, keypoints: np.ndarray):
     return fitter.fit(keypoints)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "fitter_class", "truth"),
     [
