@@ -12,11 +12,19 @@ one row per person found. :func:`find_people` tries, in order:
    The file is the user's statement of who is in the image, so nothing else is tried: a
    missing file, a malformed one, or one listing nobody gives no boxes and a named
    ``failure`` (``keypoints_file_missing``, ``keypoints_file_invalid``, ``no_person_in_box``).
-2. **The detectors inside OpenCV**
-   (:mod:`furpe_label.experts.detectors.person_boxes`): the HOG people detector (with
-   non-maximum suppression; finds both players of OpenCV's ``basketball1.png``) plus person
-   boxes grown from frontal faces that no HOG box holds (portraits, unusual poses).
-3. **The whole image** as one box (score 0) when nothing was found: a keypoint backend then
+2. **The BlazePose person detector** (:mod:`furpe_label.experts.detectors.blazepose_people`,
+   the model MediaPipe's wheel ships, every detection kept, whole image plus tiles), plus the
+   HOG people (:mod:`furpe_label.experts.detectors.person_boxes`) that fill the frame
+   (``DetectorConfig.min_height_beside_pose``) and whose box centre no BlazePose box holds:
+   HOG finds a person seen from behind (``basketball1.png``'s right-hand player), which a
+   face-anchored detector cannot; its smaller boxes beside BlazePose were all clutter.
+   Measured on the hand-labelled people (``tests/benchmarks/bench_person_detectors.py``,
+   square IoU >= 0.5): photos recall 8/9 -> 9/9 with that HOG addition; the face-grown boxes
+   add no one there, so they are not used beside BlazePose.
+3. **The detectors inside OpenCV** alone when BlazePose found no one (or is turned off): the
+   HOG people detector (with non-maximum suppression) plus person boxes grown from frontal
+   faces that no HOG box holds (portraits, unusual poses).
+4. **The whole image** as one box (score 0) when nothing was found: a keypoint backend then
    finds the one person a portrait or a cropped photo holds.
 
 Boxes narrower or shorter than 2 pixels after clipping to the image are not returned.
@@ -30,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from furpe_label.experts.detectors.base import image_problem
+from furpe_label.experts.detectors.blazepose_people import BlazePoseConfig, blazepose_people
 from furpe_label.experts.detectors.boxes import box_keypoints
 from furpe_label.experts.detectors.openpose_format import (
     OpenPoseFormatError,
@@ -37,17 +46,23 @@ from furpe_label.experts.detectors.openpose_format import (
     read_openpose_json,
     to_pixels,
 )
-from furpe_label.experts.detectors.person_boxes import DetectorConfig, opencv_people
+from furpe_label.experts.detectors.person_boxes import DetectorConfig, hog_people, opencv_people
 from furpe_label.experts.geometry.boxes import clip_boxes
 from furpe_label.experts.vocabulary import Reason
 
 METHOD_OPENPOSE = "openpose_json"
+METHOD_BLAZEPOSE = "blazepose"
 METHOD_OPENCV = "opencv"
 METHOD_WHOLE_IMAGE = "whole_image"
 METHOD_NONE = "none"
 
 _OPENPOSE_MIN_CONF = 0.2  # SPIN bbox_from_openpose detection_thresh
 _OPENPOSE_RESCALE = 1.2  # SPIN bbox_from_openpose rescale
+DEFAULT_BLAZEPOSE = BlazePoseConfig(box_scale=1.25)
+"""BlazePose boxes handed to the keypoint backends are MediaPipe's pose-landmark ROI (1.25 x
+the whole-body circle), not the tighter person extent (1.0) that best matches hand-drawn
+boxes: on messi5 MediaPipe's hand model finds the outstretched left hand (21 points) in the
+1.25 box's crop and nothing in the 1.0 or 1.1 box's."""
 
 
 @dataclass(frozen=True)
@@ -56,9 +71,10 @@ class PeopleFound:
 
     Attributes:
         boxes: (P, 4) float32 pixel xywh of the original image.
-        scores: (P,) float32: mean keypoint confidence (OpenPose), SVM margin (HOG), cascade
-            weight (face), 0 (whole image).
-        method: "openpose_json", "opencv", "whole_image", or "none" (nothing could be tried).
+        scores: (P,) float32: mean keypoint confidence (OpenPose), detection probability
+            (BlazePose), SVM margin (HOG), cascade weight (face), 0 (whole image).
+        method: "openpose_json", "blazepose" (BlazePose, with any HOG additions), "opencv",
+            "whole_image", or "none" (nothing could be tried).
         failure: why no box was returned (P == 0), else None.
         detail: free text for the failure (file name, error).
     """
@@ -101,10 +117,36 @@ def openpose_people(
     return np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(scores, np.float64)
 
 
+def _unheld(boxes: np.ndarray, holders: np.ndarray) -> np.ndarray:
+    """(P,) bool: boxes (P, 4) xywh whose centre no box of holders (Q, 4) contains."""
+    centres = boxes[:, None, :2] + boxes[:, None, 2:] / 2
+    inside = (centres >= holders[None, :, :2]) & (
+        centres <= holders[None, :, :2] + holders[None, :, 2:]
+    )
+    return ~inside.all(-1).any(-1)
+
+
+def detector_people(
+    image: np.ndarray, config: DetectorConfig, blazepose: BlazePoseConfig | None
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Boxes (P, 4) xywh, scores (P,) and method of steps 2-3 of the module docstring."""
+    if blazepose is not None:
+        boxes, scores = blazepose_people(image, blazepose)
+        if len(boxes):
+            hog_boxes, hog_scores = hog_people(image, config)
+            tall = hog_boxes[:, 3] >= config.min_height_beside_pose * image.shape[0]
+            extra = _unheld(hog_boxes, boxes) & tall
+            boxes = np.concatenate([boxes, hog_boxes[extra]])
+            return boxes, np.concatenate([scores, hog_scores[extra]]), METHOD_BLAZEPOSE
+    boxes, scores = opencv_people(image, config)
+    return boxes, scores, METHOD_OPENCV
+
+
 def find_people(
     image: np.ndarray,
     openpose_json: Path | str | None = None,
     config: DetectorConfig | None = None,
+    blazepose: BlazePoseConfig | None = DEFAULT_BLAZEPOSE,
 ) -> PeopleFound:
     """The people in one image (see the module docstring for the order of methods).
 
@@ -112,6 +154,8 @@ def find_people(
         image: (H, W, 3) uint8 RGB of the whole original image.
         openpose_json: the image's OpenPose JSON file (the manifest's ``openpose_json``).
         config: settings of the OpenCV detectors (default :class:`DetectorConfig`).
+        blazepose: settings of the BlazePose detector (default :data:`DEFAULT_BLAZEPOSE`);
+            None leaves it out (OpenCV only).
 
     Returns:
         :class:`PeopleFound`; P >= 1 unless ``failure`` says why not. Never raises for bad
@@ -131,11 +175,11 @@ def find_people(
         return PeopleFound(
             boxes[usable].astype(np.float32), found[1][usable].astype(np.float32), METHOD_OPENPOSE
         )
-    boxes, scores = opencv_people(image, config or DetectorConfig())
+    boxes, scores, method = detector_people(image, config or DetectorConfig(), blazepose)
     usable = (boxes[:, 2] >= 2) & (boxes[:, 3] >= 2)
     if usable.any():
         return PeopleFound(
-            boxes[usable].astype(np.float32), scores[usable].astype(np.float32), METHOD_OPENCV
+            boxes[usable].astype(np.float32), scores[usable].astype(np.float32), method
         )
     whole = np.array([[0.0, 0.0, image_hw[1], image_hw[0]]], np.float32)
     return PeopleFound(whole, np.zeros(1, np.float32), METHOD_WHOLE_IMAGE)

@@ -26,6 +26,7 @@ import torch
 
 from furpe_label.experts.fitting.problem import FitData, ParamLayout, Stage, bare_data, tile
 from furpe_label.experts.fitting.solver import Objective, lbfgs_batched
+from furpe_label.experts.fitting.threads import one_cpu_thread
 from furpe_label.experts.geometry.cameras import fit_weak_perspective
 from furpe_label.experts.geometry.kinematics import mul3, rodrigues
 
@@ -262,18 +263,20 @@ class KeypointFitter(abc.ABC):
 
         Returns:
             x (B, P) with ``global`` folded into ``data.base``, the data, and the final
-            losses (B,) under the last stage's sigma.
+            losses (B,) under the last stage's sigma. Runs on one CPU thread
+            (:mod:`.threads`): the result does not depend on the process's thread count.
         """
-        data = self.prepare_stage(x, data)
-        if fresh_camera and not self.stages[0].starts:
-            x = self.camera_from_points(x, data)
-        for stage in self.stages:
-            if stage.starts and fresh_camera:
-                x, data = self._multi_start(x, data, stage, solver)
-            else:
-                x, _ = self._solve(x, data, stage, solver)
-            x, data = self._rebase(x, data)
+        with one_cpu_thread(self.device):
             data = self.prepare_stage(x, data)
-        with torch.no_grad():
-            loss = self.loss(x, data, self.stages[-1].sigma)
+            if fresh_camera and not self.stages[0].starts:
+                x = self.camera_from_points(x, data)
+            for stage in self.stages:
+                if stage.starts and fresh_camera:
+                    x, data = self._multi_start(x, data, stage, solver)
+                else:
+                    x, _ = self._solve(x, data, stage, solver)
+                x, data = self._rebase(x, data)
+                data = self.prepare_stage(x, data)
+            with torch.no_grad():
+                loss = self.loss(x, data, self.stages[-1].sigma)
         return x, data, loss

@@ -32,6 +32,13 @@ from furpe_label.experts.geometry.kinematics import (
 
 __all__ = ["SparseSkinning"]
 
+_MIN_ROWS = 4
+"""Batches are evaluated with at least this many rows. PyTorch's CPU matrix products take a
+different kernel for fewer rows (measured: 1-3 rows of a (B, 218) x (218, 300) float32
+product differ from the same rows inside a larger batch in the last bit; 4 and more agree
+exactly), so without padding a sample fitted alone, or left alone in the solver's active set,
+would follow a different round-off path than inside its batch, and L-BFGS amplifies that."""
+
 
 class SparseSkinning(nn.Module):
     """Posed joints and chosen surface points of one linear-blend-skinned model.
@@ -94,6 +101,8 @@ class SparseSkinning(nn.Module):
             translation).
         """
         batch = coeffs.shape[0]
+        if 0 < batch < _MIN_ROWS:
+            return self._padded(coeffs, rotmats, select)
         rest = self.j_template + (coeffs @ self.j_dirs).view(batch, self.num_joints, 3)
         rot_g, posed = forward_kinematics(rotmats, rest, self._levels)
         shift = posed - apply3(rot_g, rest)
@@ -116,3 +125,17 @@ class SparseSkinning(nn.Module):
             weights = self.point_weights[select]
         points = (corners * weights[..., None]).sum(-2)
         return posed, points
+
+    def _padded(
+        self, coeffs: torch.Tensor, rotmats: torch.Tensor, select: torch.Tensor | None
+    ) -> tuple[torch.Tensor, ...]:
+        """:meth:`forward` of a batch smaller than ``_MIN_ROWS``, run with its first row
+        repeated up to ``_MIN_ROWS`` rows (see ``_MIN_ROWS``)."""
+        rows = torch.cat(
+            [
+                torch.arange(coeffs.shape[0], device=coeffs.device),
+                coeffs.new_zeros(_MIN_ROWS - coeffs.shape[0], dtype=torch.long),
+            ]
+        )
+        picked = None if select is None else select[rows]
+        return tuple(out[: coeffs.shape[0]] for out in self(coeffs[rows], rotmats[rows], picked))

@@ -31,7 +31,7 @@ def _rgb(path) -> np.ndarray:
 def test_both_basketball_players_are_found(use_faces):
     image = _rgb(BASKETBALL)
     height, width = image.shape[:2]
-    found = find_people(image, config=DetectorConfig(use_faces=use_faces))
+    found = find_people(image, config=DetectorConfig(use_faces=use_faces), blazepose=None)
     assert found.method == METHOD_OPENCV and found.failure is None
     assert found.boxes.shape == (2, 4) and found.scores.shape == (2,)
     centres = found.boxes[:, 0] + found.boxes[:, 2] / 2
@@ -127,3 +127,17 @@ def test_unusable_image_has_a_named_reason():
 def test_non_maximum_suppression_keeps_the_best_of_overlapping_boxes():
     boxes = np.array([[0, 0, 10, 20], [1, 1, 10, 20], [50, 0, 10, 20]], float)
     assert non_maximum_suppression(boxes, np.array([0.5, 0.9, 0.1]), 0.3) == [1, 2]
+
+
+def test_found_people_do_not_depend_on_opencv_thread_count():
+    image = _rgb(BASKETBALL)
+    threads = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(1)
+        single = find_people(image)
+        cv2.setNumThreads(4)
+        several = find_people(image)
+    finally:
+        cv2.setNumThreads(threads)
+    np.testing.assert_array_equal(single.boxes, several.boxes)
+    np.testing.assert_array_equal(single.scores, several.scores)
