@@ -42,7 +42,11 @@ class DetectorConfig:
     hidden (seen from behind), whom the face-anchored detector misses. Measured on the
     hand-labelled people: HOG's other additions were all clutter (4 spectators of messi5's
     stadium crowd, 3 street-furniture boxes in 4 vtest.avi frames, 0.21-0.75 of the image
-    tall) and its one right addition (basketball1's back-view player) fills the frame.
+    tall) and its one right addition (basketball1's back-view player) fills the frame. But on
+    a 2x crop of vtest.avi (``tests/data/opencv_samples/vtest_crop12.mp4``) BlazePose misses
+    a standing man and a walking couple in most frames that HOG finds at 0.33-0.40 of the
+    frame tall, so the cut is 0.3: clutter boxes that pass it end at the keypoint stage
+    (``no_person_in_box``) or as separate tracks, while a missed person is lost.
     """
 
     min_height_fraction: float = 0.2
@@ -57,7 +61,7 @@ class DetectorConfig:
     min_face_fraction: float = 0.04
     face_width_factor: float = 6.0
     face_height_factor: float = 8.0
-    min_height_beside_pose: float = 0.75
+    min_height_beside_pose: float = 0.3
 
 
 def non_maximum_suppression(boxes: np.ndarray, scores: np.ndarray, max_iou: float) -> list[int]:

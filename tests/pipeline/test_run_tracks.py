@@ -4,8 +4,8 @@ read back from the manifest, the audit (with the temporal score) and the label s
 
 Hand-checked on the frames (drawn with their boxes and ids): a man standing at the left
 (x ~ 75-95 px) is in all 12 frames; a man in black walks right below the centre (box x from
-~247 to ~370 px over frames 0-8, then lost in a large box around several people); a couple
-walks at the top right."""
+~247 to ~370 px over frames 0-8; the BlazePose box around him is square and wider, HOG's
+tight); a couple walks at the top right."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_people_keep_their_track_over_the_frames_of_a_real_video(tmp_path):
     assert [f for f in range(12) if (standing & (frames == f)).sum() == 1] == list(range(12))
     assert len(set(tracks[standing])) == 1
     centre = boxes[:, :2] + boxes[:, 2:] / 2
-    walking = (frames <= 8) & (centre[:, 1] > 250) & (centre[:, 0] > 250) & (boxes[:, 2] < 150)
+    walking = (frames <= 8) & (centre[:, 1] > 250) & (centre[:, 0] > 250)
     assert len(set(frames[walking])) >= 8, boxes[walking]
     assert len(set(tracks[walking])) == 1 and set(tracks[walking]) != set(tracks[standing])
 
