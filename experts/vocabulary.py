@@ -58,6 +58,7 @@ class Stage(IntEnum):
     EXPERTS = 3  # crops, expert forwards and selection step 2
     FUSION = 4  # fusion into SMPL-X and shape transfer
     REPROJECTION = 5  # selection step 3
+    SIGNALS = 6  # the checks beyond FuRPE's steps (selection.signal_rules)
 
     @property
     def label(self) -> str:
@@ -101,6 +102,15 @@ class Reason(StrEnum):
     # selection step 3
     REPROJECTION_ERROR = "reprojection_error"
     REPROJECTION_UNVERIFIABLE = "reprojection_unverifiable"
+    # signals beyond FuRPE's three steps (selection.signal_rules)
+    WRIST_DISAGREEMENT = "wrist_disagreement"
+    HANDS_SWAPPED = "hands_swapped"
+    LIMBS_SWAPPED = "limbs_swapped"
+    IMPLAUSIBLE_POSE = "implausible_pose"
+    IMPLAUSIBLE_SHAPE = "implausible_shape"
+    EXPERTS_DISAGREE = "experts_disagree"
+    CROP_TRUNCATED = "crop_truncated"
+    CROP_MISSES_KEYPOINTS = "crop_misses_keypoints"
     # what-if re-decisions from stored scores
     NOT_SCORED = "not_scored"
 
@@ -144,6 +154,21 @@ _MEANINGS: dict[Reason, str] = {
     "detected ones",
     Reason.REPROJECTION_UNVERIFIABLE: "step 3: no confident detected keypoint of a labelled part "
     "has a finite model counterpart, so the label cannot be checked",
+    Reason.WRIST_DISAGREEMENT: "signals: the hand expert's hand rotation is far from the body "
+    "expert's wrist rotation (a twisted or mislabelled hand); the hand is suppressed",
+    Reason.HANDS_SWAPPED: "signals: the hands reproject clearly better with the left and right "
+    "hand outputs exchanged; the hands are suppressed",
+    Reason.LIMBS_SWAPPED: "signals: the body reprojects clearly better with its left and right "
+    "arms (or legs) exchanged",
+    Reason.IMPLAUSIBLE_POSE: "signals: a body joint rotation lies beyond the anatomical joint "
+    "limits",
+    Reason.IMPLAUSIBLE_SHAPE: "signals: the body shape is far from the mean (norm of the shape "
+    "coefficients)",
+    Reason.EXPERTS_DISAGREE: "signals: two experts of the same body region disagree (the body's "
+    "and the face's head rotation)",
+    Reason.CROP_TRUNCATED: "signals: too much of the part's crop lies outside the image",
+    Reason.CROP_MISSES_KEYPOINTS: "signals: the part's crop holds too few of the part's "
+    "confident keypoints",
     Reason.NOT_SCORED: "what-if: the original run never scored this step for the row (an "
     "earlier step dropped it), so its outcome under the new thresholds needs a re-run",
 }

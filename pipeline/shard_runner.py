@@ -15,6 +15,7 @@ step 2                :mod:`furpe_label.selection.step2_validity`
 fusion + transfer     :mod:`furpe_label.experts.fusion.body_transfer`,
                       :mod:`furpe_label.experts.fusion.fuse`
 step 3                :mod:`furpe_label.selection.step3_reprojection`
+signals               :mod:`furpe_label.selection.signal_scores` (the rules beyond FuRPE)
 decisions             :mod:`furpe_label.selection.decisions`
 ground-truth errors   :mod:`furpe_label.pipeline.ground_truth`
 write                 :mod:`furpe_label.pipeline.shard_outputs`, ``RunDir.commit_shard``
@@ -63,6 +64,7 @@ from furpe_label.selection import (
     score_reprojection,
     score_validity,
 )
+from furpe_label.selection.signal_scores import Step3Inputs, score_signals
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.stats import ShardStats
@@ -201,10 +203,24 @@ def _label(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) 
         candidate = fuse_parts(experts, shapes.betas, models.rig, models.fusion, usable=finite)
     with timer(Stage.REPROJECTION):  # step 3
         step3_rows = step1_ok & (status[:, Part.BODY.column] == Reason.OK)
-        step3, projected = _score_step3(
-            models, candidate, shapes.transl, experts, kp.keypoints, status, step3_rows
+        inputs3 = _step3_inputs(models, candidate, shapes.transl, experts, kp.keypoints, step3_rows)
+        step3, projected = score_reprojection(
+            inputs3.layer,
+            {**candidate.smplx_params(), "transl": inputs3.transl},
+            inputs3.camera,
+            inputs3.frame,
+            inputs3.keypoints2d,
+            status == Reason.OK,
+            selection,
+            rows=step3_rows,
         )
-    metrics = SelectionMetrics({**step1, **step2, **step3}, selection.scoring_parameters())
+    with timer(Stage.SIGNALS):  # the scores of the rules beyond FuRPE's steps
+        signals = score_signals(
+            experts, candidate, finite, shapes.betas, models.rig, models.fusion, inputs3, projected
+        )
+    metrics = SelectionMetrics(
+        {**step1, **step2, **step3, **signals}, selection.scoring_parameters()
+    )
     decisions = decide(metrics, selection)
     outcome = combine(decisions, np.array(kp.failure, dtype=object))
     with timer(Stage.FUSION):  # the stored labels: the parts selection kept
@@ -233,23 +249,20 @@ def _label(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) 
     )
 
 
-def _score_step3(models, candidate, transl, experts, keypoints, status, step3_rows):
-    """Step 3 on the fusion of every part with a finite output (the what-if contract)."""
-    params = {**candidate.smplx_params(), "transl": np.nan_to_num(transl)}
+def _step3_inputs(models, candidate, transl, experts, keypoints, step3_rows) -> Step3Inputs:
+    """Step 3 scores the fusion of every part with a finite output (the what-if contract)."""
     camera = WeakPerspectiveCamera(torch.as_tensor(np.nan_to_num(candidate.camera, nan=1.0)))
     affines = experts.affines[:, Part.BODY.column].copy()
     no_crop = ~np.isfinite(affines).all(axis=(1, 2))
     affines[no_crop] = np.eye(2, 3)  # rows step 3 does not score: any invertible frame
-    frame = BodyCropFrame(affines)
-    return score_reprojection(
+    return Step3Inputs(
         models.openpose_layer,
-        params,
         camera,
-        frame,
+        BodyCropFrame(affines),
         keypoints,
-        status == Reason.OK,
+        np.nan_to_num(transl),
         models.selection,
-        rows=step3_rows,
+        step3_rows,
     )
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from furpe_label.experts.vocabulary import Part, Reason
 from furpe_label.selection.fields import REASONS, Field
+from furpe_label.selection.signal_rules import SIGNAL_COLUMNS, SIGNAL_DECISION_COLUMNS
 
 __all__ = [
     "DECISION_COLUMNS",
@@ -34,10 +35,11 @@ __all__ = [
     "as_reasons",
 ]
 
-Step = Literal["step1", "step2", "step3"]
-STEPS: tuple[Step, ...] = ("step1", "step2", "step3")
-"""FuRPE's three selection steps: the ``group`` of every selection column, the prefix of every
-``audit --what-if`` key."""
+Step = Literal["step1", "step2", "step3", "signals"]
+STEPS: tuple[Step, ...] = ("step1", "step2", "step3", "signals")
+"""FuRPE's three selection steps and the signal rules beyond them
+(:mod:`furpe_label.selection.signal_rules`): the ``group`` of every selection column, the
+prefix of every ``audit --what-if`` key."""
 
 PARTS: tuple[str, ...] = tuple(part.value for part in Part)
 HANDS: tuple[str, ...] = (Part.LEFT_HAND.value, Part.RIGHT_HAND.value)
@@ -172,8 +174,12 @@ def _metric_columns() -> list[Field]:
     return cols
 
 
-METRIC_COLUMNS: dict[str, Field] = {column.name: column for column in _metric_columns()}
-"""Scores, always stored: name -> :class:`Field`."""
+METRIC_COLUMNS: dict[str, Field] = {
+    **{column.name: column for column in _metric_columns()},
+    **SIGNAL_COLUMNS,
+}
+"""Scores, always stored: name -> :class:`Field` (FuRPE's steps, then the signals beyond them,
+:mod:`furpe_label.selection.signal_rules`)."""
 
 DECISION_COLUMNS: dict[str, Field] = {
     column.name: column
@@ -188,6 +194,7 @@ DECISION_COLUMNS: dict[str, Field] = {
             for part in PARTS
         ),
         _reason("step3_status", "step 3: ok, reprojection_error or _unverifiable", "step3"),
+        *SIGNAL_DECISION_COLUMNS.values(),
     )
 }
 """Each step's decisions, recomputed from the scores under a config: name -> :class:`Field`.
@@ -216,11 +223,17 @@ class SelectionMetrics:
     """The scores of all three steps for N rows, and the scoring parameters used.
 
     Args:
-        columns: every name of :data:`METRIC_COLUMNS`, each an (N,) array (cast to its dtype).
+        columns: every name of :data:`METRIC_COLUMNS`, each an (N,) array (cast to its dtype);
+            a signal score (:data:`SIGNAL_COLUMNS`) left out is NaN (not computed: runs and
+            audits from before the signals).
         scoring: :meth:`SelectionConfig.scoring_parameters` of the scoring run.
     """
 
     def __init__(self, columns: Mapping[str, np.ndarray], scoring: Mapping[str, float]) -> None:
+        if columns:
+            rows = len(np.asarray(next(iter(columns.values()))))
+            nan = np.full(rows, np.nan, np.float32)
+            columns = {**{name: nan for name in SIGNAL_COLUMNS}, **columns}
         missing = sorted(set(METRIC_COLUMNS) - set(columns))
         unknown = sorted(set(columns) - set(METRIC_COLUMNS))
         if missing or unknown:

@@ -9,9 +9,10 @@ Two kinds of numbers live here:
 * **keep rules** — every other field: compared against stored scores only, so
   :func:`furpe_label.selection.decisions.what_if` re-decides them without re-scoring.
 
-Each field knows which it is: its metadata names the FuRPE step whose keep rule reads it
-(:func:`step_of`), or none for a scoring parameter. The ``audit --what-if`` keys
-(:data:`WHAT_IF_KEYS`, ``step3.max_mse``) and :meth:`SelectionConfig.scoring_parameters` are
+Each field knows which it is: its metadata names the step whose keep rule reads it
+(:func:`step_of`: FuRPE's ``step1``..``step3``, or ``signals`` for the rules beyond FuRPE of
+:mod:`furpe_label.selection.signal_rules`, each None = off), or none for a scoring parameter.
+The ``audit --what-if`` keys (:data:`WHAT_IF_KEYS`, ``step3.max_mse``) and :meth:`SelectionConfig.scoring_parameters` are
 derived from it.
 """
 
@@ -27,7 +28,14 @@ import numpy as np
 from furpe_label.experts.vocabulary import Part
 from furpe_label.selection.columns import Step
 
-__all__ = ["DEFAULT_MAX_MSE", "WHAT_IF_KEYS", "MseFrame", "SelectionConfig", "step_of"]
+__all__ = [
+    "DEFAULT_MAX_MSE",
+    "WHAT_IF_KEYS",
+    "MseFrame",
+    "SelectionConfig",
+    "signal_fields",
+    "step_of",
+]
 
 MseFrame = Literal["norm", "px"]
 
@@ -74,6 +82,27 @@ class SelectionConfig:
         max_mse: step 3 drops the sample when its mean squared reprojection distance
             (``mse_frame`` units squared) is greater than this.
         mse_frame: "norm" (body crop normalised to [-1, 1], unit^2) or "px" (image pixels^2).
+
+    The signal rules beyond FuRPE (:data:`~furpe_label.selection.signal_rules.SIGNAL_RULES`
+    names each one's score column, direction and parts); each is None (off) or a threshold,
+    and :meth:`furpe` turns them all off:
+
+        max_wrist_disagreement_rad: suppress a hand whose expert rotation is more than this
+            (rad) from the body expert's wrist rotation.
+        min_hands_swap_ratio: suppress both hands when the hand keypoints' reprojection error
+            with the left and right hand outputs exchanged is below this fraction of the
+            error as labelled.
+        min_limbs_swap_ratio: drop the sample when the body keypoints' error with the arms (or
+            the legs) exchanged left <-> right is below this fraction of the error as labelled.
+        max_pose_limit_excess_rad: drop the sample when a body joint's axis-angle component
+            lies more than this (rad) beyond its anatomical limit.
+        max_betas_norm: drop the sample when the body expert's shape vector is longer than this.
+        max_head_disagreement_rad: drop the sample when the body's and the face's global head
+            rotations are more than this (rad) apart.
+        max_crop_outside_fraction: suppress a part (drop the sample for the body) when more
+            than this fraction of its crop box lies outside the image.
+        min_crop_inside_fraction: suppress a part (drop for the body) when fewer than this
+            fraction of its confident keypoints lie inside its crop box.
     """
 
     body_threshold: float = field(default=0.1, metadata=_SCORING)
@@ -86,6 +115,14 @@ class SelectionConfig:
     hand_min_keypoints: int = field(default=8, metadata=_keep_rule("step2"))
     max_mse: float = field(default=DEFAULT_MAX_MSE, metadata=_keep_rule("step3"))
     mse_frame: MseFrame = field(default="norm", metadata=_keep_rule("step3"))
+    max_wrist_disagreement_rad: float | None = field(default=1.0, metadata=_keep_rule("signals"))
+    min_hands_swap_ratio: float | None = field(default=0.5, metadata=_keep_rule("signals"))
+    min_limbs_swap_ratio: float | None = field(default=0.5, metadata=_keep_rule("signals"))
+    max_pose_limit_excess_rad: float | None = field(default=0.5, metadata=_keep_rule("signals"))
+    max_betas_norm: float | None = field(default=6.0, metadata=_keep_rule("signals"))
+    max_head_disagreement_rad: float | None = field(default=1.0, metadata=_keep_rule("signals"))
+    max_crop_outside_fraction: float | None = field(default=None, metadata=_keep_rule("signals"))
+    min_crop_inside_fraction: float | None = field(default=0.5, metadata=_keep_rule("signals"))
 
     def __post_init__(self) -> None:
         for name in ("body_threshold", "hand_threshold", "face_threshold"):
@@ -102,6 +139,19 @@ class SelectionConfig:
                 raise ValueError(f"{name} must be a finite positive number, got {value!r}")
         if self.mse_frame not in ("norm", "px"):
             raise ValueError(f"mse_frame must be 'norm' or 'px', got {self.mse_frame!r}")
+        for name in signal_fields():
+            value = getattr(self, name)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if value is not None and not (number and math.isfinite(value) and value >= 0):
+                raise ValueError(
+                    f"{name} must be a finite number >= 0, or null to turn the rule off, "
+                    f"got {value!r}"
+                )
+
+    @classmethod
+    def furpe(cls, **changes: Any) -> SelectionConfig:
+        """FuRPE's three steps alone: every signal rule off (``run --selection furpe``)."""
+        return cls(**{**dict.fromkeys(signal_fields()), **changes})
 
     def part_thresholds(self) -> np.ndarray:
         """(4,) float64 confidence thresholds in :class:`Part` order (body, face, hands)."""
@@ -117,7 +167,7 @@ class SelectionConfig:
         """The fields scores depend on (a what-if needs them unchanged)."""
         return {f.name: float(getattr(self, f.name)) for f in fields(self) if not step_of(f.name)}
 
-    def to_dict(self) -> dict[str, float | int | str]:
+    def to_dict(self) -> dict[str, float | int | str | None]:
         """All fields (for the run directory's recorded config)."""
         return asdict(self)
 
@@ -135,11 +185,17 @@ class SelectionConfig:
 
 
 def step_of(name: str) -> Step | None:
-    """The FuRPE step whose keep rule reads field ``name``; None for a scoring parameter."""
+    """The step whose keep rule reads field ``name`` (``signals`` for a rule beyond FuRPE);
+    None for a scoring parameter."""
     by_name = {f.name: f for f in fields(SelectionConfig)}
     if name not in by_name:
         raise KeyError(f"{name!r} is not a SelectionConfig field")
     return by_name[name].metadata[_STEP]
+
+
+def signal_fields() -> tuple[str, ...]:
+    """The fields of the signal rules beyond FuRPE's steps, in declaration order."""
+    return tuple(f.name for f in fields(SelectionConfig) if f.metadata[_STEP] == "signals")
 
 
 WHAT_IF_KEYS: dict[str, str] = {

@@ -34,6 +34,7 @@ from furpe_label.selection import (
     score_reprojection,
     score_validity,
 )
+from furpe_label.selection.signal_scores import Step3Inputs, score_signals
 from tests.support.quality_models import QualityModels
 from tests.support.quality_sim import WRISTS, SimulatedPeople
 
@@ -113,8 +114,22 @@ def label_people(
         "config": config,
         "rows": step1_ok & (status[:, 0] == Reason.OK),
     }
-    step3_scores, _ = score_reprojection(**step3)
-    metrics = SelectionMetrics({**step1, **step2, **step3_scores}, config.scoring_parameters())
+    step3_scores, projected = score_reprojection(**step3)
+    inputs = Step3Inputs(
+        models.keypoints,
+        step3["camera"],
+        people.frame,
+        people.keypoints2d,
+        step3["params"]["transl"],
+        config,
+        step3["rows"],
+    )
+    signals = score_signals(
+        people.experts, candidate, finite, shapes.betas, models.rig, fusion, inputs, projected
+    )
+    metrics = SelectionMetrics(
+        {**step1, **step2, **step3_scores, **signals}, config.scoring_parameters()
+    )
     outcome = combine(decide(metrics, config))
     stored = fuse_parts(
         people.experts, shapes.betas, models.rig, fusion, usable=outcome.part_valid & finite
