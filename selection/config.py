@@ -12,7 +12,8 @@ Two kinds of numbers live here:
 Each field knows which it is: its metadata names the step whose keep rule reads it
 (:func:`step_of`: FuRPE's ``step1``..``step3``, or ``signals`` for the rules beyond FuRPE of
 :mod:`furpe_label.selection.signal_rules`, each None = off), or none for a scoring parameter.
-The ``audit --what-if`` keys (:data:`WHAT_IF_KEYS`, ``step3.max_mse``) and :meth:`SelectionConfig.scoring_parameters` are
+The ``audit --what-if`` keys (:data:`WHAT_IF_KEYS`, ``step3.max_mse``) and
+:meth:`SelectionConfig.scoring_parameters` are
 derived from it.
 """
 

@@ -45,7 +45,15 @@ def test_layout_and_file_schema(audit_root):
     dictionary = pq.read_table(path).column("drop_reason").chunk(0).dictionary
     assert dictionary.to_pylist() == [r.value for r in Reason]  # the full, fixed dictionary
     stages = pq.read_table(path).column("drop_stage").chunk(0).dictionary
-    assert stages.to_pylist() == ["kept", "input", "keypoints", "experts", "fusion", "reprojection"]
+    assert stages.to_pylist() == [
+        "kept",
+        "input",
+        "keypoints",
+        "experts",
+        "fusion",
+        "reprojection",
+        "signals",
+    ]
     assert schema.field("drop_step").type == pa.int8() and schema.field("drop_step").nullable
 
 
