@@ -90,11 +90,15 @@ class SelectionConfig:
 
         max_wrist_disagreement_rad: suppress a hand whose expert rotation is more than this
             (rad) from the body expert's wrist rotation.
+        max_wrist_twist_rad: suppress a hand whose expert rotation, relative to the body
+            expert's wrist, twists more than this (rad) about the forearm.
         min_hands_swap_ratio: suppress both hands when the hand keypoints' reprojection error
             with the left and right hand outputs exchanged is below this fraction of the
             error as labelled.
         min_limbs_swap_ratio: drop the sample when the body keypoints' error with the arms (or
             the legs) exchanged left <-> right is below this fraction of the error as labelled.
+        max_limbs_swap_gain: drop the sample when that swap improves the body keypoints'
+            aligned squared distance by more than this per keypoint (normalised crop unit^2).
         max_pose_limit_excess_rad: drop the sample when a body joint's axis-angle component
             lies more than this (rad) beyond its anatomical limit.
         max_betas_norm: drop the sample when the body expert's shape vector is longer than this.
@@ -117,8 +121,10 @@ class SelectionConfig:
     max_mse: float = field(default=DEFAULT_MAX_MSE, metadata=_keep_rule("step3"))
     mse_frame: MseFrame = field(default="norm", metadata=_keep_rule("step3"))
     max_wrist_disagreement_rad: float | None = field(default=1.0, metadata=_keep_rule("signals"))
+    max_wrist_twist_rad: float | None = field(default=0.8, metadata=_keep_rule("signals"))
     min_hands_swap_ratio: float | None = field(default=0.5, metadata=_keep_rule("signals"))
     min_limbs_swap_ratio: float | None = field(default=0.5, metadata=_keep_rule("signals"))
+    max_limbs_swap_gain: float | None = field(default=None, metadata=_keep_rule("signals"))
     max_pose_limit_excess_rad: float | None = field(default=0.5, metadata=_keep_rule("signals"))
     max_betas_norm: float | None = field(default=6.0, metadata=_keep_rule("signals"))
     max_head_disagreement_rad: float | None = field(default=1.0, metadata=_keep_rule("signals"))

@@ -17,8 +17,10 @@ rule off (``SelectionConfig.furpe()``) gives FuRPE's decisions exactly. A sweep 
 field                          score column                    direction  parts       effect
 =============================  ==============================  =========  ==========  ===========
 max_wrist_disagreement_rad     wrist_disagreement_rad_{part}   above      hands       suppress
+max_wrist_twist_rad            wrist_twist_rad_{part}          above      hands       suppress
 min_hands_swap_ratio           hands_swap_ratio                below      both hands  suppress
 min_limbs_swap_ratio           limbs_swap_ratio                below      body        drop
+max_limbs_swap_gain            limbs_swap_gain                 above      body        drop
 max_pose_limit_excess_rad      pose_limit_excess_rad           above      body        drop
 max_betas_norm                 betas_norm                      above      body        drop
 max_head_disagreement_rad      head_disagreement_rad           above      body        drop
@@ -106,6 +108,14 @@ SIGNAL_RULES: tuple[SignalRule, ...] = (
         Reason.WRIST_DISAGREEMENT,
     ),
     SignalRule(
+        "max_wrist_twist_rad",
+        "wrist_twist_rad_{part}",
+        "above",
+        _HANDS,
+        "suppress",
+        Reason.WRIST_DISAGREEMENT,
+    ),
+    SignalRule(
         "min_hands_swap_ratio",
         "hands_swap_ratio",
         "below",
@@ -117,6 +127,14 @@ SIGNAL_RULES: tuple[SignalRule, ...] = (
         "min_limbs_swap_ratio",
         "limbs_swap_ratio",
         "below",
+        (Part.BODY,),
+        "drop",
+        Reason.LIMBS_SWAPPED,
+    ),
+    SignalRule(
+        "max_limbs_swap_gain",
+        "limbs_swap_gain",
+        "above",
         (Part.BODY,),
         "drop",
         Reason.LIMBS_SWAPPED,
@@ -176,6 +194,14 @@ def _signal_columns() -> list[Field]:
                 "rotation and the hand expert's hand rotation (fusion of every finite part)",
             )
         )
+        cols.append(
+            _score(
+                f"wrist_twist_rad_{hand.value}",
+                "rad",
+                f"|twist| about the forearm of the {hand.value.replace('_', ' ')} expert's "
+                "rotation relative to the body expert's wrist",
+            )
+        )
     cols += [
         _score(
             "hands_swap_ratio",
@@ -188,6 +214,12 @@ def _signal_columns() -> list[Field]:
             "1",
             "body keypoints' mean squared reprojection distance with the arms (or the legs, "
             "whichever is lower) exchanged left <-> right and mirrored, over the distance as fused",
+        ),
+        _score(
+            "limbs_swap_gain",
+            "unit^2",
+            "the same swap's improvement of the aligned squared distance per keypoint, "
+            "normalised body crop (the larger of arms and legs)",
         ),
         _score(
             "pose_limit_excess_rad",

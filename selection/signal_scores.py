@@ -9,6 +9,13 @@ score), and a NaN never fires a rule.
   (:class:`~furpe_label.experts.fusion.fuse.FusedSmplx`) between the body expert's wrist / head
   global rotation and the hand / face expert's. The head angle is the *agreement* of two
   experts that both see the head (SPIN's neck chain, DECA's head pose).
+* ``wrist_twist_rad_{hand}``: the part of that disagreement that is a twist about the forearm:
+  the hand expert's rotation relative to the body expert's wrist (``G_wrist^T H``, the wrist's
+  child-side frame) split into swing and twist about the forearm (the shaped rest elbow ->
+  wrist bone, which the elbow's frame carries, in the wrist's frame: ``R_wrist^T b``;
+  :func:`~furpe_label.experts.geometry.rotations.twist_swing_decompose`), absolute angle.
+  A body network sees no hand, so its wrist is noisy in every direction; a hand turned about
+  its forearm (a twisted wrist) shows fully in this one component.
 * ``hands_swap_ratio``: the candidate is fused again with the left and right hand outputs
   exchanged and reprojected; the ratio, swapped over as fused, of the *aligned* squared
   distance of the hands' confident keypoints (per hand, the projected and detected points
@@ -19,7 +26,10 @@ score), and a NaN never fires a rule.
   knee, ankle, foot) exchanged left <-> right, each rotation mirrored across the body's
   sagittal plane (axis-angle ``(x, -y, -z)``), reprojected; the same aligned ratio over the
   keypoints of the exchanged limbs (OpenPose shoulders, elbows, wrists; hips, knees, ankles,
-  feet); the lower of the arms' and the legs' ratio.
+  feet); the lower of the arms' and the legs' ratio. ``limbs_swap_gain``: the same swap's
+  improvement, ``(as fused - swapped) / count`` of the aligned squared distance in the
+  normalised body crop (unit^2 per keypoint), the larger of arms and legs: near-symmetric limbs
+  give a ratio anywhere but no gain.
 * ``pose_limit_excess_rad``: the body expert's joints 1..21 as axis-angle against the loose
   anatomical ranges of :func:`~furpe_label.experts.fitting.limits.smpl_body_limits`: the
   largest excess beyond a range (0 inside every range).
@@ -42,7 +52,13 @@ from furpe_label.experts.expert_outputs import ExpertOutputs
 from furpe_label.experts.fitting.limits import smpl_body_limits
 from furpe_label.experts.fusion.config import FusionConfig
 from furpe_label.experts.fusion.fuse import FusedSmplx, fuse_parts
-from furpe_label.experts.geometry.rotations import matrix_to_axis_angle
+from furpe_label.experts.fusion.kinematics import LEFT_WRIST, RIGHT_WRIST
+from furpe_label.experts.geometry.kinematics import global_rotations
+from furpe_label.experts.geometry.rotations import (
+    axis_angle_to_matrix,
+    matrix_to_axis_angle,
+    twist_swing_decompose,
+)
 from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES
 from furpe_label.experts.vocabulary import Part
 from furpe_label.selection.config import SelectionConfig
@@ -59,6 +75,7 @@ __all__ = [
     "score_signals",
     "swap_hand_outputs",
     "swap_limbs",
+    "wrist_twist",
 ]
 
 ARM_PAIRS = ((13, 14), (16, 17), (18, 19), (20, 21))
@@ -174,6 +191,28 @@ def pose_limit_excess(rotmats: np.ndarray) -> np.ndarray:
     return np.where(finite.numpy(), excess, np.nan).astype(np.float32)
 
 
+def wrist_twist(experts: ExpertOutputs, betas: np.ndarray, rig) -> np.ndarray:
+    """(N, 2) float32 |twist| (rad) of each hand expert's rotation relative to the body
+    expert's wrist, about the shaped rest forearm (module docstring); NaN without both."""
+    n = len(experts)
+    rotmats = np.asarray(experts.record(Part.BODY).params.rotmats, np.float64)[:, :22]
+    finite = np.isfinite(rotmats).all(axis=(1, 2, 3)) & np.isfinite(betas).all(axis=1)
+    eye = np.eye(3)
+    local = torch.as_tensor(np.where(finite[:, None, None, None], rotmats, eye))
+    body_global = global_rotations(local, rig.parents[:22])
+    rest = rig.rest_joints(torch.as_tensor(np.where(finite[:, None], betas, 0.0)))
+    out = np.full((n, 2), np.nan, np.float32)
+    for side, (hand, wrist) in enumerate(zip(_HANDS, (LEFT_WRIST, RIGHT_WRIST), strict=True)):
+        pose = np.asarray(experts.record(hand).params.pose, np.float64)[:, :3]
+        ok = finite & np.isfinite(pose).all(1)
+        hand_global = axis_angle_to_matrix(torch.as_tensor(np.where(ok[:, None], pose, 0.0)))
+        relative = body_global[:, wrist].transpose(-1, -2) @ hand_global
+        forearm = local[:, wrist].transpose(-1, -2) @ rig.bone_direction(rest, wrist)[..., None]
+        angle, _ = twist_swing_decompose(relative, forearm[..., 0])
+        out[ok, side] = np.abs(angle.numpy())[ok]
+    return out
+
+
 def crop_scores(experts: ExpertOutputs) -> dict[str, np.ndarray]:
     """``crop_outside_fraction_{part}`` and ``crop_inside_fraction_{part}``, (N,) float32."""
     out = {}
@@ -186,6 +225,12 @@ def crop_scores(experts: ExpertOutputs) -> dict[str, np.ndarray]:
         out[f"crop_outside_fraction_{part.value}"] = outside
         out[f"crop_inside_fraction_{part.value}"] = fraction[:, part.column].astype(np.float32)
     return out
+
+
+def _norm_scale(frame: BodyCropFrame) -> np.ndarray:
+    """(N,) normalised body-crop units per image pixel (the crop affine's scale)."""
+    unit = frame.image_to_norm(np.array([[[0.0, 0.0], [1.0, 0.0]]]).repeat(len(frame.affine), 0))
+    return np.linalg.norm(unit[:, 1] - unit[:, 0], axis=-1)
 
 
 def score_signals(
@@ -215,6 +260,12 @@ def score_signals(
     for side, hand in enumerate(_HANDS):
         value = np.where(rows, candidate.wrist_disagreement_rad[:, side], np.nan)
         out[f"wrist_disagreement_rad_{hand.value}"] = value.astype(np.float32)
+    twist = wrist_twist(experts, betas, rig)
+    for side, hand in enumerate(_HANDS):
+        used = rows & candidate.part_valid[:, hand.column]
+        out[f"wrist_twist_rad_{hand.value}"] = np.where(used, twist[:, side], np.nan).astype(
+            np.float32
+        )
     out["head_disagreement_rad"] = np.where(rows, candidate.head_disagreement_rad, np.nan).astype(
         np.float32
     )
@@ -248,14 +299,19 @@ def score_signals(
             ratio = np.where(both_hands & (old > 0), new / old, np.nan)
         out["hands_swap_ratio"] = ratio.astype(np.float32)
     out["limbs_swap_ratio"] = np.full(n, np.nan, np.float32)
+    out["limbs_swap_gain"] = np.full(n, np.nan, np.float32)
     if rows.any():
-        ratios = []
+        ratios, gains = [], []
+        scale = _norm_scale(step3.frame)
         for pairs, index in ((ARM_PAIRS, _ARM_POINTS), (LEG_PAIRS, _LEG_POINTS)):
             params = candidate.smplx_params()
             params = {**params, "body_pose": swap_limbs(params["body_pose"], pairs)}
             points = step3.project(params, rows)
             old, new = errors(original, index), errors(points, index)
+            count = use[:, index].sum(1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 ratios.append(np.where(rows & (old > 0), new / old, np.nan))
+                gains.append(np.where(rows, (old - new) * scale**2 / count, np.nan))
         out["limbs_swap_ratio"] = np.fmin(*ratios).astype(np.float32)
+        out["limbs_swap_gain"] = np.fmax(*gains).astype(np.float32)
     return out

@@ -36,7 +36,7 @@ from furpe_label.selection import (
 )
 from furpe_label.selection.signal_scores import Step3Inputs, score_signals
 from tests.support.quality_models import QualityModels
-from tests.support.quality_sim import WRISTS, SimulatedPeople
+from tests.support.quality_sim import CLEAN, WRISTS, SimulatedPeople
 
 HANDS = (Part.LEFT_HAND, Part.RIGHT_HAND)
 _FACE_JOINTS = (15, 22, 23, 24)  # head, jaw, eyes: vertices they dominate belong to the face
@@ -268,3 +268,55 @@ def reached_label(people: SimulatedPeople, outcome: Outcome) -> np.ndarray:
 def rejected(outcome: Outcome) -> np.ndarray:
     """(n,) bool: dropped by selection step 2 (the body) or step 3."""
     return np.isin(outcome.drop_stage, [Stage.EXPERTS, Stage.REPROJECTION])
+
+
+@dataclass(frozen=True)
+class SelectionFigures:
+    """How a selection config judges simulated people (the rows that pass step 1).
+
+    Attributes:
+        kinds: per error kind (``none`` first): (rows, caught) counts; ``caught`` is the
+            share whose error reaches no kept label (:func:`reached_label`): the row dropped,
+            or for a hand error the wrong hand(s) suppressed; for ``none`` the share dropped.
+        precision, recall: of flagging gross errors, where a row is flagged when it is
+            dropped (step 2, step 3 or a signal rule) or a signal rule suppresses one of its
+            hands; recall counts a gross row as found when it is caught.
+        clean_lost: share of clean rows dropped.
+        clean_hands_suppressed: share of the clean kept rows' hands FuRPE's steps keep that
+            a signal rule suppresses.
+    """
+
+    kinds: dict[str, tuple[int, float]]
+    precision: float
+    recall: float
+    clean_lost: float
+    clean_hands_suppressed: float
+
+
+def selection_figures(
+    people: SimulatedPeople, metrics: SelectionMetrics, config: SelectionConfig
+) -> SelectionFigures:
+    """:class:`SelectionFigures` of ``config`` re-decided from the stored ``metrics``."""
+    decisions = decide(metrics, config)
+    outcome = combine(decisions)
+    scored = np.asarray(metrics["n_confident_kp"]) >= config.min_count
+    clean = (people.gross == CLEAN) & scored
+    gross = (people.gross != CLEAN) & scored
+    caught = ~reached_label(people, outcome)
+    hands = [h.column for h in HANDS]
+    signal_hands = (decisions.signals()[:, hands] != Reason.OK) & outcome.kept[:, None]
+    flagged = (~outcome.kept | signal_hands.any(1)) & scored
+    kinds = {}
+    for kind in (CLEAN, *sorted(set(people.gross[scored]) - {CLEAN})):
+        rows = (people.gross == kind) & scored
+        share = (~outcome.kept[rows]).mean() if kind == CLEAN else caught[rows].mean()
+        kinds[kind] = (int(rows.sum()), float(share))
+    furpe_hands = (decisions.part_status[:, hands] == Reason.OK) & outcome.kept[:, None]
+    clean_hands = furpe_hands & clean[:, None]
+    return SelectionFigures(
+        kinds=kinds,
+        precision=float((flagged & gross).sum() / max(flagged.sum(), 1)),
+        recall=float((caught & gross).sum() / max(gross.sum(), 1)),
+        clean_lost=float((~outcome.kept[clean]).mean()),
+        clean_hands_suppressed=float(signal_hands[clean_hands].mean()),
+    )
