@@ -27,24 +27,26 @@
   var STAGE = { KEPT: 0, INPUT: 1, KEYPOINTS: 2, EXPERTS: 3, FUSION: 4, REPROJECTION: 5, SIGNALS: 6 };
   /* selection.signal_rules.SIGNAL_RULES (SignalRule.to_json), in order. */
   var SIGNAL_RULES = [
-    { field: "max_wrist_disagreement_rad", direction: "above", effect: "suppress", reason: "wrist_disagreement",
-      columns: [null, null, "wrist_disagreement_rad_left_hand", "wrist_disagreement_rad_right_hand"] },
-    { field: "min_hands_swap_ratio", direction: "below", effect: "suppress", reason: "hands_swapped",
-      columns: [null, null, "hands_swap_ratio", "hands_swap_ratio"] },
-    { field: "min_limbs_swap_ratio", direction: "below", effect: "drop", reason: "limbs_swapped",
-      columns: ["limbs_swap_ratio", null, null, null] },
-    { field: "max_pose_limit_excess_rad", direction: "above", effect: "drop", reason: "implausible_pose",
-      columns: ["pose_limit_excess_rad", null, null, null] },
-    { field: "max_betas_norm", direction: "above", effect: "drop", reason: "implausible_shape",
-      columns: ["betas_norm", null, null, null] },
-    { field: "max_head_disagreement_rad", direction: "above", effect: "drop", reason: "experts_disagree",
-      columns: ["head_disagreement_rad", null, null, null] },
-    { field: "max_crop_outside_fraction", direction: "above", effect: "suppress", reason: "crop_truncated",
-      columns: ["crop_outside_fraction_body", "crop_outside_fraction_face",
-        "crop_outside_fraction_left_hand", "crop_outside_fraction_right_hand"] },
-    { field: "min_crop_inside_fraction", direction: "below", effect: "suppress", reason: "crop_misses_keypoints",
-      columns: ["crop_inside_fraction_body", "crop_inside_fraction_face",
-        "crop_inside_fraction_left_hand", "crop_inside_fraction_right_hand"] }
+    { field: "max_wrist_disagreement_rad", direction: "above", effect: "suppress",
+      reason: "wrist_disagreement", columns: [null, null, "wrist_disagreement_rad_left_hand", "wrist_disagreement_rad_right_hand"] },
+    { field: "max_wrist_twist_rad", direction: "above", effect: "suppress",
+      reason: "wrist_disagreement", columns: [null, null, "wrist_twist_rad_left_hand", "wrist_twist_rad_right_hand"] },
+    { field: "min_hands_swap_ratio", direction: "below", effect: "suppress",
+      reason: "hands_swapped", columns: [null, null, "hands_swap_ratio", "hands_swap_ratio"] },
+    { field: "min_limbs_swap_ratio", direction: "below", effect: "drop",
+      reason: "limbs_swapped", columns: ["limbs_swap_ratio", null, null, null] },
+    { field: "max_limbs_swap_gain", direction: "above", effect: "drop",
+      reason: "limbs_swapped", columns: ["limbs_swap_gain", null, null, null] },
+    { field: "max_pose_limit_excess_rad", direction: "above", effect: "drop",
+      reason: "implausible_pose", columns: ["pose_limit_excess_rad", null, null, null] },
+    { field: "max_betas_norm", direction: "above", effect: "drop",
+      reason: "implausible_shape", columns: ["betas_norm", null, null, null] },
+    { field: "max_head_disagreement_rad", direction: "above", effect: "drop",
+      reason: "experts_disagree", columns: ["head_disagreement_rad", null, null, null] },
+    { field: "max_crop_outside_fraction", direction: "above", effect: "suppress",
+      reason: "crop_truncated", columns: ["crop_outside_fraction_body", "crop_outside_fraction_face", "crop_outside_fraction_left_hand", "crop_outside_fraction_right_hand"] },
+    { field: "min_crop_inside_fraction", direction: "below", effect: "suppress",
+      reason: "crop_misses_keypoints", columns: ["crop_inside_fraction_body", "crop_inside_fraction_face", "crop_inside_fraction_left_hand", "crop_inside_fraction_right_hand"] }
   ];
   var PARTS = ["body", "face", "left_hand", "right_hand"];
   var READERS = {
