@@ -20,8 +20,9 @@ score), and a NaN never fires a rule.
   exchanged and reprojected; the ratio, swapped over as fused, of the *aligned* squared
   distance of the hands' confident keypoints (per hand, the projected and detected points
   moved onto each other's mean first, so the body's placement of the wrist, which a swap does
-  not change, does not dilute the ratio), summed over both hands. Rows where both hands have a
-  finite output and at least :data:`MIN_GROUP_KEYPOINTS` confident points each.
+  not change, does not dilute the ratio), summed over the hands with at least
+  :data:`MIN_GROUP_KEYPOINTS` confident points (one visible hand is enough: it fits better
+  with the other hand's output). Rows where both hands have a finite output.
 * ``limbs_swap_ratio``: the candidate's arms (collar, shoulder, elbow, wrist) or legs (hip,
   knee, ankle, foot) exchanged left <-> right, each rotation mirrored across the body's
   sagittal plane (axis-angle ``(x, -y, -z)``), reprojected; the same aligned ratio over the
@@ -293,10 +294,12 @@ def score_signals(
         swapped_usable = np.asarray(usable, bool)[:, [0, 1, 3, 2]]
         swapped = fuse_parts(swap_hand_outputs(experts), betas, rig, fusion, usable=swapped_usable)
         points = step3.project(swapped.smplx_params(), both_hands)
-        old = sum(errors(original, index) for index in hand_points)
-        new = sum(errors(points, index) for index in hand_points)
+        old = np.stack([errors(original, index) for index in hand_points], 1)
+        new = np.stack([errors(points, index) for index in hand_points], 1)
+        seen = np.isfinite(old) & np.isfinite(new)  # a hand with enough confident points
+        old, new = np.where(seen, old, 0.0).sum(1), np.where(seen, new, 0.0).sum(1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.where(both_hands & (old > 0), new / old, np.nan)
+            ratio = np.where(both_hands & seen.any(1) & (old > 0), new / old, np.nan)
         out["hands_swap_ratio"] = ratio.astype(np.float32)
     out["limbs_swap_ratio"] = np.full(n, np.nan, np.float32)
     out["limbs_swap_gain"] = np.full(n, np.nan, np.float32)

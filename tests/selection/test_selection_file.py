@@ -67,5 +67,5 @@ def test_bad_files_are_refused_with_a_sentence(tmp_path, text, message):
 
 
 def test_a_missing_file_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match="selection file .*nothing.json does not exist"):
+    with pytest.raises(FileNotFoundError, match=r"selection file .*nothing\.json does not exist"):
         read_selection_file(tmp_path / "nothing.json")

@@ -294,12 +294,18 @@ class SelectionFigures:
 
 
 def selection_figures(
-    people: SimulatedPeople, metrics: SelectionMetrics, config: SelectionConfig
+    people: SimulatedPeople,
+    metrics: SelectionMetrics,
+    config: SelectionConfig,
+    kinds: tuple[str, ...] | None = None,
 ) -> SelectionFigures:
-    """:class:`SelectionFigures` of ``config`` re-decided from the stored ``metrics``."""
+    """:class:`SelectionFigures` of ``config`` re-decided from the stored ``metrics``, over
+    the clean rows and the gross errors of ``kinds`` (default: every kind)."""
     decisions = decide(metrics, config)
     outcome = combine(decisions)
     scored = np.asarray(metrics["n_confident_kp"]) >= config.min_count
+    if kinds is not None:
+        scored &= np.isin(people.gross, (CLEAN, *kinds))
     clean = (people.gross == CLEAN) & scored
     gross = (people.gross != CLEAN) & scored
     caught = ~reached_label(people, outcome)
