@@ -86,7 +86,8 @@ class SelectionConfig:
 
     The signal rules beyond FuRPE (:data:`~furpe_label.selection.signal_rules.SIGNAL_RULES`
     names each one's score column, direction and parts); each is None (off) or a threshold,
-    and :meth:`furpe` turns them all off:
+    and :meth:`furpe` turns them all off. The defaults were chosen on the label-quality
+    simulator (``tests/support/selection_choice.py``; the crop rules have no data there):
 
         max_wrist_disagreement_rad: suppress a hand whose expert rotation is more than this
             (rad) from the body expert's wrist rotation.
@@ -120,14 +121,14 @@ class SelectionConfig:
     hand_min_keypoints: int = field(default=8, metadata=_keep_rule("step2"))
     max_mse: float = field(default=DEFAULT_MAX_MSE, metadata=_keep_rule("step3"))
     mse_frame: MseFrame = field(default="norm", metadata=_keep_rule("step3"))
-    max_wrist_disagreement_rad: float | None = field(default=1.0, metadata=_keep_rule("signals"))
-    max_wrist_twist_rad: float | None = field(default=0.8, metadata=_keep_rule("signals"))
-    min_hands_swap_ratio: float | None = field(default=0.5, metadata=_keep_rule("signals"))
-    min_limbs_swap_ratio: float | None = field(default=0.5, metadata=_keep_rule("signals"))
-    max_limbs_swap_gain: float | None = field(default=None, metadata=_keep_rule("signals"))
-    max_pose_limit_excess_rad: float | None = field(default=0.5, metadata=_keep_rule("signals"))
-    max_betas_norm: float | None = field(default=6.0, metadata=_keep_rule("signals"))
-    max_head_disagreement_rad: float | None = field(default=1.0, metadata=_keep_rule("signals"))
+    max_wrist_disagreement_rad: float | None = field(default=1.4, metadata=_keep_rule("signals"))
+    max_wrist_twist_rad: float | None = field(default=1.15, metadata=_keep_rule("signals"))
+    min_hands_swap_ratio: float | None = field(default=1.0, metadata=_keep_rule("signals"))
+    min_limbs_swap_ratio: float | None = field(default=0.15, metadata=_keep_rule("signals"))
+    max_limbs_swap_gain: float | None = field(default=0.05, metadata=_keep_rule("signals"))
+    max_pose_limit_excess_rad: float | None = field(default=0.35, metadata=_keep_rule("signals"))
+    max_betas_norm: float | None = field(default=4.9, metadata=_keep_rule("signals"))
+    max_head_disagreement_rad: float | None = field(default=0.96, metadata=_keep_rule("signals"))
     max_crop_outside_fraction: float | None = field(default=None, metadata=_keep_rule("signals"))
     min_crop_inside_fraction: float | None = field(default=0.5, metadata=_keep_rule("signals"))
 

@@ -249,19 +249,19 @@ def label_errors(
 
 def reached_label(people: SimulatedPeople, outcome: Outcome) -> np.ndarray:
     """(n,) bool: the injected gross error is in a kept label (its part valid in the outcome):
-    the body for body errors, either hand for ``flipped_hands``, the twisted hand for
-    ``wrist_twist``; False for clean rows."""
+    the body for the body errors (every kind but the hands', held-out kinds included), either
+    hand for ``flipped_hands``, the twisted hand for ``wrist_twist``; False for clean rows."""
     valid = outcome.part_valid
     hands = valid[:, [h.column for h in HANDS]]
     twisted = hands[np.arange(len(people)), np.clip(people.gross_side, 0, 1)]
     return np.select(
         [
-            np.isin(people.gross, ["backwards", "swapped_limbs"]),
+            people.gross == CLEAN,
             people.gross == "flipped_hands",
             people.gross == "wrist_twist",
         ],
-        [outcome.kept, hands.any(1), twisted],
-        default=False,
+        [np.zeros(len(people), bool), hands.any(1), twisted],
+        default=outcome.kept,
     )
 
 

@@ -10,8 +10,9 @@ seed 7, ``tests/benchmarks/bench_selection_beyond_furpe.py``):
   rows to two significant digits);
 * the error-specific rules (wrist, left / right swaps) are searched coordinate by coordinate
   over :data:`SEARCH` for the highest recall of gross errors that keeps precision, clean labels
-  lost, clean hands suppressed and each hand error's catch within :data:`LIMITS` (tighter than
-  the issue's figures, so that another seed still meets them);
+  lost, clean hands suppressed and each hand error's catch within :data:`LIMITS` (a little
+  tighter than the issue's figures, so that another seed still meets them; FuRPE's steps alone
+  have precision 0.91 here, so precision is the limit that binds);
 * the crop rules have no data in the simulator (no images) and keep their defaults.
 """
 
@@ -36,7 +37,7 @@ SEARCH: dict[str, tuple[float | None, ...]] = {
     "min_limbs_swap_ratio": (None, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4),
     "max_limbs_swap_gain": (None, 0.015, 0.02, 0.03, 0.05, 0.08),
 }
-LIMITS = {"precision": 0.92, "clean_lost": 0.04, "clean_hands_suppressed": 0.04, "hand": 0.88}
+LIMITS = {"precision": 0.905, "clean_lost": 0.04, "clean_hands_suppressed": 0.04, "hand": 0.88}
 _RULES = {rule.field: rule for rule in SIGNAL_RULES}
 
 
@@ -104,26 +105,35 @@ def figures_table(
     before: SelectionConfig,
     after: SelectionConfig,
 ) -> tuple[str, SelectionFigures, SelectionFigures]:
-    """The per-kind table of two configs side by side (text), and their figures over the
-    kinds the thresholds were chosen on (:data:`GROSS_ERRORS`)."""
-    every = [selection_figures(people, metrics, config) for config in (before, after)]
+    """The per-kind table of two configs side by side (text), and their figures over every
+    kind (overall)."""
+    pair = [selection_figures(people, metrics, config) for config in (before, after)]
     chosen = [selection_figures(people, metrics, c, GROSS_ERRORS) for c in (before, after)]
-    lines = [
-        "kind (share caught: its error in no kept label)   rows   FuRPE steps   + signals",
-    ]
-    for kind, (rows, share) in every[0].kinds.items():
+    lines = ["kind (share caught: its error in no kept label)   rows   FuRPE steps   + signals"]
+    for kind, (rows, share) in pair[0].kinds.items():
         name = "clean (share dropped)" if kind == CLEAN else kind
         if kind not in (CLEAN, *GROSS_ERRORS):
             name += " [held out]"
-        lines.append(f"  {name:46s} {rows:5d}   {share:11.3f}   {every[1].kinds[kind][1]:9.3f}")
-    for title, pair in (("chosen-on kinds", chosen), ("all kinds, held out included", every)):
-        lines.append(f"  {title}:")
-        for label, attribute in (
-            ("precision", "precision"),
-            ("recall of gross errors", "recall"),
-            ("clean labels lost", "clean_lost"),
-            ("clean hands suppressed", "clean_hands_suppressed"),
-        ):
-            values = [getattr(figures, attribute) for figures in pair]
-            lines.append(f"    {label:44s}        {values[0]:11.3f}   {values[1]:9.3f}")
-    return "\n".join(lines), chosen[0], chosen[1]
+        lines.append(f"  {name:46s} {rows:5d}   {share:11.3f}   {pair[1].kinds[kind][1]:9.3f}")
+    rows = (
+        ("overall precision", [f.precision for f in pair]),
+        ("overall recall of gross errors", [f.recall for f in pair]),
+        ("recall, the kinds chosen on", [f.recall for f in chosen]),
+        ("recall, the held-out kinds", [_held_out_recall(people, f) for f in pair]),
+        ("clean labels lost", [f.clean_lost for f in pair]),
+        ("clean hands suppressed", [f.clean_hands_suppressed for f in pair]),
+    )
+    for label, values in rows:
+        lines.append(f"  {label:46s}         {values[0]:11.3f}   {values[1]:9.3f}")
+    return "\n".join(lines), pair[0], pair[1]
+
+
+def _held_out_recall(people: SimulatedPeople, figures: SelectionFigures) -> float:
+    """Share caught over the kinds not in :data:`GROSS_ERRORS` (NaN without any)."""
+    held = [
+        (rows, share)
+        for kind, (rows, share) in figures.kinds.items()
+        if kind not in (CLEAN, *GROSS_ERRORS)
+    ]
+    total = sum(rows for rows, _ in held)
+    return sum(rows * share for rows, share in held) / total if total else float("nan")
