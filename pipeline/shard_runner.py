@@ -226,6 +226,21 @@ def _label(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) 
     with timer(Stage.FUSION):  # the stored labels: the parts selection kept
         kept_parts = outcome.part_valid & finite
         stored = fuse_parts(experts, shapes.betas, models.rig, models.fusion, usable=kept_parts)
+    with timer(Stage.SIGNALS):  # kept rows with a suppressed part: project the stored label
+        changed = outcome.kept & (kept_parts != finite).any(axis=1)
+        if changed.any():
+            params = {**stored.smplx_params(), "transl": inputs3.transl}
+            _, label_points = score_reprojection(
+                inputs3.layer,
+                params,
+                inputs3.camera,
+                inputs3.frame,
+                kp.keypoints,
+                kept_parts,
+                selection,
+                rows=changed,
+            )
+            projected[changed] = label_points[changed]
     kept = outcome.kept
     mpjpe, pa_mpjpe = label_errors_mm(models.openpose_layer, stored, candidate, kept, inputs)
     body_detail = experts.detail[:, Part.BODY.column]
