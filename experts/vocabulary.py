@@ -58,7 +58,8 @@ class Stage(IntEnum):
     EXPERTS = 3  # crops, expert forwards and selection step 2
     FUSION = 4  # fusion into SMPL-X and shape transfer
     REPROJECTION = 5  # selection step 3
-    TEMPORAL = 6  # the temporal rule along a video track (after step 3)
+    SIGNALS = 6  # the checks beyond FuRPE's steps (selection.signal_rules)
+    TEMPORAL = 7  # the temporal rule along a video track (after the signals)
 
     @property
     def label(self) -> str:
@@ -105,6 +106,15 @@ class Reason(StrEnum):
     REPROJECTION_UNVERIFIABLE = "reprojection_unverifiable"
     # temporal rule (video tracks)
     TEMPORAL_SPIKE = "temporal_spike"
+    # signals beyond FuRPE's three steps (selection.signal_rules)
+    WRIST_DISAGREEMENT = "wrist_disagreement"
+    HANDS_SWAPPED = "hands_swapped"
+    LIMBS_SWAPPED = "limbs_swapped"
+    IMPLAUSIBLE_POSE = "implausible_pose"
+    IMPLAUSIBLE_SHAPE = "implausible_shape"
+    EXPERTS_DISAGREE = "experts_disagree"
+    CROP_TRUNCATED = "crop_truncated"
+    CROP_MISSES_KEYPOINTS = "crop_misses_keypoints"
     # what-if re-decisions from stored scores
     NOT_SCORED = "not_scored"
 
@@ -151,6 +161,21 @@ _MEANINGS: dict[Reason, str] = {
     "detected ones",
     Reason.REPROJECTION_UNVERIFIABLE: "step 3: no confident detected keypoint of a labelled part "
     "has a finite model counterpart, so the label cannot be checked",
+    Reason.WRIST_DISAGREEMENT: "signals: the hand expert's hand rotation is far from the body "
+    "expert's wrist rotation (a twisted or mislabelled hand); the hand is suppressed",
+    Reason.HANDS_SWAPPED: "signals: the hands reproject clearly better with the left and right "
+    "hand outputs exchanged; the hands are suppressed",
+    Reason.LIMBS_SWAPPED: "signals: the body reprojects clearly better with its left and right "
+    "arms (or legs) exchanged",
+    Reason.IMPLAUSIBLE_POSE: "signals: a body joint rotation lies beyond the anatomical joint "
+    "limits",
+    Reason.IMPLAUSIBLE_SHAPE: "signals: the body shape is far from the mean (norm of the shape "
+    "coefficients)",
+    Reason.EXPERTS_DISAGREE: "signals: two experts of the same body region disagree (the body's "
+    "and the face's head rotation)",
+    Reason.CROP_TRUNCATED: "signals: too much of the part's crop lies outside the image",
+    Reason.CROP_MISSES_KEYPOINTS: "signals: the part's crop holds too few of the part's "
+    "confident keypoints",
     Reason.TEMPORAL_SPIKE: "temporal: the body pose jumps between this frame and its "
     "neighbours of the same track (angular acceleration above the limit)",
     Reason.NOT_SCORED: "what-if: the original run never scored this step for the row (an "

@@ -119,10 +119,8 @@ def audit_columns(results: ShardResults, table: Any, shard_id: int) -> dict[str,
     for part in Part:
         col = part.column
         columns[f"status_{part.value}"] = results.decisions.part_status[:, col]
+        columns[f"signal_status_{part.value}"] = results.decisions.signals()[:, col]
         columns[f"crop_side_px_{part.value}"] = _nullable(experts.crop_side_px[:, col])
-        columns[f"crop_outside_fraction_{part.value}"] = _nullable(
-            experts.crop_outside_fraction[:, col]
-        )
         columns[f"crop_keypoints_inside_{part.value}"] = experts.crop_keypoints_inside[:, col]
         columns[f"expert_detail_{part.value}"] = [d or None for d in experts.detail[:, col]]
     for stage in TIMED_STAGES:

@@ -16,6 +16,7 @@ fusion + transfer     :mod:`furpe_label.experts.fusion.body_transfer`,
                       :mod:`furpe_label.experts.fusion.fuse`
 step 3                :mod:`furpe_label.selection.step3_reprojection`
 temporal score        :mod:`furpe_label.selection.temporal` (along the shard's video tracks)
+signals               :mod:`furpe_label.selection.signal_scores` (the rules beyond FuRPE)
 decisions             :mod:`furpe_label.selection.decisions`
 ground-truth errors   :mod:`furpe_label.pipeline.ground_truth`
 write                 :mod:`furpe_label.pipeline.shard_outputs`, ``RunDir.commit_shard``
@@ -49,7 +50,7 @@ from furpe_label.pipeline.keypoint_stage import (
 )
 from furpe_label.pipeline.shard_inputs import ShardInputs, read_shard_inputs
 from furpe_label.pipeline.shard_outputs import ShardResults, audit_columns, label_arrays
-from furpe_label.pipeline.step3_cameras import score_step3
+from furpe_label.pipeline.step3_cameras import score_step3, weak_step3_inputs
 from furpe_label.pipeline.whole_person_stage import keep_whole_persons
 from furpe_label.pipeline.worker_models import WorkerModels, worker_models
 from furpe_label.selection import (
@@ -61,6 +62,7 @@ from furpe_label.selection import (
     score_keypoints,
     score_validity,
 )
+from furpe_label.selection.signal_scores import score_signals
 from furpe_label.selection.temporal import temporal_acceleration
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.run_dir import RunDir
@@ -207,20 +209,41 @@ def _label(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) 
             shapes.transl,
             experts,
             kp.keypoints,
-            status,
+            status == Reason.OK,
             step3_rows,
             inputs.table,
+        )
+        inputs3 = weak_step3_inputs(
+            models, candidate, shapes.transl, experts, kp.keypoints, step3_rows
+        )
+    with timer(Stage.SIGNALS):  # the scores of the rules beyond FuRPE's steps
+        signals = score_signals(
+            experts, candidate, finite, shapes.betas, models.rig, models.fusion, inputs3, projected
         )
     with timer(Stage.TEMPORAL):  # the temporal signal along the shard's tracks
         temporal = _score_temporal(inputs.table, candidate, finite[:, Part.BODY.column])
     metrics = SelectionMetrics(
-        {**step1, **step2, **step3, **temporal}, selection.scoring_parameters()
+        {**step1, **step2, **step3, **signals, **temporal}, selection.scoring_parameters()
     )
     decisions = decide(metrics, selection)
     outcome = combine(decisions, np.array(kp.failure, dtype=object))
     with timer(Stage.FUSION):  # the stored labels: the parts selection kept
         kept_parts = outcome.part_valid & finite
         stored = fuse_parts(experts, shapes.betas, models.rig, models.fusion, usable=kept_parts)
+    with timer(Stage.SIGNALS):  # kept rows with a suppressed part: project the stored label
+        changed = outcome.kept & (kept_parts != finite).any(axis=1)
+        if changed.any():
+            _, label_points = score_step3(
+                models,
+                stored,
+                shapes.transl,
+                experts,
+                kp.keypoints,
+                kept_parts,
+                changed,
+                inputs.table,
+            )
+            projected[changed] = label_points[changed]
     kept = outcome.kept
     mpjpe, pa_mpjpe = label_errors_mm(models.openpose_layer, stored, candidate, kept, inputs)
     body_detail = experts.detail[:, Part.BODY.column]

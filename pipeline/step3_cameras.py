@@ -22,11 +22,12 @@ import pyarrow as pa
 import torch
 
 from furpe_label.experts.geometry.cameras import PerspectiveCamera, WeakPerspectiveCamera
-from furpe_label.experts.vocabulary import Part, Reason
+from furpe_label.experts.vocabulary import Part
 from furpe_label.selection import BodyCropFrame, score_reprojection
+from furpe_label.selection.signal_scores import Step3Inputs
 from furpe_label.storage.manifest import column_array
 
-__all__ = ["intrinsics", "perspective_from_weak", "score_step3"]
+__all__ = ["intrinsics", "perspective_from_weak", "score_step3", "weak_step3_inputs"]
 
 
 def intrinsics(table: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -76,18 +77,18 @@ def perspective_from_weak(
     )
 
 
-def score_step3(models, candidate, transl, experts, keypoints, status, step3_rows, table):
-    """Step 3 on the fusion of every part with a finite output (the what-if contract), each
-    row with its camera (module docstring). Returns the step 3 columns and (N, 137, 2)
-    projected keypoints (image pixels)."""
-    params = {**candidate.smplx_params(), "transl": np.nan_to_num(transl)}
-    cam = np.nan_to_num(candidate.camera, nan=1.0)
+def score_step3(models, fused, transl, experts, keypoints, usable, step3_rows, table):
+    """Step 3 of the fused labels ``fused`` (the candidates: the fusion of every part with a
+    finite output, the what-if contract; or the stored labels, for their projection), each row
+    with its camera (module docstring); ``usable`` (N, 4) bool: the parts the overall values
+    cover. Returns the step 3 columns and (N, 137, 2) projected keypoints (image pixels)."""
+    params = {**fused.smplx_params(), "transl": np.nan_to_num(transl)}
+    cam = np.nan_to_num(fused.camera, nan=1.0)
     affines = experts.affines[:, Part.BODY.column].copy()
     no_crop = ~np.isfinite(affines).all(axis=(1, 2))
     affines[no_crop] = np.eye(2, 3)  # rows step 3 does not score: any invertible frame
     frame = BodyCropFrame(affines)
     focal, principal, has = intrinsics(table)
-    usable = status == Reason.OK
     perspective = step3_rows & has & (cam[:, 0] > 0)
     runs = [(WeakPerspectiveCamera(torch.as_tensor(cam)), step3_rows & ~perspective)]
     if perspective.any():
@@ -114,3 +115,21 @@ def score_step3(models, candidate, transl, experts, keypoints, status, step3_row
             )
         projected = np.where(rows[:, None, None], points, projected)
     return out, projected
+
+
+def weak_step3_inputs(models, candidate, transl, experts, keypoints, step3_rows) -> Step3Inputs:
+    """What the signal scores reproject with: the weak-perspective camera in the body crop
+    (step 3 itself uses each row's camera, :mod:`furpe_label.pipeline.step3_cameras`)."""
+    camera = WeakPerspectiveCamera(torch.as_tensor(np.nan_to_num(candidate.camera, nan=1.0)))
+    affines = experts.affines[:, Part.BODY.column].copy()
+    no_crop = ~np.isfinite(affines).all(axis=(1, 2))
+    affines[no_crop] = np.eye(2, 3)  # rows step 3 does not score: any invertible frame
+    return Step3Inputs(
+        models.openpose_layer,
+        camera,
+        BodyCropFrame(affines),
+        keypoints,
+        np.nan_to_num(transl),
+        models.selection,
+        step3_rows,
+    )

@@ -22,6 +22,7 @@ import numpy as np
 
 from furpe_label.experts.vocabulary import Part, Reason
 from furpe_label.selection.fields import REASONS, Field
+from furpe_label.selection.signal_rules import SIGNAL_COLUMNS, SIGNAL_DECISION_COLUMNS
 
 __all__ = [
     "DECISION_COLUMNS",
@@ -34,11 +35,11 @@ __all__ = [
     "as_reasons",
 ]
 
-Step = Literal["step1", "step2", "step3", "temporal"]
-STEPS: tuple[Step, ...] = ("step1", "step2", "step3", "temporal")
-"""FuRPE's three selection steps, then the rules beyond them (``temporal``:
-:mod:`furpe_label.selection.temporal`): the ``group`` of every selection column, the prefix of
-every ``audit --what-if`` key."""
+Step = Literal["step1", "step2", "step3", "signals", "temporal"]
+STEPS: tuple[Step, ...] = ("step1", "step2", "step3", "signals", "temporal")
+"""FuRPE's three selection steps, then the rules beyond them (``signals``:
+:mod:`furpe_label.selection.signal_rules`; ``temporal``: :mod:`furpe_label.selection.temporal`):
+the ``group`` of every selection column, the prefix of every ``audit --what-if`` key."""
 
 PARTS: tuple[str, ...] = tuple(part.value for part in Part)
 HANDS: tuple[str, ...] = (Part.LEFT_HAND.value, Part.RIGHT_HAND.value)
@@ -184,8 +185,12 @@ def _metric_columns() -> list[Field]:
     return cols
 
 
-METRIC_COLUMNS: dict[str, Field] = {column.name: column for column in _metric_columns()}
-"""Scores, always stored: name -> :class:`Field`."""
+METRIC_COLUMNS: dict[str, Field] = {
+    **{column.name: column for column in _metric_columns()},
+    **SIGNAL_COLUMNS,
+}
+"""Scores, always stored: name -> :class:`Field` (FuRPE's steps, then the signals beyond them,
+:mod:`furpe_label.selection.signal_rules`)."""
 
 DECISION_COLUMNS: dict[str, Field] = {
     column.name: column
@@ -201,6 +206,7 @@ DECISION_COLUMNS: dict[str, Field] = {
         ),
         _reason("step3_status", "step 3: ok, reprojection_error or _unverifiable", "step3"),
         _reason("temporal_status", "temporal rule: ok or temporal_spike", "temporal"),
+        *SIGNAL_DECISION_COLUMNS.values(),
     )
 }
 """Each step's decisions, recomputed from the scores under a config: name -> :class:`Field`.
@@ -237,11 +243,17 @@ class SelectionMetrics:
     """The scores of all three steps for N rows, and the scoring parameters used.
 
     Args:
-        columns: every name of :data:`METRIC_COLUMNS`, each an (N,) array (cast to its dtype).
+        columns: every name of :data:`METRIC_COLUMNS`, each an (N,) array (cast to its dtype);
+            a signal score (:data:`SIGNAL_COLUMNS`) left out is NaN (not computed: runs and
+            audits from before the signals).
         scoring: :meth:`SelectionConfig.scoring_parameters` of the scoring run.
     """
 
     def __init__(self, columns: Mapping[str, np.ndarray], scoring: Mapping[str, float]) -> None:
+        if columns:
+            rows = len(np.asarray(next(iter(columns.values()))))
+            nan = np.full(rows, np.nan, np.float32)
+            columns = {**{name: nan for name in SIGNAL_COLUMNS}, **columns}
         missing = sorted(set(METRIC_COLUMNS) - set(columns))
         unknown = sorted(set(columns) - set(METRIC_COLUMNS))
         if missing or unknown:

@@ -9,9 +9,11 @@ Two kinds of numbers live here:
 * **keep rules** — every other field: compared against stored scores only, so
   :func:`furpe_label.selection.decisions.what_if` re-decides them without re-scoring.
 
-Each field knows which it is: its metadata names the FuRPE step whose keep rule reads it
-(:func:`step_of`), or none for a scoring parameter. The ``audit --what-if`` keys
-(:data:`WHAT_IF_KEYS`, ``step3.max_mse``) and :meth:`SelectionConfig.scoring_parameters` are
+Each field knows which it is: its metadata names the step whose keep rule reads it
+(:func:`step_of`: FuRPE's ``step1``..``step3``, or ``signals`` for the rules beyond FuRPE of
+:mod:`furpe_label.selection.signal_rules`, each None = off), or none for a scoring parameter.
+The ``audit --what-if`` keys (:data:`WHAT_IF_KEYS`, ``step3.max_mse``) and
+:meth:`SelectionConfig.scoring_parameters` are
 derived from it.
 """
 
@@ -33,6 +35,7 @@ __all__ = [
     "WHAT_IF_KEYS",
     "MseFrame",
     "SelectionConfig",
+    "signal_fields",
     "step_of",
 ]
 
@@ -88,7 +91,33 @@ class SelectionConfig:
         mse_frame: "norm" (body crop normalised to [-1, 1], unit^2) or "px" (image pixels^2).
         max_temporal_accel: the temporal rule (video tracks, after step 3) drops a sample
             whose body rotations' angular acceleration along its track is greater than this,
-            rad/frame² (:mod:`furpe_label.selection.temporal`).
+            rad/frame² (:mod:`furpe_label.selection.temporal`); None turns the rule off.
+
+    The signal rules beyond FuRPE (:data:`~furpe_label.selection.signal_rules.SIGNAL_RULES`
+    names each one's score column, direction and parts); each is None (off) or a threshold,
+    and :meth:`furpe` turns them all off. The defaults were chosen on the label-quality
+    simulator (``tests/support/selection_choice.py``; the crop rules have no data there):
+
+        max_wrist_disagreement_rad: suppress a hand whose expert rotation is more than this
+            (rad) from the body expert's wrist rotation.
+        max_wrist_twist_rad: suppress a hand whose expert rotation, relative to the body
+            expert's wrist, twists more than this (rad) about the forearm.
+        min_hands_swap_ratio: suppress both hands when the hand keypoints' reprojection error
+            with the left and right hand outputs exchanged is below this fraction of the
+            error as labelled.
+        min_limbs_swap_ratio: drop the sample when the body keypoints' error with the arms (or
+            the legs) exchanged left <-> right is below this fraction of the error as labelled.
+        max_limbs_swap_gain: drop the sample when that swap improves the body keypoints'
+            aligned squared distance by more than this per keypoint (normalised crop unit^2).
+        max_pose_limit_excess_rad: drop the sample when a body joint's axis-angle component
+            lies more than this (rad) beyond its anatomical limit.
+        max_betas_norm: drop the sample when the body expert's shape vector is longer than this.
+        max_head_disagreement_rad: drop the sample when the body's and the face's global head
+            rotations are more than this (rad) apart.
+        max_crop_outside_fraction: suppress a part (drop the sample for the body) when more
+            than this fraction of its crop box lies outside the image.
+        min_crop_inside_fraction: suppress a part (drop for the body) when fewer than this
+            fraction of its confident keypoints lie inside its crop box.
     """
 
     body_threshold: float = field(default=0.1, metadata=_SCORING)
@@ -101,9 +130,19 @@ class SelectionConfig:
     hand_min_keypoints: int = field(default=8, metadata=_keep_rule("step2"))
     max_mse: float = field(default=DEFAULT_MAX_MSE, metadata=_keep_rule("step3"))
     mse_frame: MseFrame = field(default="norm", metadata=_keep_rule("step3"))
-    max_temporal_accel: float = field(
+    max_temporal_accel: float | None = field(
         default=DEFAULT_MAX_TEMPORAL_ACCEL, metadata=_keep_rule("temporal")
     )
+    max_wrist_disagreement_rad: float | None = field(default=1.4, metadata=_keep_rule("signals"))
+    max_wrist_twist_rad: float | None = field(default=1.15, metadata=_keep_rule("signals"))
+    min_hands_swap_ratio: float | None = field(default=1.0, metadata=_keep_rule("signals"))
+    min_limbs_swap_ratio: float | None = field(default=0.15, metadata=_keep_rule("signals"))
+    max_limbs_swap_gain: float | None = field(default=0.05, metadata=_keep_rule("signals"))
+    max_pose_limit_excess_rad: float | None = field(default=0.35, metadata=_keep_rule("signals"))
+    max_betas_norm: float | None = field(default=4.9, metadata=_keep_rule("signals"))
+    max_head_disagreement_rad: float | None = field(default=0.96, metadata=_keep_rule("signals"))
+    max_crop_outside_fraction: float | None = field(default=None, metadata=_keep_rule("signals"))
+    min_crop_inside_fraction: float | None = field(default=0.5, metadata=_keep_rule("signals"))
 
     def __post_init__(self) -> None:
         for name in ("body_threshold", "hand_threshold", "face_threshold"):
@@ -115,12 +154,27 @@ class SelectionConfig:
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
         limits = ("hand_max_abs", "betas_max_abs", "rotation_tolerance", "max_mse")
-        for name in (*limits, "max_temporal_accel"):
+        for name in limits:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a finite positive number, got {value!r}")
         if self.mse_frame not in ("norm", "px"):
             raise ValueError(f"mse_frame must be 'norm' or 'px', got {self.mse_frame!r}")
+        for name in (*signal_fields(), "max_temporal_accel"):
+            value = getattr(self, name)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if value is not None and not (number and math.isfinite(value) and value >= 0):
+                raise ValueError(
+                    f"{name} must be a finite number >= 0, or null to turn the rule off, "
+                    f"got {value!r}"
+                )
+
+    @classmethod
+    def furpe(cls, **changes: Any) -> SelectionConfig:
+        """FuRPE's three steps alone: every signal rule and the temporal rule off
+        (``run --selection furpe``)."""
+        off = dict.fromkeys((*signal_fields(), "max_temporal_accel"))
+        return cls(**{**off, **changes})
 
     def part_thresholds(self) -> np.ndarray:
         """(4,) float64 confidence thresholds in :class:`Part` order (body, face, hands)."""
@@ -136,7 +190,7 @@ class SelectionConfig:
         """The fields scores depend on (a what-if needs them unchanged)."""
         return {f.name: float(getattr(self, f.name)) for f in fields(self) if not step_of(f.name)}
 
-    def to_dict(self) -> dict[str, float | int | str]:
+    def to_dict(self) -> dict[str, float | int | str | None]:
         """All fields (for the run directory's recorded config)."""
         return asdict(self)
 
@@ -154,11 +208,17 @@ class SelectionConfig:
 
 
 def step_of(name: str) -> Step | None:
-    """The FuRPE step whose keep rule reads field ``name``; None for a scoring parameter."""
+    """The step whose keep rule reads field ``name`` (``signals`` for a rule beyond FuRPE);
+    None for a scoring parameter."""
     by_name = {f.name: f for f in fields(SelectionConfig)}
     if name not in by_name:
         raise KeyError(f"{name!r} is not a SelectionConfig field")
     return by_name[name].metadata[_STEP]
+
+
+def signal_fields() -> tuple[str, ...]:
+    """The fields of the signal rules beyond FuRPE's steps, in declaration order."""
+    return tuple(f.name for f in fields(SelectionConfig) if f.metadata[_STEP] == "signals")
 
 
 WHAT_IF_KEYS: dict[str, str] = {

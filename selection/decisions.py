@@ -1,7 +1,8 @@
 """Decisions from stored scores: every step's keep rule, the what-if, and the combined outcome.
 
-``decide(metrics, config)`` applies the keep rules of all three steps (and the temporal rule
-after them, :mod:`.temporal`) to stored scores only;
+``decide(metrics, config)`` applies the keep rules of all three steps, the signal rules beyond
+them (:mod:`furpe_label.selection.signal_rules`) and the temporal rule (:mod:`.temporal`) to
+stored scores only;
 a fresh run and a what-if both go through it, so ``what_if(metrics_scored_with_A, B)`` equals
 the decisions of a run scored and decided with ``B`` whenever A and B share their scoring
 parameters (the confidence thresholds; ``what_if`` refuses otherwise) — for every row whose
@@ -10,7 +11,9 @@ skipped that step) gets ``Reason.NOT_SCORED`` where the new thresholds would rea
 
 ``combine`` turns decisions (plus what happened before step 1 and at fusion) into the audit's
 per-row outcome: the first stage that drops the row, FuRPE's step number where one of its three
-steps dropped it, its reason, and ``part_valid``.
+steps dropped it, its reason, and ``part_valid``. The signal rules come last (stage
+``signals``): they only drop or suppress what FuRPE's three steps kept, so with every rule off
+(``SelectionConfig.furpe()``) the outcome is FuRPE's.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 from furpe_label.experts.vocabulary import Part, Reason, Stage
 from furpe_label.selection.columns import SelectionMetrics, as_reasons
 from furpe_label.selection.config import SelectionConfig
+from furpe_label.selection.signal_rules import signal_status
 from furpe_label.selection.step1_keypoints import keep_keypoints
 from furpe_label.selection.step2_validity import part_status
 from furpe_label.selection.step3_reprojection import overall_reprojection, reprojection_status
@@ -75,6 +79,8 @@ class SelectionDecisions:
             under this config (``reproj_mse_px``, ``reproj_mse_norm``, ...).
         temporal_status: (N,) :class:`Reason`: ``ok`` or ``temporal_spike`` (the temporal
             rule beyond FuRPE's steps, :mod:`~furpe_label.selection.temporal`).
+        signal_status: (N, 4) :class:`Reason` of the signal rules per :class:`Part` (body:
+            the sample), ``ok`` where none fires; None = no signal rule (all ``ok``).
     """
 
     keep_step1: np.ndarray
@@ -82,6 +88,7 @@ class SelectionDecisions:
     step3_status: np.ndarray
     reprojection: dict[str, np.ndarray]
     temporal_status: np.ndarray
+    signal_status: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.keep_step1)
@@ -91,8 +98,14 @@ class SelectionDecisions:
         return all(
             np.array_equal(getattr(self, f.name), getattr(other, f.name))
             for f in fields(self)
-            if f.name != "reprojection"
-        )
+            if f.name not in ("reprojection", "signal_status")
+        ) and np.array_equal(self.signals(), other.signals())
+
+    def signals(self) -> np.ndarray:
+        """(N, 4) signal statuses (all ``ok`` where there are none)."""
+        if self.signal_status is not None:
+            return self.signal_status
+        return np.full((len(self), len(Part)), Reason.OK, dtype=object)
 
 
 @dataclass(frozen=True)
@@ -147,7 +160,8 @@ def decide(metrics: SelectionMetrics | Mapping[str, np.ndarray], config: Selecti
     step3 = reprojection_status(overall[f"reproj_mse_{config.mse_frame}"], config)
     step3[~np.asarray(columns["step3_scored"], dtype=bool)] = Reason.NOT_SCORED
     temporal = temporal_status(columns["temporal_accel_rad"], config.max_temporal_accel)
-    return SelectionDecisions(keep_step1, status, step3, overall, temporal)
+    signals = signal_status(columns, config, len(keep_step1))
+    return SelectionDecisions(keep_step1, status, step3, overall, temporal, signals)
 
 
 def what_if(metrics: SelectionMetrics, config: SelectionConfig) -> SelectionDecisions:
@@ -175,7 +189,8 @@ def combine(
     """The per-row outcome: the first stage that drops the row, and ``part_valid``.
 
     Stages in order: input / keypoint detection (``input_reasons``), step 1, step 2 (the
-    body's status drops the sample), step 3, the temporal rule. ``drop_step`` is set by FuRPE's
+    body's status drops the sample), step 3, the signal rules (the body's signal status drops
+    the sample, a part's suppresses it), the temporal rule. ``drop_step`` is set by FuRPE's
     three steps only.
 
     Args:
@@ -205,6 +220,10 @@ def combine(
     body = decisions.part_status[:, Part.BODY.column]
     drop(body != Reason.OK, Stage.EXPERTS, body, step=2)
     drop(decisions.step3_status != Reason.OK, Stage.REPROJECTION, decisions.step3_status, step=3)
+    signals = decisions.signals()
+    body_signal = signals[:, Part.BODY.column]
+    drop(body_signal != Reason.OK, Stage.SIGNALS, body_signal)
     drop(decisions.temporal_status != Reason.OK, Stage.TEMPORAL, decisions.temporal_status)
-    part_valid = (decisions.part_status == Reason.OK) & (drop_stage == Stage.KEPT)[:, None]
+    part_valid = (decisions.part_status == Reason.OK) & (signals == Reason.OK)
+    part_valid &= (drop_stage == Stage.KEPT)[:, None]
     return Outcome(drop_stage, drop_step, drop_reason, part_valid)

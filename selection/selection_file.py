@@ -1,91 +1,95 @@
-"""The selection file: thresholds as JSON, written by ``calibrate``, read by ``run --selection``
-and ``audit --what-if``.
+"""The selection file: a run's thresholds as JSON, for ``run --selection FILE`` and
+``audit --what-if FILE`` (and what a calibration writes).
 
-Layout::
-
-    {"format": "furpe-label selection", "version": 1,
-     "selection": {<SelectionConfig field>: value, ...},
-     "calibrated_on": {...}}          # optional: what calibrate measured (informative)
-
-Missing ``selection`` fields take FuRPE's defaults; unknown fields and bad values are refused
-with a sentence naming the file.
+The file is one JSON object whose keys are :class:`SelectionConfig` field names (every field
+of :meth:`SelectionConfig.to_dict`); a field left out takes its default, and ``null`` turns a
+signal rule off. :func:`write_selection_file` writes every field, sorted as the config
+declares them; :func:`read_selection_file` is its inverse and says in a sentence what is wrong
+with a bad file (not JSON, not an object, an unknown key, a value of the wrong kind).
+``--selection`` also takes two names: ``furpe`` (FuRPE's three steps alone,
+:meth:`SelectionConfig.furpe`) and ``default`` (FuRPE's steps and every signal rule at its
+default threshold).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
 
 from furpe_label.selection.config import SelectionConfig
 
 __all__ = [
-    "SELECTION_FILE_FORMAT",
-    "SelectionFileError",
+    "SELECTION_PRESETS",
     "read_selection_file",
+    "resolve_selection",
     "write_selection_file",
 ]
 
-SELECTION_FILE_FORMAT = "furpe-label selection"
-_VERSION = 1
-_MAX_BYTES = 16 * 2**20
+SELECTION_PRESETS = ("default", "furpe")
+"""The names ``--selection`` takes besides a file."""
 
 
-class SelectionFileError(ValueError):
-    """A selection file that cannot be used; the message names the file and the problem."""
+def write_selection_file(path: str | os.PathLike[str], config: SelectionConfig) -> Path:
+    """Write ``config`` as a selection file (every field); returns the path."""
+    path = Path(path)
+    text = json.dumps(config.to_dict(), indent=2) + "\n"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
-def write_selection_file(
-    path: str | os.PathLike[str], config: SelectionConfig, calibrated_on: dict[str, Any] | None
-) -> Path:
-    """Write ``config`` (and what calibration measured) atomically to ``path``."""
-    target = Path(path)
-    document: dict[str, Any] = {
-        "format": SELECTION_FILE_FORMAT,
-        "version": _VERSION,
-        "selection": config.to_dict(),
-    }
-    if calibrated_on is not None:
-        document["calibrated_on"] = calibrated_on
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    os.replace(temporary, target)
-    return target
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    return {bool: "true/false", int: "a whole number", float: "a number", str: "a string"}.get(
+        type(value), type(value).__name__
+    )
 
 
-def read_selection_file(path: str | os.PathLike[str]) -> tuple[SelectionConfig, dict[str, Any]]:
-    """The thresholds of a selection file and its ``calibrated_on`` block ({} when absent).
+def read_selection_file(path: str | os.PathLike[str]) -> SelectionConfig:
+    """The :class:`SelectionConfig` of a selection file (module docstring).
 
     Raises:
-        SelectionFileError: unreadable, not JSON, not a selection file, or a bad value.
+        FileNotFoundError: no such file.
+        ValueError: a sentence naming the file and what is wrong with it.
     """
-    source = Path(path)
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"selection file {path} does not exist")
     try:
-        if source.stat().st_size > _MAX_BYTES:
-            raise SelectionFileError(f"{source}: larger than {_MAX_BYTES} bytes")
-        document = json.loads(source.read_text(encoding="utf-8"))
-    except SelectionFileError:
-        raise
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise SelectionFileError(
-            f"{source}: not a readable JSON selection file ({error})"
-        ) from None
-    if not isinstance(document, dict) or document.get("format") != SELECTION_FILE_FORMAT:
-        raise SelectionFileError(
-            f'{source}: not a selection file (no "format": "{SELECTION_FILE_FORMAT}")'
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"selection file {path} is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"selection file {path} must hold a JSON object of selection settings, "
+            f"not {_kind(data)}"
         )
-    if document.get("version") != _VERSION:
-        raise SelectionFileError(
-            f"{source}: selection file version {document.get('version')!r} is not {_VERSION}"
+    known = {f.name: f for f in fields(SelectionConfig)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError(
+            f"selection file {path} has unknown settings {unknown}; the settings are "
+            f"{', '.join(known)}"
         )
-    settings = document.get("selection")
-    if not isinstance(settings, dict):
-        raise SelectionFileError(f'{source}: "selection" must be an object of thresholds')
+    defaults = SelectionConfig()
+    for name, value in data.items():
+        default = getattr(defaults, name)
+        if isinstance(value, bool | list | dict):
+            raise ValueError(f"selection file {path}: {name} must be a number, got {value!r}")
+        if isinstance(default, int) and not isinstance(value, int):
+            raise ValueError(f"selection file {path}: {name} must be a whole number, got {value!r}")
     try:
-        config = SelectionConfig.from_dict(settings)
+        return SelectionConfig(**data)
     except (TypeError, ValueError) as error:
-        raise SelectionFileError(f"{source}: {error}") from None
-    calibrated = document.get("calibrated_on", {})
-    return config, calibrated if isinstance(calibrated, dict) else {}
+        raise ValueError(f"selection file {path}: {error}") from None
+
+
+def resolve_selection(choice: str | os.PathLike[str]) -> SelectionConfig:
+    """``--selection``'s value: ``default``, ``furpe`` or a selection file's path."""
+    if str(choice) == "default":
+        return SelectionConfig()
+    if str(choice) == "furpe":
+        return SelectionConfig.furpe()
+    return read_selection_file(choice)

@@ -82,11 +82,12 @@ def temporal_acceleration(
     return scores
 
 
-def temporal_status(accel: np.ndarray, max_accel: float) -> np.ndarray:
+def temporal_status(accel: np.ndarray, max_accel: float | None) -> np.ndarray:
     """(N,) :class:`Reason`: ``temporal_spike`` where ``accel > max_accel`` (a float32 score
     compared in float32, as numpy compares the stored column), else ``ok`` (a null score is
-    no evidence)."""
+    no evidence; ``max_accel`` None turns the rule off)."""
     accel = np.asarray(accel, np.float32)
     status = np.full(accel.shape, Reason.OK, dtype=object)
-    status[accel > np.float32(max_accel)] = Reason.TEMPORAL_SPIKE
+    if max_accel is not None:
+        status[accel > np.float32(max_accel)] = Reason.TEMPORAL_SPIKE
     return status

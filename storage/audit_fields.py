@@ -70,15 +70,6 @@ AUDIT_FIELDS: tuple[Field, ...] = (
         "crop_side_px", _F32, (), "px", "{part} crop box: longer side", "crop", nullable=True
     ),
     *_per_part(
-        "crop_outside_fraction",
-        _F32,
-        (),
-        "1",
-        "{part} crop box: fraction of its area outside the image",
-        "crop",
-        nullable=True,
-    ),
-    *_per_part(
         "crop_keypoints_inside",
         "int16",
         (),

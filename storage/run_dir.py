@@ -10,7 +10,8 @@
     OUT/complete/<shard:05d>          completion marker, written LAST by the shard's task
     OUT/.lock                         held by the driver (RunLock)
     OUT/logs/driver.log, OUT/logs/worker-<host>-<pid>.log   library logs (not the results)
-    OUT/calibrated_selection.json     written by ``calibrate`` (thresholds + its PR curve)
+    OUT/calibrated_selection.json     the selection file ``calibrate`` writes (thresholds)
+    OUT/calibration.json              what ``calibrate`` measured (its precision / recall curve)
 
 A shard is done exactly when its marker exists; resume = rerun the same command, which skips
 done shards and redoes the others whole. Every file is written to a hidden temporary name in
@@ -76,6 +77,7 @@ class RunDir:
         self.complete = self.root / "complete"
         self.logs = self.root / "logs"
         self.calibrated_selection = self.root / "calibrated_selection.json"
+        self.calibration = self.root / "calibration.json"
 
     def lock(self) -> RunLock:
         """The driver's lock (``with run_dir.lock(): ...``); a second holder gets RunLockedError."""

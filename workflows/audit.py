@@ -3,8 +3,9 @@
 The funnel per dataset / subject and step, every drop reason with its meaning, quantiles of each
 step's score, the label error against ground truth where the dataset has it (kept labels and
 the candidate labels of rows dropped after fusion apart), and the what-if:
-``--what-if step3.max_mse=0.05`` recomputes every decision from the stored scores under new
-thresholds (``furpe_label.selection.what_if``) with no model run.
+``--what-if step3.max_mse=0.05`` (or a selection file, ``--what-if sel.json``) recomputes every
+decision from the stored scores under new thresholds (``furpe_label.selection.what_if``) with no
+model run.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from furpe_label.experts.vocabulary import Reason, Stage
+from furpe_label.experts.vocabulary import Part, Reason, Stage
 from furpe_label.selection import (
     METRIC_COLUMNS,
     STAGE_LABELS,
@@ -27,6 +28,8 @@ from furpe_label.selection import (
     combine,
 )
 from furpe_label.selection import what_if as selection_what_if
+from furpe_label.selection.config import signal_fields
+from furpe_label.selection.selection_file import read_selection_file
 from furpe_label.storage.audit import read_audit, stored_stages
 from furpe_label.storage.run_dir import RunDir
 
@@ -80,23 +83,50 @@ def load_audit(out: str | Path) -> tuple[pa.Table, SelectionConfig]:
     return read_audit(run_dir.audit), config
 
 
+def _what_if_value(text: str, name: str, value: str) -> object:
+    """The typed value of ``--what-if KEY=VALUE`` for field ``name`` (``off``: rule off)."""
+    default = getattr(SelectionConfig(), name)
+    if name in signal_fields():
+        if value.strip().lower() in ("off", "none", "null"):
+            return None
+        kind = float
+    else:
+        kind = type(default)
+    if kind is str:
+        return value
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = " (or off)" if name in signal_fields() else ""
+        raise ValueError(
+            f"--what-if {text!r}: {value!r} is not a {kind.__name__}{allowed}"
+        ) from None
+
+
 def parse_what_if(assignments: Sequence[str], base: SelectionConfig) -> SelectionConfig:
-    """``["step3.max_mse=0.05", ...]`` -> the base config with those thresholds replaced."""
-    changes = {}
+    """``["step3.max_mse=0.05", "signals.max_betas_norm=off", "sel.json", ...]`` -> the base
+    config with those thresholds replaced: a selection file (``read_selection_file``, what
+    ``run --selection FILE`` takes) replaces every keep rule first, then each KEY=VALUE."""
+    changes: dict[str, object] = {}
+    for text in assignments:
+        if "=" not in text and (text.endswith(".json") or Path(text).is_file()):
+            chosen = read_selection_file(text)
+            changes.update({name: getattr(chosen, name) for name in WHAT_IF_KEYS.values()})
     for text in assignments:
         key, sep, value = text.partition("=")
+        if not sep and (text.endswith(".json") or Path(text).is_file()):
+            continue
         if not sep or key.strip() not in WHAT_IF_KEYS:
             raise ValueError(
-                f"--what-if {text!r}: use KEY=VALUE with KEY one of {', '.join(WHAT_IF_KEYS)}"
+                f"--what-if {text!r}: use a selection file or KEY=VALUE with KEY one of "
+                f"{', '.join(WHAT_IF_KEYS)}"
             )
         name = WHAT_IF_KEYS[key.strip()]
-        current = getattr(base, name)
-        try:
-            changes[name] = type(current)(value) if not isinstance(current, str) else value
-        except ValueError:
-            kind = type(current).__name__
-            raise ValueError(f"--what-if {text!r}: {value!r} is not a {kind}") from None
-    return dataclasses.replace(base, **changes)
+        changes[name] = _what_if_value(text, name, value)
+    try:
+        return dataclasses.replace(base, **changes)
+    except ValueError as error:
+        raise ValueError(f"--what-if: {error}") from None
 
 
 def stored_metrics(table: pa.Table, base: SelectionConfig) -> SelectionMetrics:
@@ -133,6 +163,14 @@ def recompute(table: pa.Table, base: SelectionConfig, config: SelectionConfig) -
     out["drop_stage"] = pd.Categorical(decided["drop_stage"], categories=STAGE_LABELS)
     out["drop_step"] = pd.array(decided["drop_step"], dtype="Int8")
     out["drop_reason"] = decided["drop_reason"]
+    for part in Part:
+        out[f"status_{part.value}"] = [str(r) for r in decisions.part_status[:, part.column]]
+        out[f"signal_status_{part.value}"] = [str(r) for r in decisions.signals()[:, part.column]]
+    kept = outcome.kept
+    out["suppressed_parts"] = [
+        [p.value for p in Part if kept[row] and not outcome.part_valid[row, p.column]]
+        for row in range(len(kept))
+    ]
     return out
 
 

@@ -21,8 +21,10 @@ def _table(title: str, frame: pd.DataFrame) -> str:
     "--what-if",
     "what_if",
     multiple=True,
-    metavar="KEY=VALUE",
-    help=f"Recompute decisions under new thresholds: {', '.join(WHAT_IF_KEYS)}.",
+    metavar="FILE|KEY=VALUE",
+    help="Recompute decisions under new thresholds: a selection file (JSON of SelectionConfig "
+    "fields, as `run --selection FILE` takes), then KEY=VALUE with KEY one of "
+    f"{', '.join(WHAT_IF_KEYS)} (a signals.* rule takes 'off').",
 )
 @click.option(
     "--plots",

@@ -19,6 +19,7 @@ from furpe_label.selection.calibration import CalibrationResult, OperatingPoint,
 from furpe_label.selection.selection_file import write_selection_file
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.workflows.audit import load_audit, stored_input_reasons, stored_metrics
+from furpe_label.workflows.calibration_record import write_calibration_record
 
 
 def _point(point: OperatingPoint) -> dict[str, float | int]:
@@ -43,6 +44,11 @@ def calibration_record(result: CalibrationResult, max_error_mm: float, min_preci
         "chosen": _point(result.chosen),
         "curve": [_point(point) for point in result.curve],
     }
+
+
+def _value(value: object) -> str:
+    """A threshold as ``audit --what-if`` takes it (``off`` for a rule turned off)."""
+    return "off" if value is None else f"{value:g}"
 
 
 def _line(name: str, point: OperatingPoint) -> str:
@@ -72,8 +78,8 @@ def _line(name: str, point: OperatingPoint) -> str:
     "write_to",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where to write the selection file [default: OUT/calibrated_selection.json; the "
-    "report draws its precision / recall curve from there].",
+    help="Where to write the selection file [default: OUT/calibrated_selection.json]; what "
+    "calibrate measured goes to OUT/calibration.json, whose curve the report draws.",
 )
 def calibrate_command(
     out: Path, max_error_mm: float, min_precision: float, write_to: Path | None
@@ -93,8 +99,9 @@ def calibrate_command(
     except (FileNotFoundError, ValueError) as error:
         raise click.UsageError(str(error)) from None
     target = write_to or RunDir(out).calibrated_selection
-    write_selection_file(
-        target, result.chosen.config, calibration_record(result, max_error_mm, min_precision)
+    write_selection_file(target, result.chosen.config)
+    write_calibration_record(
+        RunDir(out).calibration, calibration_record(result, max_error_mm, min_precision)
     )
     click.echo(
         f"{out}: {table.num_rows} rows, {result.judged} with a ground-truth error; good = error "
@@ -108,9 +115,9 @@ def calibrate_command(
     changed = result.changed()
     click.echo("thresholds (run -> chosen):" if changed else "thresholds: the run's are best")
     for key, (before, after) in changed.items():
-        click.echo(f"  {key}: {before:g} -> {after:g}")
+        click.echo(f"  {key}: {_value(before)} -> {_value(after)}")
     click.echo(_line("run", result.base))
     click.echo(_line("chosen", result.chosen))
-    what_if = " ".join(f"--what-if {key}={after:g}" for key, (_, after) in changed.items())
+    what_if = " ".join(f"--what-if {key}={_value(after)}" for key, (_, after) in changed.items())
     click.echo(f"see it: furpe-label audit {out} {what_if}".rstrip())
     click.echo(f"selection file: {target} (furpe-label run --selection {target} ...)")

@@ -22,6 +22,7 @@ from furpe_label.pipeline.config import (
     RunConfig,
     RunResources,
 )
+from furpe_label.selection.selection_file import resolve_selection
 from furpe_label.storage.run_info import RunConfigChangedError
 from furpe_label.storage.run_lock import RunLockedError
 from furpe_label.storage.shards import DEFAULT_SHARD_SIZE
@@ -127,6 +128,16 @@ def _group_verbosity() -> int:
     help="Wrist integration rule.",
 )
 @click.option(
+    "--selection",
+    "selection",
+    default="default",
+    show_default=True,
+    metavar="default|furpe|FILE",
+    help="Selection thresholds: 'default' (FuRPE's three steps and the signal rules beyond "
+    "them), 'furpe' (FuRPE's three steps alone) or a JSON selection file (SelectionConfig "
+    "fields; what `audit --what-if FILE` takes).",
+)
+@click.option(
     "--fitting-iterations",
     type=click.IntRange(min=1),
     default=DEFAULT_FITTING_ITERATIONS,
@@ -199,6 +210,10 @@ def run(**options) -> None:
         click.echo(slurm_job_script(cluster))
         return
     dataset = options["dataset"]
+    try:
+        selection = resolve_selection(options["selection"])
+    except (FileNotFoundError, ValueError) as error:
+        raise click.BadParameter(str(error), param_hint="--selection") from None
     config = RunConfig(
         dataset=dataset,
         root=RunConfig.absolute(options["root"]),
@@ -211,6 +226,7 @@ def run(**options) -> None:
         fitting_iterations=options["fitting_iterations"],
         fusion=FusionConfig(wrist=options["wrist"]),
         allow_outside_root=options["allow_outside_root"],
+        selection=selection,
     )
     resources = RunResources(device=options["device"], batch_size=options["batch_size"])
     chosen_by = (

@@ -13,6 +13,7 @@ unmodified ``smplx`` SMPL-X layer with both. Reported:
 * vertex error (mm, pelvis-aligned, over the valid parts) of the kept labels vs the truth;
 * wrist rules ``furpe`` / ``copy-paste`` / ``adaptive``: wrist rotation error (degrees), hand
   keypoint error (mm, wrist-aligned), forearm skin error (mm, elbow-aligned);
+* (the selection beyond FuRPE's three steps: ``bench_selection_beyond_furpe.py``)
 * step 3 throughput (``score_reprojection`` on the simulated labels: fast OpenPose-137 path) in
   samples/s against the baseline ``smplx.SMPLX.forward`` (whole mesh) + the same projection and
   errors, same process, median of repeats after a warm-up, wall-clock at the default thread

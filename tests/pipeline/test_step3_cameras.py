@@ -72,7 +72,7 @@ def test_rows_with_intrinsics_are_scored_in_perspective_the_others_weak(syntheti
     status = np.full((N, 4), Reason.OK, dtype=object)
     rows = np.ones(N, bool)
     out, projected = score_step3(
-        models, candidate, np.zeros((N, 3)), experts, detected, status, rows, table
+        models, candidate, np.zeros((N, 3)), experts, detected, status == Reason.OK, rows, table
     )
     assert out["step3_scored"].all()
     error = out["reproj_mse_px"]

@@ -11,11 +11,6 @@ from furpe_label.experts.vocabulary import Reason
 from furpe_label.selection import SelectionConfig, SelectionMetrics
 from furpe_label.selection.calibration import calibrate, calibration_evaluator
 from furpe_label.selection.columns import METRIC_COLUMNS
-from furpe_label.selection.selection_file import (
-    SelectionFileError,
-    read_selection_file,
-    write_selection_file,
-)
 
 N = 400
 BASE = SelectionConfig()
@@ -87,22 +82,3 @@ def test_no_ground_truth_or_bad_targets_are_refused():
         calibrate(metrics, inputs, error, BASE, -1.0, 0.9)
     with pytest.raises(ValueError, match="min-precision"):
         calibrate(metrics, inputs, error, BASE, 100.0, 1.5)
-
-
-def test_selection_file_round_trip_and_its_refusals(tmp_path):
-    config = SelectionConfig(min_count=20, max_mse=0.05)
-    path = write_selection_file(tmp_path / "sel.json", config, {"max_error_mm": 100.0})
-    assert read_selection_file(path) == (config, {"max_error_mm": 100.0})
-    cases = {
-        "not json": "{",
-        "other": '{"format": "x"}',
-        "version": '{"format": "furpe-label selection", "version": 7, "selection": {}}',
-        "unknown": '{"format": "furpe-label selection", "version": 1, "selection": {"x": 1}}',
-        "value": '{"format": "furpe-label selection", "version": 1, "selection": {"max_mse": -1}}',
-        "type": '{"format": "furpe-label selection", "version": 1, "selection": []}',
-    }
-    for name, text in cases.items():
-        bad = tmp_path / f"{name}.json"
-        bad.write_text(text)
-        with pytest.raises(SelectionFileError, match=str(bad)):
-            read_selection_file(bad)

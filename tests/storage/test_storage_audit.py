@@ -52,6 +52,7 @@ def test_layout_and_file_schema(audit_root):
         "experts",
         "fusion",
         "reprojection",
+        "signals",
         "temporal",
     ]
     assert schema.field("drop_step").type == pa.int8() and schema.field("drop_step").nullable

@@ -10,4 +10,17 @@ _.external_attr  # experts/bodymodels/synthetic/writers.py: ZipInfo field read b
 _.base_name  # experts/detectors/openpifpaf_detector.py: class attribute openpifpaf reads
 _.synth_models  # workflows/cli.py: the `synth-models` click command, registered by decorator
 
+# selection/config.py: the signal rules' thresholds, read by name through
+# getattr(config, rule.field) (selection/signal_rules.py SIGNAL_RULES)
+_.max_wrist_disagreement_rad
+_.max_wrist_twist_rad
+_.min_hands_swap_ratio
+_.min_limbs_swap_ratio
+_.max_limbs_swap_gain
+_.max_pose_limit_excess_rad
+_.max_betas_norm
+_.max_head_disagreement_rad
+_.max_crop_outside_fraction
+_.min_crop_inside_fraction
+
 # Left to the helper that reshapes this code in issue 12 (drop the entry when it is gone)

@@ -24,6 +24,7 @@ TIMING_COLUMNS = (
     "seconds_experts",
     "seconds_fusion",
     "seconds_reprojection",
+    "seconds_signals",
 )
 
 BAD_FILES = {

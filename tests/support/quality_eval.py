@@ -34,8 +34,9 @@ from furpe_label.selection import (
     score_reprojection,
     score_validity,
 )
+from furpe_label.selection.signal_scores import Step3Inputs, score_signals
 from tests.support.quality_models import QualityModels
-from tests.support.quality_sim import WRISTS, SimulatedPeople
+from tests.support.quality_sim import CLEAN, WRISTS, SimulatedPeople
 
 HANDS = (Part.LEFT_HAND, Part.RIGHT_HAND)
 _FACE_JOINTS = (15, 22, 23, 24)  # head, jaw, eyes: vertices they dominate belong to the face
@@ -113,10 +114,22 @@ def label_people(
         "config": config,
         "rows": step1_ok & (status[:, 0] == Reason.OK),
     }
-    step3_scores, _ = score_reprojection(**step3)
+    step3_scores, projected = score_reprojection(**step3)
+    inputs = Step3Inputs(
+        models.keypoints,
+        step3["camera"],
+        people.frame,
+        people.keypoints2d,
+        step3["params"]["transl"],
+        config,
+        step3["rows"],
+    )
+    signals = score_signals(
+        people.experts, candidate, finite, shapes.betas, models.rig, fusion, inputs, projected
+    )
     no_track = {"temporal_accel_rad": np.full(len(step1_ok), np.nan, np.float32)}  # stills
     metrics = SelectionMetrics(
-        {**step1, **step2, **step3_scores, **no_track}, config.scoring_parameters()
+        {**step1, **step2, **step3_scores, **signals, **no_track}, config.scoring_parameters()
     )
     outcome = combine(decide(metrics, config))
     stored = fuse_parts(
@@ -237,22 +250,80 @@ def label_errors(
 
 def reached_label(people: SimulatedPeople, outcome: Outcome) -> np.ndarray:
     """(n,) bool: the injected gross error is in a kept label (its part valid in the outcome):
-    the body for body errors, either hand for ``flipped_hands``, the twisted hand for
-    ``wrist_twist``; False for clean rows."""
+    the body for the body errors (every kind but the hands', held-out kinds included), either
+    hand for ``flipped_hands``, the twisted hand for ``wrist_twist``; False for clean rows."""
     valid = outcome.part_valid
     hands = valid[:, [h.column for h in HANDS]]
     twisted = hands[np.arange(len(people)), np.clip(people.gross_side, 0, 1)]
     return np.select(
         [
-            np.isin(people.gross, ["backwards", "swapped_limbs"]),
+            people.gross == CLEAN,
             people.gross == "flipped_hands",
             people.gross == "wrist_twist",
         ],
-        [outcome.kept, hands.any(1), twisted],
-        default=False,
+        [np.zeros(len(people), bool), hands.any(1), twisted],
+        default=outcome.kept,
     )
 
 
 def rejected(outcome: Outcome) -> np.ndarray:
     """(n,) bool: dropped by selection step 2 (the body) or step 3."""
     return np.isin(outcome.drop_stage, [Stage.EXPERTS, Stage.REPROJECTION])
+
+
+@dataclass(frozen=True)
+class SelectionFigures:
+    """How a selection config judges simulated people (the rows that pass step 1).
+
+    Attributes:
+        kinds: per error kind (``none`` first): (rows, caught) counts; ``caught`` is the
+            share whose error reaches no kept label (:func:`reached_label`): the row dropped,
+            or for a hand error the wrong hand(s) suppressed; for ``none`` the share dropped.
+        precision, recall: of flagging gross errors, where a row is flagged when it is
+            dropped (step 2, step 3 or a signal rule) or a signal rule suppresses one of its
+            hands; recall counts a gross row as found when it is caught.
+        clean_lost: share of clean rows dropped.
+        clean_hands_suppressed: share of the clean kept rows' hands FuRPE's steps keep that
+            a signal rule suppresses.
+    """
+
+    kinds: dict[str, tuple[int, float]]
+    precision: float
+    recall: float
+    clean_lost: float
+    clean_hands_suppressed: float
+
+
+def selection_figures(
+    people: SimulatedPeople,
+    metrics: SelectionMetrics,
+    config: SelectionConfig,
+    kinds: tuple[str, ...] | None = None,
+) -> SelectionFigures:
+    """:class:`SelectionFigures` of ``config`` re-decided from the stored ``metrics``, over
+    the clean rows and the gross errors of ``kinds`` (default: every kind)."""
+    decisions = decide(metrics, config)
+    outcome = combine(decisions)
+    scored = np.asarray(metrics["n_confident_kp"]) >= config.min_count
+    if kinds is not None:
+        scored &= np.isin(people.gross, (CLEAN, *kinds))
+    clean = (people.gross == CLEAN) & scored
+    gross = (people.gross != CLEAN) & scored
+    caught = ~reached_label(people, outcome)
+    hands = [h.column for h in HANDS]
+    signal_hands = (decisions.signals()[:, hands] != Reason.OK) & outcome.kept[:, None]
+    flagged = (~outcome.kept | signal_hands.any(1)) & scored
+    kinds = {}
+    for kind in (CLEAN, *sorted(set(people.gross[scored]) - {CLEAN})):
+        rows = (people.gross == kind) & scored
+        share = (~outcome.kept[rows]).mean() if kind == CLEAN else caught[rows].mean()
+        kinds[kind] = (int(rows.sum()), float(share))
+    furpe_hands = (decisions.part_status[:, hands] == Reason.OK) & outcome.kept[:, None]
+    clean_hands = furpe_hands & clean[:, None]
+    return SelectionFigures(
+        kinds=kinds,
+        precision=float((flagged & gross).sum() / max(flagged.sum(), 1)),
+        recall=float((caught & gross).sum() / max(gross.sum(), 1)),
+        clean_lost=float((~outcome.kept[clean]).mean()),
+        clean_hands_suppressed=float(signal_hands[clean_hands].mean()),
+    )

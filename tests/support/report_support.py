@@ -14,6 +14,8 @@ import numpy as np
 import pyarrow as pa
 
 from furpe_label.experts.vocabulary import Part, Reason, Stage
+from furpe_label.selection import SelectionConfig
+from furpe_label.selection.signal_rules import SIGNAL_RULES
 from furpe_label.storage.audit import audit_table
 from furpe_label.storage.schema import AUDIT_FIELDS
 from tests.support.paths import REPO_ROOT
@@ -116,6 +118,12 @@ def _reach_columns(rng: np.random.Generator, n: int) -> dict[str, object]:
         values = rng.uniform(0.2, 4.5, n).astype(np.float32)
         out[f"hand_max_abs_{hand.value}"] = np.where(has, values, np.nan).astype(np.float32)
         out[f"n_visible_kp_{hand.value}"] = rng.integers(0, 22, n)
+    for rule in SIGNAL_RULES:  # scores around each rule's default threshold, some NaN
+        default = getattr(SelectionConfig(), rule.field)
+        scale = 1.0 if default is None else float(default)
+        for name in set(rule.columns().values()):
+            values = (scale * 10 ** rng.uniform(-0.7, 0.3, n)).astype(np.float32)
+            out[name] = np.where(rng.random(n) < 0.15, np.nan, values).astype(np.float32)
     return out
 
 

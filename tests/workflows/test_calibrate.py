@@ -11,6 +11,7 @@ import pytest
 from furpe_label.selection import SelectionConfig, decide
 from furpe_label.selection.selection_file import read_selection_file
 from furpe_label.workflows.audit import load_audit, parse_what_if, recompute, stored_metrics
+from furpe_label.workflows.calibration_record import read_calibration_record
 from furpe_label.workflows.report.page import build_report
 from tests.support.pipeline_support import audit_frame, run_cli, spin_layout_h36m
 from tests.support.report_support import (
@@ -49,7 +50,8 @@ def test_calibrate_reaches_the_target_and_prints_the_same_what_if(tmp_path):
     out = audit_only_run(tmp_path / "run", table)
     code, output = run_cli("calibrate", str(out), "--max-error-mm", "60", "--min-precision", "0.7")
     assert code == 0, output
-    config, record = read_selection_file(out / "calibrated_selection.json")
+    config = read_selection_file(out / "calibrated_selection.json")
+    record = read_calibration_record(out / "calibration.json")
     assert record["feasible"] and record["chosen"]["precision"] >= 0.7
     assert record["chosen"]["kept_good"] >= record["run"]["kept_good"] or (
         record["run"]["precision"] < 0.7
@@ -120,7 +122,7 @@ def test_calibrate_on_the_spin_layout_h36m_fixture(tmp_path):
         "calibrate", str(out), "--max-error-mm", f"{cut:.3f}", "--min-precision", "0.9"
     )
     assert code == 0, output
-    _, record = read_selection_file(out / "calibrated_selection.json")
+    record = read_calibration_record(out / "calibration.json")
     assert record["judged_rows"] == 3  # S1, S9 kept, S6 dropped after fusion
     assert record["chosen"]["precision"] >= 0.9 and record["chosen"]["kept_good"] >= 1
     what_if = [part for key in _printed_what_if(output) for part in ("--what-if", key)]

@@ -21,9 +21,9 @@ import pyarrow as pa
 
 from furpe_label.experts.vocabulary import Reason
 from furpe_label.selection import SelectionConfig
-from furpe_label.selection.selection_file import SelectionFileError, read_selection_file
 from furpe_label.storage.run_dir import RunDir, atomic_write_bytes
 from furpe_label.workflows.audit import WHAT_IF_KEYS, load_audit
+from furpe_label.workflows.calibration_record import read_calibration_record
 from furpe_label.workflows.report.gallery import GALLERY_FOLDER, choose_gallery, write_gallery
 from furpe_label.workflows.report.payload import REASONS, STAGES, row_columns, sorted_audit
 from furpe_label.workflows.report.samples import RunSamples
@@ -109,16 +109,14 @@ def page_data(
 
 
 def _calibration(run_dir: RunDir, notes: list[str]) -> dict[str, Any] | None:
-    """``calibrate``'s record (OUT/calibrated_selection.json), or None (with a note when the
-    file is there but unusable)."""
-    if not run_dir.calibrated_selection.is_file():
-        return None
+    """``calibrate``'s record (OUT/calibration.json), or None (with a note when the file is
+    there but unusable)."""
     try:
-        _, record = read_selection_file(run_dir.calibrated_selection)
-    except SelectionFileError as error:
+        record = read_calibration_record(run_dir.calibration)
+    except ValueError as error:
         notes.append(f"calibration left out: {error}")
         return None
-    return record if record.get("curve") else None
+    return record if record and record.get("curve") else None
 
 
 def _script_json(data: dict[str, Any]) -> str:

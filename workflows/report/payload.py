@@ -24,6 +24,7 @@ import pyarrow as pa
 from furpe_label.experts.vocabulary import Part, Reason, Stage
 from furpe_label.selection import SelectionConfig, combine
 from furpe_label.selection.decisions import SelectionDecisions
+from furpe_label.selection.signal_rules import SIGNAL_COLUMNS
 from furpe_label.storage.audit import stored_stages
 from furpe_label.workflows.audit import stored_input_reasons, stored_metrics
 
@@ -138,6 +139,8 @@ def row_columns(table: pa.Table, base: SelectionConfig) -> dict[str, Any]:
     for hand in _HANDS:
         columns[f"hand_max_abs_{hand}"] = encode_column(metrics[f"hand_max_abs_{hand}"], "f4")
         columns[f"n_visible_kp_{hand}"] = encode_column(metrics[f"n_visible_kp_{hand}"], "i2")
+    for name in SIGNAL_COLUMNS:  # the signal rules' scores (whatif.js SIGNAL_RULES)
+        columns[name] = encode_column(metrics[name], "f4")
     for name in ("gt_mpjpe_mm", "gt_pa_mpjpe_mm"):
         values = table.column(name).to_numpy(zero_copy_only=False).astype(np.float32)
         columns[name] = encode_column(values, "f4")

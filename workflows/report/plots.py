@@ -19,10 +19,10 @@ from matplotlib.figure import Figure
 
 from furpe_label.experts.vocabulary import Reason, Stage
 from furpe_label.selection import SelectionConfig, combine, what_if
-from furpe_label.selection.selection_file import SelectionFileError, read_selection_file
 from furpe_label.storage.audit import stored_stages
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.workflows.audit import stored_input_reasons, stored_metrics
+from furpe_label.workflows.calibration_record import read_calibration_record
 from furpe_label.workflows.report.calibration_plot import precision_recall_chart
 from furpe_label.workflows.report.summary import timings
 
@@ -37,6 +37,7 @@ _STAGES = (
     "experts (crops, step 2)",
     "fusion",
     "reprojection (step 3)",
+    "signals (beyond FuRPE)",
     "temporal (video tracks)",
 )
 
@@ -263,13 +264,12 @@ def write_plots(
     if np.isfinite(error).any():
         paths.append(_truth(error, stage == Stage.KEPT, folder / "ground_truth_error.png"))
     paths.append(_timings(timings(RunDir(out), table), folder / "timings.png"))
-    calibrated = RunDir(out).calibrated_selection
-    if calibrated.is_file():
-        try:
-            _, record = read_selection_file(calibrated)
-        except SelectionFileError as error:
-            log.warning("calibration chart left out: %s", error)
-        else:
-            chart = precision_recall_chart(record, folder / "calibration_precision_recall.png")
-            paths.extend([chart] if chart else [])
+    try:
+        record = read_calibration_record(RunDir(out).calibration)
+    except ValueError as error:
+        log.warning("calibration chart left out: %s", error)
+        record = None
+    if record:
+        chart = precision_recall_chart(record, folder / "calibration_precision_recall.png")
+        paths.extend([chart] if chart else [])
     return paths

@@ -1,7 +1,8 @@
 /* furpe-label report: the what-if controls. One slider (plus an exact number box) per keep
- * threshold of `furpe-label audit --what-if`, the step 3 frame as a choice; the URL hash
- * (#step3.max_mse=0.05&step1.min_count=20) sets them on load through the same input events a
- * hand on the slider fires, and follows every change. */
+ * threshold of `furpe-label audit --what-if`, the step 3 frame as a choice, and per signal
+ * rule beyond FuRPE (signals.*) an on/off box and its threshold; the URL hash
+ * (#step3.max_mse=0.05&step1.min_count=20&signals.max_betas_norm=off) sets them on load
+ * through the same input events a hand fires, and follows every change. */
 (function (root) {
   "use strict";
 
@@ -111,11 +112,61 @@
       container.appendChild(row);
     }
 
+    Object.keys(keys).forEach(function (key) {
+      if (key.indexOf("signals.") !== 0) return;
+      var field = keys[key], row = document.createElement("div");
+      row.className = "control";
+      row.innerHTML = "<label><code></code><span class='help'>rule beyond FuRPE: on / off and its " +
+        "threshold (selection.signal_rules)</span></label><input type='checkbox'>" +
+        "<input type='number' step='any' min='0'>";
+      row.querySelector("code").textContent = key;
+      var check = row.querySelector("input[type=checkbox]"), box = row.querySelector("input[type=number]");
+      check.id = "toggle-" + key.replace(".", "-");
+      box.setAttribute("data-key", key);
+      var last = base[field] === null ? 1 : base[field];
+      function show() {
+        check.checked = config[field] !== null;
+        box.disabled = config[field] === null;
+        box.value = String(config[field] === null ? last : config[field]);
+        row.classList.toggle("changed", config[field] !== base[field]);
+      }
+      check.addEventListener("change", function () {
+        config[field] = check.checked ? last : null;
+        show();
+        emit();
+      });
+      box.addEventListener("change", function () {
+        var value = Number(box.value);
+        box.classList.toggle("invalid", !(isFinite(value) && value >= 0));
+        if (!(isFinite(value) && value >= 0)) return;
+        last = config[field] = value;
+        show();
+        emit();
+      });
+      rows[key] = { field: field, signal: function (text) {
+        var off = ["off", "none", "null"].indexOf(String(text).toLowerCase()) >= 0;
+        var value = Number(text);
+        if (!off && !(isFinite(value) && value >= 0)) {
+          throw new Error("what-if " + key + "=" + text + " is not a valid value");
+        }
+        if (!off) last = value;
+        config[field] = off ? null : value;
+        show();
+        emit();
+      } };
+      container.appendChild(row);
+      show();
+    });
+
     /** Set one key as a hand would: move its slider to the value (added to the slider's
      * steps if missing) and fire the slider's input event. */
     function set(key, text) {
       if (!rows[key]) throw new Error("what-if key " + key + " is not one of " + Object.keys(rows).join(", "));
       var row = rows[key];
+      if (row.signal) {
+        row.signal(text);
+        return;
+      }
       if (row.select) {
         row.select.value = text;
         row.select.dispatchEvent(new Event("change"));
@@ -130,7 +181,9 @@
 
     function fromHash(hash) {
       var params = new URLSearchParams(hash.replace(/^#/, ""));
-      params.forEach(function (value, key) { if (key.indexOf("step") === 0) set(key, value); });
+      params.forEach(function (value, key) {
+        if (key.indexOf("step") === 0 || key.indexOf("signals.") === 0) set(key, value);
+      });
     }
 
     function changed() {
@@ -152,7 +205,10 @@
   function command(out, keys, changedKeys, config) {
     var quoted = "'" + String(out).replace(/'/g, "'\\''") + "'";
     var parts = ["furpe-label audit", quoted];
-    changedKeys.forEach(function (key) { parts.push("--what-if " + key + "=" + String(config[keys[key]])); });
+    changedKeys.forEach(function (key) {
+      var value = config[keys[key]];
+      parts.push("--what-if " + key + "=" + (value === null ? "off" : String(value)));
+    });
     return parts.join(" ");
   }
 

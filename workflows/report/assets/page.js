@@ -15,7 +15,8 @@
 
   var W = window.FurpeWhatIf, C = window.FurpeCharts;
   var STAGE_LABELS = ["kept", "input (reading)", "keypoints (detection, step 1)",
-    "experts (crops, step 2)", "fusion", "reprojection (step 3)", "temporal (video tracks)"];
+    "experts (crops, step 2)", "fusion", "reprojection (step 3)", "signals (beyond FuRPE)",
+    "temporal (video tracks)"];
   var PART_NAMES = ["body", "face", "left hand", "right hand"];
 
   function $(id) { return document.getElementById(id); }
@@ -48,7 +49,7 @@
   data.reasons.forEach(function (r, i) { R[r] = i; });
 
   function stageCounts(stage, filter) {
-    var c = [0, 0, 0, 0, 0, 0, 0];
+    var c = [0, 0, 0, 0, 0, 0, 0, 0];
     for (var i = 0; i < n; i++) if (!filter || filter(i)) c[stage[i]] += 1;
     return c;
   }
@@ -56,7 +57,7 @@
   function drawFunnel(decided) {
     var now = stageCounts(decided.stage), was = stageCounts(stored.stage);
     var rows = [{ label: "inputs", value: n, text: num(n) }], left = n, leftWas = n;
-    for (var s = 1; s <= 6; s++) {
+    for (var s = 1; s < STAGE_LABELS.length; s++) {
       left -= now[s]; leftWas -= was[s];
       rows.push({ label: "after " + STAGE_LABELS[s], value: left, ghost: leftWas,
         text: num(left) + " (" + pct(left, n) + ")" + (left !== leftWas ? " was " + num(leftWas) : "") });
@@ -74,15 +75,15 @@
     var keys = {}, order = [];
     for (var i = 0; i < n; i++) {
       var key = data.rows.datasets[cols.dataset[i]] + "\u0000" + data.rows.subjects[cols.subject[i]];
-      if (!keys[key]) { keys[key] = { now: [0, 0, 0, 0, 0, 0, 0], was: [0, 0, 0, 0, 0, 0, 0] }; order.push(key); }
+      if (!keys[key]) { keys[key] = { now: [0, 0, 0, 0, 0, 0, 0, 0], was: [0, 0, 0, 0, 0, 0, 0, 0] }; order.push(key); }
       keys[key].now[decided.stage[i]] += 1;
       keys[key].was[stored.stage[i]] += 1;
     }
     order.sort();
     table($("funnel-table"), ["dataset", "subject", "inputs", "dropped: input", "keypoints",
-      "experts", "fusion", "reprojection", "temporal", "kept", "kept %"], order.slice(0, 500).map(function (key) {
+      "experts", "fusion", "reprojection", "signals", "temporal", "kept", "kept %"], order.slice(0, 500).map(function (key) {
       var g = keys[key], total = g.now.reduce(function (a, b) { return a + b; }, 0), names = key.split("\u0000");
-      return [names[0], names[1], num(total)].concat([1, 2, 3, 4, 5, 6, 0].map(function (s) {
+      return [names[0], names[1], num(total)].concat([1, 2, 3, 4, 5, 6, 7, 0].map(function (s) {
         return [withStored(g.now[s], g.was[s]), g.now[s] !== g.was[s] ? "changed" : ""];
       })).concat([pct(g.now[0], total)]);
     }));
@@ -116,7 +117,10 @@
     var changed = controls.changed();
     $("command").textContent = FurpeControls.command(data.provenance.out, data.what_if_keys, changed, controls.config());
     $("command-note").textContent = changed.length ? "reproduces this choice" : "the run's own thresholds";
-    var hash = changed.map(function (k) { return k + "=" + controls.config()[data.what_if_keys[k]]; }).join("&");
+    var hash = changed.map(function (k) {
+      var value = controls.config()[data.what_if_keys[k]];
+      return k + "=" + (value === null ? "off" : value);
+    }).join("&");
     if (window.history && window.history.replaceState && location.protocol !== "about:") {
       try { history.replaceState(null, "", hash ? "#" + hash : location.pathname + location.search); } catch (e) { /* file: */ }
     }

@@ -13,14 +13,44 @@
  *   step 3 (step3_reprojection.overall_reprojection + reprojection_status): the mean squared
  *     distance over the parts valid after step 2, sum_p n_p * mse_p / sum_p n_p in float64 with
  *     numpy's summation order; > max_mse -> reprojection_error, NaN -> unverifiable;
- *   temporal (selection/temporal.py temporal_status, after step 3): temporal_accel_rad >
- *     Math.fround(max_temporal_accel) -> temporal_spike (a null score keeps the row).
+ *   signals (selection.signal_rules.signal_status, SIGNAL_RULES below, equal to Python's
+ *     registry: tests/workflows/report/test_report_signals.py): on the rows step 3 kept, each
+ *     rule that is on (threshold not null) fires on a part when its score is > (above) or <
+ *     (below) the threshold, compared in float64 (NaN never fires); the first rule that fires
+ *     names the part's reason; a body reason drops the row (stage signals), a face / hand
+ *     reason suppresses that part.
+ *   temporal (selection/temporal.py temporal_status, after the signals): temporal_accel_rad >
+ *     Math.fround(max_temporal_accel) -> temporal_spike (a null score or a null limit keeps the row).
  * Columns arrive as little-endian base64 (payload.py), so float32 scores compare bit-exact.
  */
 (function (root) {
   "use strict";
 
-  var STAGE = { KEPT: 0, INPUT: 1, KEYPOINTS: 2, EXPERTS: 3, FUSION: 4, REPROJECTION: 5, TEMPORAL: 6 };
+  var STAGE = { KEPT: 0, INPUT: 1, KEYPOINTS: 2, EXPERTS: 3, FUSION: 4, REPROJECTION: 5, SIGNALS: 6,
+    TEMPORAL: 7 };
+  /* selection.signal_rules.SIGNAL_RULES (SignalRule.to_json), in order. */
+  var SIGNAL_RULES = [
+    { field: "max_wrist_disagreement_rad", direction: "above", effect: "suppress",
+      reason: "wrist_disagreement", columns: [null, null, "wrist_disagreement_rad_left_hand", "wrist_disagreement_rad_right_hand"] },
+    { field: "max_wrist_twist_rad", direction: "above", effect: "suppress",
+      reason: "wrist_disagreement", columns: [null, null, "wrist_twist_rad_left_hand", "wrist_twist_rad_right_hand"] },
+    { field: "min_hands_swap_ratio", direction: "below", effect: "suppress",
+      reason: "hands_swapped", columns: [null, null, "hands_swap_ratio", "hands_swap_ratio"] },
+    { field: "min_limbs_swap_ratio", direction: "below", effect: "drop",
+      reason: "limbs_swapped", columns: ["limbs_swap_ratio", null, null, null] },
+    { field: "max_limbs_swap_gain", direction: "above", effect: "drop",
+      reason: "limbs_swapped", columns: ["limbs_swap_gain", null, null, null] },
+    { field: "max_pose_limit_excess_rad", direction: "above", effect: "drop",
+      reason: "implausible_pose", columns: ["pose_limit_excess_rad", null, null, null] },
+    { field: "max_betas_norm", direction: "above", effect: "drop",
+      reason: "implausible_shape", columns: ["betas_norm", null, null, null] },
+    { field: "max_head_disagreement_rad", direction: "above", effect: "drop",
+      reason: "experts_disagree", columns: ["head_disagreement_rad", null, null, null] },
+    { field: "max_crop_outside_fraction", direction: "above", effect: "suppress",
+      reason: "crop_truncated", columns: ["crop_outside_fraction_body", "crop_outside_fraction_face", "crop_outside_fraction_left_hand", "crop_outside_fraction_right_hand"] },
+    { field: "min_crop_inside_fraction", direction: "below", effect: "suppress",
+      reason: "crop_misses_keypoints", columns: ["crop_inside_fraction_body", "crop_inside_fraction_face", "crop_inside_fraction_left_hand", "crop_inside_fraction_right_hand"] }
+  ];
   var PARTS = ["body", "face", "left_hand", "right_hand"];
   var READERS = {
     f4: [4, "getFloat32"], f8: [8, "getFloat64"], i1: [1, "getInt8"], u1: [1, "getUint8"],
@@ -95,6 +125,38 @@
   /** overall for one row of the decoded columns (frame "norm" or "px"). */
   function overallMse(cols, i, okBits, frame) { return overall(partColumns(cols, frame), i, okBits); }
 
+  /** The rules that are on under config, their columns looked up once:
+   * [{above, threshold, reason (code), columns: [4 arrays or null]}]. */
+  function activeRules(cols, R, config) {
+    return SIGNAL_RULES.filter(function (rule) {
+      var t = config[rule.field];
+      return t !== null && t !== undefined;
+    }).map(function (rule) {
+      return {
+        above: rule.direction === "above", threshold: Number(config[rule.field]), reason: R[rule.reason],
+        columns: rule.columns.map(function (name) {
+          if (name === null) return null;
+          if (!cols[name]) throw new Error("the payload lacks signal column " + name);
+          return cols[name];
+        })
+      };
+    });
+  }
+
+  /** Signal status of row i: writes 4 reason codes (ok where no rule fires) into out[4 i..]. */
+  function signalStatus(rules, i, ok, out) {
+    for (var p = 0; p < 4; p++) out[4 * i + p] = ok;
+    for (var r = 0; r < rules.length; r++) {
+      var rule = rules[r];
+      for (var q = 0; q < 4; q++) {
+        var column = rule.columns[q];
+        if (column === null || out[4 * i + q] !== ok) continue;
+        var v = column[i];
+        if (rule.above ? v > rule.threshold : v < rule.threshold) out[4 * i + q] = rule.reason;
+      }
+    }
+  }
+
   /**
    * Decide every row under config (SelectionConfig field names: min_count, hand_max_abs,
    * betas_max_abs, rotation_tolerance, hand_min_keypoints, max_mse, mse_frame,
@@ -103,7 +165,8 @@
    * partValid: Uint8Array (bit p: part p labelled; 0 for dropped rows), status: Int16Array
    * (4 n: step 2 status per row and part, -1 where the row never reached step 2), mse:
    * Float64Array (the overall step 3 value in the config's frame for rows that reach step 3,
-   * else NaN)}.
+   * else NaN), signal: Int16Array (4 n: signal status per row and part, -1 where the row
+   * never passed step 3)}. The signal fields of config (SIGNAL_RULES) are null when off.
    */
   function decide(cols, reasons, config) {
     var R = reasonCodes(reasons), parts = partColumns(cols, config.mse_frame);
@@ -115,7 +178,9 @@
     var handLimit = Math.fround(config.hand_max_abs);
     var minCount = config.min_count, minVisible = config.hand_min_keypoints;
     var maxMse = config.max_mse;
-    var temporalLimit = Math.fround(config.max_temporal_accel);
+    var temporalLimit = config.max_temporal_accel === null || config.max_temporal_accel === undefined
+      ? Infinity : Math.fround(config.max_temporal_accel);
+    var rules = activeRules(cols, R, config), signal = new Int16Array(4 * n).fill(-1);
     for (var i = 0; i < n; i++) {
       if (cols.pre_stage[i] !== STAGE.KEPT) {
         stage[i] = cols.pre_stage[i];
@@ -160,18 +225,28 @@
         reason[i] = s3;
         continue;
       }
+      signalStatus(rules, i, R.ok, signal);
+      if (signal[4 * i] !== R.ok) {
+        stage[i] = STAGE.SIGNALS;
+        reason[i] = signal[4 * i];
+        continue;
+      }
       if (cols.temporal_accel_rad[i] > temporalLimit) { // the temporal rule (video tracks)
         stage[i] = STAGE.TEMPORAL;
         reason[i] = R.temporal_spike;
         continue;
       }
+      for (var q = 1; q < 4; q++) if (signal[4 * i + q] !== R.ok) okBits &= ~(1 << q);
       partValid[i] = okBits;
     }
-    return { stage: stage, reason: reason, partValid: partValid, status: status, mse: mseOut };
+    return {
+      stage: stage, reason: reason, partValid: partValid, status: status, mse: mseOut, signal: signal
+    };
   }
 
   var api = {
-    STAGE: STAGE, PARTS: PARTS, decodeColumn: decodeColumn, decodeRows: decodeRows,
+    STAGE: STAGE, PARTS: PARTS, SIGNAL_RULES: SIGNAL_RULES, decodeColumn: decodeColumn,
+    decodeRows: decodeRows,
     decide: decide, overallMse: overallMse
   };
   if (typeof module === "object" && module.exports) module.exports = api;
