@@ -26,6 +26,8 @@ def _stored(seed: int = 0) -> tuple[SelectionMetrics, np.ndarray, np.ndarray]:
             columns[name] = np.full(N, Reason.OK, dtype=object)
         elif spec.dtype == "bool":
             columns[name] = np.zeros(N, bool)
+        elif spec.dtype.startswith("float"):
+            columns[name] = np.full(N, np.nan, spec.dtype)  # no evidence: no rule fires
         else:
             columns[name] = np.zeros(N, spec.dtype)
     columns["n_confident_kp"][:] = rng.integers(12, 80, N)
