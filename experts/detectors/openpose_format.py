@@ -31,13 +31,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from furpe_label.experts.input_files import InputFileError, open_regular
 from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES, OPENPOSE137_PARTS
+from furpe_label.experts.vocabulary import Reason
 
 COORDINATE_MODES: tuple[str, ...] = ("auto", "pixels", "zero_to_one", "minus_one_to_one")
 
@@ -188,19 +189,16 @@ def _read_bytes(path: Path) -> bytes:
         OpenPoseFormatError: not a regular file, too large, or unreadable.
     """
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise
-    except OSError as err:
-        raise OpenPoseFormatError(f"{path}: cannot be read ({err.strerror or err})") from err
-    with os.fdopen(descriptor, "rb") as stream:
-        status = os.fstat(stream.fileno())
-        if not stat.S_ISREG(status.st_mode):
-            raise OpenPoseFormatError(f"{path}: not a regular file")
-        if status.st_size > MAX_FILE_BYTES:
+        stream = open_regular(path)
+    except InputFileError as err:
+        if err.reason is Reason.IMAGE_MISSING:
+            raise FileNotFoundError(err.detail) from None
+        raise OpenPoseFormatError(err.detail) from None
+    with stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size > MAX_FILE_BYTES:
             raise OpenPoseFormatError(
-                f"{path}: {status.st_size} bytes, more than the {MAX_FILE_BYTES} an OpenPose "
-                "file may have"
+                f"{path}: {size} bytes, more than the {MAX_FILE_BYTES} an OpenPose file may have"
             )
         try:
             return stream.read(MAX_FILE_BYTES + 1)
