@@ -85,7 +85,7 @@ class RunSamples:
 
     def _labels(self, sample: int) -> dict[str, np.ndarray]:
         names = ("keypoints2d", "keypoints2d_proj", "part_valid", "camera", *_BOXES, *SMPLX_PARAMS)
-        return {name: np.asarray(self.store.array(name)[sample]) for name in names}
+        return {name: self.store.read(name, sample) for name in names}
 
     def _image(self, sample: int) -> tuple[np.ndarray | None, str]:
         """The sample's image (or video frame) decoded as the run decoded it (None when it
