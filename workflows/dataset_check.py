@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from furpe_label.storage.path_text import text_to_path
 from furpe_label.workflows.datasets import create_adapter
 
 __all__ = ["check_dataset"]
@@ -26,7 +27,7 @@ def check_dataset(name: str, root: Path | None, annotations: Path | None) -> dic
     images = [p for p in table.column("image_path").to_pylist() if p is not None]
     videos = [p for p in table.column("video_path").to_pylist() if p is not None]
     files = sorted(set(images) | set(videos))
-    missing = [path for path in files if not Path(path).is_file()]
+    missing = [path for path in files if not Path(text_to_path(path)).is_file()]
     truth = {
         column: int(table.column(column).is_valid().to_numpy(zero_copy_only=False).sum())
         for column in ("joints3d", "smpl_betas", "smplx_betas", "keypoints2d", "focal")
