@@ -35,25 +35,17 @@ def path_to_text(path: str | bytes | os.PathLike) -> str:
 
 
 def text_to_path(text: str) -> str:
-    """The OS path (a ``str`` as ``os.fsdecode`` gives it) that ``text`` stands for.
+    """The OS path (a ``str`` as ``os.fsdecode`` gives it) that path text ``text`` stands for.
 
-    Raises:
-        ValueError: a backslash that starts neither ``\\\\`` nor ``\\xHH`` (not path text).
+    A backslash that starts neither ``\\\\`` nor ``\\xHH`` (never written by
+    :func:`path_to_text`, e.g. a Windows path given as is) stands for itself.
     """
     if "\\" not in text:
         return text
-    pieces, position = [], 0
-    for match in _ESCAPE.finditer(text):
-        if "\\" in text[position : match.start()]:
-            raise ValueError(f"{text!r} is not path text: a lone backslash")
-        pieces.append(text[position : match.start()])
-        code = match.group(1)
-        pieces.append("\\" if code == "\\" else _byte(int(code[1:], 16)))
-        position = match.end()
-    if "\\" in text[position:]:
-        raise ValueError(f"{text!r} is not path text: a lone backslash")
-    pieces.append(text[position:])
-    return "".join(pieces)
+    return _ESCAPE.sub(
+        lambda match: "\\" if match.group(1) == "\\" else _byte(int(match.group(1)[1:], 16)),
+        text,
+    )
 
 
 def _byte(value: int) -> str:
