@@ -126,7 +126,8 @@ def decode_video_frames(
 
     Yields ``(frame_index, Decoded)`` for every wanted index (each exactly once), a
     ``FRAME_UNREADABLE`` (or ``IMAGE_MISSING`` / ``IMAGE_UNREADABLE`` for the whole file) reason
-    where a frame cannot be had.
+    where a frame cannot be had. Once the stream ends, the later wanted frames fail at once (a
+    damaged header may claim millions of frames).
     """
     path = Path(path)
     wanted = sorted(set(int(f) for f in frames))
@@ -145,13 +146,19 @@ def decode_video_frames(
         if wanted and wanted[0] > 0:
             capture.set(cv2.CAP_PROP_POS_FRAMES, wanted[0])
             position = int(capture.get(cv2.CAP_PROP_POS_FRAMES))
+        ended = False  # the stream ended: later frames fail without asking the decoder again
         for frame in wanted:
-            while position < frame and capture.grab():
-                position += 1
-            ok, bgr = capture.read() if position == frame else (False, None)
-            position += 1 if position == frame else 0
+            while not ended and position < frame:
+                ended = not capture.grab()
+                position += 0 if ended else 1
+            ok, bgr = False, None
+            if not ended and position == frame:
+                ended = not capture.grab()
+                position += 0 if ended else 1
+                ok, bgr = (False, None) if ended else capture.retrieve()
             if not ok or bgr is None:
-                yield frame, Decoded.failed(Reason.FRAME_UNREADABLE, f"{path}: frame {frame}")
+                past = " (the stream ends before it)" if ended else ""
+                yield frame, Decoded.failed(Reason.FRAME_UNREADABLE, f"{path}: frame {frame}{past}")
                 continue
             height, width = bgr.shape[:2]
             if max(height, width) > limits.max_side or min(height, width) < limits.min_side:
