@@ -76,6 +76,7 @@ class Reason(StrEnum):
     IMAGE_UNREADABLE = "image_unreadable"
     IMAGE_TOO_SMALL = "image_too_small"
     IMAGE_TOO_LARGE = "image_too_large"
+    NOT_A_REGULAR_FILE = "not_a_regular_file"
     FRAME_UNREADABLE = "frame_unreadable"
     INVALID_BOX = "invalid_box"
     OUTSIDE_ROOT = "outside_root"
@@ -131,6 +132,8 @@ _MEANINGS: dict[Reason, str] = {
     "zero bytes or not an image)",
     Reason.IMAGE_TOO_SMALL: "the image is smaller than the smallest size the detector accepts",
     Reason.IMAGE_TOO_LARGE: "the image is larger than the configured maximum side",
+    Reason.NOT_A_REGULAR_FILE: "the input path is a FIFO, socket, device or folder, not a "
+    "regular file (never opened: reading one can block)",
     Reason.FRAME_UNREADABLE: "the video frame could not be decoded",
     Reason.INVALID_BOX: "the person box is not finite, has no area or is absurdly large "
     "(a box the dataset gives is never replaced by a detected one)",

@@ -26,6 +26,7 @@ import numpy as np
 from furpe_label.experts.detectors import KeypointDetector, create_detector
 from furpe_label.experts.vocabulary import Reason
 from furpe_label.pipeline.config import KEYPOINT_SOURCES
+from furpe_label.pipeline.person_finder import find_people
 from furpe_label.selection.config import SelectionConfig
 from furpe_label.selection.duplicates import DuplicateConfig, find_duplicates
 from furpe_label.selection.step1_keypoints import confident_mask
@@ -161,7 +162,9 @@ def detect_keypoints(
     no_box = ~np.isfinite(boxes).all(axis=1)
     for row in np.flatnonzero(no_box):
         if out.failure[row] is Reason.OK:
-            out.failure[row], out.detail[row] = Reason.NO_PERSON, "no person box was found"
+            own = openpose_files[row] if openpose_files is not None else None
+            image = images[int(image_index[row])]
+            out.failure[row], out.detail[row] = _why_no_box(image, own)
     usable = np.array([f is Reason.OK for f in out.failure], dtype=bool)
     if source.name == "ground-truth":
         _from_ground_truth(out, usable, gt_keypoints)
@@ -187,11 +190,21 @@ def detect_keypoints(
             out.keypoints[row] = person.keypoints
             if not person.ok:
                 out.failure[row] = person.failure
-                out.detail[row] = person.detector
+                out.detail[row] = person.detail or person.detector
             elif person.world_landmarks is not None:
                 out.world_landmarks[row] = person.world_landmarks
     out.detector = source.version
     return out
+
+
+def _why_no_box(image: np.ndarray | None, openpose_file: str | None) -> tuple[Reason, str]:
+    """Why the person pre-pass gave a row no box: its OpenPose file's problem (missing,
+    malformed: the file and the problem) or nobody found."""
+    if openpose_file is not None and image is not None:
+        found = find_people(image, openpose_file)
+        if found.failure is not None:
+            return found.failure, found.detail
+    return Reason.NO_PERSON, "no person box was found"
 
 
 def _from_ground_truth(

@@ -29,6 +29,7 @@ from furpe_label.pipeline.decode import (
 from furpe_label.pipeline.person_finder import find_people
 from furpe_label.pipeline.progress import Progress, as_progress
 from furpe_label.pipeline.tracking import with_track_ids
+from furpe_label.storage.path_text import text_to_path
 
 __all__ = ["expand_people"]
 
@@ -45,11 +46,11 @@ def _decoded_frames(
     by_video: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         if images[row] is not None:
-            yield row, decode_image(images[row], limits)
+            yield row, decode_image(text_to_path(images[row]), limits)
         else:
             by_video[videos[row]][int(frames[row])].append(row)
     for video, wanted in by_video.items():
-        for frame, decoded in decode_video_frames(video, list(wanted), limits):
+        for frame, decoded in decode_video_frames(text_to_path(video), list(wanted), limits):
             for row in wanted[frame]:
                 yield row, decoded
 
@@ -82,7 +83,8 @@ def expand_people(
         bar.update(1)
         if decoded.image is None:
             continue  # the shard run decodes it again and records the reason
-        people = find_people(decoded.image, openpose[row])
+        own = openpose[row]
+        people = find_people(decoded.image, None if own is None else text_to_path(own))
         if people.failure is None and len(people.boxes):
             found[row] = people.boxes[np.argsort(people.boxes[:, 0], kind="stable")]
         else:

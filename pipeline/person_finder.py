@@ -94,15 +94,15 @@ def _empty(method: str, failure: Reason, detail: str = "") -> PeopleFound:
 
 def openpose_people(
     path: Path, image_hw: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray] | Reason:
-    """Boxes (P, 4) and scores (P,) of every person in an OpenPose JSON file, or the reason
-    none can be given (file missing / invalid)."""
+) -> tuple[np.ndarray, np.ndarray] | PeopleFound:
+    """Boxes (P, 4) and scores (P,) of every person in an OpenPose JSON file, or the failure
+    (file missing / invalid, with the file and its problem in ``detail``)."""
     try:
         people, _ = read_openpose_json(Path(path))
     except FileNotFoundError:
-        return Reason.KEYPOINTS_FILE_MISSING
-    except (OSError, UnicodeDecodeError, OpenPoseFormatError):
-        return Reason.KEYPOINTS_FILE_INVALID
+        return _empty(METHOD_OPENPOSE, Reason.KEYPOINTS_FILE_MISSING, f"{path}: no such file")
+    except OpenPoseFormatError as err:
+        return _empty(METHOD_OPENPOSE, Reason.KEYPOINTS_FILE_INVALID, str(err))
     mode = detect_coordinates(people)
     boxes, scores = [], []
     for person in people:
@@ -166,8 +166,8 @@ def find_people(
     image_hw = (int(image.shape[0]), int(image.shape[1]))
     if openpose_json is not None:
         found = openpose_people(Path(openpose_json), image_hw)
-        if isinstance(found, Reason):
-            return _empty(METHOD_OPENPOSE, found, str(openpose_json))
+        if isinstance(found, PeopleFound):
+            return found
         boxes = clip_boxes(found[0], image_hw)
         usable = (boxes[:, 2] >= 2) & (boxes[:, 3] >= 2)
         if not usable.any():

@@ -26,6 +26,7 @@ import pyarrow as pa
 from furpe_label.experts.vocabulary import Reason
 from furpe_label.pipeline.decode import Decoded, DecodeLimits, decode_image, decode_video_frames
 from furpe_label.storage.manifest import column_array, read_manifest
+from furpe_label.storage.path_text import text_to_path
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "DecodedChunk", "ShardInputs", "read_shard_inputs"]
 
@@ -122,11 +123,13 @@ class ShardInputs:
             if videos[row] is None:
                 name = self.names[row]
                 if name not in decoded:
-                    decoded[name] = decode_image(name, self.limits)
+                    decoded[name] = decode_image(text_to_path(name), self.limits)
             else:
                 wanted.setdefault(videos[row], []).append(int(frames[row]))
         for video, video_frames in wanted.items():
-            for frame, result in decode_video_frames(video, video_frames, self.limits):
+            for frame, result in decode_video_frames(
+                text_to_path(video), video_frames, self.limits
+            ):
                 decoded[f"{video}#{frame}"] = result
         position = {key: index for index, key in enumerate(unique)}
         start, stop = self.own_bounds()

@@ -18,6 +18,7 @@ from furpe_label.experts.records import HEAD_FEATURE_DIM, ExpertRecord
 from furpe_label.experts.vocabulary import Part, Stage
 from furpe_label.selection import SelectionDecisions, SelectionMetrics
 from furpe_label.selection.decisions import Outcome
+from furpe_label.storage.path_text import display_text
 from furpe_label.storage.schema import LABEL_FIELDS, TIMED_STAGES
 
 __all__ = ["ShardResults", "audit_columns", "label_arrays"]
@@ -107,7 +108,7 @@ def audit_columns(results: ShardResults, table: Any, shard_id: int) -> dict[str,
         "step3_status": results.decisions.step3_status,
         "temporal_status": results.decisions.temporal_status,
         **outcome.audit_columns(),
-        "drop_detail": [d or None for d in results.drop_detail],
+        "drop_detail": [display_text(d) if d else None for d in results.drop_detail],
         "suppressed_parts": [
             [part for part in Part if kept[row] and not outcome.part_valid[row, part.column]]
             for row in range(count)
@@ -122,7 +123,9 @@ def audit_columns(results: ShardResults, table: Any, shard_id: int) -> dict[str,
         columns[f"signal_status_{part.value}"] = results.decisions.signals()[:, col]
         columns[f"crop_side_px_{part.value}"] = _nullable(experts.crop_side_px[:, col])
         columns[f"crop_keypoints_inside_{part.value}"] = experts.crop_keypoints_inside[:, col]
-        columns[f"expert_detail_{part.value}"] = [d or None for d in experts.detail[:, col]]
+        columns[f"expert_detail_{part.value}"] = [
+            display_text(d) if d else None for d in experts.detail[:, col]
+        ]
     for stage in TIMED_STAGES:
         share = results.seconds.get(stage, 0.0) / max(count, 1)
         columns[f"seconds_{stage.name.lower()}"] = np.full(count, share, np.float32)

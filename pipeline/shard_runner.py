@@ -65,6 +65,7 @@ from furpe_label.selection import (
 from furpe_label.selection.signal_scores import score_signals
 from furpe_label.selection.temporal import temporal_acceleration
 from furpe_label.storage.label_store import LabelStore
+from furpe_label.storage.path_text import text_to_path
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.stats import ShardStats
 
@@ -121,7 +122,10 @@ def _observe(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer
     ``inputs``' whole images; the experts run on the shard's own rows that step 1 keeps, and
     only own rows come back."""
     gt_kp = inputs.float_column("keypoints2d") if config.detector == "ground-truth" else None
-    openpose = inputs.table.column("openpose_json").to_pylist()
+    openpose = [
+        None if own is None else text_to_path(own)
+        for own in inputs.table.column("openpose_json").to_pylist()
+    ]
     sample_idx = inputs.table.column("sample_idx").to_numpy()
     keypoints, step1, step1_ok, experts = [], [], [], []
     chunks = inputs.chunks()
@@ -140,7 +144,7 @@ def _observe(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer
                 chunk.failure,
                 gt_keypoints=None if gt_kp is None else gt_kp[rows],
                 openpose_files=[openpose[r] for r in rows],
-                image_names=[inputs.names[r] for r in rows],
+                image_names=[text_to_path(inputs.names[r]) for r in rows],
             )
             for row, detail in enumerate(chunk.detail):
                 kp.detail[row] = detail or kp.detail[row]

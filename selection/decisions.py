@@ -45,6 +45,7 @@ _BEFORE_STEP1: dict[Reason, Stage] = {
             Reason.IMAGE_UNREADABLE,
             Reason.IMAGE_TOO_SMALL,
             Reason.IMAGE_TOO_LARGE,
+            Reason.NOT_A_REGULAR_FILE,
             Reason.FRAME_UNREADABLE,
             Reason.INVALID_BOX,
             Reason.OUTSIDE_ROOT,

@@ -39,7 +39,7 @@ from furpe_label.storage.schema import (
 )
 from furpe_label.storage.shards import DEFAULT_SHARD_SIZE, ShardPlan
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "LabelStore", "LabelStoreMismatchError"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "LabelStore", "LabelStoreDamagedError", "LabelStoreMismatchError"]
 
 DEFAULT_CHUNK_SIZE = 32
 """Rows per inner Zarr chunk: the unit of a random read (see tests/benchmarks/bench_reader.py)."""
@@ -49,6 +49,10 @@ _ATTRS_KEY = "furpe_label"
 
 class LabelStoreMismatchError(ValueError):
     """An existing store does not match what the run would create."""
+
+
+class LabelStoreDamagedError(ValueError):
+    """A shard file of the store cannot be read back (the message names the file)."""
 
 
 def _fill_value(field: Field) -> Any:
@@ -183,6 +187,36 @@ class LabelStore:
             raise KeyError(f"{name!r} is not in this store; it has {list(self.names)}")
         return self.group[name]  # type: ignore[return-value]
 
+    def read(self, name: str, rows: slice | int | np.ndarray = slice(None)) -> np.ndarray:
+        """``array(name)[rows]`` as numpy; a damaged shard file (zarr's checksum of the shard
+        index fails, a truncated file) is a :class:`LabelStoreDamagedError` naming the file.
+        """
+        array = self.array(name)
+        try:
+            return np.asarray(array[rows])
+        except (ValueError, OSError, EOFError) as error:
+            damaged = self._damaged_files(name)
+            if not damaged:
+                raise
+            raise LabelStoreDamagedError(
+                f"{damaged[0]}: damaged label store file ({error}); the labels of "
+                f"{name!r} in it cannot be read"
+            ) from None
+
+    def _damaged_files(self, name: str) -> list[Path]:
+        """The shard files of ``name`` that cannot be read back (each shard read alone)."""
+        array = self.array(name)
+        root = Path(self.group.store.root)  # type: ignore[attr-defined]
+        damaged = []
+        for shard_id in range(self.plan.count):
+            start, stop = self.plan.bounds(shard_id)
+            try:
+                array[start:stop]
+            except (ValueError, OSError, EOFError):
+                key = array.metadata.encode_chunk_key((shard_id,) + (0,) * (array.ndim - 1))
+                damaged.append(root / name / key)
+        return damaged
+
     def write_shard(self, shard_id: int, arrays: Mapping[str, np.ndarray]) -> None:
         """Write every array of one whole shard.
 
@@ -206,7 +240,7 @@ class LabelStore:
     ) -> dict[str, np.ndarray]:
         """The arrays of one shard, ``(L, *field.shape)`` each (all fields by default)."""
         start, stop = self.plan.bounds(shard_id)
-        return {name: self.array(name)[start:stop] for name in (names or self.names)}
+        return {name: self.read(name, slice(start, stop)) for name in (names or self.names)}
 
     def _checked(
         self, shard_id: int, rows: int, arrays: Mapping[str, np.ndarray]

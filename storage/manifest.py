@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from furpe_label.selection.fields import Field
 from furpe_label.storage.manifest_columns import COLUMNS_BY_NAME, arrow_type, manifest_schema
+from furpe_label.storage.path_text import display_text, path_to_text
 
 MANIFEST_FILENAME = "manifest.parquet"
 METADATA_KEY = b"furpe_label.manifest"
@@ -57,9 +58,22 @@ def _float_column(column: Field, values: ColumnValues, n: int) -> pa.Array:
     return nested
 
 
+PATH_COLUMNS = ("image_path", "video_path", "openpose_json")
+"""String columns holding file paths, stored as path text (:mod:`.path_text`)."""
+
+
+def _text_values(column: Field, values: ColumnValues) -> list:
+    """Strings that UTF-8 can hold: path text for the path columns, other strings with any
+    undecodable byte of a file name written as ``\\xHH``."""
+    encode = path_to_text if column.name in PATH_COLUMNS else display_text
+    return [None if v is None else encode(v) if isinstance(v, str) else v for v in values]
+
+
 def _column_array(column: Field, values: ColumnValues, n: int) -> pa.Array:
     if column.dtype == "float32" and column.shape:
         return _float_column(column, values, n)
+    if column.dtype == "string" and not isinstance(values, np.ndarray):
+        values = _text_values(column, values)
     if isinstance(values, np.ndarray) and values.dtype.kind == "f" and column.dtype != "float32":
         raise ValueError(f"column {column.name}: {column.dtype} values given as floats")
     array = pa.array(

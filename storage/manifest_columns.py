@@ -10,7 +10,10 @@ Conventions:
 * ``image_path``, ``video_path`` and ``openpose_json`` are **absolute** paths (resolved when the
   manifest is built), so a shard task needs nothing but the manifest row to find its input and
   the dataset root may be read from any working directory; moving the dataset means rebuilding
-  the manifest. The adapter's ``root`` is recorded in the table metadata for reference.
+  the manifest. The adapter's ``root`` is recorded in the table metadata for reference. They
+  are *path text* (:mod:`furpe_label.storage.path_text`): a file name that is not UTF-8 is
+  stored losslessly (``\\xHH`` per undecodable byte, a backslash doubled); code that opens
+  one calls ``text_to_path`` first.
 * A row has ``image_path`` (a still image) or ``video_path`` + ``frame_index`` (a frame of a
   video), never both.
 * ``person_idx`` null (and ``box_xywh`` null) means the dataset names no person for this image

@@ -78,7 +78,7 @@ class LabelDataset(Dataset[dict[str, torch.Tensor]]):
             raise KeyError(f"{unknown} not in {self.path}; it has {list(store.names)}")
         self.chunk_size = store.chunk_size
         self.n_inputs = store.plan.n_samples
-        valid = store.array("valid")[:]
+        valid = store.read("valid")
         self.sample_idx: np.ndarray = (
             np.flatnonzero(valid) if kept_only else np.arange(self.n_inputs)
         ).astype(np.int64)

@@ -45,6 +45,11 @@ class RowReader(Protocol):
         ...
 
 
+def _damaged(array: Path, error: Exception) -> ValueError:
+    """A read that failed on stored bytes (checksum, truncated shard file), naming the array."""
+    return ValueError(f"{array}: a shard file of this label array is damaged ({error})")
+
+
 class _TensorStoreRows:
     engine = "tensorstore"
 
@@ -57,23 +62,37 @@ class _TensorStoreRows:
             n: {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(path / n)}}
             for n in names
         }
+        self.path = path
         futures = {n: ts.open(spec, read=True, open=True) for n, spec in specs.items()}
         self.arrays = {n: future.result() for n, future in futures.items()}
 
     def read(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         futures = {n: array[rows].read() for n, array in self.arrays.items()}
-        return {n: np.asarray(future.result()) for n, future in futures.items()}
+        out = {}
+        for name, future in futures.items():
+            try:
+                out[name] = np.asarray(future.result())
+            except (ValueError, OSError) as error:
+                raise _damaged(self.path / name, error) from None
+        return out
 
 
 class _ZarrRows:
     engine = "zarr"
 
     def __init__(self, path: Path, names: tuple[str, ...]) -> None:
+        self.path = path
         group = zarr.open_group(path, mode="r", zarr_format=3)
         self.arrays: dict[str, zarr.Array] = {n: group[n] for n in names}  # type: ignore[misc]
 
     def read(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        return {n: array.get_orthogonal_selection((rows,)) for n, array in self.arrays.items()}
+        out = {}
+        for name, array in self.arrays.items():
+            try:
+                out[name] = array.get_orthogonal_selection((rows,))
+            except (ValueError, OSError, EOFError) as error:
+                raise _damaged(self.path / name, error) from None
+        return out
 
 
 def open_row_reader(path: Path, names: tuple[str, ...], engine: Engine) -> RowReader:

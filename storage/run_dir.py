@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 from furpe_label.experts.vocabulary import Stage
 from furpe_label.storage.audit import audit_file, audit_table, stored_stages, write_audit_shard
 from furpe_label.storage.label_store import LabelStore
+from furpe_label.storage.manifest import ManifestError
 from furpe_label.storage.run_info import RunConfigChangedError, RunInfo, differences
 from furpe_label.storage.run_lock import RunLock
 from furpe_label.storage.shards import ShardPlan
@@ -119,7 +120,7 @@ class RunDir:
         """The stored :class:`RunInfo` (FileNotFoundError / ValueError with the path)."""
         try:
             return RunInfo.from_json(json.loads(self.run_json.read_text()))
-        except (json.JSONDecodeError, ValueError, TypeError) as error:
+        except (ValueError, TypeError, RecursionError) as error:
             raise ValueError(f"{self.run_json} is damaged: {error}") from error
 
     # manifest ---------------------------------------------------------------------------
@@ -139,8 +140,17 @@ class RunDir:
             tmp.unlink(missing_ok=True)
 
     def manifest_rows(self) -> int:
-        """Number of input person instances N (from the Parquet footer)."""
-        return pq.ParquetFile(self.manifest).metadata.num_rows
+        """Number of input person instances N (from the Parquet footer).
+
+        Raises:
+            ManifestError: the file is not a readable Parquet file (truncated, damaged).
+        """
+        try:
+            return pq.ParquetFile(self.manifest).metadata.num_rows
+        except (pa.ArrowException, OSError) as error:
+            if isinstance(error, FileNotFoundError):
+                raise
+            raise ManifestError(f"{self.manifest}: not a readable Parquet file ({error})") from None
 
     # shards -----------------------------------------------------------------------------
     def marker(self, shard_id: int) -> Path:
@@ -225,8 +235,20 @@ class RunDir:
         return stats
 
     def read_stats(self, shard_id: int) -> ShardStats:
-        """Stats of one shard."""
-        return ShardStats.from_json(json.loads(self.stats_file(shard_id).read_text()))
+        """Stats of one shard.
+
+        Raises:
+            ValueError: the file cannot be read, is not JSON, or is not shard statistics
+                (the message names the file and the problem).
+        """
+        path = self.stats_file(shard_id)
+        try:
+            return ShardStats.from_json(json.loads(path.read_bytes()))
+        except RecursionError:
+            raise ValueError(f"{path} is damaged: nested too deeply to read") from None
+        except (OSError, ValueError) as error:
+            problem = error.strerror if isinstance(error, OSError) and error.strerror else error
+            raise ValueError(f"{path} is damaged: {problem}") from None
 
     def merged_stats(self) -> ShardStats:
         """Sum of the stats of every completed shard."""

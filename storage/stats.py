@@ -120,11 +120,47 @@ class ShardStats:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ShardStats:
-        """Stats from :meth:`to_json` output (ValueError if the counts do not add up)."""
+        """Stats from :meth:`to_json` output.
+
+        Raises:
+            ValueError: a key is missing, a value has the wrong type, or the counts do not add
+                up (the message says which).
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+        missing = [
+            key for key in ("samples", "kept", "drops", "seconds", "shards") if key not in data
+        ]
+        if missing:
+            raise ValueError(f"missing key(s) {', '.join(missing)}")
+        drops, seconds = data["drops"], data["seconds"]
+        if not isinstance(drops, Mapping) or not all(
+            isinstance(reasons, Mapping) for reasons in drops.values()
+        ):
+            raise ValueError("'drops' is not an object of objects (stage -> reason -> count)")
+        if not isinstance(seconds, Mapping):
+            raise ValueError("'seconds' is not an object (stage -> seconds)")
         return cls(
-            samples=int(data["samples"]),
-            kept=int(data["kept"]),
-            drops={s: {r: int(n) for r, n in rs.items()} for s, rs in data["drops"].items()},
-            seconds={k: float(v) for k, v in data["seconds"].items()},
-            shards=int(data["shards"]),
+            samples=_whole(data["samples"], "samples"),
+            kept=_whole(data["kept"], "kept"),
+            drops={
+                str(s): {str(r): _whole(n, f"drops.{s}.{r}") for r, n in rs.items()}
+                for s, rs in drops.items()
+            },
+            seconds={str(k): _number(v, f"seconds.{k}") for k, v in seconds.items()},
+            shards=_whole(data["shards"], "shards"),
         )
+
+
+def _whole(value: Any, key: str) -> int:
+    """A JSON count: a non-negative whole number (ValueError naming ``key`` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{key!r} is {value!r}, not a count")
+    return value
+
+
+def _number(value: Any, key: str) -> float:
+    """A JSON number (ValueError naming ``key`` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{key!r} is {value!r}, not a number")
+    return float(value)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from furpe_label.experts.vocabulary import Reason
+from furpe_label.storage.path_text import text_to_path
 from furpe_label.workflows.datasets import create_adapter
 
 __all__ = ["check_dataset"]
@@ -45,7 +46,7 @@ def check_dataset(
     outside = sorted(
         {path for path, why in zip(media, reasons, strict=True) if why == Reason.OUTSIDE_ROOT}
     )
-    missing = [path for path in sorted(set(files) - set(outside)) if not Path(path).is_file()]
+    missing = [path for path in sorted(set(files) - set(outside)) if not Path(text_to_path(path)).is_file()]
     named = Counter(why for why in reasons if why is not None)
     examples = {why: [] for why in named}
     for why, detail in zip(reasons, details, strict=True):

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from furpe_label.workflows.cli_paths import file_in_the_way
+
 
 @click.command("inspect")
 @click.argument("out", type=click.Path(file_okay=False, exists=True, path_type=Path))
@@ -53,21 +55,38 @@ def inspect_sample(
     from furpe_label.workflows.report.overlay import render_overlay
     from furpe_label.workflows.report.samples import RunSamples  # heavy: torch, smplx
 
-    try:
-        run = RunSamples(out, models_dir)
-        for sample in samples:
-            run.row(sample)  # KeyError before any drawing
-    except (FileNotFoundError, ValueError, KeyError) as error:
-        raise click.UsageError(str(error).strip("'\"")) from None
-    if run.mesh_note:
-        click.echo(run.mesh_note, err=True)
     single_file = output is not None and output.suffix.lower() == ".png"
     if single_file and len(samples) > 1:
         raise click.UsageError("--output is one PNG file: give a folder for several samples")
     folder = output.parent if single_file else (output or out / "inspect")
-    folder.mkdir(parents=True, exist_ok=True)
-    for sample, overlay in zip(samples, run.overlays(list(samples)), strict=True):
-        path = output if single_file else folder / f"{sample:07d}.png"
-        if not cv2.imwrite(str(path), render_overlay(overlay, max_side)[:, :, ::-1]):
-            raise click.ClickException(f"could not write {path}")
-        click.echo(f"{path}: {overlay.title}")
+    blocking = file_in_the_way(folder)
+    if blocking is not None:
+        what = "an existing file that is not a PNG" if blocking == output else "a file"
+        raise click.BadParameter(
+            f"{blocking} is {what}: give a new .png file name or a folder",
+            param_hint="--output",
+        )
+    try:
+        run = RunSamples(out, models_dir)
+        for sample in samples:
+            run.row(sample)  # KeyError before any drawing
+    except (FileNotFoundError, KeyError) as error:  # no such run or sample: usage (exit 2)
+        raise click.UsageError(str(error).strip("'\"")) from None
+    except ValueError as error:  # a damaged run file, named by the error (exit 1)
+        raise click.ClickException(str(error)) from None
+    if run.mesh_note:
+        click.echo(run.mesh_note, err=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot write the pictures into {folder}: {error.strerror or error}"
+        ) from None
+    try:
+        for sample, overlay in zip(samples, run.overlays(list(samples)), strict=True):
+            path = output if single_file else folder / f"{sample:07d}.png"
+            if not cv2.imwrite(str(path), render_overlay(overlay, max_side)[:, :, ::-1]):
+                raise click.ClickException(f"could not write {path}")
+            click.echo(f"{path}: {overlay.title}")
+    except ValueError as error:  # a damaged run file met while drawing, named by the error
+        raise click.ClickException(str(error)) from None

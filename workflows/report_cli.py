@@ -41,6 +41,8 @@ def report(out: Path, models_dir: Path | None, gallery: int, picture_size: int) 
 
     try:
         page = build_report(out, models_dir=models_dir, gallery=gallery, max_side=picture_size)
-    except (FileNotFoundError, ValueError) as error:
+    except FileNotFoundError as error:  # not a run folder, no audit: a usage error (exit 2)
         raise click.UsageError(str(error)) from None
+    except ValueError as error:  # a damaged run file: named by the error (exit 1)
+        raise click.ClickException(str(error)) from None
     click.echo(f"report written to {page} (open it in a browser; it needs no network)")

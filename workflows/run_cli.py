@@ -26,6 +26,7 @@ from furpe_label.selection.selection_file import resolve_selection
 from furpe_label.storage.run_info import RunConfigChangedError
 from furpe_label.storage.run_lock import RunLockedError
 from furpe_label.storage.shards import DEFAULT_SHARD_SIZE
+from furpe_label.workflows.cli_paths import file_in_the_way
 from furpe_label.workflows.console import run_console
 from furpe_label.workflows.datasets import ADAPTERS, create_adapter
 
@@ -236,6 +237,9 @@ def run(**options) -> None:
     )
     click.echo(f"keypoint detector: {config.detector} ({chosen_by})")
     out = options["out"].expanduser().resolve()
+    blocking = file_in_the_way(out)
+    if blocking is not None:
+        raise click.BadParameter(f"{blocking} is a file, not a folder", param_hint="--out")
     adapter_options = {"openpose": config.openpose} if dataset == "image-folder" else {}
     if dataset == DEMO_DATASET:
         adapter_options["work_dir"] = out

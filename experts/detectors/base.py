@@ -62,6 +62,7 @@ class PersonKeypoints:
         left_hand_world_landmarks: optional (21, 3) float32 MediaPipe hand world landmarks of
             the person's left hand, metres, origin at the hand's geometric centre.
         right_hand_world_landmarks: optional (21, 3) float32, the same for the right hand.
+        detail: free text beside a ``failure`` (the file and its problem), else "".
     """
 
     keypoints: np.ndarray
@@ -71,6 +72,7 @@ class PersonKeypoints:
     world_landmarks: np.ndarray | None = None
     left_hand_world_landmarks: np.ndarray | None = None
     right_hand_world_landmarks: np.ndarray | None = None
+    detail: str = ""
 
     def __post_init__(self) -> None:
         _frozen_array(self.keypoints, (NUM_KEYPOINTS, 3), "keypoints")
@@ -88,9 +90,12 @@ class PersonKeypoints:
         return self.failure is None
 
     @classmethod
-    def failed(cls, detector: str, detector_version: str, reason: str) -> PersonKeypoints:
-        """A row with all-zero (137, 3) keypoints and the named failure ``reason``."""
-        return cls(np.zeros((NUM_KEYPOINTS, 3), np.float32), detector, detector_version, reason)
+    def failed(
+        cls, detector: str, detector_version: str, reason: str, detail: str = ""
+    ) -> PersonKeypoints:
+        """A row with all-zero (137, 3) keypoints, the named failure ``reason`` and ``detail``."""
+        zeros = np.zeros((NUM_KEYPOINTS, 3), np.float32)
+        return cls(zeros, detector, detector_version, reason, detail=detail)
 
 
 @runtime_checkable
@@ -141,9 +146,9 @@ class DetectorBase:
     name: str = ""
     version: str = ""
 
-    def failed(self, reason: str) -> PersonKeypoints:
-        """A failure row of this detector with the named ``reason``."""
-        return PersonKeypoints.failed(self.name, self.version, reason)
+    def failed(self, reason: str, detail: str = "") -> PersonKeypoints:
+        """A failure row of this detector with the named ``reason`` (and ``detail``)."""
+        return PersonKeypoints.failed(self.name, self.version, reason, detail)
 
     def unusable_image_rows(
         self, image: np.ndarray | None, boxes: np.ndarray

@@ -10,7 +10,10 @@ Supported file layouts (``{"version": ..., "people": [...]}``, one file per imag
 * 18-keypoint COCO body output (54 values, OpenPose ``--model_pose COCO``) is converted to the
   BODY_25 layout (:func:`coco18_to_body25`); MidHip is derived from the hips, feet stay zero.
 
-Flat arrays are x, y, c triplets. Confidences are clipped to [0, 1] (OpenPose heat-map peaks can
+Flat arrays are x, y, c triplets of finite numbers (magnitude at most :data:`MAX_ABS_VALUE`);
+a string, an object, null inside an array, a wrong count, a file nested too deeply to parse or
+larger than :data:`MAX_FILE_BYTES` is an :class:`OpenPoseFormatError` naming the file, the
+person and the key. Confidences are clipped to [0, 1] (OpenPose heat-map peaks can
 exceed 1 by a little). Coordinates are converted to pixels of the original image according to
 ``coordinates``:
 
@@ -26,12 +29,16 @@ exceed 1 by a little). Coordinates are converted to pixels of the original image
 from __future__ import annotations
 
 import json
+import math
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from furpe_label.experts.input_files import InputFileError, open_regular
 from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES, OPENPOSE137_PARTS
+from furpe_label.experts.vocabulary import Reason
 
 COORDINATE_MODES: tuple[str, ...] = ("auto", "pixels", "zero_to_one", "minus_one_to_one")
 
@@ -43,6 +50,10 @@ _PARTS = (
     ("face", "face", 70),
 )
 _COCO18_VALUES = 54
+MAX_FILE_BYTES = 64 * 2**20
+"""Largest OpenPose JSON file read (a person takes about 5 KB: over 10^4 people)."""
+MAX_ABS_VALUE = 1e7
+"""Largest coordinate magnitude accepted (pixels or normalised; no image is 10^7 px wide)."""
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".json")
 
 
@@ -70,13 +81,46 @@ def coco18_to_body25(body: np.ndarray) -> np.ndarray:
     return out
 
 
+def _describe(value: object) -> str:
+    """A short description of a JSON value for an error sentence (never a deep repr)."""
+    if isinstance(value, str):
+        shown = value if len(value) <= 20 else value[:17] + "..."
+        return f"the string {shown!r}"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    return {dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
+
+
+def _numbers(values: object, name: str) -> np.ndarray:
+    """A JSON array of finite numbers as (N,) float64; anything else is a format error."""
+    if values is None:
+        return np.zeros(0, np.float64)
+    if not isinstance(values, list):
+        raise OpenPoseFormatError(f"{name} is {_describe(values)}, not a list of numbers")
+    out = np.empty(len(values), np.float64)
+    for index, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise OpenPoseFormatError(f"{name}[{index}] is {_describe(value)}, not a number")
+        try:
+            out[index] = value
+        except OverflowError:
+            raise OpenPoseFormatError(f"{name}[{index}] is too large for a number") from None
+        if not math.isfinite(out[index]) or abs(out[index]) > MAX_ABS_VALUE:
+            raise OpenPoseFormatError(
+                f"{name}[{index}] is {value!r}, not a finite coordinate or confidence"
+            )
+    return out
+
+
 def _part_array(person: dict[str, Any], key: str) -> np.ndarray:
     """The flat triplets of one part as (N, 3) float64, preferring the 1.x ``_2d`` key."""
     names = [f"{key}_keypoints_2d", f"{key}_keypoints"] + (["body_parts"] if key == "pose" else [])
     for name in names:
         if name in person:
-            values = np.asarray(person[name] if person[name] is not None else [], np.float64)
-            if values.ndim != 1 or values.size % 3:
+            values = _numbers(person[name], name)
+            if values.size % 3:
                 raise OpenPoseFormatError(f"{name}: {values.size} values is not x, y, c triplets")
             return values.reshape(-1, 3)
     return np.zeros((0, 3), np.float64)
@@ -97,7 +141,7 @@ def person_to_openpose137(person: dict[str, Any]) -> np.ndarray:
         if key == "pose" and arr.size == _COCO18_VALUES:
             arr = coco18_to_body25(arr)
         if len(arr) != count:
-            raise OpenPoseFormatError(f"{key}: {len(arr)} keypoints, expected {count}")
+            raise OpenPoseFormatError(f"{key} keypoints: {len(arr)} triplets, expected {count}")
         out[OPENPOSE137_PARTS[part]] = arr
     out[:, 2] = np.clip(np.nan_to_num(out[:, 2]), 0.0, 1.0)
     out[out[:, 2] <= 0] = 0.0
@@ -137,6 +181,31 @@ def to_pixels(person: np.ndarray, mode: str, image_hw: tuple[int, int] | None) -
     return out
 
 
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES` (a FIFO is never read).
+
+    Raises:
+        FileNotFoundError: no such file.
+        OpenPoseFormatError: not a regular file, too large, or unreadable.
+    """
+    try:
+        stream = open_regular(path)
+    except InputFileError as err:
+        if err.reason is Reason.IMAGE_MISSING:
+            raise FileNotFoundError(err.detail) from None
+        raise OpenPoseFormatError(err.detail) from None
+    with stream:
+        size = os.fstat(stream.fileno()).st_size
+        if size > MAX_FILE_BYTES:
+            raise OpenPoseFormatError(
+                f"{path}: {size} bytes, more than the {MAX_FILE_BYTES} an OpenPose file may have"
+            )
+        try:
+            return stream.read(MAX_FILE_BYTES + 1)
+        except OSError as err:
+            raise OpenPoseFormatError(f"{path}: cannot be read ({err.strerror or err})") from err
+
+
 def read_openpose_json(path: Path) -> tuple[list[np.ndarray], str]:
     """Read one OpenPose JSON file.
 
@@ -145,21 +214,29 @@ def read_openpose_json(path: Path) -> tuple[list[np.ndarray], str]:
         file's ``version`` as a string ("unknown" when absent).
 
     Raises:
-        OSError: the file cannot be read.
-        OpenPoseFormatError: not valid JSON or not an OpenPose keypoint layout.
+        FileNotFoundError: the file does not exist.
+        OpenPoseFormatError: anything else: unreadable, not a regular file, not JSON (or
+            nested too deeply to read), not an OpenPose keypoint layout, a value that is not
+            a finite number. The message names the file and the problem.
     """
     try:
-        data = json.loads(Path(path).read_text())
-    except json.JSONDecodeError as err:
+        data = json.loads(_read_bytes(Path(path)))
+    except RecursionError:
+        raise OpenPoseFormatError(f"{path}: not JSON (nested too deeply to read)") from None
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
         raise OpenPoseFormatError(f"{path}: not JSON ({err})") from err
     if not isinstance(data, dict) or not isinstance(data.get("people"), list):
         raise OpenPoseFormatError(f"{path}: no 'people' list")
     people = []
-    for person in data["people"]:
+    for index, person in enumerate(data["people"]):
         if not isinstance(person, dict):
-            raise OpenPoseFormatError(f"{path}: a 'people' entry is not an object")
-        people.append(person_to_openpose137(person))
-    return people, str(data.get("version", "unknown"))
+            raise OpenPoseFormatError(f"{path}: people[{index}] is {_describe(person)}")
+        try:
+            people.append(person_to_openpose137(person))
+        except OpenPoseFormatError as err:
+            raise OpenPoseFormatError(f"{path}: people[{index}].{err}") from None
+    version = data.get("version", "unknown")
+    return people, str(version) if isinstance(version, str | int | float) else "unknown"
 
 
 def candidate_files(folder: Path, image_id: str) -> list[Path]:

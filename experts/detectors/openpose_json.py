@@ -9,7 +9,8 @@ keypoint box with the person box, or the fraction of confident keypoints inside 
 
 * ``image_id_missing``: ``detect`` was called without ``image_id``.
 * ``keypoints_file_missing``: no JSON file for the image.
-* ``keypoints_file_invalid``: unreadable file, not JSON, or an unknown keypoint layout.
+* ``keypoints_file_invalid``: unreadable file, not JSON, an unknown keypoint layout, or a value
+  that is not a finite number (the row's ``detail`` names the file and the problem).
 * ``image_unreadable``: normalised coordinates but no usable image to take the size from.
 * ``invalid_box``: a non-finite or empty box.
 * ``no_person_in_box``: no person of the file matched this box (or the file lists nobody).
@@ -88,8 +89,8 @@ class OpenPoseJsonDetector(DetectorBase):
                 return path
         return None
 
-    def _fail_all(self, n: int, reason: str) -> list[PersonKeypoints]:
-        return [self.failed(reason) for _ in range(n)]
+    def _fail_all(self, n: int, reason: str, detail: str = "") -> list[PersonKeypoints]:
+        return [self.failed(reason, detail) for _ in range(n)]
 
     def detect(
         self, image: np.ndarray | None, boxes: np.ndarray, *, image_id: str | None = None
@@ -104,12 +105,15 @@ class OpenPoseJsonDetector(DetectorBase):
         path = self.find_file(str(image_id))
         if path is None:
             LOG.debug("no OpenPose JSON for %s in %s", image_id, self.folder)
-            return self._fail_all(len(boxes), Reason.KEYPOINTS_FILE_MISSING)
+            return self._fail_all(
+                len(boxes), Reason.KEYPOINTS_FILE_MISSING, f"no OpenPose JSON for {image_id}"
+            )
         try:
             people, file_version = read_openpose_json(path)
-        except (OSError, UnicodeDecodeError, OpenPoseFormatError) as err:
-            LOG.warning("unusable OpenPose JSON %s: %s", path, err)
-            return self._fail_all(len(boxes), Reason.KEYPOINTS_FILE_INVALID)
+        except (OSError, OpenPoseFormatError) as err:
+            LOG.warning("unusable OpenPose JSON: %s", err)
+            problem = str(err) if isinstance(err, OpenPoseFormatError) else f"{path}: {err}"
+            return self._fail_all(len(boxes), Reason.KEYPOINTS_FILE_INVALID, problem)
         mode = self.coordinates if self.coordinates != "auto" else detect_coordinates(people)
         image_hw = None if image_problem(image) else image.shape[:2]  # type: ignore[union-attr]
         if mode != "pixels" and image_hw is None:

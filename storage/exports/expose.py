@@ -39,6 +39,7 @@ from furpe_label.storage.exports.conventions import (
 from furpe_label.storage.exports.files import save_npy, save_npz
 from furpe_label.storage.exports.run_rows import RunRows
 from furpe_label.storage.exports.smplx_mesh import SmplxMesh
+from furpe_label.storage.path_text import path_bytes
 
 __all__ = ["EXPOSE_POSE_ORDER", "write_expose"]
 
@@ -100,7 +101,7 @@ def write_expose(
             save_npy(vertex_folder / f"{dset_name}_{positions.start + offset:06d}.npy", vertices)
     count = len(rows)
     arrays = {
-        "img_fns": np.array([p.encode() for p in rows.image_path], dtype=np.bytes_),
+        "img_fns": np.array([path_bytes(p) for p in rows.image_path], dtype=np.bytes_),
         "betas": np.concatenate(betas) if betas else np.zeros((0, 10), np.float32),
         "expression": np.concatenate(expression) if expression else np.zeros((0, 10), np.float32),
         "pose": np.concatenate(poses) if poses else np.zeros((0, 55, 3), np.float32),

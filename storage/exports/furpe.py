@@ -65,6 +65,7 @@ from furpe_label.storage.exports.furpe_tree import (
 )
 from furpe_label.storage.exports.run_rows import ExportSkip, RunRows
 from furpe_label.storage.exports.smplx_mesh import SmplxMesh
+from furpe_label.storage.path_text import text_to_path
 
 __all__ = [
     "feature_distillation_notes",
@@ -133,8 +134,9 @@ def feature_distillation_notes(files: int, key_counts: Counter[str]) -> list[str
 
 
 def furpe_image_name(image_path: str) -> str:
-    """The name FuRPE's loader gives an image's label file (without ``.npy``)."""
-    return image_path.split("/")[-1].split("\\")[-1].replace(".jpg", "")
+    """The name FuRPE's loader gives an image's label file (without ``.npy``), from the path
+    text of the image (an OS ``str``: a name that is not UTF-8 keeps its bytes)."""
+    return text_to_path(image_path).split("/")[-1].split("\\")[-1].replace(".jpg", "")
 
 
 def one_file_per_image(rows: RunRows, body_area: np.ndarray) -> RunRows:

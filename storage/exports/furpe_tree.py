@@ -36,6 +36,7 @@ import numpy as np
 
 from furpe_label.storage.exports.files import save_npy, save_npz
 from furpe_label.storage.exports.run_rows import ExportError
+from furpe_label.storage.path_text import path_bytes
 
 __all__ = [
     "FURPE_LEFT_HAND_MEAN",
@@ -159,7 +160,7 @@ def write_training_tree(
     save_npz(
         dest / TRAIN_NPZ,
         {
-            "img_fns": np.asarray([path.encode("utf-8") for path in image_paths], dtype=bytes),
+            "img_fns": np.asarray([path_bytes(path) for path in image_paths], dtype=bytes),
             "keypoints2D": points,
             "dset_name": np.asarray([dataset.encode("utf-8")] * len(images), dtype=bytes),
         },

@@ -72,6 +72,7 @@ from furpe_label.storage.exports.humandata_keypoints import (
     human_data_mask,
 )
 from furpe_label.storage.exports.run_rows import RunRows
+from furpe_label.storage.path_text import text_to_path
 from furpe_label.storage.schema import SMPLX_PARAMS
 
 __all__ = [
@@ -110,9 +111,10 @@ _PER_ROW = ("image_path", *PART_BOX_KEYS.values(), "keypoints2d")
 
 
 def image_size(path: str) -> tuple[int, int]:
-    """(height, width) from the image header (nothing decoded), (-1, -1) when unreadable."""
+    """(height, width) from the header of the image at path text ``path`` (nothing decoded),
+    (-1, -1) when unreadable."""
     try:
-        with Image.open(path) as image:
+        with Image.open(text_to_path(path)) as image:
             width, height = image.size
     except Exception:  # unreadable, missing, not an image, too large: the size is unknown
         return -1, -1

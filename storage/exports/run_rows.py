@@ -144,8 +144,8 @@ def read_run_rows(out: str | os.PathLike[str], include_all: bool = False) -> Run
     info = run_dir.read_info()
     store = LabelStore.open(run_dir.labels)
     _check_complete(run_dir, store)
-    valid = store.array("valid")[:]
-    part_valid = store.array("part_valid")[:]
+    valid = store.read("valid")
+    part_valid = store.read("part_valid")
     manifest = read_manifest(
         run_dir.manifest, columns=["sample_idx", "image_path", "person_idx"]
     ).to_pydict()

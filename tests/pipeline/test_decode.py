@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import struct
+import zlib
+
 import cv2
 import numpy as np
 import pytest
@@ -72,3 +76,35 @@ def test_video_frames_in_order_with_unreadable_ones(tmp_path, astronaut):
     assert missing[0].reason is Reason.IMAGE_MISSING
     (tmp_path / "bad.avi").write_text("garbage")
     assert dict(decode_video_frames(tmp_path / "bad.avi", [0]))[0].reason is Reason.IMAGE_UNREADABLE
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose IHDR declares width x height RGB pixels and that holds no pixel data."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+def test_a_header_claiming_ten_billion_pixels_is_too_large_not_unreadable(tmp_path):
+    (tmp_path / "bomb.png").write_bytes(_png_header(100_000, 100_000))
+    decoded = decode_image(tmp_path / "bomb.png")
+    assert decoded.reason is Reason.IMAGE_TOO_LARGE and "bomb.png" in decoded.detail
+    limits = DecodeLimits(max_side=200_000)  # above the side limit, still above the pixel one
+    assert decode_image(tmp_path / "bomb.png", limits).reason is Reason.IMAGE_TOO_LARGE
+
+
+def test_dangling_links_and_fifos_are_named_and_never_opened(tmp_path):
+    (tmp_path / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
+    os.mkfifo(tmp_path / "pipe.jpg")  # opening it for reading would wait for a writer forever
+    gone = decode_image(tmp_path / "gone.jpg")
+    assert gone.reason is Reason.IMAGE_MISSING and "deleted.jpg" in gone.detail
+    pipe = decode_image(tmp_path / "pipe.jpg")
+    assert pipe.reason is Reason.NOT_A_REGULAR_FILE and "FIFO" in pipe.detail
+    assert decode_image(tmp_path).reason is Reason.NOT_A_REGULAR_FILE
+    frames = dict(decode_video_frames(tmp_path / "pipe.jpg", [0, 2]))
+    assert [frames[f].reason for f in (0, 2)] == [Reason.NOT_A_REGULAR_FILE] * 2

@@ -16,6 +16,7 @@ from furpe_label.pipeline.person_finder import (
     METHOD_WHOLE_IMAGE,
     find_people,
 )
+from tests.support.openpose_files import malformed_openpose_files, write_malformed
 from tests.support.real_data import REAL_DATA, SPIN_EXAMPLE
 
 BASKETBALL = REAL_DATA / "opencv_samples" / "basketball1.png"
@@ -117,6 +118,14 @@ def test_unusable_openpose_json_has_a_named_reason(tmp_path, content, reason):
     found = find_people(np.zeros((50, 50, 3), np.uint8), openpose_json=path)
     assert found.failure is reason and found.boxes.shape == (0, 4)
     assert str(path) in found.detail
+
+
+@pytest.mark.parametrize("name", sorted(malformed_openpose_files()))
+def test_a_malformed_openpose_file_names_the_file_and_its_problem(tmp_path, name):
+    path, problem = write_malformed(tmp_path)[name]
+    found = find_people(np.zeros((200, 200, 3), np.uint8), openpose_json=path)
+    assert found.failure is Reason.KEYPOINTS_FILE_INVALID and found.boxes.shape == (0, 4)
+    assert str(path) in found.detail and problem in found.detail, found.detail
 
 
 def test_unusable_image_has_a_named_reason():

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support.openpose_files import write_malformed
 from tests.support.pipeline_support import audit_frame, run_cli, store_arrays
 from tests.support.real_data import SPIN_EXAMPLE
 
@@ -125,3 +126,19 @@ def test_an_explicit_detector_overrides_the_one_openpose_implies(tmp_path):
     # MediaPipe's keypoints, not the file's
     assert (stored[:25, 2] > 0).sum() >= 12
     assert not np.allclose(stored[:25], _spin_body(), atol=1e-3)
+
+
+def test_malformed_openpose_files_are_named_rows_and_the_run_goes_on(tmp_path):
+    images, keypoints = tmp_path / "images", tmp_path / "openpose"
+    images.mkdir()
+    written = write_malformed(keypoints)
+    for name in [*written, "good"]:
+        shutil.copy(SPIN_EXAMPLE / "im1010.jpg", images / f"{name}.jpg")
+    shutil.copy(SPIN_EXAMPLE / "im1010_openpose.json", keypoints / "good_keypoints.json")
+    out, _ = _run(tmp_path, keypoints)
+    rows = _by_image(audit_frame(out))
+    assert rows["good.jpg"]["drop_reason"] != "keypoints_file_invalid"
+    for name, (path, problem) in written.items():
+        row = rows[f"{name}.jpg"]
+        assert row["drop_reason"] == "keypoints_file_invalid", (name, row["drop_reason"])
+        assert str(path) in row["drop_detail"] and problem in row["drop_detail"]

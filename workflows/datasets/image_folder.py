@@ -1,7 +1,9 @@
 """``image-folder``: every image under ``--root``; people are found at run time.
 
 Images are the files under the root (recursively, hidden files and folders excluded, sorted)
-whose suffix is an image suffix; other files are counted in ``skipped``. Every image becomes
+whose suffix is an image suffix; other files are counted in ``skipped``. A dangling symbolic
+link or a FIFO / socket / device named like an image is listed too and gets its named reason
+at run time (``image_missing``, ``not_a_regular_file``; never opened). Every image becomes
 one row with ``person_idx`` and ``box_xywh`` null: the run finds its people
 (:func:`furpe_label.pipeline.person_finder.find_people`). Unreadable or empty image files stay
 in the manifest so the run reports them with a named reason.
@@ -28,13 +30,18 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def scan_files(root: Path, suffixes: tuple[str, ...]) -> tuple[list[Path], int]:
-    """Files under ``root`` with one of ``suffixes`` (case-insensitive), sorted, hidden
-    entries excluded; and the number of other (non-hidden) files."""
+    """Entries under ``root`` with one of ``suffixes`` (case-insensitive), sorted, hidden
+    entries excluded; and the number of other (non-hidden) entries that are not folders.
+
+    Every non-folder entry counts: a dangling symbolic link, a FIFO, a socket or a device
+    named like an image is listed like a file (the run gives it a named reason and never opens
+    it: :mod:`furpe_label.experts.input_files`), never dropped without a trace.
+    """
     found, others = [], 0
     for path in sorted(root.rglob("*")):
         if any(part.startswith(".") for part in path.relative_to(root).parts):
             continue
-        if not path.is_file():
+        if path.is_dir():
             continue
         if path.suffix.lower() in suffixes:
             found.append(path)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import cv2
 
+from furpe_label.experts.input_files import input_file_problem
 from furpe_label.storage.manifest import ColumnValues
 from furpe_label.workflows.datasets.base import DatasetAdapter
 from furpe_label.workflows.datasets.containment import RootResolver
@@ -28,7 +29,10 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
 
 
 def frame_count(path: Path) -> int:
-    """Number of frames of a video (0 when it cannot be opened)."""
+    """Number of frames of a video (0 when it cannot be opened or is no regular file: a FIFO
+    is never handed to the decoder, which would block on it)."""
+    if input_file_problem(path) is not None:
+        return 0
     capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():

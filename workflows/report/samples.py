@@ -18,6 +18,7 @@ from furpe_label.selection.step1_keypoints import confident_mask
 from furpe_label.storage.audit import read_audit
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.manifest import read_manifest
+from furpe_label.storage.path_text import text_to_path
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.schema import SMPLX_PARAMS
 from furpe_label.workflows.report.mesh import MeshProjector
@@ -85,7 +86,7 @@ class RunSamples:
 
     def _labels(self, sample: int) -> dict[str, np.ndarray]:
         names = ("keypoints2d", "keypoints2d_proj", "part_valid", "camera", *_BOXES, *SMPLX_PARAMS)
-        return {name: np.asarray(self.store.array(name)[sample]) for name in names}
+        return {name: self.store.read(name, sample) for name in names}
 
     def _image(self, sample: int) -> tuple[np.ndarray | None, str]:
         """The sample's image (or video frame) decoded as the run decoded it (None when it
@@ -97,9 +98,10 @@ class RunSamples:
         row = table.to_pylist()[0]
         limits = self.config.decode_limits
         if row["video_path"] is None:
-            return decode_image(row["image_path"], limits).image, str(row["image_path"])
+            return decode_image(text_to_path(row["image_path"]), limits).image, row["image_path"]
         frame = int(row["frame_index"])
-        _, decoded = next(iter(decode_video_frames(row["video_path"], [frame], limits)))
+        video = text_to_path(row["video_path"])
+        _, decoded = next(iter(decode_video_frames(video, [frame], limits)))
         return decoded.image, f"{row['video_path']}#{frame}"
 
     def _vertices(self, labels: list[dict[str, np.ndarray]]) -> list[np.ndarray | None]:

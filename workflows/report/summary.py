@@ -46,8 +46,8 @@ def _merged_stats(run_dir: RunDir) -> ShardStats | None:
     for path in files:
         try:
             stats = ShardStats.from_json(json.loads(path.read_text()))
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{path} is damaged: {error}") from error
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
+            raise ValueError(f"{path} is damaged: {error}") from None
         total = stats if total is None else total + stats
     return total
 

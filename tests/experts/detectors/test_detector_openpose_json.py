@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import threading
 from pathlib import Path
 
 import cv2
@@ -11,7 +13,12 @@ import numpy as np
 import pytest
 
 from furpe_label.experts.detectors import create_detector
-from furpe_label.experts.detectors.openpose_format import candidate_files
+from furpe_label.experts.detectors.openpose_format import (
+    OpenPoseFormatError,
+    candidate_files,
+    read_openpose_json,
+)
+from tests.support.openpose_files import malformed_openpose_files, write_malformed
 from tests.support.real_data import SPIN_EXAMPLE
 
 REAL = SPIN_EXAMPLE
@@ -174,3 +181,31 @@ def test_file_lookup_order_and_subfolders(tmp_path):
     _write(tmp_path, "im1010_keypoints.json", [])  # OpenPose's own naming wins
     detector = create_detector("openpose-json", folder=tmp_path)
     assert detector.find_file("im1010.jpg") == tmp_path / "im1010_keypoints.json"
+
+
+@pytest.mark.parametrize("name", sorted(malformed_openpose_files()))
+def test_a_malformed_file_is_a_named_row_with_the_file_and_its_problem(tmp_path, name):
+    written = write_malformed(tmp_path)
+    path, problem = written[name]
+    detector = create_detector("openpose-json", folder=tmp_path)
+    rows = detector.detect(IMAGE, np.array([[0, 0, 50, 50.0], [10, 10, 20, 20]]), image_id=name)
+    assert [row.failure for row in rows] == ["keypoints_file_invalid"] * 2
+    assert str(path) in rows[0].detail and problem in rows[0].detail, rows[0].detail
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    os.mkfifo(tmp_path / "fifo_keypoints.json")
+    outcome: list[BaseException | None] = []
+
+    def read() -> None:
+        try:
+            read_openpose_json(tmp_path / "fifo_keypoints.json")
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(60)  # a bound on a hang, not a timing check: reading a FIFO blocks forever
+    assert outcome, "reading the FIFO blocked (no writer will ever come)"
+    assert isinstance(outcome[0], OpenPoseFormatError) and "not a regular file" in str(outcome[0])

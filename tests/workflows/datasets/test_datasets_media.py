@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import cv2
 import numpy as np
@@ -38,6 +39,26 @@ def test_image_folder_finds_images_and_openpose_files(tmp_path):
     assert table.column("box_xywh").null_count == 4
     assert adapter.skipped["not_an_image_file_name"] == 1
     assert not ADAPTERS["image-folder"].gives_boxes
+
+
+def test_dangling_links_and_fifos_named_like_media_are_rows_not_silently_skipped(tmp_path):
+    root = tmp_path / "images"
+    write_image(root / "a.jpg")
+    (root / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
+    os.mkfifo(root / "pipe.png")
+    os.mkfifo(root / "pipe.txt")  # counted with the other non-image names
+    adapter = ADAPTERS["image-folder"](root=root)
+    paths = adapter.build_manifest().column("image_path").to_pylist()
+    assert paths == [str(root / n) for n in ("a.jpg", "gone.jpg", "pipe.png")]
+    assert adapter.skipped["not_an_image_file_name"] == 1
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    _write_video(videos / "walk.avi", frames=2)
+    os.mkfifo(videos / "pipe.avi")  # listed with one row, never handed to the decoder
+    (videos / "gone.mp4").symlink_to(tmp_path / "deleted.mp4")
+    table = ADAPTERS["video"](root=videos).build_manifest()
+    rows = table.column("video_path").to_pylist()
+    assert rows.count(str(videos / "pipe.avi")) == 1 and rows.count(str(videos / "gone.mp4")) == 1
 
 
 def test_image_folder_list_file(tmp_path):
