@@ -46,7 +46,9 @@ def check_dataset(
     outside = sorted(
         {path for path, why in zip(media, reasons, strict=True) if why == Reason.OUTSIDE_ROOT}
     )
-    missing = [path for path in sorted(set(files) - set(outside)) if not Path(text_to_path(path)).is_file()]
+    missing = [
+        path for path in sorted(set(files) - set(outside)) if not Path(text_to_path(path)).is_file()
+    ]
     named = Counter(why for why in reasons if why is not None)
     examples = {why: [] for why in named}
     for why, detail in zip(reasons, details, strict=True):
