@@ -37,6 +37,12 @@ except SystemExit:
 print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter() - start)
 """
 
+_IMPORTS = """
+import resource
+import furpe_label.pipeline.driver, furpe_label.workflows.cli
+print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 0)
+"""
+
 _RUN = """
 import resource, sys, time
 from furpe_label.pipeline.config import RunConfig, RunResources
@@ -76,8 +82,9 @@ def _row_counts() -> list[int]:
 
 @pytest.mark.benchmark
 def test_bench_driver_memory_is_flat_in_rows(tmp_path):
-    baseline, _, _ = _peak("import resource\nprint('PEAK', resource.getrusage(0).ru_maxrss, 0)")
-    lines = [f"python process alone: {baseline:.0f} MB; load average {os.getloadavg()}"]
+    baseline, _, _ = _peak(_IMPORTS)
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    lines = [f"process with the CLI and driver imported: {baseline:.0f} MB; load average {load}"]
     for rows in _row_counts():
         root = tmp_path / f"h36m{rows}"
         start = time.perf_counter()
