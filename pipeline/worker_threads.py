@@ -59,5 +59,6 @@ class ThreadCaps(WorkerPlugin):
     def __init__(self, threads: int) -> None:
         self.threads = threads
 
-    def setup(self, worker) -> None:  # the plugin protocol passes the worker
+    def setup(self, worker) -> None:
         cap_threads(self.threads)
+        logger.debug("library threads capped at %d on %s", self.threads, worker.address)
