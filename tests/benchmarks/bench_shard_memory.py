@@ -16,50 +16,19 @@ thread. The driver prepares OUT (manifest, label store); then one shard runs in 
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from furpe_label.pipeline.config import RunConfig, RunResources
 from furpe_label.pipeline.driver import run_labels
 from furpe_label.storage.shards import DEFAULT_SHARD_SIZE
 from furpe_label.workflows.datasets import create_adapter
-from tests.support.real_data import SPIN_EXAMPLE
-from tests.support.spin_h36m import h36m_names
-
-
-def _h36m_with_photos(root: Path, rows: int) -> Path:
-    """``rows`` rows, each its own hard link to SPIN's example photo (see the docstring)."""
-    names = h36m_names(rows)
-    for name in names:
-        target = root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(SPIN_EXAMPLE / "im1010.jpg", target)
-        except OSError:
-            shutil.copy(SPIN_EXAMPLE / "im1010.jpg", target)
-    people = json.loads((SPIN_EXAMPLE / "im1010_openpose.json").read_text())["people"]
-    body = np.asarray(people[0]["pose_keypoints_2d"], np.float64).reshape(25, 3)
-    x, y, w, h = json.loads((SPIN_EXAMPLE / "im1010_bbox.json").read_text())["bbox"]
-    rng = np.random.default_rng(0)
-    joints = np.concatenate([rng.normal(0, 0.3, (rows, 24, 3)), np.ones((rows, 24, 1))], -1)
-    np.savez(
-        root / "h36m_train.npz",
-        imgname=names,
-        center=np.tile([x + w / 2, y + h / 2], (rows, 1)),
-        scale=np.full(rows, max(w, h) / 200.0),
-        S=joints,
-        openpose=np.tile(body, (rows, 1, 1)),
-    )
-    return root
-
+from tests.support.spin_h36m import spin_h36m_with_photos
 
 _SHARD = """
 import resource, sys, time, torch
@@ -104,7 +73,7 @@ def test_bench_full_default_shard_peak_memory(tmp_path):
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     lines = [f"load average {load}; fitting iterations {iterations}"]
     for rows in _sizes():
-        root = _h36m_with_photos(tmp_path / f"h36m{rows}", rows)
+        root = spin_h36m_with_photos(tmp_path / f"h36m{rows}", rows)
         config = RunConfig(
             dataset="h36m",
             root=str(root),

@@ -5,10 +5,15 @@ subject, action as listed, take, camera, every 5th frame), ``center``, ``scale``
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from tests.support.real_data import SPIN_EXAMPLE
 
 ACTIONS = (
     "Directions",
@@ -96,3 +101,31 @@ def write_spin_h36m(path: Path, rows: int, seed: int = 0) -> Path:
             lambda a, b: rng.random((b - a, 25, 3)) * [1000, 1000, 1],
         )
     return path
+
+
+def spin_h36m_with_photos(root: Path, rows: int) -> Path:
+    """A SPIN-layout ``h36m_train.npz`` of ``rows`` rows, each its own hard link to SPIN's
+    example photo (so every row is its own image, as in Human3.6M), with the photo's OpenPose
+    body keypoints (``openpose``), its box and random 3D joints."""
+    names = h36m_names(rows)
+    for name in names:
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(SPIN_EXAMPLE / "im1010.jpg", target)
+        except OSError:
+            shutil.copy(SPIN_EXAMPLE / "im1010.jpg", target)
+    people = json.loads((SPIN_EXAMPLE / "im1010_openpose.json").read_text())["people"]
+    body = np.asarray(people[0]["pose_keypoints_2d"], np.float64).reshape(25, 3)
+    x, y, w, h = json.loads((SPIN_EXAMPLE / "im1010_bbox.json").read_text())["bbox"]
+    rng = np.random.default_rng(0)
+    joints = np.concatenate([rng.normal(0, 0.3, (rows, 24, 3)), np.ones((rows, 24, 1))], -1)
+    np.savez(
+        root / "h36m_train.npz",
+        imgname=names,
+        center=np.tile([x + w / 2, y + h / 2], (rows, 1)),
+        scale=np.full(rows, max(w, h) / 200.0),
+        S=joints,
+        openpose=np.tile(body, (rows, 1, 1)),
+    )
+    return root
