@@ -158,7 +158,7 @@ class PrepassTask:
         run_dir = RunDir(self.out)
         plan = read_plan_chunk(run_dir.prepass_plan, chunk_id)
         found = find_chunk_people(plan, self.limits)
-        write_chunk_people(run_dir.prepass_chunk(chunk_id), plan.column("row").to_numpy(), found)
+        write_chunk_people(run_dir.prepass_chunk(chunk_id), plan, found)
         return plan.num_rows
 
 
@@ -187,26 +187,25 @@ def find_people_in_chunks(
     Raises:
         PrepassError: chunks that failed on the executor (named with their errors).
     """
-    all_rows = plan.column("row").to_numpy()
-    by_chunk = {chunk: all_rows[a:b] for chunk, (a, b) in _chunk_bounds(plan).items()}
+    by_chunk = {chunk: plan.slice(a, b - a) for chunk, (a, b) in _chunk_bounds(plan).items()}
     if executor is None or run_dir is None:
         bar = progress.bar(plan.num_rows, desc="finding people", unit="images")
         found: People = {}
-        for start, stop in _chunk_bounds(plan).values():
-            found.update(find_chunk_people(plan.slice(start, stop - start), limits))
-            bar.update(stop - start)
+        for chunk in by_chunk.values():
+            found.update(find_chunk_people(chunk, limits))
+            bar.update(chunk.num_rows)
         bar.close()
         return found
     write_parquet_atomic(plan, run_dir.prepass_plan)
     found = {}
     pending = []
-    for chunk_id, rows in by_chunk.items():
-        stored = read_chunk_people(run_dir.prepass_chunk(chunk_id), rows)
+    for chunk_id, chunk in by_chunk.items():
+        stored = read_chunk_people(run_dir.prepass_chunk(chunk_id), chunk)
         if stored is None:
             pending.append(chunk_id)
         else:
             found.update(stored)
-    todo = sum(len(by_chunk[chunk_id]) for chunk_id in pending)
+    todo = sum(by_chunk[chunk_id].num_rows for chunk_id in pending)
     done = f", {len(by_chunk) - len(pending)} already done" if len(pending) < len(by_chunk) else ""
     where = getattr(executor, "where", "")
     progress.phase(
@@ -218,7 +217,7 @@ def find_people_in_chunks(
         if not outcome.ok:
             failed[outcome.shard_id] = outcome.error or "unknown error"
             continue
-        bar.update(len(by_chunk[outcome.shard_id]))
+        bar.update(by_chunk[outcome.shard_id].num_rows)
     bar.close()
     if failed:
         listed = "; ".join(f"chunk {chunk}: {error}" for chunk, error in sorted(failed.items()))

@@ -9,8 +9,10 @@ The plan has one row per manifest row without a person box: ``chunk`` (int32), `
 the row's position in the manifest as the dataset adapter built it), ``image_path``,
 ``video_path``, ``frame_index``, ``openpose_json`` (as in the manifest). A chunk file has one
 row per planned row of its chunk, in plan order: ``row`` and ``boxes`` (a list of ``[x, y, w,
-h]`` float32 pixel boxes, the image's people; null where none could be found). A chunk is done
-exactly when its file exists and lists the rows the plan gives it; every file is written to a
+h]`` float32 pixel boxes, the image's people; null where none could be found), beside each
+row's ``input`` (its image, or video and frame, and its OpenPose file). A chunk is done exactly
+when its file exists and lists the rows and inputs the plan gives it (a dataset folder that
+changed since is redone); every file is written to a
 hidden temporary name and renamed into place, so a killed task leaves no half file.
 """
 
@@ -48,9 +50,20 @@ PLAN_SCHEMA = pa.schema(
 _PEOPLE_SCHEMA = pa.schema(
     [
         pa.field("row", pa.int64(), nullable=False),
+        pa.field("input", pa.string(), nullable=False),
         pa.field("boxes", pa.list_(pa.list_(pa.float32()))),
     ]
 )
+
+
+def _inputs(plan: pa.Table) -> list[str]:
+    """Each plan row's input: ``image`` or ``video#frame``, then ``|openpose file``."""
+    return [
+        f"{image if image is not None else f'{video}#{frame}'}|{openpose or ''}"
+        for image, video, frame, openpose in zip(
+            *(plan.column(name).to_pylist() for name in PLAN_SCHEMA.names[2:]), strict=True
+        )
+    ]
 
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
@@ -69,26 +82,26 @@ def read_plan_chunk(plan: Path, chunk_id: int) -> pa.Table:
     return pq.read_table(plan, filters=[("chunk", "=", int(chunk_id))]).sort_by("row")
 
 
-def write_chunk_people(
-    path: Path, rows: np.ndarray, found: Mapping[int, np.ndarray | None]
-) -> None:
+def write_chunk_people(path: Path, plan: pa.Table, found: Mapping[int, np.ndarray | None]) -> None:
     """Write one chunk's people.
 
     Args:
-        rows: (R,) int64 manifest rows of the chunk, in plan order.
+        plan: the chunk's plan rows (:data:`PLAN_SCHEMA`), in plan order.
         found: row -> (P, 4) float32 pixel xywh boxes (P >= 1), or None (nobody found).
     """
-    boxes = [None if found[int(row)] is None else found[int(row)].tolist() for row in rows]
+    rows = plan.column("row").to_pylist()
+    boxes = [None if found[row] is None else found[row].tolist() for row in rows]
     table = pa.table(
-        {"row": pa.array(np.asarray(rows, np.int64)), "boxes": pa.array(boxes)},
+        {"row": pa.array(rows, pa.int64()), "input": _inputs(plan), "boxes": pa.array(boxes)},
         schema=_PEOPLE_SCHEMA,
     )
     write_parquet_atomic(table, path)
 
 
-def read_chunk_people(path: Path, rows: np.ndarray) -> dict[int, np.ndarray | None] | None:
+def read_chunk_people(path: Path, plan: pa.Table) -> dict[int, np.ndarray | None] | None:
     """One chunk's people as written by :func:`write_chunk_people`, or None when the file is
-    missing, unreadable or lists other rows than ``rows`` (then the chunk is redone).
+    missing, unreadable or lists other rows or inputs than the chunk's ``plan`` rows (then the
+    chunk is redone).
 
     Returns:
         row -> (P, 4) float32 pixel xywh, or None where nobody was found.
@@ -97,8 +110,11 @@ def read_chunk_people(path: Path, rows: np.ndarray) -> dict[int, np.ndarray | No
         table = pq.read_table(path)
     except (FileNotFoundError, pa.ArrowInvalid, OSError):
         return None
-    if not table.schema.equals(_PEOPLE_SCHEMA) or not np.array_equal(
-        table.column("row").to_numpy(), np.asarray(rows, np.int64)
+    rows = plan.column("row").to_numpy()
+    if (
+        not table.schema.equals(_PEOPLE_SCHEMA)
+        or not np.array_equal(table.column("row").to_numpy(), rows)
+        or table.column("input").to_pylist() != _inputs(plan)
     ):
         return None
     counts = pc.fill_null(pc.list_value_length(table.column("boxes")), 0).to_numpy()

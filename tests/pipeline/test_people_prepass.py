@@ -173,9 +173,11 @@ def test_a_chunk_file_for_other_rows_is_redone(manifest, tmp_path):
         manifest, progress=False, executor=InlineExecutor(), run_dir=run_dir, chunk_sizes=(2, 3)
     )
     plan = pq.read_table(run_dir.prepass_plan)
-    rows = plan.filter(pc.equal(plan.column("chunk"), 0)).column("row").to_numpy()
-    assert read_chunk_people(run_dir.prepass_chunk(0), rows) is not None
-    assert read_chunk_people(run_dir.prepass_chunk(0), rows[::-1]) is None
+    chunk = plan.filter(pc.equal(plan.column("chunk"), 0))
+    assert read_chunk_people(run_dir.prepass_chunk(0), chunk) is not None
+    assert read_chunk_people(run_dir.prepass_chunk(0), chunk.take([1, 0])) is None
+    other = chunk.set_column(2, "image_path", pa.array(["/elsewhere.jpg", None], pa.string()))
+    assert read_chunk_people(run_dir.prepass_chunk(0), other) is None  # the folder changed
     shutil.copy(run_dir.prepass_chunk(1), run_dir.prepass_chunk(0))  # rows of another chunk
     again = _Recording()
     expand_people(manifest, progress=False, executor=again, run_dir=run_dir, chunk_sizes=(2, 3))
