@@ -3,7 +3,9 @@
 :func:`connect` returns a ``distributed.Client``: it joins a running scheduler when given an
 address or a scheduler file, starts SLURM jobs through dask-jobqueue for ``cluster="slurm"``,
 and otherwise starts a LocalCluster of processes on this machine. Workers that own a GPU
-advertise the ``GPU`` resource, which the shard tasks ask for when the run uses one.
+advertise the ``GPU`` resource, which the shard tasks ask for when the run uses one. Each
+worker's library threads (BLAS, torch, OpenCV) are capped at its ``threads_per_worker``
+(:mod:`.worker_threads`).
 
 The LocalCluster's dashboard listens on a free port of 127.0.0.1 (never a fight over 8787);
 :func:`dashboard_link` gives its address, or None where no dashboard is served.
@@ -100,29 +102,36 @@ def slurm_job_script(options: ClusterOptions) -> str:
 
 
 def connect(options: ClusterOptions):  # -> distributed.Client
-    """A Dask client for the options (see the module docstring)."""
+    """A Dask client for the options (see the module docstring). Every worker's library
+    threads are capped at ``threads_per_worker`` (:mod:`.worker_threads`)."""
     from distributed import Client, LocalCluster
+
+    from furpe_label.pipeline.worker_threads import ThreadCaps, thread_env
 
     if options.scheduler_file:
         logger.info("joining the scheduler in %s", options.scheduler_file)
-        return Client(scheduler_file=options.scheduler_file)
-    if options.scheduler:
+        client = Client(scheduler_file=options.scheduler_file)
+    elif options.scheduler:
         logger.info("joining the scheduler at %s", options.scheduler)
-        return Client(options.scheduler)
-    if options.cluster == "slurm":
+        client = Client(options.scheduler)
+    elif options.cluster == "slurm":
         cluster = _slurm_cluster(options)
         cluster.scale(jobs=options.jobs)
         logger.info("submitted %d SLURM job(s)", options.jobs)
-        return Client(cluster)
-    resources = {"GPU": options.gpus} if options.gpus else None
-    cluster = LocalCluster(
-        n_workers=options.workers,
-        threads_per_worker=options.threads_per_worker,
-        processes=True,
-        resources=resources,
-        dashboard_address=LOCAL_DASHBOARD,
-    )
-    return Client(cluster)
+        client = Client(cluster)
+    else:
+        resources = {"GPU": options.gpus} if options.gpus else None
+        cluster = LocalCluster(
+            n_workers=options.workers,
+            threads_per_worker=options.threads_per_worker,
+            processes=True,
+            resources=resources,
+            dashboard_address=LOCAL_DASHBOARD,
+            env=thread_env(options.threads_per_worker),
+        )
+        client = Client(cluster)
+    client.register_plugin(ThreadCaps(options.threads_per_worker))
+    return client
 
 
 @contextmanager

@@ -3,7 +3,10 @@
 1. Lock ``OUT`` (a second run on it refuses), hash the model files (:mod:`.provenance`; a
    missing model file fails now, before any work; the workers load the models), record
    ``run.json`` (a resume with other settings refuses, naming each difference).
-2. Build the manifest (dataset adapter + one row per person found), or reuse the stored one.
+2. Build the manifest, or reuse the stored one: the dataset adapter writes it block by block
+   (the driver never holds all rows: SPIN's npz is read in row blocks), then, where rows
+   name no person, the person pre-pass runs as tasks on the executor (resumable) and gives
+   one row per person found. Row groups hold whole shards: a shard task reads its own rows.
 3. Create (or reopen) ``labels.zarr`` and run every shard without a completion marker on the
    executor, with a progress bar of samples/s and kept %.
 
@@ -15,10 +18,13 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pyarrow.parquet as pq
 
 from furpe_label.pipeline.config import RunConfig, RunResources
 from furpe_label.pipeline.executors import ShardExecutor, ShardOutcome
@@ -28,6 +34,11 @@ from furpe_label.pipeline.progress import Progress, ProgressBar, as_progress
 from furpe_label.pipeline.provenance import run_files
 from furpe_label.pipeline.shard_runner import ShardTask
 from furpe_label.storage.label_store import DEFAULT_CHUNK_SIZE, LabelStore
+from furpe_label.storage.manifest_stream import (
+    iter_row_groups,
+    manifest_row_group_rows,
+    media_counts,
+)
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.run_info import RunInfo, current_code_version
 from furpe_label.storage.stats import ShardStats
@@ -69,34 +80,43 @@ def _run_info(config: RunConfig) -> RunInfo:
     )
 
 
-def _sources(table) -> str:
+def _sources(manifest: Path) -> str:
     """``7 images``, ``4 video frames`` or both: what a manifest's rows were read from."""
-    images = {path for path in table.column("image_path").to_pylist() if path is not None}
-    frames = {
-        (video, frame)
-        for video, frame in zip(
-            table.column("video_path").to_pylist(),
-            table.column("frame_index").to_pylist(),
-            strict=True,
-        )
-        if video is not None
-    }
-    parts = [f"{len(images)} images"] * bool(images)
-    parts += [f"{len(frames)} video frames"] * bool(frames)
+    images, frames = media_counts(manifest)
+    parts = [f"{images} images"] * bool(images)
+    parts += [f"{frames} video frames"] * bool(frames)
     return " and ".join(parts) or "no images"
 
 
-def _manifest(run_dir: RunDir, config: RunConfig, make_adapter: Callable, progress: Progress):
+def _manifest(
+    run_dir: RunDir,
+    config: RunConfig,
+    make_adapter: Callable,
+    progress: Progress,
+    executor: ShardExecutor,
+):
     if run_dir.manifest.is_file():
         count = run_dir.manifest_rows()
         progress.phase(f"manifest: {count} person instances (reused from {run_dir.manifest})")
         return count
     adapter = make_adapter()
-    manifest = adapter.build_manifest(allow_outside_root=config.allow_outside_root)
-    table = expand_people(manifest, config.decode_limits, progress=progress)
-    run_dir.write_manifest(table)
-    progress.phase(f"manifest: {table.num_rows} person instances from {_sources(table)}")
-    return table.num_rows
+    row_group_rows = manifest_row_group_rows(config.shard_size)
+    staged = run_dir.root / f".adapter-{run_dir.manifest.name}.tmp"  # a leftover if killed
+    adapter.write_manifest(staged, row_group_rows, config.allow_outside_root)
+    boxless = sum(
+        group.column("box_xywh").null_count for group in iter_row_groups(staged, ["box_xywh"])
+    )
+    if boxless:  # the person pre-pass: tasks on the executor, resumable
+        table = expand_people(
+            pq.read_table(staged), config.decode_limits, progress, executor, run_dir
+        )
+        run_dir.write_manifest(table, row_group_rows)
+        staged.unlink()
+    else:
+        os.replace(staged, run_dir.manifest)
+    count = run_dir.manifest_rows()
+    progress.phase(f"manifest: {count} person instances from {_sources(run_dir.manifest)}")
+    return count
 
 
 def run_labels(
@@ -111,7 +131,7 @@ def run_labels(
 
     Args:
         make_adapter: builds the dataset adapter (called only when no manifest is stored).
-        executor: where the shard tasks run.
+        executor: where the person pre-pass and the shard tasks run.
         progress: where phase lines and bars go (``True``: stderr, ``False``: the log only).
     """
     progress = as_progress(progress)
@@ -121,7 +141,7 @@ def run_labels(
     with run_dir.lock():
         run_dir.start(_run_info(config))
         run_dir.remove_leftovers()
-        count = _manifest(run_dir, config, make_adapter, progress)
+        count = _manifest(run_dir, config, make_adapter, progress, executor)
         store = LabelStore.open_or_create(
             run_dir.labels,
             count,

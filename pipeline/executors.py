@@ -3,9 +3,13 @@
 A shard task is a picklable callable ``task(shard_id) -> ShardStats`` (the driver's
 :class:`~furpe_label.pipeline.shard_runner.ShardTask`, which carries the run's config and
 resources): only the task and the shard id go to the worker and only the shard's stats come
-back. Failures are yielded, not raised, so the driver can report every failed shard and the
-completed ones stay completed (a re-run resumes). On Dask, each task first sends its worker
-process's library logs to ``OUT/logs/`` (:class:`~furpe_label.pipeline.run_logging.WorkerLogs`).
+back. The person pre-pass's chunks run the same way
+(:class:`~furpe_label.pipeline.prepass_tasks.PrepassTask`); a task's ``task_name`` attribute
+goes into its Dask key (``shard-people-00003``) and ``needs_gpu = False`` keeps it off the
+``GPU`` resource. Failures are yielded, not raised, so the driver can report every failed
+shard and the completed ones stay completed (a re-run resumes). On Dask, each task first
+sends its worker process's library logs to ``OUT/logs/``
+(:class:`~furpe_label.pipeline.run_logging.WorkerLogs`).
 """
 
 from __future__ import annotations
@@ -94,15 +98,17 @@ class DaskExecutor:
     def run(self, task: Callable[[int], Any], shard_ids: Sequence[int]) -> Iterator[ShardOutcome]:
         from distributed import as_completed
 
+        prefix = "-".join(filter(None, (self.key_prefix, getattr(task, "task_name", ""))))
+        resources = self.resources if getattr(task, "needs_gpu", True) else None
         if self.worker_logs is not None:
             task = self.worker_logs.wrap(task)
         futures = {
             self.client.submit(
                 task,
                 shard_id,
-                key=f"{self.key_prefix}-{shard_id:05d}",
+                key=f"{prefix}-{shard_id:05d}",
                 retries=self.retries,
-                resources=self.resources,
+                resources=resources,
                 pure=False,
             ): shard_id
             for shard_id in shard_ids

@@ -6,57 +6,46 @@ expanded here: each such image (or video frame) is decoded once, :func:`find_peo
 people (OpenPose JSON when the row has one, else OpenCV's detectors, else the whole image), and
 the row becomes one row per person with its box and ``person_idx``. A row whose image cannot be
 decoded or whose people cannot be found stays a single row with no box: the run then gives it
-its named reason (nothing disappears). ``sample_idx`` is renumbered 0..N-1 afterwards. Last,
+its named reason (nothing disappears). ``sample_idx`` is renumbered 0..N-1 afterwards.
+
+The finding runs in chunks (:mod:`.prepass_tasks`): on the run's executor as one task per chunk
+with its results kept in ``OUT/people_prepass/`` (a resumed run redoes only the missing
+chunks), or here. :func:`expand_people` then assembles the expanded table of all chunks in one
+place, in manifest (image, then video and frame) order, before renumbering. Last,
 the person rows of each video are linked into tracks (``track_id``, :mod:`.tracking`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Iterable
 
 import numpy as np
 import pyarrow as pa
 
-from furpe_label.pipeline.decode import (
-    DEFAULT_LIMITS,
-    Decoded,
-    DecodeLimits,
-    decode_image,
-    decode_video_frames,
+from furpe_label.pipeline.decode import DEFAULT_LIMITS, DecodeLimits
+from furpe_label.pipeline.executors import ShardExecutor
+from furpe_label.pipeline.prepass_tasks import (
+    FRAMES_PER_CHUNK,
+    IMAGES_PER_CHUNK,
+    find_people_in_chunks,
+    plan_chunks,
 )
-from furpe_label.pipeline.person_finder import find_people
 from furpe_label.pipeline.progress import Progress, as_progress
 from furpe_label.pipeline.tracking import with_track_ids
-from furpe_label.storage.path_text import text_to_path
+from furpe_label.storage.run_dir import RunDir
 
 __all__ = ["expand_people"]
 
 logger = logging.getLogger(__name__)
 
 
-def _decoded_frames(
-    table: pa.Table, rows: list[int], limits: DecodeLimits
-) -> Iterable[tuple[int, Decoded]]:
-    """(row, decoded image) for each row, decoding every image / video once, videos in order."""
-    images = table.column("image_path").to_pylist()
-    videos = table.column("video_path").to_pylist()
-    frames = table.column("frame_index").to_pylist()
-    by_video: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for row in rows:
-        if images[row] is not None:
-            yield row, decode_image(text_to_path(images[row]), limits)
-        else:
-            by_video[videos[row]][int(frames[row])].append(row)
-    for video, wanted in by_video.items():
-        for frame, decoded in decode_video_frames(text_to_path(video), list(wanted), limits):
-            for row in wanted[frame]:
-                yield row, decoded
-
-
 def expand_people(
-    table: pa.Table, limits: DecodeLimits = DEFAULT_LIMITS, progress: bool | Progress = True
+    table: pa.Table,
+    limits: DecodeLimits = DEFAULT_LIMITS,
+    progress: bool | Progress = True,
+    executor: ShardExecutor | None = None,
+    run_dir: RunDir | None = None,
+    chunk_sizes: tuple[int, int] = (IMAGES_PER_CHUNK, FRAMES_PER_CHUNK),
 ) -> pa.Table:
     """The manifest with every box-less row replaced by one row per person found.
 
@@ -66,6 +55,9 @@ def expand_people(
             box): they are never opened and keep their reason.
         limits: accepted image sides (as the run decodes them).
         progress: where the bar goes (:func:`~furpe_label.pipeline.progress.as_progress`).
+        executor, run_dir: run the pre-pass chunks as tasks on ``executor`` with their results
+            kept in ``run_dir`` (resumable), or (both None) here.
+        chunk_sizes: still images, video frames per chunk (the result does not depend on them).
 
     Returns:
         The expanded manifest, row order kept (the people of one image in place of its row,
@@ -76,20 +68,9 @@ def expand_people(
     missing = np.flatnonzero(no_box & ~named)
     if missing.size == 0:
         return with_track_ids(table)
-    openpose = table.column("openpose_json").to_pylist()
-    found: dict[int, np.ndarray] = {}
-    bar = as_progress(progress).bar(len(missing), desc="finding people", unit="images")
-    for row, decoded in _decoded_frames(table, missing.tolist(), limits):
-        bar.update(1)
-        if decoded.image is None:
-            continue  # the shard run decodes it again and records the reason
-        own = openpose[row]
-        people = find_people(decoded.image, None if own is None else text_to_path(own))
-        if people.failure is None and len(people.boxes):
-            found[row] = people.boxes[np.argsort(people.boxes[:, 0], kind="stable")]
-        else:
-            logger.info("row %d: no people found (%s %s)", row, people.failure, people.detail)
-    bar.close()
+    plan = plan_chunks(table, missing, *chunk_sizes)
+    people = find_people_in_chunks(plan, limits, as_progress(progress), executor, run_dir)
+    found = {row: boxes for row, boxes in people.items() if boxes is not None}
     take: list[int] = []
     boxes: list[list[float] | None] = []
     person_idx: list[int | None] = []

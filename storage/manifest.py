@@ -104,15 +104,35 @@ def build_manifest_table(
         ValueError: an unknown column, a wrong shape or length, a row with neither or both of
             image_path / video_path, or a null in a required column.
     """
+    n = _row_count(columns)
+    order = _sort_order(columns, n)
+    if not np.array_equal(order, np.arange(n)):
+        columns = {name: _permute(values, order) for name, values in columns.items()}
+    table = manifest_rows(columns)
+    schema = table.schema
+    table = table.set_column(0, schema.field("sample_idx"), pa.array(np.arange(n, dtype=np.int64)))
+    return table.replace_schema_metadata(manifest_metadata(info))
+
+
+def manifest_metadata(info: Mapping[str, Any] | None) -> dict[bytes, bytes]:
+    """The table metadata recording ``info`` (see the module docstring)."""
+    metadata = {"format_version": FORMAT_VERSION, **dict(info or {})}
+    return {METADATA_KEY: json.dumps(metadata).encode()}
+
+
+def _row_count(columns: Mapping[str, ColumnValues]) -> int:
     unknown = sorted(set(columns) - set(COLUMNS_BY_NAME) | ({"sample_idx"} & set(columns)))
     if unknown:
         raise ValueError(f"not manifest columns (or set by the builder): {unknown}")
     if "dataset" not in columns:
         raise ValueError("the 'dataset' column is required")
-    n = len(columns["dataset"])
-    order = _sort_order(columns, n)
-    if not np.array_equal(order, np.arange(n)):
-        columns = {name: _permute(values, order) for name, values in columns.items()}
+    return len(columns["dataset"])
+
+
+def manifest_rows(columns: Mapping[str, ColumnValues]) -> pa.Table:
+    """The rows of ``columns`` as a manifest-schema table, in the order given, checked as in
+    :func:`build_manifest_table`; ``sample_idx`` is 0 (the caller numbers the rows)."""
+    n = _row_count(columns)
     schema = manifest_schema()
     arrays = []
     for field in schema:
@@ -125,9 +145,7 @@ def build_manifest_table(
             arrays.append(pa.nulls(n, type=field.type))
     table = pa.Table.from_arrays(arrays, schema=schema)
     _check_rows(table)
-    table = table.set_column(0, schema.field("sample_idx"), pa.array(np.arange(n, dtype=np.int64)))
-    metadata = {"format_version": FORMAT_VERSION, **dict(info or {})}
-    return table.replace_schema_metadata({METADATA_KEY: json.dumps(metadata).encode()})
+    return table
 
 
 def _check_rows(table: pa.Table) -> None:

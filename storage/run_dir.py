@@ -8,6 +8,9 @@
     OUT/audit/dataset=<name>/part-<shard:05d>.parquet
     OUT/stats/<shard:05d>.json        ShardStats of the shard
     OUT/complete/<shard:05d>          completion marker, written LAST by the shard's task
+    OUT/people_prepass/plan.parquet, OUT/people_prepass/<chunk:05d>.parquet
+                                      the person pre-pass: its chunks and the people each found
+                                      (:mod:`.prepass_files`; kept for a resumed pre-pass)
     OUT/.lock                         held by the driver (RunLock)
     OUT/logs/driver.log, OUT/logs/worker-<host>-<pid>.log   library logs (not the results)
     OUT/calibrated_selection.json     the selection file ``calibrate`` writes (thresholds)
@@ -79,6 +82,7 @@ class RunDir:
         self.logs = self.root / "logs"
         self.calibrated_selection = self.root / "calibrated_selection.json"
         self.calibration = self.root / "calibration.json"
+        self.prepass = self.root / "people_prepass"
 
     def lock(self) -> RunLock:
         """The driver's lock (``with run_dir.lock(): ...``); a second holder gets RunLockedError."""
@@ -124,8 +128,9 @@ class RunDir:
             raise ValueError(f"{self.run_json} is damaged: {error}") from error
 
     # manifest ---------------------------------------------------------------------------
-    def write_manifest(self, table: pa.Table) -> None:
-        """Write the manifest atomically; its ``sample_idx`` must be 0..N-1 in order."""
+    def write_manifest(self, table: pa.Table, row_group_size: int | None = None) -> None:
+        """Write the manifest atomically; its ``sample_idx`` must be 0..N-1 in order
+        (``row_group_size``: rows per Parquet row group, default pyarrow's)."""
         if "sample_idx" not in table.column_names:
             raise ValueError("the manifest needs a sample_idx column")
         sample_idx = table.column("sample_idx").to_numpy()
@@ -134,7 +139,7 @@ class RunDir:
         tmp = self.manifest.with_name(f".{self.manifest.name}.{os.getpid()}.tmp")
         self.root.mkdir(parents=True, exist_ok=True)
         try:
-            pq.write_table(table, tmp, compression="zstd")
+            pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
             os.replace(tmp, self.manifest)
         finally:
             tmp.unlink(missing_ok=True)
@@ -151,6 +156,16 @@ class RunDir:
             if isinstance(error, FileNotFoundError):
                 raise
             raise ManifestError(f"{self.manifest}: not a readable Parquet file ({error})") from None
+
+    # person pre-pass ----------------------------------------------------------------------
+    @property
+    def prepass_plan(self) -> Path:
+        """``people_prepass/plan.parquet``: which manifest rows each pre-pass chunk holds."""
+        return self.prepass / "plan.parquet"
+
+    def prepass_chunk(self, chunk_id: int) -> Path:
+        """``people_prepass/<chunk:05d>.parquet``: the people one pre-pass chunk found."""
+        return self.prepass / f"{chunk_id:05d}.parquet"
 
     # shards -----------------------------------------------------------------------------
     def marker(self, shard_id: int) -> Path:
@@ -261,7 +276,7 @@ class RunDir:
         """What a killed writer left: hidden ``*.tmp`` files, zarr's ``*.partial`` files, a
         label store that was being created (``.labels.zarr.creating-<pid>/``)."""
         yield from self.root.glob(f".{self.labels.name}.creating-*")
-        for folder in (self.root, self.stats, self.complete):
+        for folder in (self.root, self.stats, self.complete, self.prepass):
             if folder.is_dir():
                 yield from folder.glob(".*.tmp")
         if self.audit.is_dir():

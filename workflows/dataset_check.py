@@ -12,66 +12,89 @@ counted apart (``files_outside_root``) and never looked at, not even to see if t
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from furpe_label.experts.vocabulary import Reason
+from furpe_label.storage.manifest_stream import iter_row_groups
 from furpe_label.storage.path_text import text_to_path
 from furpe_label.workflows.datasets import create_adapter
 
 __all__ = ["check_dataset"]
 
 MISSING_LISTED = 5
+_TRUTH = ("joints3d", "smpl_betas", "smplx_betas", "keypoints2d", "focal")
+_READ = ("image_path", "video_path", "box_xywh", "input_reason", "input_detail", *_TRUTH)
 
 
 def check_dataset(
     name: str, root: Path | None, annotations: Path | None, allow_outside_root: bool = False
 ) -> dict[str, Any]:
     """The dataset report (see the module docstring); raises the adapter's error when the
-    dataset cannot be read at all (message names the file)."""
+    dataset cannot be read at all (message names the file).
+
+    The manifest is written to a temporary folder block by block and read back a row group at
+    a time (its rows sorted by file: a file's rows are adjacent), so the memory does not grow
+    with the number of rows."""
     adapter = create_adapter(name, root=root, annotations=annotations)
-    table = adapter.build_manifest(allow_outside_root=allow_outside_root)
-    media = [
-        image if image is not None else video
-        for image, video in zip(
-            table.column("image_path").to_pylist(),
-            table.column("video_path").to_pylist(),
-            strict=True,
-        )
-    ]
-    reasons = table.column("input_reason").to_pylist()
-    details = table.column("input_detail").to_pylist()
-    files = sorted(set(media))
-    outside = sorted(
-        {path for path, why in zip(media, reasons, strict=True) if why == Reason.OUTSIDE_ROOT}
-    )
-    missing = [
-        path for path in sorted(set(files) - set(outside)) if not Path(text_to_path(path)).is_file()
-    ]
-    named = Counter(why for why in reasons if why is not None)
-    examples = {why: [] for why in named}
-    for why, detail in zip(reasons, details, strict=True):
-        if why is not None and len(examples[why]) < MISSING_LISTED:
-            examples[why].append(detail)
-    truth = {
-        column: int(table.column(column).is_valid().to_numpy(zero_copy_only=False).sum())
-        for column in ("joints3d", "smpl_betas", "smplx_betas", "keypoints2d", "focal")
-    }
-    boxless = ~table.column("box_xywh").is_valid().to_numpy(zero_copy_only=False)
-    no_box = int((boxless & ~table.column("input_reason").is_valid().to_numpy()).sum())
+    truth = dict.fromkeys(_TRUTH, 0)
+    rows = files = no_box = missing_count = 0
+    missing: list[str] = []
+    outside: set[str] = set()
+    named: Counter[str] = Counter()
+    examples: dict[str, list[str]] = {}
+    previous = None
+    with tempfile.TemporaryDirectory(prefix="furpe-check-") as folder:
+        manifest = Path(folder) / "manifest.parquet"
+        adapter.write_manifest(manifest, allow_outside_root=allow_outside_root)
+        for group in iter_row_groups(manifest, _READ):
+            rows += group.num_rows
+            reasons = group.column("input_reason").to_pylist()
+            details = group.column("input_detail").to_pylist()
+            boxless = ~group.column("box_xywh").is_valid().to_numpy(zero_copy_only=False)
+            no_box += sum(1 for b, why in zip(boxless, reasons, strict=True) if b and why is None)
+            for column in _TRUTH:
+                truth[column] += group.num_rows - group.column(column).null_count
+            media = [
+                image if image is not None else video
+                for image, video in zip(
+                    group.column("image_path").to_pylist(),
+                    group.column("video_path").to_pylist(),
+                    strict=True,
+                )
+            ]
+            for path, why, detail in zip(media, reasons, details, strict=True):
+                if why is not None:
+                    named[why] += 1
+                    listed = examples.setdefault(why, [])
+                    if len(listed) < MISSING_LISTED:
+                        listed.append(detail)
+                if why == Reason.OUTSIDE_ROOT:
+                    outside.add(path)  # never looked at, not even to see if it exists
+                    continue
+                if path is None or path == previous:
+                    continue
+                previous = path
+                files += 1
+                if not Path(text_to_path(path)).is_file():
+                    missing_count += 1
+                    if len(missing) < MISSING_LISTED:
+                        missing.append(path)
+    info = adapter.info()
     return {
         "dataset": name,
-        "annotations": adapter.info()["annotations"],
-        "person_instances": table.num_rows,
-        "files": len(files),
-        "files_missing": len(missing),
-        "missing_examples": missing[:MISSING_LISTED],
+        "annotations": info["annotations"],
+        "person_instances": rows,
+        "files": files + len(outside),
+        "files_missing": missing_count,
+        "missing_examples": missing,
         "files_outside_root": len(outside),
         "rows_outside_root_allowed": adapter.outside_root if allow_outside_root else 0,
         "rows_with_reason": dict(sorted(named.items())),
         "reason_examples": examples,
         "rows_without_person_box": no_box,
         "rows_with": truth,
-        "skipped_annotations": adapter.info()["skipped"],
+        "skipped_annotations": info["skipped"],
     }

@@ -251,6 +251,7 @@ def run(**options) -> None:
 
     from furpe_label.pipeline.driver import run_labels  # heavy: torch, models
     from furpe_label.pipeline.executors import DaskExecutor, InlineExecutor
+    from furpe_label.pipeline.prepass_tasks import PrepassError
     from furpe_label.pipeline.run_logging import WorkerLogs
 
     verbose = options["verbose"] + _group_verbosity()
@@ -273,7 +274,7 @@ def run(**options) -> None:
                         config, resources, out, make_adapter, executor, console.progress
                     )
             console.summary(summary)
-    except RUN_REFUSALS as error:  # config problems: one clear message, no traceback
+    except (*RUN_REFUSALS, PrepassError) as error:  # one clear message, no traceback
         logger.debug("run refused", exc_info=True)
         raise click.ClickException(str(error)) from None
     if summary.failed:

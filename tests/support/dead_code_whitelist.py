@@ -8,6 +8,7 @@ _.__getattr__  # pipeline/__init__.py: PEP 562 lazy exports, called by `from ...
 _.find_class  # experts/safe_load/unpickler.py: pickle.Unpickler's hook, called by load()
 _.external_attr  # experts/bodymodels/synthetic/writers.py: ZipInfo field read by zipfile
 _.base_name  # experts/detectors/openpifpaf_detector.py: class attribute openpifpaf reads
+_.setup  # pipeline/worker_threads.py: the WorkerPlugin hook distributed calls on each worker
 _.synth_models  # workflows/cli.py: the `synth-models` click command, registered by decorator
 
 # selection/config.py: the signal rules' thresholds, read by name through

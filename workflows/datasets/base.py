@@ -13,7 +13,9 @@ Subclasses declare:
 * ``annotation_kind``: "file", "file_or_folder" (a folder means its ``*.json``) or "none".
 
 and implement :meth:`read_columns`. Construction checks the paths; :meth:`build_manifest` reads
-the files. Every problem raises :class:`DatasetError` naming the file.
+the files. Every problem raises :class:`DatasetError` naming the file. :meth:`write_manifest`
+writes the same manifest to a file from :meth:`column_blocks` without holding it whole
+(layouts that can be read in row blocks override :meth:`column_blocks`: SPIN's npz).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,6 +31,7 @@ import pyarrow as pa
 
 from furpe_label.storage.manifest import ColumnValues, build_manifest_table
 from furpe_label.workflows.datasets.containment import mark_outside_root
+from furpe_label.storage.manifest_stream import ROW_GROUP_ROWS, write_manifest_blocks
 from furpe_label.workflows.datasets.readers import DatasetError
 
 LOG = logging.getLogger(__name__)
@@ -161,3 +165,50 @@ class DatasetAdapter(ABC):
             )
         columns = {"dataset": [self.name] * n, **columns}
         return build_manifest_table(columns, self.info())
+
+    def column_blocks(self) -> Iterator[dict[str, ColumnValues]]:
+        """The dataset's manifest columns in blocks of consecutive rows (default: one block,
+        :meth:`read_columns`). A block without ``person_idx`` has its images' rows numbered
+        in file order by the manifest writer."""
+        yield self.read_columns()
+
+    def write_manifest(
+        self, path: Path, row_group_rows: int = ROW_GROUP_ROWS, allow_outside_root: bool = False
+    ) -> int:
+        """Write the manifest (the table :meth:`build_manifest` gives, root containment
+        included) to ``path`` block by block
+        (:func:`~furpe_label.storage.manifest_stream.write_manifest_blocks`); returns its row
+        count.
+
+        Raises:
+            DatasetError: as :meth:`build_manifest`.
+        """
+        self.used_files = []
+        self.skipped.clear()
+        self.outside_root = 0
+        self.allow_outside_root = allow_outside_root
+
+        def blocks() -> Iterator[dict[str, ColumnValues]]:
+            for columns in self.column_blocks():
+                n = len(next(iter(columns.values()))) if columns else 0
+                if self.root is not None and n:
+                    self.outside_root += mark_outside_root(
+                        columns, self.root, n, allow_outside_root
+                    )
+                yield {"dataset": [self.name] * n, **columns}
+
+        count = write_manifest_blocks(blocks(), Path(path), self.info, row_group_rows)
+        if count == 0:
+            where = ", ".join(map(str, self.used_files)) or str(self.root)
+            raise DatasetError(f"{where}: no person instances found for dataset {self.name!r}")
+        for reason, skipped in self.skipped.items():
+            LOG.warning("%s: skipped %d annotations (%s)", self.name, skipped, reason)
+        if self.outside_root:
+            LOG.warning(
+                "%s: %d rows name files outside the root %s (%s)",
+                self.name,
+                self.outside_root,
+                self.root,
+                "allowed" if allow_outside_root else "not opened: reason outside_root",
+            )
+        return count

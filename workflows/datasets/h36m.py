@@ -13,10 +13,12 @@ Image paths in every layout are relative to ``--root`` (the JSON layout: ``root/
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from furpe_label.storage.manifest import ColumnValues
 from furpe_label.workflows.datasets.base import DatasetAdapter
 from furpe_label.workflows.datasets.h36m_json import h36m_json_columns
+from furpe_label.workflows.datasets.npz_blocks import npz_column_blocks
 from furpe_label.workflows.datasets.npz_layouts import npz_columns
 from furpe_label.workflows.datasets.readers import DatasetError
 from furpe_label.workflows.datasets.spin_npz import parse_h36m_name
@@ -57,3 +59,13 @@ class H36MAdapter(DatasetAdapter):
                 f"{', '.join(map(str, files))}"
             )
         return npz_columns(files[0], root, parse_h36m_name, _subject_camera)
+
+    def column_blocks(self) -> Iterator[dict[str, ColumnValues]]:
+        """SPIN's npz in row blocks (:mod:`.npz_blocks`); the other layouts whole."""
+        files = self.annotation_files()
+        if len(files) == 1 and files[0].suffix == ".npz":
+            yield from npz_column_blocks(
+                files[0], self.require_root(), parse_h36m_name, _subject_camera
+            )
+        else:
+            yield self.read_columns()

@@ -9,8 +9,11 @@ intrinsics; ``focal`` / ``principal_point`` stay null. A HumanData npz is read a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from furpe_label.storage.manifest import ColumnValues
 from furpe_label.workflows.datasets.base import DatasetAdapter
+from furpe_label.workflows.datasets.npz_blocks import npz_column_blocks
 from furpe_label.workflows.datasets.npz_layouts import npz_columns
 from furpe_label.workflows.datasets.spin_npz import parse_3dhp_name
 
@@ -32,3 +35,8 @@ class MpiInf3dhpAdapter(DatasetAdapter):
         root = self.require_root()
         files = self.annotation_files()
         return npz_columns(files[0], root, parse_3dhp_name)
+
+    def column_blocks(self) -> Iterator[dict[str, ColumnValues]]:
+        """SPIN's npz in row blocks (:mod:`.npz_blocks`); HumanData whole."""
+        files = self.annotation_files()
+        yield from npz_column_blocks(files[0], self.require_root(), parse_3dhp_name)
