@@ -37,6 +37,7 @@ __all__ = [
     "audit_schema",
     "audit_table",
     "read_audit",
+    "read_audit_parts",
     "stored_stages",
     "write_audit_shard",
 ]
@@ -191,6 +192,18 @@ def read_audit(audit_root: str | os.PathLike[str]) -> pa.Table:
         schema=audit_schema().append(pa.field(AUDIT_PARTITION, pa.string())),
     )
     return dataset.to_table()
+
+
+def read_audit_parts(files: Sequence[str | os.PathLike[str]], dataset: str) -> pa.Table:
+    """The audit files ``files`` (parts of one dataset partition, e.g. the complete shards
+    of a run) as one table in the given order, ``dataset`` column included."""
+    schema = audit_schema()
+    if files:
+        table = pads.dataset([str(f) for f in files], format="parquet", schema=schema).to_table()
+    else:
+        table = schema.empty_table()
+    column = pa.array([dataset] * table.num_rows, pa.string())
+    return table.append_column(pa.field(AUDIT_PARTITION, pa.string()), column)
 
 
 _STAGE_BY_LABEL = {stage.label: int(stage) for stage in Stage}

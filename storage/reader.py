@@ -15,6 +15,15 @@ DataLoader calls with a whole batch). Pair it with
 :class:`~furpe_label.storage.samplers.BlockShuffleBatchSampler` for random batches that touch
 few storage chunks.
 
+Inside a run folder (``OUT/labels.zarr`` beside ``OUT/run.json``) only the rows of complete
+shards are indexed (an unfinished run is announced once, as a warning, and in
+:attr:`LabelDataset.unfinished`), and every label file is checked against the SHA-256 its
+shard's completion marker recorded (:class:`~furpe_label.storage.shard_verifier.ShardVerifier`):
+``valid`` of every shard at construction, the other arrays per shard on the first read that
+touches it (per process), so training starts without hashing the store; a damaged file raises
+:class:`~furpe_label.storage.run_check.RunDamagedError` naming the shard and the file.
+A store outside a run folder has no record to check against and is read as it is.
+
 Reads go through TensorStore by default (``engine="zarr"`` for zarr-python), see
 :mod:`~furpe_label.storage.row_readers`.
 
@@ -26,6 +35,7 @@ speed in workers when the main process has read too; "fork" then falls back to z
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -38,8 +48,11 @@ from torch.utils.data import Dataset
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.row_readers import ENGINES, Engine, RowReader, open_row_reader
 from furpe_label.storage.schema import label_field
+from furpe_label.storage.shard_verifier import ShardVerifier
 
 __all__ = ["LabelDataset"]
+
+log = logging.getLogger(__name__)
 
 
 class LabelDataset(Dataset[dict[str, torch.Tensor]]):
@@ -51,6 +64,10 @@ class LabelDataset(Dataset[dict[str, torch.Tensor]]):
             ``kept_only`` is False, since it is always True otherwise).
         kept_only: index only the samples the selection kept (``valid``).
         engine: "tensorstore" (default, fast random reads) or "zarr" (zarr-python).
+
+    Raises:
+        RunDamagedError: the run's files differ from what it recorded (see the module
+            docstring), at construction or at the first read of a damaged shard.
     """
 
     def __init__(
@@ -72,10 +89,18 @@ class LabelDataset(Dataset[dict[str, torch.Tensor]]):
             raise KeyError(f"{unknown} not in {self.path}; it has {list(store.names)}")
         self.chunk_size = store.chunk_size
         self.n_inputs = store.plan.n_samples
-        valid = store.array("valid")[:]
-        self.sample_idx: np.ndarray = (
-            np.flatnonzero(valid) if kept_only else np.arange(self.n_inputs)
-        ).astype(np.int64)
+        self._verifier = ShardVerifier.for_store(self.path, store.names, store.plan)
+        readable = np.ones(self.n_inputs, bool)
+        self.unfinished: str | None = None
+        """The warning of an unfinished run (only its complete shards are indexed)."""
+        if self._verifier is not None:
+            readable = self._verifier.complete_rows()
+            self._verifier.verify(np.flatnonzero(readable), ["valid"])
+            self.unfinished = self._verifier.unfinished_note()
+            if self.unfinished:
+                log.warning("%s", self.unfinished)
+        valid = store.array("valid")[:] if kept_only else readable
+        self.sample_idx: np.ndarray = np.flatnonzero(valid & readable).astype(np.int64)
         """(len,) int64: store row of each dataset position, increasing."""
         self.engine: Engine = engine
         self._reader: RowReader | None = None
@@ -110,6 +135,8 @@ class LabelDataset(Dataset[dict[str, torch.Tensor]]):
             }
             return {"sample_idx": rows, **empty}
         unique, inverse = np.unique(rows, return_inverse=True)
+        if self._verifier is not None:
+            self._verifier.verify(unique, self.fields)
         values = self._open().read(unique)
         in_order = np.array_equal(unique, rows)
         return {"sample_idx": rows, **{n: v if in_order else v[inverse] for n, v in values.items()}}

@@ -166,6 +166,7 @@ def _register() -> None:
     from furpe_label.workflows.report_cli import report
     from furpe_label.workflows.run_cli import run
     from furpe_label.workflows.transfer_cli import transfer
+    from furpe_label.workflows.verify_cli import verify
 
     main.add_command(run)
     main.add_command(audit)
@@ -173,6 +174,7 @@ def _register() -> None:
     main.add_command(export)
     main.add_command(report)
     main.add_command(inspect_sample)
+    main.add_command(verify)
 
 
 _register()
