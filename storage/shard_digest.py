@@ -79,11 +79,6 @@ class DigestCache:
         """``{relative path: digest}`` of ``relatives`` (what a marker stores)."""
         return {relative: self.digest(relative) for relative in relatives}
 
-    def forget(self, relatives: Iterable[str]) -> None:
-        """Drop cached digests (files rewritten since)."""
-        for relative in relatives:
-            self._known.pop(relative, None)
-
 
 def _sha256(path: Path) -> str | None:
     try:

@@ -79,11 +79,6 @@ class ShardVerifier:
             return None
         return cls(path.parent, names, plan)
 
-    @property
-    def complete(self) -> list[int]:
-        """The shards with a completion marker, increasing."""
-        return sorted(self.markers)
-
     def complete_rows(self) -> np.ndarray:
         """(N,) bool: rows of complete shards."""
         mask = np.zeros(self.plan.n_samples, bool)
