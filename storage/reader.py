@@ -47,6 +47,7 @@ from torch.utils.data import Dataset
 
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.row_readers import ENGINES, Engine, RowReader, open_row_reader
+from furpe_label.storage.run_check import RunDamagedError
 from furpe_label.storage.schema import label_field
 from furpe_label.storage.shard_verifier import ShardVerifier
 
@@ -80,7 +81,13 @@ class LabelDataset(Dataset[dict[str, torch.Tensor]]):
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; choose from {ENGINES}")
         self.path = Path(path)
-        store = LabelStore.open(self.path)
+        self._verifier = ShardVerifier.for_store(self.path)
+        try:
+            store = LabelStore.open(self.path)
+        except Exception as error:  # a run's store that Zarr cannot open is a damaged run
+            if self._verifier is None or isinstance(error, FileNotFoundError):
+                raise
+            raise RunDamagedError(f"{self.path} cannot be opened: {error}") from None
         if fields is None:
             fields = [n for n in store.names if n != "valid" or not kept_only]
         self.fields: tuple[str, ...] = tuple(fields)
@@ -89,11 +96,11 @@ class LabelDataset(Dataset[dict[str, torch.Tensor]]):
             raise KeyError(f"{unknown} not in {self.path}; it has {list(store.names)}")
         self.chunk_size = store.chunk_size
         self.n_inputs = store.plan.n_samples
-        self._verifier = ShardVerifier.for_store(self.path, store.names, store.plan)
         readable = np.ones(self.n_inputs, bool)
         self.unfinished: str | None = None
         """The warning of an unfinished run (only its complete shards are indexed)."""
         if self._verifier is not None:
+            self._verifier.attach(store.names, store.plan)
             readable = self._verifier.complete_rows()
             self._verifier.verify(np.flatnonzero(readable), ["valid"])
             self.unfinished = self._verifier.unfinished_note()

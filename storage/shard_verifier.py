@@ -31,53 +31,61 @@ __all__ = ["ShardVerifier"]
 class ShardVerifier:
     """The complete shards of the run holding a label store, and their lazy file checks.
 
+    Construct it (markers read, the store's metadata files checked) before Zarr opens the
+    store, then :meth:`attach` the opened store.
+
     Args:
         run_root: the run folder (``labels.zarr``'s parent).
-        names: the store's array names.
-        plan: the store's shard plan.
 
     Raises:
         RunDamagedError: a marker is damaged or does not fit the plan, or the store's
             metadata differs from what the run recorded.
     """
 
-    def __init__(self, run_root: Path, names: Iterable[str], plan: ShardPlan) -> None:
+    def __init__(self, run_root: Path) -> None:
         self.run_dir = RunDir(run_root)
-        self.plan = plan
+        self.plan = ShardPlan(0)
         self.markers: dict[int, dict[str, object]] = {}
+        self._samples: dict[int, object] = {}
         for shard_id in sorted(self.run_dir.completed_shards()):
-            if shard_id >= plan.count:
-                raise RunDamagedError(
-                    f"{self.run_dir.marker(shard_id)} marks shard {shard_id} done but the run "
-                    f"has {plan.count} shards"
-                )
             try:
                 marker = self.run_dir.read_marker(shard_id)
             except ValueError as error:
                 raise RunDamagedError(str(error)) from None
-            if marker.get("shard") != shard_id or marker.get("samples") != plan.length(shard_id):
+            if marker.get("shard") != shard_id:
                 raise RunDamagedError(
-                    f"shard {shard_id}: its marker {self.run_dir.marker(shard_id)} does not fit "
-                    f"the store's shard {shard_id} ({plan.length(shard_id)} rows)"
+                    f"shard {shard_id}: its marker {self.run_dir.marker(shard_id)} is shard "
+                    f"{marker.get('shard')!r}'s"
                 )
             self.markers[shard_id] = marker["files"]  # type: ignore[assignment]
+            self._samples[shard_id] = marker.get("samples")
         self._cache = DigestCache(run_root)
         self._checked: set[tuple[int, str]] = set()
-        shared = [f for f in shared_file_names(names, manifest=False) if f != "run.json"]
-        for shard_id, files in self.markers.items():
-            self._raise(compare_digests(self._cache, files, shared, shard_id))
+        for shard_id, files in self.markers.items():  # the store's metadata, before Zarr reads it
+            metadata = [name for name in files if name.endswith("zarr.json")]
+            self._raise(compare_digests(self._cache, files, metadata, shard_id))
 
     @classmethod
-    def for_store(
-        cls, path: str | os.PathLike[str], names: Iterable[str], plan: ShardPlan
-    ) -> ShardVerifier | None:
+    def for_store(cls, path: str | os.PathLike[str]) -> ShardVerifier | None:
         """The verifier of the run holding the store ``path``; None for a store that is not
         a run's ``labels.zarr`` (made by :meth:`LabelStore.create` alone: nothing recorded)."""
         path = Path(path)
         run_dir = RunDir(path.parent)
         if path.name != run_dir.labels.name or not run_dir.run_json.is_file():
             return None
-        return cls(path.parent, names, plan)
+        return cls(path.parent)
+
+    def attach(self, names: Iterable[str], plan: ShardPlan) -> None:
+        """Check the markers against the opened store: its shard plan and array names."""
+        self.plan = plan
+        for shard_id, files in self.markers.items():
+            if shard_id >= plan.count or self._samples[shard_id] != plan.length(shard_id):
+                raise RunDamagedError(
+                    f"shard {shard_id}: its marker {self.run_dir.marker(shard_id)} does not "
+                    f"fit the store, which has {plan.count} shards of {plan.shard_size} rows"
+                )
+            metadata = [f for f in shared_file_names(names, manifest=False) if f != "run.json"]
+            self._raise(compare_digests(self._cache, files, metadata, shard_id))
 
     def complete_rows(self) -> np.ndarray:
         """(N,) bool: rows of complete shards."""
