@@ -5,7 +5,6 @@ import pytest
 
 from tests.support.fuzz_harness import MANY_CASES, QUICK_CASES, assert_clean, run_fuzz
 
-
 QUICK_FOLDERS = QUICK_CASES // 3
 """Each case copies a run folder and runs four readers: a third of the other kinds' count
 keeps the quick test near theirs in time."""
