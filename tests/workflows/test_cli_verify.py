@@ -51,3 +51,19 @@ def test_audit_and_report_of_an_unfinished_run_say_so_at_the_top(tmp_path):
     page = (run.root / "report" / "index.html").read_text()
     top = page[: page.index('<div id="notes">')]
     assert '<div class="unfinished">UNFINISHED RUN: 2 of 8 shards complete' in top
+
+
+def test_verify_of_an_unfinished_run_and_export_of_a_damaged_one(tmp_path):
+    run = write_run_folder(tmp_path / "run", rows=8, shard_size=2, shards=[1])
+    result = _cli("verify", run.root)
+    assert result.exit_code == 0, result.output
+    assert "intact, UNFINISHED: 1 of 4 shards complete (2 of 8 person instances)" in result.output
+    run = write_run_folder(tmp_path / "done", rows=8, shard_size=2)
+    (run.labels / "global_orient" / "c" / "3" / "0").unlink()  # before: NaN poses, exit 0
+    models = tmp_path / "models"
+    models.mkdir()
+    dest = tmp_path / "export"
+    result = _cli("export", run.root, "--format", "humandata", "--dest", dest, "--models", models)
+    assert result.exit_code == 1, result.output
+    assert "shard 3: labels.zarr/global_orient/c/3/0 is missing" in result.output
+    assert not dest.exists() or not any(dest.iterdir())
