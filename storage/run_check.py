@@ -187,7 +187,7 @@ def _markers(run_dir: RunDir, count: int):
     for entry in sorted(run_dir.complete.iterdir()):
         if entry.name.startswith("."):
             continue  # a killed writer's temporary (removed by the next run)
-        if not entry.name.isdigit() or len(entry.name) != 5:
+        if not entry.name.isdigit() or entry.name != f"{int(entry.name):05d}":
             yield None, f"{entry} is not a completion marker this run writes"
         elif int(entry.name) >= count:
             yield None, f"{entry} marks shard {int(entry.name)} done but the run has {count} shards"

@@ -164,10 +164,11 @@ class RunDir:
         return audit_file(self.audit, dataset, shard_id)
 
     def completed_shards(self) -> set[int]:
-        """Shards whose completion marker exists."""
+        """Shards whose completion marker (``complete/<shard:05d>``, exactly) exists."""
         if not self.complete.is_dir():
             return set()
-        return {int(p.name) for p in self.complete.iterdir() if p.name.isdigit()}
+        names = (p.name for p in self.complete.iterdir())
+        return {int(name) for name in names if name.isdigit() and name == f"{int(name):05d}"}
 
     def pending_shards(self, plan: ShardPlan) -> list[int]:
         """Shards of ``plan`` still to run, in order (a marker beyond the plan is an error)."""

@@ -103,3 +103,14 @@ def test_an_unfinished_run_says_so_and_reads_its_complete_shards_only(tmp_path):
     assert dataset.sample_idx.tolist() == [0] and "2 of 4 shards" in dataset.unfinished
     with pytest.raises(RunDamagedError, match="has not completed that shard"):
         dataset.read_rows(np.array([2]))
+
+
+def test_a_marker_under_another_name_is_a_stray_not_a_done_shard(tmp_path):
+    run = write_run_folder(tmp_path / "run", rows=8, shard_size=2, shards=[0])
+    shutil.copy(run.marker(0), run.complete / "1")
+    shutil.copy(run.marker(0), run.complete / "00002")  # shard 0's marker in shard 2's name
+    assert run.completed_shards() == {0, 2}
+    check = check_run(run.root)
+    assert check.done == [0]
+    assert any("complete/1 is not a completion marker" in line for line in check.strays)
+    assert "is for shard 0 with 2 rows" in check.damaged[2][0]
