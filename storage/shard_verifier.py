@@ -67,13 +67,13 @@ class ShardVerifier:
 
     @classmethod
     def for_store(cls, path: str | os.PathLike[str]) -> ShardVerifier | None:
-        """The verifier of the run holding the store ``path``; None for a store that is not
-        a run's ``labels.zarr`` (made by :meth:`LabelStore.create` alone: nothing recorded)."""
+        """The verifier of the run holding the store ``path`` (beside ``run.json`` or
+        ``complete/``); None for a store that is not a run's ``labels.zarr`` (made by
+        :meth:`LabelStore.create` alone: nothing recorded)."""
         path = Path(path)
         run_dir = RunDir(path.parent)
-        if path.name != run_dir.labels.name or not run_dir.run_json.is_file():
-            return None
-        return cls(path.parent)
+        in_run = run_dir.run_json.is_file() or run_dir.complete.is_dir()
+        return cls(path.parent) if path.name == run_dir.labels.name and in_run else None
 
     def attach(self, names: Iterable[str], plan: ShardPlan) -> None:
         """Check the markers against the opened store: its shard plan and array names."""

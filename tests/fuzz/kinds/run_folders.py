@@ -136,7 +136,11 @@ def _same(name: str, found: np.ndarray, expected: np.ndarray, reader: str) -> No
 
 
 def _verify(root: Path) -> str | None:
-    check = check_run(root)
+    """``furpe-label verify``'s refusal (a usage error without run.json), None when intact."""
+    try:
+        check = check_run(root)
+    except FileNotFoundError as error:
+        return _refusal(error, root)
     return "; ".join(check.problems) if check.problems else None
 
 
