@@ -39,6 +39,7 @@ from furpe_label.storage.manifest_stream import (
     manifest_row_group_rows,
     media_counts,
 )
+from furpe_label.storage.run_check import RunDamagedError, check_run
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.run_info import RunInfo, current_code_version
 from furpe_label.storage.stats import ShardStats
@@ -72,7 +73,7 @@ def _run_info(config: RunConfig) -> RunInfo:
     return RunInfo(
         config=config.as_dict(),
         code_version=current_code_version(),
-        synthetic=config.synthetic_labels,
+        synthetic=files.synthetic,
         detector=detector,
         experts=files.experts,
         model_sha256=files.model_sha256,
@@ -101,7 +102,7 @@ def _manifest(
         return count
     adapter = make_adapter()
     row_group_rows = manifest_row_group_rows(config.shard_size)
-    staged = run_dir.root / f".adapter-{run_dir.manifest.name}.tmp"  # a leftover if killed
+    staged = run_dir.journal.temp_name(run_dir.manifest, ".adapter.tmp")  # removed if killed
     adapter.write_manifest(staged, row_group_rows, config.allow_outside_root)
     boxless = sum(
         group.column("box_xywh").null_count for group in iter_row_groups(staged, ["box_xywh"])
@@ -137,9 +138,10 @@ def run_labels(
     progress = as_progress(progress)
     started = time.monotonic()
     run_dir = RunDir(out)
+    run_dir.refuse_foreign()
     run_dir.root.mkdir(parents=True, exist_ok=True)
     with run_dir.lock():
-        run_dir.start(_run_info(config))
+        info = run_dir.start(_run_info(config))
         run_dir.remove_leftovers()
         count = _manifest(run_dir, config, make_adapter, progress, executor)
         store = LabelStore.open_or_create(
@@ -147,16 +149,18 @@ def run_labels(
             count,
             config.shard_size,
             chunk_size=math.gcd(DEFAULT_CHUNK_SIZE, config.shard_size),
-            attrs={"synthetic": config.synthetic_labels, "dataset": config.dataset},
+            attrs={"synthetic": info.synthetic, "dataset": config.dataset},
+            journal=run_dir.journal,
         )
         plan = store.plan
+        _forget_damaged_shards(run_dir, progress)
         pending = run_dir.pending_shards(plan)
         summary = RunSummary(
             run_dir.root,
             ShardStats(),
             plan.count,
             plan.count - len(pending),
-            synthetic=config.synthetic_labels,
+            synthetic=info.synthetic,
         )
         task = ShardTask(config, resources, str(run_dir.root))
         total = sum(plan.length(shard) for shard in pending)
@@ -168,6 +172,23 @@ def run_labels(
         summary.stats = run_dir.merged_stats()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _forget_damaged_shards(run_dir: RunDir, progress: Progress) -> None:
+    """Resume: check every completed shard's files against its marker and drop the marker of
+    a damaged one (it is redone); damage to the files every shard shares refuses."""
+    if not run_dir.completed_shards():
+        return
+    check = check_run(run_dir.root)
+    if check.shared:
+        raise RunDamagedError(
+            f"{run_dir.root} cannot be resumed: " + "; ".join(check.shared) + ". Use a new --out."
+        )
+    for line in check.strays:
+        logger.warning("%s", line)
+    for shard_id, problems in sorted(check.damaged.items()):
+        progress.phase(f"shard {shard_id} is damaged ({problems[0]}): redoing it")
+        run_dir.marker(shard_id).unlink(missing_ok=True)
 
 
 def _labelling_line(total: int, pending: int, shards: int, executor: ShardExecutor) -> str:

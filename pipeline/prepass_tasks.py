@@ -160,7 +160,7 @@ class PrepassTask:
         run_dir = RunDir(self.out)
         plan = read_plan_chunk(run_dir.prepass_plan, chunk_id)
         found = find_chunk_people(plan, self.limits)
-        write_chunk_people(run_dir.prepass_chunk(chunk_id), plan, found)
+        write_chunk_people(run_dir.prepass_chunk(chunk_id), plan, found, run_dir.journal)
         return plan.num_rows
 
 
@@ -198,7 +198,7 @@ def find_people_in_chunks(
             bar.update(chunk.num_rows)
         bar.close()
         return found
-    write_parquet_atomic(plan, run_dir.prepass_plan)
+    write_parquet_atomic(plan, run_dir.prepass_plan, run_dir.journal)
     found = {}
     pending = []
     for chunk_id, chunk in by_chunk.items():

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from furpe_label.experts.bodymodels.loading import locate_model_file
+from furpe_label.experts.bodymodels.synthetic_files import synthetic_files
 from furpe_label.experts.filecheck import sha256_of_file
 from furpe_label.experts.networks.layout import (
     DECA_MODEL,
@@ -51,11 +52,14 @@ class RunFiles:
         experts: part -> expert name.
         checkpoint_sha256: ``"part:expert"`` -> SHA-256 hex of the expert's file.
         model_sha256: body-model file name -> SHA-256 hex (the SMPL-X model of the labels).
+        synthetic: a body-model file the run uses carries the synthetic family's marker (or
+            the folder holds the family's manifest): the labels are not real.
     """
 
     experts: dict[str, str]
     checkpoint_sha256: dict[str, str]
     model_sha256: dict[str, str]
+    synthetic: bool = False
 
 
 def _expert_files(config: RunConfig, models: Path) -> list[tuple[str, tuple[Part, ...], Path]]:
@@ -82,9 +86,12 @@ def run_files(config: RunConfig) -> RunFiles:
     smplx = locate_model_file(models, "smplx", "neutral")
     experts: dict[str, str] = {}
     checkpoints: dict[str, str] = {}
-    for name, parts, path in _expert_files(config, models):
+    expert_files = _expert_files(config, models)
+    for name, parts, path in expert_files:
         sha = sha256_of_file(path)
         for part in parts:
             experts[part.value] = name
             checkpoints[f"{part.value}:{name}"] = sha
-    return RunFiles(experts, checkpoints, {smplx.name: sha256_of_file(smplx)})
+    body_models = [smplx] + [path for name, _, path in expert_files if name.startswith("fit-")]
+    synthetic = config.synthetic_labels or bool(synthetic_files(body_models))
+    return RunFiles(experts, checkpoints, {smplx.name: sha256_of_file(smplx)}, synthetic)

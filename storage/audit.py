@@ -28,6 +28,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from furpe_label.experts.vocabulary import Stage
+from furpe_label.storage.run_journal import RunJournal
 from furpe_label.storage.schema import AUDIT_FIELDS, Field
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "audit_schema",
     "audit_table",
     "read_audit",
+    "read_audit_parts",
     "stored_stages",
     "write_audit_shard",
 ]
@@ -159,17 +161,19 @@ def write_audit_shard(
     dataset: str,
     shard_id: int,
     columns: Mapping[str, Any] | pa.Table,
+    journal: RunJournal | None = None,
 ) -> Path:
     """Write one shard's audit rows atomically; returns the file.
 
-    ``columns`` as for :func:`audit_table`, or a table it made.
+    ``columns`` as for :func:`audit_table`, or a table it made; the temporary name is
+    recorded in the run's ``journal`` first, when given.
     """
     table = columns if isinstance(columns, pa.Table) else audit_table(columns)
     if not table.schema.equals(audit_schema(), check_metadata=True):
         raise ValueError("the audit table does not have the schema's columns and types")
     path = audit_file(audit_root, dataset, shard_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = journal.temp_name(path) if journal else path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         pq.write_table(table, tmp, compression="zstd")
         os.replace(tmp, path)
@@ -188,6 +192,18 @@ def read_audit(audit_root: str | os.PathLike[str]) -> pa.Table:
         schema=audit_schema().append(pa.field(AUDIT_PARTITION, pa.string())),
     )
     return dataset.to_table()
+
+
+def read_audit_parts(files: Sequence[str | os.PathLike[str]], dataset: str) -> pa.Table:
+    """The audit files ``files`` (parts of one dataset partition, e.g. the complete shards
+    of a run) as one table in the given order, ``dataset`` column included."""
+    schema = audit_schema()
+    if files:
+        table = pads.dataset([str(f) for f in files], format="parquet", schema=schema).to_table()
+    else:
+        table = schema.empty_table()
+    column = pa.array([dataset] * table.num_rows, pa.string())
+    return table.append_column(pa.field(AUDIT_PARTITION, pa.string()), column)
 
 
 _STAGE_BY_LABEL = {stage.label: int(stage) for stage in Stage}

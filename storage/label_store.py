@@ -21,7 +21,7 @@ duplicate of a task can only rewrite whole, identical shards. The store is creat
 from __future__ import annotations
 
 import os
-import shutil
+import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import zarr
 
+from furpe_label.storage.run_journal import RunJournal
 from furpe_label.storage.schema import (
     CONVENTIONS,
     SCHEMA_VERSION,
@@ -83,13 +84,15 @@ class LabelStore:
         optional_fields: Iterable[str] = (),
         attrs: Mapping[str, Any] | None = None,
         compress: bool = False,
+        journal: RunJournal | None = None,
     ) -> LabelStore:
         """Create the whole store (every array of the schema) for ``n_samples`` inputs.
 
         The arrays are built in a temporary sibling folder and renamed into place, so a crash
         never leaves a half-created store. ``optional_fields`` adds optional schema fields
         (e.g. ``feature_pooled_body``); ``attrs`` go to the group attributes under ``run``;
-        ``compress`` uses Zarr's default zstd (little gain on float labels, slower random reads).
+        ``compress`` uses Zarr's default zstd (little gain on float labels, slower random reads);
+        ``journal`` records the temporary folder's name before it is made.
         Raises FileExistsError if ``path`` exists.
         """
         path = Path(path)
@@ -108,8 +111,9 @@ class LabelStore:
             "fields": schema_json(fields),
             "run": dict(attrs or {}),
         }
-        tmp = path.with_name(f".{path.name}.creating-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
+        tmp = path.with_name(f".{path.name}.creating-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        if journal is not None:
+            journal.record(tmp)
         group = zarr.open_group(tmp, mode="w-", zarr_format=3)
         group.attrs.update({_ATTRS_KEY: meta, "flat_hand_mean": True})
         for field in fields:

@@ -27,6 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from furpe_label.storage.run_journal import RunJournal
+
 __all__ = [
     "PLAN_SCHEMA",
     "read_chunk_people",
@@ -66,10 +68,12 @@ def _inputs(plan: pa.Table) -> list[str]:
     ]
 
 
-def write_parquet_atomic(table: pa.Table, path: Path) -> None:
-    """Write ``table`` to ``path`` via a hidden temporary file in the same folder + rename."""
+def write_parquet_atomic(table: pa.Table, path: Path, journal: RunJournal | None = None) -> None:
+    """Write ``table`` to ``path`` via a hidden temporary file in the same folder + rename (the
+    temporary name recorded in the run's ``journal`` first, so a killed run's leftover is
+    removed on resume)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = journal.temp_name(path) if journal else path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         pq.write_table(table, tmp)
         os.replace(tmp, path)
@@ -82,7 +86,12 @@ def read_plan_chunk(plan: Path, chunk_id: int) -> pa.Table:
     return pq.read_table(plan, filters=[("chunk", "=", int(chunk_id))]).sort_by("row")
 
 
-def write_chunk_people(path: Path, plan: pa.Table, found: Mapping[int, np.ndarray | None]) -> None:
+def write_chunk_people(
+    path: Path,
+    plan: pa.Table,
+    found: Mapping[int, np.ndarray | None],
+    journal: RunJournal | None = None,
+) -> None:
     """Write one chunk's people.
 
     Args:
@@ -95,7 +104,7 @@ def write_chunk_people(path: Path, plan: pa.Table, found: Mapping[int, np.ndarra
         {"row": pa.array(rows, pa.int64()), "input": _inputs(plan), "boxes": pa.array(boxes)},
         schema=_PEOPLE_SCHEMA,
     )
-    write_parquet_atomic(table, path)
+    write_parquet_atomic(table, path, journal)
 
 
 def read_chunk_people(path: Path, plan: pa.Table) -> dict[int, np.ndarray | None] | None:

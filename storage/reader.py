@@ -19,6 +19,15 @@ Video: :meth:`LabelDataset.tracks` gives each person's rows over a video in fram
 :class:`~furpe_label.storage.samplers.TrackClipSampler` turns them into clips of consecutive
 track frames for a temporal model (``track_id`` is a label array too, -1 where no track).
 
+Inside a run folder (``OUT/labels.zarr`` beside ``OUT/run.json``) only the rows of complete
+shards are indexed (an unfinished run is announced once, as a warning, and in
+:attr:`LabelDataset.unfinished`), and every label file is checked against the SHA-256 its
+shard's completion marker recorded (:class:`~furpe_label.storage.shard_verifier.ShardVerifier`):
+``valid`` of every shard at construction, the other arrays per shard on the first read that
+touches it (per process), so training starts without hashing the store; a damaged file raises
+:class:`~furpe_label.storage.run_check.RunDamagedError` naming the shard and the file.
+A store outside a run folder has no record to check against and is read as it is.
+
 Reads go through TensorStore by default (``engine="zarr"`` for zarr-python), see
 :mod:`~furpe_label.storage.row_readers`.
 
@@ -30,6 +39,7 @@ speed in workers when the main process has read too; "fork" then falls back to z
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -42,10 +52,14 @@ from torch.utils.data import Dataset
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.manifest import MANIFEST_FILENAME, read_manifest
 from furpe_label.storage.row_readers import ENGINES, Engine, RowReader, open_row_reader
+from furpe_label.storage.run_check import RunDamagedError
 from furpe_label.storage.schema import label_field
+from furpe_label.storage.shard_verifier import ShardVerifier
 from furpe_label.storage.tracks import Track, group_tracks
 
 __all__ = ["LabelDataset"]
+
+log = logging.getLogger(__name__)
 
 
 class LabelDataset(Dataset[dict[str, torch.Tensor]]):
@@ -57,6 +71,10 @@ class LabelDataset(Dataset[dict[str, torch.Tensor]]):
             ``kept_only`` is False, since it is always True otherwise).
         kept_only: index only the samples the selection kept (``valid``).
         engine: "tensorstore" (default, fast random reads) or "zarr" (zarr-python).
+
+    Raises:
+        RunDamagedError: the run's files differ from what it recorded (see the module
+            docstring), at construction or at the first read of a damaged shard.
     """
 
     def __init__(
@@ -69,7 +87,13 @@ class LabelDataset(Dataset[dict[str, torch.Tensor]]):
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; choose from {ENGINES}")
         self.path = Path(path)
-        store = LabelStore.open(self.path)
+        self._verifier = ShardVerifier.for_store(self.path)
+        try:
+            store = LabelStore.open(self.path)
+        except Exception as error:  # a run's store that Zarr cannot open is a damaged run
+            if self._verifier is None or isinstance(error, FileNotFoundError):
+                raise
+            raise RunDamagedError(f"{self.path} cannot be opened: {error}") from None
         if fields is None:
             fields = [n for n in store.names if n != "valid" or not kept_only]
         self.fields: tuple[str, ...] = tuple(fields)
@@ -78,10 +102,18 @@ class LabelDataset(Dataset[dict[str, torch.Tensor]]):
             raise KeyError(f"{unknown} not in {self.path}; it has {list(store.names)}")
         self.chunk_size = store.chunk_size
         self.n_inputs = store.plan.n_samples
-        valid = store.read("valid")
-        self.sample_idx: np.ndarray = (
-            np.flatnonzero(valid) if kept_only else np.arange(self.n_inputs)
-        ).astype(np.int64)
+        readable = np.ones(self.n_inputs, bool)
+        self.unfinished: str | None = None
+        """The warning of an unfinished run (only its complete shards are indexed)."""
+        if self._verifier is not None:
+            self._verifier.attach(store.names, store.plan)
+            readable = self._verifier.complete_rows()
+            self._verifier.verify(np.flatnonzero(readable), ["valid"])
+            self.unfinished = self._verifier.unfinished_note()
+            if self.unfinished:
+                log.warning("%s", self.unfinished)
+        valid = store.read("valid") if kept_only else readable
+        self.sample_idx: np.ndarray = np.flatnonzero(valid & readable).astype(np.int64)
         """(len,) int64: store row of each dataset position, increasing."""
         self.engine: Engine = engine
         self._reader: RowReader | None = None
@@ -116,6 +148,8 @@ class LabelDataset(Dataset[dict[str, torch.Tensor]]):
             }
             return {"sample_idx": rows, **empty}
         unique, inverse = np.unique(rows, return_inverse=True)
+        if self._verifier is not None:
+            self._verifier.verify(unique, self.fields)
         values = self._open().read(unique)
         in_order = np.array_equal(unique, rows)
         return {"sample_idx": rows, **{n: v if in_order else v[inverse] for n, v in values.items()}}

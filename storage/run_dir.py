@@ -12,14 +12,18 @@
                                       the person pre-pass: its chunks and the people each found
                                       (:mod:`.prepass_files`; kept for a resumed pre-pass)
     OUT/.lock                         held by the driver (RunLock)
+    OUT/.journal/<host>-<pid>         the temporary names each process wrote (RunJournal)
     OUT/logs/driver.log, OUT/logs/worker-<host>-<pid>.log   library logs (not the results)
     OUT/calibrated_selection.json     the selection file ``calibrate`` writes (thresholds)
     OUT/calibration.json              what ``calibrate`` measured (its precision / recall curve)
 
-A shard is done exactly when its marker exists; resume = rerun the same command, which skips
-done shards and redoes the others whole. Every file is written to a hidden temporary name in
-its folder and renamed into place, so a killed task leaves only hidden leftovers, which
+A shard is done exactly when its marker exists and the files it lists still have the SHA-256
+it records (:mod:`.shard_digest`; checked by :mod:`.run_check`); resume = rerun the same
+command, which skips done shards and redoes the others (and damaged ones) whole. Every file
+is written to a hidden temporary name in its folder, recorded in the run's journal first, and
+renamed into place, so a killed task leaves only journalled leftovers, which
 :meth:`RunDir.remove_leftovers` deletes (with the lock held) before a resumed run starts.
+An existing OUT that is not a run folder is refused (:meth:`RunDir.refuse_foreign`).
 """
 
 from __future__ import annotations
@@ -27,8 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,19 +44,22 @@ from furpe_label.storage.audit import audit_file, audit_table, stored_stages, wr
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.manifest import ManifestError
 from furpe_label.storage.run_info import RunConfigChangedError, RunInfo, differences
+from furpe_label.storage.run_journal import NotARunFolderError, RunJournal, refuse_foreign
 from furpe_label.storage.run_lock import RunLock
+from furpe_label.storage.shard_digest import DigestCache, shard_file_names, shared_file_names
 from furpe_label.storage.shards import ShardPlan
 from furpe_label.storage.stats import ShardStats
 
-__all__ = ["RunDir", "atomic_write_bytes"]
+__all__ = ["NotARunFolderError", "RunDir", "atomic_write_bytes"]
 
 log = logging.getLogger(__name__)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a hidden temporary file in the same folder + rename."""
+def atomic_write_bytes(path: Path, data: bytes, journal: RunJournal | None = None) -> None:
+    """Write ``data`` to ``path`` via a hidden temporary file in the same folder + rename
+    (the temporary name recorded in ``journal`` first, when given)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = journal.temp_name(path) if journal else path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as handle:
             handle.write(data)
@@ -83,6 +89,7 @@ class RunDir:
         self.calibrated_selection = self.root / "calibrated_selection.json"
         self.calibration = self.root / "calibration.json"
         self.prepass = self.root / "people_prepass"
+        self.journal = RunJournal(self.root)
 
     def lock(self) -> RunLock:
         """The driver's lock (``with run_dir.lock(): ...``); a second holder gets RunLockedError."""
@@ -94,6 +101,11 @@ class RunDir:
         needed = (self.run_json, self.manifest, self.labels)
         return [path.name for path in needed if not path.exists()]
 
+    def refuse_foreign(self) -> None:
+        """Refuse a folder that exists and is not a furpe-label run folder (see
+        :func:`.run_journal.refuse_foreign`; NotARunFolderError)."""
+        refuse_foreign(self.root, self.run_json.name, self.logs.name)
+
     # run.json ---------------------------------------------------------------------------
     def start(self, info: RunInfo) -> RunInfo:
         """Record ``info`` in a new folder, or check it against the one stored (resume).
@@ -104,7 +116,7 @@ class RunDir:
         """
         if not self.run_json.exists():
             self.root.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(self.run_json, _json_bytes(info.to_json()))
+            atomic_write_bytes(self.run_json, _json_bytes(info.to_json()), self.journal)
             return info
         stored = self.read_info()
         changed = differences(stored, info)
@@ -136,8 +148,8 @@ class RunDir:
         sample_idx = table.column("sample_idx").to_numpy()
         if not np.array_equal(sample_idx, np.arange(table.num_rows)):
             raise ValueError("manifest sample_idx must be 0..N-1 in row order")
-        tmp = self.manifest.with_name(f".{self.manifest.name}.{os.getpid()}.tmp")
         self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.journal.temp_name(self.manifest)
         try:
             pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
             os.replace(tmp, self.manifest)
@@ -181,10 +193,11 @@ class RunDir:
         return audit_file(self.audit, dataset, shard_id)
 
     def completed_shards(self) -> set[int]:
-        """Shards whose completion marker exists."""
+        """Shards whose completion marker (``complete/<shard:05d>``, exactly) exists."""
         if not self.complete.is_dir():
             return set()
-        return {int(p.name) for p in self.complete.iterdir() if p.name.isdigit()}
+        names = (p.name for p in self.complete.iterdir())
+        return {int(name) for name in names if name.isdigit() and name == f"{int(name):05d}"}
 
     def pending_shards(self, plan: ShardPlan) -> list[int]:
         """Shards of ``plan`` still to run, in order (a marker beyond the plan is an error)."""
@@ -197,14 +210,34 @@ class RunDir:
             )
         return [s for s in plan.ids() if s not in done]
 
-    def finish_shard(self, shard_id: int, stats: ShardStats) -> None:
+    def finish_shard(self, shard_id: int, stats: ShardStats, files: Sequence[str] = ()) -> None:
         """Write the shard's stats, then its completion marker (last: the shard is done).
 
-        Call after its label rows and audit file are written.
+        Call after its label rows and audit file are written. The marker records the SHA-256
+        of ``files`` (paths relative to the folder: the shard's and the run's files, see
+        :mod:`.shard_digest`) and of the stats file.
         """
-        atomic_write_bytes(self.stats_file(shard_id), _json_bytes(stats.to_json()))
-        marker = {"shard": shard_id, "samples": stats.samples, "kept": stats.kept}
-        atomic_write_bytes(self.marker(shard_id), _json_bytes(marker))
+        atomic_write_bytes(self.stats_file(shard_id), _json_bytes(stats.to_json()), self.journal)
+        stats_name = f"{self.stats.name}/{self.stats_file(shard_id).name}"
+        digests = DigestCache(self.root).record(dict.fromkeys([*files, stats_name]))
+        marker = {"shard": shard_id, "samples": stats.samples, "kept": stats.kept, "files": digests}
+        atomic_write_bytes(self.marker(shard_id), _json_bytes(marker), self.journal)
+
+    def read_marker(self, shard_id: int) -> dict[str, Any]:
+        """The completion marker of a shard (ValueError naming it when it is damaged)."""
+        path = self.marker(shard_id)
+        try:
+            marker = json.loads(path.read_bytes())
+        except (OSError, ValueError) as error:
+            raise ValueError(
+                f"shard {shard_id}: its completion marker {path} is damaged ({error})"
+            ) from None
+        if not isinstance(marker, dict) or not isinstance(marker.get("files"), dict):
+            raise ValueError(
+                f"shard {shard_id}: its completion marker {path} holds no file digests "
+                "(damaged, or written by a version without them)"
+            )
+        return marker
 
     def commit_shard(
         self,
@@ -244,9 +277,13 @@ class RunDir:
                 "the audit's drop_stage is kept"
             )
         store.write_shard(shard_id, labels)
-        write_audit_shard(self.audit, dataset, shard_id, table)
+        part = write_audit_shard(self.audit, dataset, shard_id, table, self.journal)
         stats = ShardStats.from_audit(table, extra_seconds)
-        self.finish_shard(shard_id, stats)
+        audit_part = part.relative_to(self.root).as_posix()
+        files = shared_file_names(store.names) + shard_file_names(
+            store.names, audit_part, shard_id, stats=False
+        )
+        self.finish_shard(shard_id, stats, files)
         return stats
 
     def read_stats(self, shard_id: int) -> ShardStats:
@@ -273,24 +310,15 @@ class RunDir:
         return total
 
     def leftovers(self) -> Iterator[Path]:
-        """What a killed writer left: hidden ``*.tmp`` files, zarr's ``*.partial`` files, a
-        label store that was being created (``.labels.zarr.creating-<pid>/``)."""
-        yield from self.root.glob(f".{self.labels.name}.creating-*")
-        for folder in (self.root, self.stats, self.complete, self.prepass):
-            if folder.is_dir():
-                yield from folder.glob(".*.tmp")
-        if self.audit.is_dir():
-            yield from self.audit.glob("*/.*.tmp")
-        if self.labels.is_dir():
+        """What a killed writer left: the temporary names the journal lists, and zarr's
+        ``*.partial`` files inside the run's own ``labels.zarr``."""
+        yield from self.journal.leftovers()
+        if self.labels.is_dir() and not self.labels.is_symlink():
             yield from self.labels.rglob("*.partial")
 
     def remove_leftovers(self) -> int:
         """Delete :meth:`leftovers` (hold the lock: a live writer's temporaries look alike)."""
-        removed = 0
-        for path in list(self.leftovers()):
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
-            removed += 1
-        return removed
+        partials = list(self.labels.rglob("*.partial")) if self.labels.is_dir() else []
+        for path in partials:
+            path.unlink(missing_ok=True)
+        return len(partials) + self.journal.remove_leftovers()

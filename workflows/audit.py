@@ -30,13 +30,15 @@ from furpe_label.selection import (
 from furpe_label.selection import what_if as selection_what_if
 from furpe_label.selection.config import signal_fields
 from furpe_label.selection.selection_file import read_selection_file
-from furpe_label.storage.audit import read_audit, stored_stages
+from furpe_label.storage.audit import read_audit_parts, stored_stages
+from furpe_label.storage.run_check import RunCheck, RunDamagedError, audit_parts, check_run
 from furpe_label.storage.run_dir import RunDir
 
 __all__ = [
     "WHAT_IF_KEYS",
     "AuditReport",
     "load_audit",
+    "load_checked_audit",
     "parse_what_if",
     "recompute",
     "report",
@@ -72,15 +74,37 @@ class AuditReport:
 
 
 def load_audit(out: str | Path) -> tuple[pa.Table, SelectionConfig]:
-    """The run's audit table and its selection config (from ``run.json``)."""
-    run_dir = RunDir(out)
-    if not run_dir.run_json.is_file():
-        raise FileNotFoundError(f"{out} is not a furpe-label run folder (no run.json)")
-    info = run_dir.read_info()
+    """The audit rows of the run's complete shards and its selection config (``run.json``).
+
+    Raises:
+        FileNotFoundError: ``out`` is not a run folder.
+        RunDamagedError: a file differs from what the run wrote (see :func:`load_checked_audit`).
+    """
+    table, config, _ = load_checked_audit(out)
+    return table, config
+
+
+def load_checked_audit(
+    out: str | Path, labels: bool = False
+) -> tuple[pa.Table, SelectionConfig, RunCheck]:
+    """:func:`load_audit` and the run's :class:`RunCheck` (finished or not, shards done).
+
+    The run folder is checked first (:func:`~furpe_label.storage.run_check.check_run`; the
+    label arrays too when ``labels``): a damaged one is refused naming the shard and the
+    file. Only the audit parts of complete, intact shards are read, and their rows must be
+    the shards' rows of the manifest.
+    """
+    check = check_run(out, labels=labels, manifest=labels)
+    check.raise_if_damaged()
+    info = RunDir(out).read_info()
     config = SelectionConfig.from_dict(info.config.get("selection", {}))
-    if not run_dir.audit.is_dir():
-        raise FileNotFoundError(f"{out}: no completed shard yet (no audit folder)")
-    return read_audit(run_dir.audit), config
+    table = read_audit_parts(audit_parts(check), check.dataset)
+    if table.num_rows != check.done_rows:
+        raise RunDamagedError(
+            f"{out}: the audit parts of the {len(check.done)} complete shard(s) hold "
+            f"{table.num_rows} rows but the manifest {check.done_rows}"
+        )
+    return table, config, check
 
 
 def _what_if_value(text: str, name: str, value: str) -> object:

@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from furpe_label.workflows.audit import WHAT_IF_KEYS, load_audit, parse_what_if, recompute, report
+from furpe_label.storage.run_check import RunDamagedError
+from furpe_label.workflows.audit import (
+    WHAT_IF_KEYS,
+    load_checked_audit,
+    parse_what_if,
+    recompute,
+    report,
+)
 
 
 def _table(title: str, frame: pd.DataFrame) -> str:
@@ -37,12 +44,17 @@ def _table(title: str, frame: pd.DataFrame) -> str:
 def audit(out: Path, what_if: tuple[str, ...], plots_dir: Path | None) -> None:
     """Summarise what the run in OUT kept and dropped, and why (no model is run)."""
     try:
-        table, base = load_audit(out)
+        table, base, check = load_checked_audit(out)
         config = parse_what_if(what_if, base)
+    except RunDamagedError as error:
+        raise click.ClickException(str(error)) from None
     except (FileNotFoundError, ValueError) as error:
         raise click.UsageError(str(error)) from None
     if table.num_rows == 0:
         raise click.UsageError(f"{out}: no completed shard yet (audit is empty)")
+    note = check.unfinished_note()
+    if note:
+        click.secho(note + "\n", fg="yellow", bold=True)
     frame = recompute(table, base, config) if what_if else table.to_pandas()
     result = report(frame, config)
     kept = 100.0 * result.kept / max(result.total, 1)

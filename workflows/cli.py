@@ -177,6 +177,7 @@ def _register() -> None:
     from furpe_label.workflows.report_cli import report
     from furpe_label.workflows.run_cli import run
     from furpe_label.workflows.transfer_cli import transfer
+    from furpe_label.workflows.verify_cli import verify
 
     main.add_command(run)
     main.add_command(audit)
@@ -185,6 +186,7 @@ def _register() -> None:
     main.add_command(export)
     main.add_command(report)
     main.add_command(inspect_sample)
+    main.add_command(verify)
 
 
 _register()

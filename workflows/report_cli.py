@@ -37,10 +37,13 @@ def report(out: Path, models_dir: Path | None, gallery: int, picture_size: int) 
     command that reproduces the choice), the label error against ground truth where the
     dataset has it, timings, provenance and a gallery of kept and dropped samples with
     overlays. The page works offline: everything is inline or beside it."""
+    from furpe_label.storage.run_check import RunDamagedError
     from furpe_label.workflows.report.page import build_report  # heavy: torch, smplx
 
     try:
         page = build_report(out, models_dir=models_dir, gallery=gallery, max_side=picture_size)
+    except RunDamagedError as error:  # a file differs from what the run wrote (exit 1)
+        raise click.ClickException(str(error)) from None
     except FileNotFoundError as error:  # not a run folder, no audit: a usage error (exit 2)
         raise click.UsageError(str(error)) from None
     except ValueError as error:  # a damaged run file: named by the error (exit 1)

@@ -23,6 +23,7 @@ from furpe_label.pipeline.config import (
     RunResources,
 )
 from furpe_label.selection.selection_file import resolve_selection
+from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.run_info import RunConfigChangedError
 from furpe_label.storage.run_lock import RunLockedError
 from furpe_label.storage.shards import DEFAULT_SHARD_SIZE
@@ -258,6 +259,7 @@ def run(**options) -> None:
     if options["executor"] == "dask":
         import distributed  # noqa: F401 - sets up its loggers before the console adopts them
     try:
+        RunDir(out).refuse_foreign()  # before the console writes OUT/logs
         with run_console(out, verbose) as console:
             if options["executor"] == "inline":
                 summary = run_labels(

@@ -23,6 +23,7 @@ model files and hashes, correspondence source, synthetic or not).
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -54,7 +55,7 @@ def read_smpl_npz(path: Path) -> dict[str, np.ndarray]:
     try:
         members = NpzMembers(path, allow_objects=False)  # members size-checked, no pickles
         arrays = {key: members[key] for key in members}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, MemoryError) as error:
         raise _bad(f"{path} is not a readable .npz of plain arrays ({error})") from error
     unknown = sorted(set(arrays) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
     missing = [key for key in REQUIRED_KEYS if key not in arrays]
@@ -92,6 +93,45 @@ def read_smpl_npz(path: Path) -> dict[str, np.ndarray]:
     out["body_pose"] = out["body_pose"].reshape(n, SMPL_BODY_JOINTS, 3)
     out.setdefault("transl", np.zeros((n, 3), dtype=np.float32))
     return out
+
+
+_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+def _check_declared_sizes(path: Path) -> None:
+    """Refuse a member whose ``.npy`` header declares more bytes than the member holds (a
+    header claiming 10^13 elements would otherwise be allocated before the read fails).
+
+    Raises:
+        ValueError: naming the member, its declared shape and its real size.
+    """
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version not in _HEADER_READERS:
+                    raise ValueError(f"member '{info.filename}' has .npy format {version}")
+                shape, _, dtype = _HEADER_READERS[version](member)
+                header = member.tell()
+            declared = math.prod(shape) * dtype.itemsize
+            if header + declared > info.file_size:
+                raise ValueError(
+                    f"member '{info.filename}' declares shape {shape} of {dtype} "
+                    f"({declared} bytes) but holds {info.file_size - header} bytes"
+                )
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    """True when both name one file (also through symbolic or hard links)."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # the output does not exist yet
+        return False
 
 
 @click.command("transfer")
@@ -143,6 +183,11 @@ def transfer(
         raise click.UsageError(f"give --models DIR (or set ${MODELS_ENV})")
     if batch_size < 1 or num_betas < 1:
         raise click.UsageError("--batch-size and --num-betas must be positive")
+    if _same_file(input_path, output_path):
+        raise click.UsageError(
+            f"--out {output_path} is the input file {input_path} (or a link to it): writing "
+            "the output there would replace the input; choose another --out"
+        )
     arrays = read_smpl_npz(input_path)
     n, smpl_betas = arrays["betas"].shape
     try:
@@ -173,6 +218,7 @@ def transfer(
             progress.update(batch["betas"].shape[0])
     table = {key: np.concatenate(parts) for key, parts in outputs.items()}
     table["transfer_error_mm"] = table.pop("error_mm")
+    _refuse_non_finite(table, input_path)
     table["provenance"] = np.array(json.dumps({"input": str(input_path), **model.provenance}))
     _write_npz(output_path, table)
     click.echo(
@@ -180,6 +226,18 @@ def transfer(
         f"{float(table['transfer_error_mm'].mean()):.2f} mm; correspondence: "
         f"{model.correspondence_source})"
     )
+
+
+def _refuse_non_finite(table: dict[str, np.ndarray], input_path: Path) -> None:
+    """Refuse results with NaN / inf values (inputs too large for float32 arithmetic)."""
+    for key, value in table.items():
+        bad = np.flatnonzero(~np.isfinite(value.reshape(len(value), -1)).all(axis=1))
+        if bad.size:
+            raise click.ClickException(
+                f"the transfer of {input_path} gave non-finite '{key}' values for {bad.size} "
+                f"sample(s) (first rows: {bad[:5].tolist()}): their input values are too large "
+                "to transfer (e.g. betas far outside the model's range); nothing was written"
+            )
 
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:

@@ -2,7 +2,8 @@
 
 A run folder (:mod:`furpe_label.storage.run_dir`) holds ``run.json``, ``manifest.parquet``
 (which image each row is), ``labels.zarr`` (the labels, row = ``sample_idx``) and the audit.
-:func:`read_run_rows` checks the run is complete, picks the rows to export (kept rows, or every
+:func:`read_run_rows` checks the run is intact (every file as the run wrote it,
+:mod:`furpe_label.storage.run_check`) and complete, picks the rows to export (kept rows, or every
 row with ``include_all``), sets aside the rows no export format can name (video frames, which
 have no image file) with an :class:`ExportSkip`, and reads label arrays for batches of the
 chosen rows (:meth:`RunRows.read`), so memory stays bounded for runs of 10^6 rows.
@@ -21,6 +22,7 @@ import numpy as np
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.manifest import read_manifest
 from furpe_label.storage.row_readers import open_row_reader
+from furpe_label.storage.run_check import check_run
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.run_info import RunInfo
 
@@ -137,11 +139,13 @@ def read_run_rows(out: str | os.PathLike[str], include_all: bool = False) -> Run
     Raises:
         FileNotFoundError: ``out`` has no run.json / manifest / label store.
         ExportError: the run is not finished.
+        RunDamagedError: a file of the run differs from what it wrote (named).
     """
     run_dir = RunDir(out)
     if not run_dir.run_json.is_file():
         raise FileNotFoundError(f"{run_dir.root} is not a run folder (no run.json)")
     info = run_dir.read_info()
+    check_run(run_dir.root).raise_if_damaged()  # every file as the run wrote it
     store = LabelStore.open(run_dir.labels)
     _check_complete(run_dir, store)
     valid = store.read("valid")

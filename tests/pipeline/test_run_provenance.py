@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+
+import numpy as np
 import pytest
 
 from furpe_label.experts.bodymodels.loading import load_body_model
+from furpe_label.experts.bodymodels.specs import SYNTHETIC_MANIFEST
+from furpe_label.experts.bodymodels.synthetic_files import carries_synthetic_marker
 from furpe_label.pipeline.config import RunConfig, RunResources
 from furpe_label.pipeline.provenance import run_files
 from furpe_label.pipeline.worker_models import models_folder, worker_models
@@ -51,3 +56,19 @@ def test_network_experts_hashes_equal_the_loaded_checkpoints(synthetic_models_di
 def test_a_missing_expert_file_is_named(synthetic_models_dir, tmp_path):
     with pytest.raises(FileNotFoundError, match="spin: expert file not found"):
         run_files(_config(synthetic_models_dir, tmp_path))
+
+
+def test_the_synthetic_flag_comes_from_the_files_not_the_folder(synthetic_models_dir, tmp_path):
+    """Issue 15 item 9: a --models DIR holding the synthetic family (its manifest left behind)
+    recorded synthetic: false."""
+    copy = tmp_path / "my-models"
+    shutil.copytree(synthetic_models_dir, copy)
+    (copy / SYNTHETIC_MANIFEST).unlink()
+    config = _config(copy)
+    assert not config.synthetic_labels  # the folder no longer says so
+    assert run_files(config).synthetic  # the files do
+    plain = tmp_path / "plain.npz"
+    np.savez(plain, v_template=np.zeros((3, 3)))
+    assert not carries_synthetic_marker(plain)
+    (tmp_path / "empty.pkl").write_bytes(b"")
+    assert not carries_synthetic_marker(tmp_path / "empty.pkl")

@@ -17,7 +17,7 @@ import pytest
 
 from furpe_label.storage.audit import audit_table, read_audit, write_audit_shard
 from furpe_label.storage.label_store import LabelStore
-from furpe_label.storage.run_dir import RunDir
+from furpe_label.storage.run_dir import NotARunFolderError, RunDir
 from furpe_label.storage.run_info import RunConfigChangedError, RunInfo, config_hash
 from furpe_label.storage.run_lock import RunLock, RunLockedError
 from furpe_label.storage.shards import ShardPlan
@@ -141,7 +141,13 @@ def test_markers_drive_resume_and_stats_merge(tmp_path):
     last = _finish(run, plan, 2)
     assert run.completed_shards() == {0, 2}
     assert run.pending_shards(plan) == [1]
-    assert json.loads(run.marker(2).read_text()) == {"shard": 2, "samples": 5, "kept": 1}
+    marker = json.loads(run.marker(2).read_text())
+    assert {k: marker[k] for k in ("shard", "samples", "kept")} == {
+        "shard": 2,
+        "samples": 5,
+        "kept": 1,
+    }
+    assert set(marker["files"]) == {"stats/00002.json"}  # the digest of what it was given
     total = run.merged_stats()
     assert total == first + last and total.shards == 2
     assert total.samples == 13 and total.seconds["write"] == 1.0
@@ -169,22 +175,60 @@ def test_stats_are_counted_from_the_audit_rows():
 
 def test_leftovers_of_killed_writers_are_found_and_removed(tmp_path):
     run = RunDir(tmp_path)
-    LabelStore.create(run.labels, 8, shard_size=8, chunk_size=4)
+    LabelStore.create(run.labels, 8, shard_size=8, chunk_size=4, journal=run.journal)
     junk = [
-        run.labels / "betas" / "c" / "0" / "0.1234abcd.partial",
         run.audit / "dataset=h36m" / ".part-00000.parquet.77.tmp",
         run.complete / ".00000.77.tmp",
         run.stats / ".00000.json.77.tmp",
         run.root / ".labels.zarr.creating-77" / "zarr.json",
     ]
-    for path in junk:
+    for path in junk:  # what killed writers of the run left: their names are journalled
         path.parent.mkdir(parents=True, exist_ok=True)
+        run.journal.record(path if path.name != "zarr.json" else path.parent)
         path.write_bytes(b"half")
+    partial = run.labels / "betas" / "c" / "0" / "0.1234abcd.partial"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"half")
     _finish(run, ShardPlan(8, 8), 0)
-    assert sorted(run.leftovers()) == sorted([*junk[:-1], junk[-1].parent])
+    assert sorted(run.leftovers()) == sorted([*junk[:-1], junk[-1].parent, partial])
     assert run.remove_leftovers() == 5
     assert not list(run.leftovers())
     assert run.completed_shards() == {0} and run.read_stats(0).samples == 8
+
+
+def test_leftover_cleanup_touches_only_names_the_run_wrote(tmp_path):
+    """Issue 15 item 5: files that merely look like leftovers are the user's and stay."""
+    run = RunDir(tmp_path)
+    users = [
+        run.root / ".notes.tmp",
+        run.root / ".labels.zarr.creating-12" / "thesis.tex",
+        run.stats / ".draft.json.5.tmp",
+        run.audit / "dataset=h36m" / ".part-00000.parquet.9.tmp",
+    ]
+    for path in users:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"mine")
+    run.start(_info())
+    _finish(run, ShardPlan(8, 8), 0)
+    assert run.remove_leftovers() == 0
+    assert all(path.read_bytes() == b"mine" for path in users)
+
+
+def test_an_existing_folder_that_is_no_run_folder_is_refused(tmp_path):
+    """Issue 15 item 5: `run --out` on a folder of the user's refuses before writing."""
+    (tmp_path / "empty").mkdir()
+    RunDir(tmp_path / "empty").refuse_foreign()  # an empty folder is fine
+    RunDir(tmp_path / "new").refuse_foreign()  # so is a new one
+    mine = tmp_path / "mine"
+    (mine / "logs").mkdir(parents=True)
+    (mine / "logs" / "driver.log").write_text("")
+    (mine / ".lock").write_text("")
+    RunDir(mine).refuse_foreign()  # what a run killed before writing run.json leaves
+    (mine / "holiday.jpg").write_bytes(b"x")
+    with pytest.raises(NotARunFolderError, match=r"holds holiday\.jpg and no run\.json"):
+        RunDir(mine).refuse_foreign()
+    RunDir(mine).start(_info())
+    RunDir(mine).refuse_foreign()  # a run folder is resumed
 
 
 def test_manifest_rows_and_checks(tmp_path):
@@ -195,7 +239,8 @@ def test_manifest_rows_and_checks(tmp_path):
         run.write_manifest(pa.table({"sample_idx": [0, 2]}))
     with pytest.raises(ValueError, match="needs a sample_idx"):
         run.write_manifest(pa.table({"image_path": ["a"]}))
-    assert [p.name for p in tmp_path.iterdir()] == ["manifest.parquet"]
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == [".journal", "manifest.parquet"]  # no temporary left; its name journalled
 
 
 def _shard_outputs(plan: ShardPlan, store: LabelStore, shard_id: int):

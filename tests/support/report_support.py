@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -199,11 +200,15 @@ def random_audit(n: int, seed: int = 0) -> pa.Table:
 
 
 def audit_only_run(out: Path, table: pa.Table) -> Path:
-    """A run folder holding only ``run.json`` and one audit shard (no labels, no images): enough
-    for the report's tables and what-if (``--gallery 0``)."""
-    from furpe_label.storage.audit import write_audit_shard
+    """A finished one-shard run folder for the audit ``table`` (no images; label values from
+    :func:`tests.support.storage_data.label_rows`, ``valid`` where the audit keeps): enough for
+    the report's tables and what-if (``--gallery 0``). Written by the run's own writers, so
+    the shard's marker records its files' digests."""
+    from furpe_label.storage.label_store import LabelStore
+    from furpe_label.storage.manifest import build_manifest_table
     from furpe_label.storage.run_dir import RunDir
     from furpe_label.storage.run_info import RunInfo
+    from tests.support.storage_data import label_rows
 
     info = RunInfo(
         config={"dataset": "random-audit", "selection": {}},
@@ -212,6 +217,16 @@ def audit_only_run(out: Path, table: pa.Table) -> Path:
         detector="none (random audit rows)",
         experts={"body": "none"},
     )
-    RunDir(out).start(info)
-    write_audit_shard(out / "audit", "random-audit", 0, table)
+    run = RunDir(out)
+    run.start(info)
+    n = table.num_rows
+    images = [f"/random-audit/{i:07d}.jpg" for i in range(n)]
+    run.write_manifest(
+        build_manifest_table({"dataset": ["random-audit"] * n, "image_path": images})
+    )
+    store = LabelStore.create(run.labels, n, n, chunk_size=math.gcd(n, 32), journal=run.journal)
+    labels = label_rows(store.fields, 0, n)
+    columns = table.to_pydict()
+    labels["valid"] = np.asarray(columns["drop_stage"]) == Stage.KEPT.label
+    run.commit_shard(store, "random-audit", 0, labels, columns)
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,51 @@ def test_models_folder_problems(bodies, tmp_path):
     (tmp_path / "empty").mkdir()
     result = _run(tmp_path / "empty", source, tmp_path / "o.npz")
     assert result.exit_code == 1 and "SMPL" in result.output and "Traceback" not in result.output
+
+
+def test_output_on_the_input_is_refused_also_through_links(synthetic_models_dir, bodies, tmp_path):
+    """Issue 15 item 6: --out X on --in X replaced the input with the output."""
+    source = tmp_path / "smpl.npz"
+    np.savez(source, **bodies)
+    original = source.read_bytes()
+    (tmp_path / "soft.npz").symlink_to(source)
+    os.link(source, tmp_path / "hard.npz")
+    for out in (source, tmp_path / "soft.npz", tmp_path / "hard.npz"):
+        result = _run(synthetic_models_dir, source, out)
+        assert result.exit_code == 2, result.output
+        assert "would replace the input" in result.output
+        assert source.read_bytes() == original
+
+
+def test_non_finite_results_are_refused(synthetic_models_dir, bodies, tmp_path):
+    """Issue 15 item 6: betas of 3e38 gave NaN betas and translation with exit 0."""
+    source = tmp_path / "smpl.npz"
+    betas = bodies["betas"].copy()
+    betas[3] = 3e38
+    np.savez(source, **{**bodies, "betas": betas})
+    out = tmp_path / "smplx.npz"
+    result = _run(synthetic_models_dir, source, out)
+    assert result.exit_code == 1, result.output
+    assert "non-finite" in result.output and "first rows: [3]" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_a_header_claiming_huge_arrays_is_a_usage_error(synthetic_models_dir, bodies, tmp_path):
+    """Issue 15 item 6: a member whose .npy header claims 10^13 elements gave a traceback."""
+    source = tmp_path / "smpl.npz"
+    np.savez(source, **bodies)
+
+    with zipfile.ZipFile(source) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    header = f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({10**13}, 10), }}"
+    header = header.ljust(118) + "\n"
+    members["betas.npy"] = (
+        b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+    )
+    with zipfile.ZipFile(source, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    result = _run(synthetic_models_dir, source, tmp_path / "out.npz")
+    assert result.exit_code == 2, result.output
+    assert "betas.npy" in result.output and "declares shape" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

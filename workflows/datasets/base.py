@@ -30,8 +30,8 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from furpe_label.storage.manifest import ColumnValues, build_manifest_table
-from furpe_label.workflows.datasets.containment import mark_outside_root
 from furpe_label.storage.manifest_stream import ROW_GROUP_ROWS, write_manifest_blocks
+from furpe_label.workflows.datasets.containment import mark_outside_root
 from furpe_label.workflows.datasets.readers import DatasetError
 
 LOG = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ import pyarrow as pa
 from furpe_label.experts.vocabulary import Reason
 from furpe_label.selection import SelectionConfig
 from furpe_label.storage.run_dir import RunDir, atomic_write_bytes
-from furpe_label.workflows.audit import WHAT_IF_KEYS, load_audit
+from furpe_label.workflows.audit import WHAT_IF_KEYS, load_checked_audit
 from furpe_label.workflows.calibration_record import read_calibration_record
 from furpe_label.workflows.report.gallery import GALLERY_FOLDER, choose_gallery, write_gallery
 from furpe_label.workflows.report.payload import REASONS, STAGES, row_columns, sorted_audit
@@ -45,6 +45,7 @@ _BODY = """<header><h1>furpe-label audit report</h1>
 <main>
 <div id="js-errors" hidden></div>
 {synthetic}
+{unfinished}
 <div id="notes"></div>
 <div class="top">
 <section id="whatif"><h2>What-if: keep thresholds</h2>
@@ -86,9 +87,11 @@ def page_data(
     base: SelectionConfig,
     gallery: list[dict[str, Any]],
     notes: list[str],
+    unfinished: str | None = None,
 ) -> dict[str, Any]:
     """The JSON the page embeds (see the module docstring) for the run ``out``, its audit
-    ``table`` and the selection config ``base`` it was decided with."""
+    ``table`` and the selection config ``base`` it was decided with; ``unfinished``: the
+    warning of a run with shards still to do (shown at the top)."""
     run_dir = RunDir(out)
     table = sorted_audit(table)
     return {
@@ -105,6 +108,7 @@ def page_data(
         "gallery": gallery,
         "notes": notes,
         "calibration": _calibration(run_dir, notes),
+        "unfinished": unfinished,
     }
 
 
@@ -135,11 +139,17 @@ def render_page(data: dict[str, Any]) -> str:
         if prov["synthetic"]
         else ""
     )
+    unfinished = (
+        f'<div class="unfinished">{html.escape(data["unfinished"])}</div>'
+        if data.get("unfinished")
+        else ""
+    )
     body = _BODY.format(
         out=html.escape(prov["out"]),
         generated=html.escape(data["generated"]),
         code=html.escape(prov["code_version"]),
         synthetic=synthetic,
+        unfinished=unfinished,
         total=f"{data['rows']['n']:,}",
     )
     return (
@@ -168,7 +178,7 @@ def build_report(
     """
     out = Path(out)
     folder = out / REPORT_FOLDER
-    table, base = load_audit(out)
+    table, base, check = load_checked_audit(out, labels=True)
     if table.num_rows == 0:
         raise ValueError(f"{out}: no completed shard yet (the audit is empty)")
     notes: list[str] = []
@@ -179,12 +189,13 @@ def build_report(
             old.unlink()
     chosen = choose_gallery(table, gallery)
     if chosen:
-        samples = RunSamples(out, models_dir)
+        samples = RunSamples(out, models_dir, table)
         if samples.mesh_note:
             notes.append(samples.mesh_note)
         entries = write_gallery(samples, chosen, folder, max_side)
     page = folder / "index.html"
     folder.mkdir(parents=True, exist_ok=True)
-    document = render_page(page_data(out, table, base, entries, notes))
+    data = page_data(out, table, base, entries, notes, check.unfinished_note())
+    document = render_page(data)
     atomic_write_bytes(page, document.encode("utf-8"))
     return page

@@ -9,13 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from furpe_label.experts.vocabulary import Part, Stage
 from furpe_label.pipeline.config import RunConfig
 from furpe_label.pipeline.decode import decode_image, decode_video_frames
 from furpe_label.pipeline.worker_models import models_folder
 from furpe_label.selection.step1_keypoints import confident_mask
-from furpe_label.storage.audit import read_audit
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.manifest import read_manifest
 from furpe_label.storage.path_text import text_to_path
@@ -45,15 +45,22 @@ class RunSamples:
         out: the run folder.
         models_dir: body-model folder for the mesh silhouettes; default: the run's own
             (``run.json`` config ``models``; ``synthetic``: the synthetic family).
+        table: the audit rows to picture (default: the checked run's complete shards).
     """
 
-    def __init__(self, out: str | Path, models_dir: str | Path | None = None) -> None:
+    def __init__(
+        self, out: str | Path, models_dir: str | Path | None = None, table: pa.Table | None = None
+    ) -> None:
         self.run_dir = RunDir(out)
         info = self.run_dir.read_info()
         self.config = RunConfig.from_dict(dict(info.config))
         self.selection = self.config.selection
         self.store = LabelStore.open(self.run_dir.labels)
-        self.table = read_audit(self.run_dir.audit).sort_by("sample_idx")
+        if table is None:  # the complete shards' rows of a checked run
+            from furpe_label.workflows.audit import load_audit
+
+            table = load_audit(out)[0]
+        self.table = table.sort_by("sample_idx")
         self._sample_idx = self.table.column("sample_idx").to_numpy()
         self.projector, self.mesh_note = self._projector(models_dir)
 

@@ -141,6 +141,7 @@ def test_ground_truth_block_and_what_if_on_a_large_audit(tmp_path):
 def test_a_folder_without_a_finished_shard_is_refused_by_name(tmp_path):
     out = audit_only_run(tmp_path / "run", random_audit(10))
     shutil.rmtree(out / "audit")
+    shutil.rmtree(out / "complete")  # no finished shard (a missing part of one is damage)
     code, output = run_cli("report", str(out))
     assert code != 0 and "no completed shard yet" in output
     code, output = run_cli("report", str(tmp_path))
