@@ -117,6 +117,7 @@ def run_fuzz(kind: str, seed: int, count: int, timeout_s: float = 1800.0) -> Fuz
             env=env,
             capture_output=True,
             text=True,
+            errors="replace",  # decoders print binary garbage of damaged files to stderr
             timeout=timeout_s,
         )
         started: dict | None = None
