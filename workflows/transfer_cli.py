@@ -23,7 +23,6 @@ model files and hashes, correspondence source, synthetic or not).
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 import zipfile
@@ -99,31 +98,6 @@ _HEADER_READERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
     (2, 0): np.lib.format.read_array_header_2_0,
 }
-
-
-def _check_declared_sizes(path: Path) -> None:
-    """Refuse a member whose ``.npy`` header declares more bytes than the member holds (a
-    header claiming 10^13 elements would otherwise be allocated before the read fails).
-
-    Raises:
-        ValueError: naming the member, its declared shape and its real size.
-    """
-    with zipfile.ZipFile(path) as archive:
-        for info in archive.infolist():
-            if not info.filename.endswith(".npy"):
-                continue
-            with archive.open(info) as member:
-                version = np.lib.format.read_magic(member)
-                if version not in _HEADER_READERS:
-                    raise ValueError(f"member '{info.filename}' has .npy format {version}")
-                shape, _, dtype = _HEADER_READERS[version](member)
-                header = member.tell()
-            declared = math.prod(shape) * dtype.itemsize
-            if header + declared > info.file_size:
-                raise ValueError(
-                    f"member '{info.filename}' declares shape {shape} of {dtype} "
-                    f"({declared} bytes) but holds {info.file_size - header} bytes"
-                )
 
 
 def _same_file(first: Path, second: Path) -> bool:

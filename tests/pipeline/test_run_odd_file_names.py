@@ -25,10 +25,11 @@ def test_odd_names_links_and_fifos_through_check_run_and_export(tmp_path):
     shutil.copy(SPIN_EXAMPLE / "im1010.jpg", images / "good.jpg")
     odd = os.path.join(os.fsencode(images), ODD)
     shutil.copy(SPIN_EXAMPLE / "im1010.jpg", odd)
-    (images / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
+    (images / "gone.jpg").symlink_to(images / "deleted.jpg")  # dangling, inside the root
+    (images / "away.jpg").symlink_to(tmp_path / "deleted.jpg")  # dangling, outside the root
     os.mkfifo(images / "pipe.jpg")
     code, output = run_cli("check", "--dataset", "image-folder", "--root", str(images))
-    assert "surrogates" not in output and "person_instances: 4" in output, output
+    assert "surrogates" not in output and "person_instances: 5" in output, output
     out = tmp_path / "run"
     code, output = run_cli(
         "run",
@@ -51,8 +52,9 @@ def test_odd_names_links_and_fifos_through_check_run_and_export(tmp_path):
         path_bytes(p).rsplit(b"/", 1)[-1]: row
         for p, (_, row) in zip(frame["image_path"], frame.iterrows(), strict=True)
     }
-    assert set(by_name) == {b"good.jpg", ODD, b"gone.jpg", b"pipe.jpg"}
+    assert set(by_name) == {b"good.jpg", ODD, b"gone.jpg", b"away.jpg", b"pipe.jpg"}
     assert by_name[b"gone.jpg"]["drop_reason"] == "image_missing"
+    assert by_name[b"away.jpg"]["drop_reason"] == "outside_root"  # resolved, never opened
     assert "deleted.jpg" in by_name[b"gone.jpg"]["drop_detail"]
     assert by_name[b"pipe.jpg"]["drop_reason"] == "not_a_regular_file"
     # the odd name is labelled exactly like the same photo under a plain name

@@ -75,6 +75,8 @@ def _passing_scores(count: int) -> dict[str, np.ndarray]:
             columns[name] = np.full(count, name.endswith("_scored"))
         elif name.startswith(("n_", "reproj_n_kp")):
             columns[name] = np.full(count, 30, np.int16)
+        elif spec.group == "signals":  # no evidence for any signal rule
+            columns[name] = np.full(count, np.nan, np.float32)
         else:  # ranges 0 (step 2), reprojection 0.01 < max_mse (step 3)
             columns[name] = np.full(count, 0.01 if "mse" in name else 0.0, np.float32)
     return columns
@@ -97,5 +99,5 @@ def test_the_rule_drops_after_step_3_and_a_what_if_brings_the_row_back():
     assert combine(decide(columns, looser)).drop_stage[kept[0]] == Stage.KEPT
     stricter = dataclasses.replace(SelectionConfig(), max_temporal_accel=3.0)
     assert (combine(decide(columns, stricter)).drop_stage[kept[:2]] == Stage.TEMPORAL).all()
-    with pytest.raises(ValueError, match="max_temporal_accel must be a finite positive"):
-        SelectionConfig(max_temporal_accel=0.0)
+    with pytest.raises(ValueError, match="max_temporal_accel must be a finite number"):
+        SelectionConfig(max_temporal_accel=-1.0)

@@ -114,8 +114,9 @@ def test_rules_act_after_step_3_dropping_or_suppressing():
 def test_furpe_preset_turns_every_rule_off_and_reproduces_furpe():
     config = SelectionConfig.furpe()
     assert all(getattr(config, name) is None for name in signal_fields())
+    assert config.max_temporal_accel is None  # the temporal rule is beyond FuRPE too
     for name, field in WHAT_IF_KEYS.items():  # FuRPE's own thresholds keep their defaults
-        if not name.startswith("signals."):
+        if not name.startswith(("signals.", "temporal.")):
             assert getattr(config, field) == getattr(SelectionConfig(), field)
     rng = np.random.default_rng(0)
     extreme = {name: rng.uniform(0, 10, 50).astype(np.float32) for name in METRIC_COLUMNS}

@@ -51,8 +51,9 @@ def fitting_run(root: Path, out: Path) -> Path:
 
 
 def network_run(root: Path, out: Path, experts: Path) -> Path:
-    """A run with the network experts (random test-double checkpoints: real 1024-d features)
-    and step 3 relaxed so their labels are kept (random weights reproject badly)."""
+    """A run with the network experts (random test-double checkpoints: real 1024-d features),
+    FuRPE's selection with step 3 relaxed so their labels are kept (random weights reproject
+    badly, and their hands and heads disagree with the body, which the signal rules catch)."""
     from furpe_label.pipeline.driver import run_labels
     from furpe_label.pipeline.executors import InlineExecutor
 
@@ -60,7 +61,7 @@ def network_run(root: Path, out: Path, experts: Path) -> Path:
         dataset="image-folder",
         root=str(root),
         experts=str(experts),
-        selection=SelectionConfig(max_mse=1e6),
+        selection=SelectionConfig.furpe(max_mse=1e6),
     )
     run_labels(
         config,

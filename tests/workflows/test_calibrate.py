@@ -119,12 +119,16 @@ def test_calibrate_on_the_spin_layout_h36m_fixture(tmp_path):
     # good: the rows whose label is nearer the truth than the median fused row
     cut = float(np.nanmedian(errors.to_numpy(np.float64)))
     code, output = run_cli(
-        "calibrate", str(out), "--max-error-mm", f"{cut:.3f}", "--min-precision", "0.9"
+        "calibrate", str(out), "--max-error-mm", f"{cut + 0.01:.3f}", "--min-precision", "0.6"
     )
     assert code == 0, output
     record = read_calibration_record(out / "calibration.json")
     assert record["judged_rows"] == 3  # S1, S9 kept, S6 dropped after fusion
-    assert record["chosen"]["precision"] >= 0.9 and record["chosen"]["kept_good"] >= 1
+    # S1 and S9 are the same photo with the same keypoints (identical scores, other truths):
+    # no threshold parts them; the run's step 3 dropped S6, the label nearest its truth, so
+    # the best is to keep all three: precision 2/3 over the run's 1/2, every good label kept
+    assert record["run"]["precision"] == 0.5 and record["run"]["kept_good"] == 1
+    assert record["chosen"]["precision"] >= 0.6 and record["chosen"]["kept_good"] == 2
     what_if = [part for key in _printed_what_if(output) for part in ("--what-if", key)]
     code, output = run_cli("audit", str(out), *what_if)
     assert code == 0, output

@@ -5,6 +5,7 @@ under a regular file, ``inspect -o`` on an existing file that is not a PNG."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -69,22 +70,19 @@ def _one_sentence(output: str, *words: str) -> None:
         assert word in error[0], (word, output)
 
 
-@pytest.mark.parametrize(
-    ("content", "problem"),
-    [('{"samples": 1}', "missing key(s) kept"), ('{"samples": 1, ', "Expecting")],
-)
-def test_a_damaged_stats_file_is_named_on_resume_and_in_the_report(
-    finished, tmp_path, content, problem
+@pytest.mark.parametrize("content", ['{"samples": 1}', '{"samples": 1, '])
+def test_a_damaged_stats_file_is_named_by_the_report_and_redone_on_resume(
+    finished, tmp_path, content
 ):
     out = _copy(finished, tmp_path)
     stats = out / "stats" / "00000.json"
     stats.write_text(content)
-    code, output = _cli(*_run_args(finished[0], out))
-    assert code == 1
-    _one_sentence(output, str(stats), problem)
     code, output = _cli("report", str(out), "--gallery", "0")
-    assert code == 1
-    _one_sentence(output, "00000.json", problem)
+    assert code == 1  # the shard's marker recorded the file's digest: named, refused
+    _one_sentence(output, "00000.json", "damaged")
+    code, output = _cli(*_run_args(finished[0], out))
+    assert code == 0, output  # the resume redoes the damaged shard
+    assert json.loads(stats.read_text())["samples"] >= 1 and "kept" in json.loads(stats.read_text())
 
 
 def test_a_truncated_manifest_is_named(finished, tmp_path):
@@ -107,7 +105,7 @@ def test_a_label_store_file_whose_checksum_fails_is_named(finished, tmp_path):
     shard.write_bytes(bytes(data))
     code, output = _cli("export", str(out), "--format", "humandata", "--dest", str(tmp_path / "x"))
     assert code == 1
-    _one_sentence(output, str(Path("labels.zarr") / "keypoints2d"), "checksum")
+    _one_sentence(output, str(Path("labels.zarr") / "keypoints2d"), "damaged")
 
 
 def test_out_under_a_regular_file_is_a_usage_error(finished, tmp_path):

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from furpe_label.pipeline import people_prepass
+from furpe_label.pipeline import prepass_tasks
 from furpe_label.pipeline.people_prepass import expand_people
 from furpe_label.storage.manifest import column_array
 from furpe_label.workflows.datasets import ADAPTERS
@@ -82,7 +82,7 @@ def test_spin_npz_bad_scale_or_centre_is_invalid_box_and_never_redetected(
     def no_detector(*_args, **_kwargs):
         raise AssertionError("the person pre-pass must not look for people of this row")
 
-    monkeypatch.setattr(people_prepass, "find_people", no_detector)
+    monkeypatch.setattr(prepass_tasks, "find_people", no_detector)
     expanded = expand_people(table, progress=False)
     assert expanded.num_rows == table.num_rows
     assert expanded.column("input_reason").to_pylist() == table.column("input_reason").to_pylist()

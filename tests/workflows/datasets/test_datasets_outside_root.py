@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from furpe_label.experts.vocabulary import Reason
-from furpe_label.pipeline import people_prepass, shard_inputs
+from furpe_label.pipeline import prepass_tasks, shard_inputs
 from furpe_label.pipeline.decode import DEFAULT_LIMITS
 from furpe_label.pipeline.people_prepass import expand_people
 from furpe_label.pipeline.shard_inputs import ShardInputs
@@ -129,7 +129,7 @@ def test_outside_rows_are_never_decoded_by_the_prepass_or_the_shard(tmp_path, mo
         return real_decode(path, limits)
 
     monkeypatch.setattr(shard_inputs, "decode_image", recording_decode)
-    monkeypatch.setattr(people_prepass, "decode_image", recording_decode)
+    monkeypatch.setattr(prepass_tasks, "decode_image", recording_decode)
     expanded = expand_people(table, progress=False)
     assert opened == [str(root / "own.png")]
     opened.clear()
