@@ -63,7 +63,7 @@ class RunSummary:
     seconds: float = 0.0
 
 
-def _run_info(config: RunConfig) -> RunInfo:
+def run_info(config: RunConfig) -> RunInfo:
     files = run_files(config)  # writes the synthetic family if asked
     source = KeypointSource(config.detector, config.openpose)
     try:
@@ -141,7 +141,7 @@ def run_labels(
     run_dir.refuse_foreign()
     run_dir.root.mkdir(parents=True, exist_ok=True)
     with run_dir.lock():
-        info = run_dir.start(_run_info(config))
+        info = run_dir.start(run_info(config))
         run_dir.remove_leftovers()
         count = _manifest(run_dir, config, make_adapter, progress, executor)
         store = LabelStore.open_or_create(
