@@ -131,6 +131,33 @@ class DatasetAdapter(ABC):
             "allow_outside_root": self.allow_outside_root,
         }
 
+    def _begin(self, allow_outside_root: bool) -> None:
+        """Reset what one manifest build records (files read, skips, rows outside the root)."""
+        self.used_files = []
+        self.skipped.clear()
+        self.outside_root = 0
+        self.allow_outside_root = allow_outside_root  # readers that open files consult it
+
+    def _finish(self, rows: int) -> None:
+        """Refuse a build without rows; log the skipped annotations and rows outside the root.
+
+        Raises:
+            DatasetError: no person instance (naming the files read, or the root).
+        """
+        if rows == 0:
+            where = ", ".join(map(str, self.used_files)) or str(self.root)
+            raise DatasetError(f"{where}: no person instances found for dataset {self.name!r}")
+        for reason, count in self.skipped.items():
+            LOG.warning("%s: skipped %d annotations (%s)", self.name, count, reason)
+        if self.outside_root:
+            LOG.warning(
+                "%s: %d rows name files outside the root %s (%s)",
+                self.name,
+                self.outside_root,
+                self.root,
+                "allowed" if self.allow_outside_root else "not opened: reason outside_root",
+            )
+
     def build_manifest(self, allow_outside_root: bool = False) -> pa.Table:
         """The manifest table (see :func:`furpe_label.storage.manifest.build_manifest_table`).
 
@@ -142,27 +169,12 @@ class DatasetAdapter(ABC):
             DatasetError: an unreadable or malformed annotation file (named), or a dataset
                 that yields no person instance.
         """
-        self.used_files = []
-        self.skipped.clear()
-        self.outside_root = 0
-        self.allow_outside_root = allow_outside_root  # readers that open files consult it
+        self._begin(allow_outside_root)
         columns = self.read_columns()
         n = len(next(iter(columns.values()))) if columns else 0
-        if n == 0:
-            where = ", ".join(map(str, self.used_files)) or str(self.root)
-            raise DatasetError(f"{where}: no person instances found for dataset {self.name!r}")
-        for reason, count in self.skipped.items():
-            LOG.warning("%s: skipped %d annotations (%s)", self.name, count, reason)
-        if self.root is not None:
+        if n and self.root is not None:
             self.outside_root = mark_outside_root(columns, self.root, n, allow_outside_root)
-        if self.outside_root:
-            LOG.warning(
-                "%s: %d rows name files outside the root %s (%s)",
-                self.name,
-                self.outside_root,
-                self.root,
-                "allowed" if allow_outside_root else "not opened: reason outside_root",
-            )
+        self._finish(n)
         columns = {"dataset": [self.name] * n, **columns}
         return build_manifest_table(columns, self.info())
 
@@ -183,10 +195,7 @@ class DatasetAdapter(ABC):
         Raises:
             DatasetError: as :meth:`build_manifest`.
         """
-        self.used_files = []
-        self.skipped.clear()
-        self.outside_root = 0
-        self.allow_outside_root = allow_outside_root
+        self._begin(allow_outside_root)
 
         def blocks() -> Iterator[dict[str, ColumnValues]]:
             for columns in self.column_blocks():
@@ -198,17 +207,5 @@ class DatasetAdapter(ABC):
                 yield {"dataset": [self.name] * n, **columns}
 
         count = write_manifest_blocks(blocks(), Path(path), self.info, row_group_rows)
-        if count == 0:
-            where = ", ".join(map(str, self.used_files)) or str(self.root)
-            raise DatasetError(f"{where}: no person instances found for dataset {self.name!r}")
-        for reason, skipped in self.skipped.items():
-            LOG.warning("%s: skipped %d annotations (%s)", self.name, skipped, reason)
-        if self.outside_root:
-            LOG.warning(
-                "%s: %d rows name files outside the root %s (%s)",
-                self.name,
-                self.outside_root,
-                self.root,
-                "allowed" if allow_outside_root else "not opened: reason outside_root",
-            )
+        self._finish(count)
         return count
