@@ -22,6 +22,7 @@ from furpe_label.storage.schema import AUDIT_FIELDS
 from tests.support.paths import REPO_ROOT
 
 WHATIF_JS = REPO_ROOT / "workflows" / "report" / "assets" / "whatif.js"
+COLUMNS_JS = WHATIF_JS.with_name("columns.js")
 NODE = shutil.which("node")
 CHROMIUM = Path("/usr/bin/chromium")
 """Debian's chromium, installed by .ci/run (the browser tests skip without it)."""
@@ -66,8 +67,9 @@ def element_text(dom: str, element_id: str) -> str:
 
 _NODE_SCRIPT = """
 const api = require(process.argv[2]);
-const input = JSON.parse(require("fs").readFileSync(process.argv[3], "utf8"));
-const cols = api.decodeRows(input.rows);
+const columns = require(process.argv[3]);
+const input = JSON.parse(require("fs").readFileSync(process.argv[4], "utf8"));
+columns.decodeRows(input.rows).then(function (cols) {
 const out = input.configs.map(function (config) {
   const d = api.decide(cols, input.reasons, config);
   return {stage: Array.from(d.stage), reason: Array.from(d.reason),
@@ -75,17 +77,19 @@ const out = input.configs.map(function (config) {
           mse: Array.from(d.mse, function (v) { return isNaN(v) ? null : v; })};
 });
 process.stdout.write(JSON.stringify(out));
+});
 """
 
 
 def node_decisions(rows: dict, reasons: list[str], configs: list[dict], work: Path) -> list[dict]:
-    """``whatif.js`` ``decide`` of ``rows`` (a payload rows block) under each config."""
+    """``whatif.js`` ``decide`` of ``rows`` (a payload rows block, read by ``columns.js``)
+    under each config."""
     script = work / "decide.js"
     script.write_text(_NODE_SCRIPT)
     data = work / "input.json"
     data.write_text(json.dumps({"rows": rows, "reasons": reasons, "configs": configs}))
     done = subprocess.run(
-        [NODE, str(script), str(WHATIF_JS), str(data)],
+        [NODE, str(script), str(WHATIF_JS), str(COLUMNS_JS), str(data)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -3,10 +3,11 @@
 One HTML file with its style, scripts (``assets/``) and data inline, and the gallery's JPEGs
 beside it in ``OUT/report/gallery/``: no network, no framework; it opens from disk. The data
 block (``<script id="report-data" type="application/json">``) holds every stored selection
-score (:mod:`~furpe_label.workflows.report.payload`), the run's thresholds, the reasons with
-their meanings, provenance, timings, the gallery entries and ``calibrate``'s precision / recall
-curve when OUT has one; the page re-decides the selection
-in the browser when a threshold moves (``whatif.js``).
+score (:mod:`~furpe_label.workflows.report.payload`: the column specs here, their packed bytes
+in ``<script id="report-rows" type="application/octet-stream">``), the run's thresholds, the
+reasons with their meanings, provenance, timings, the gallery entries and ``calibrate``'s
+precision / recall curve when OUT has one; the page re-decides the selection in the browser
+when a threshold moves (``whatif.js``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ __all__ = ["REPORT_FOLDER", "build_report", "page_data", "render_page"]
 
 REPORT_FOLDER = "report"
 ASSETS = Path(__file__).resolve().parent / "assets"
-SCRIPTS = ("whatif.js", "charts.js", "controls.js", "sections.js", "page.js")
+SCRIPTS = ("columns.js", "whatif.js", "charts.js", "controls.js", "sections.js", "page.js")
 """Inlined in this order (page.js uses the others)."""
 
 _BODY = """<header><h1>furpe-label audit report</h1>
@@ -144,6 +145,9 @@ def render_page(data: dict[str, Any]) -> str:
         if data.get("unfinished")
         else ""
     )
+    rows = data["rows"]
+    packed = rows["packed"]
+    meta = {**data, "rows": {**rows, "packed": {"bytes": packed["bytes"]}}}
     body = _BODY.format(
         out=html.escape(prov["out"]),
         generated=html.escape(data["generated"]),
@@ -157,7 +161,8 @@ def render_page(data: dict[str, Any]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>furpe-label report: {html.escape(Path(prov['out']).name)}</title>\n"
         f"<style>\n{style}\n</style></head>\n<body>\n{body}\n"
-        f'<script id="report-data" type="application/json">{_script_json(data)}</script>\n'
+        f'<script id="report-data" type="application/json">{_script_json(meta)}</script>\n'
+        f'<script id="report-rows" type="application/octet-stream">{packed["data"]}</script>\n'
         f"{scripts}\n</body></html>\n"
     )
 

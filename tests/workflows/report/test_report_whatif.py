@@ -12,7 +12,8 @@ import pytest
 from furpe_label.experts.vocabulary import Reason
 from furpe_label.selection import STAGE_LABELS, SelectionConfig, combine, what_if
 from furpe_label.workflows.audit import recompute, stored_input_reasons, stored_metrics
-from furpe_label.workflows.report.payload import REASONS, encode_column, row_columns
+from furpe_label.workflows.report.column_pack import ColumnPack, unpack_column
+from furpe_label.workflows.report.payload import REASONS, row_columns
 from tests.support.report_support import NODE, node_decisions, random_audit
 
 if NODE is None and os.environ.get("CI"):
@@ -152,9 +153,12 @@ def test_browser_decisions_equal_recompute(tmp_path):
 
 def test_columns_travel_bit_exact_and_constants_fold():
     values = np.array([0.1, np.nan, 3.15, -2.5e-7], np.float32)
-    column = encode_column(values, "f4")
-    assert set(column) == {"t", "b"}
-    assert encode_column(np.full(5, 7, np.int16), "i2") == {"t": "i2", "c": 7}
-    assert encode_column(np.full(3, np.nan, np.float32), "f4") == {"t": "f4", "c": None}
+    pack = ColumnPack(4)
+    column = pack.add_float(values)
+    assert set(column) == {"t", "o", "m", "k"}  # bytes in the block, NaN rows as a bitmap
+    back = unpack_column(column, pack.raw(), 4)
+    assert back.dtype == np.float32 and back.tobytes() == values.tobytes()
+    assert pack.add_int(np.full(4, 7, np.int16)) == {"t": "i1", "c": 7}
+    assert pack.add_float(np.full(4, np.nan, np.float32)) == {"t": "f4", "c": None}
     with pytest.raises(ValueError, match="1-D"):
-        encode_column(np.zeros((2, 2)), "f4")
+        pack.add_float(np.zeros((2, 2)))

@@ -7,11 +7,12 @@
   "use strict";
 
   var errors = [];
-  window.addEventListener("error", function (event) {
-    errors.push(String(event.message || event));
+  function showError(text) {
+    errors.push(text);
     var box = document.getElementById("js-errors");
     if (box) { box.hidden = false; box.textContent = "Page error: " + errors.join("; "); }
-  });
+  }
+  window.addEventListener("error", function (event) { showError(String(event.message || event)); });
 
   var W = window.FurpeWhatIf, C = window.FurpeCharts;
   var STAGE_LABELS = ["kept", "input (reading)", "keypoints (detection, step 1)",
@@ -42,9 +43,8 @@
   }
   function withStored(now, stored) { return now === stored ? num(now) : num(now) + " (was " + num(stored) + ")"; }
 
-  var data = JSON.parse($("report-data").textContent);
-  var cols = W.decodeRows(data.rows), n = data.rows.n;
-  var stored = { stage: cols.stored_stage, reason: cols.stored_reason };
+  var data = JSON.parse($("report-data").textContent), n = data.rows.n;
+  var cols, stored, controls;  // set once the rows block is decoded (FurpeColumns, async)
   var R = {};
   data.reasons.forEach(function (r, i) { R[r] = i; });
 
@@ -127,7 +127,6 @@
   }
 
   var Sections = window.FurpeSections;
-  var controls = FurpeControls.build($("controls"), data.what_if_keys, data.selection, update);
 
   function update(config) {
     var start = performance.now();
@@ -144,16 +143,25 @@
 
   Sections.provenance($("provenance"), data.provenance);
   Sections.timings($("timings"), data.timings);
-  Sections.gallery($("gallery"), data);
   (data.notes || []).forEach(function (note) {
     var p = document.createElement("p");
     p.className = "note";
     p.textContent = note;
     $("notes").appendChild(p);
   });
-  $("reset").addEventListener("click", function () { controls.reset(); });
   var asked = location.hash || location.search.replace(/^\?/, "#");  // before update() rewrites it
-  update(controls.config());
-  controls.fromHash(asked);
-  document.body.setAttribute("data-ready", "1");
+  $("decide-ms").textContent = "reading " + num(n) + " rows ...";
+  window.FurpeColumns.decodeRows(data.rows, $("report-rows").textContent).then(function (decoded) {
+    cols = decoded;
+    stored = { stage: cols.stored_stage, reason: cols.stored_reason };
+    controls = FurpeControls.build($("controls"), data.what_if_keys, data.selection, update);
+    Sections.gallery($("gallery"), data, cols.sample_idx);
+    $("reset").addEventListener("click", function () { controls.reset(); });
+    update(controls.config());
+    controls.fromHash(asked);
+    document.body.setAttribute("data-ready", "1");
+  }).catch(function (error) {
+    console.error(error);
+    showError("the rows could not be read: " + String(error && error.message || error));
+  });
 })();

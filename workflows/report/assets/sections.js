@@ -198,7 +198,19 @@
   var galleryState = { page: 0, filter: "all", decided: null };
   function galleryOutcomes(decided) { galleryState.decided = decided; if (galleryState.redraw) galleryState.redraw(); }
 
-  function gallery(container, data) {
+  /** Row of a sample in the (sorted) sample_idx column, or undefined. */
+  function rowOf(sampleIdx, sample) {
+    var lo = 0, hi = sampleIdx.length - 1;
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1;
+      if (sampleIdx[mid] === sample) return mid;
+      if (sampleIdx[mid] < sample) lo = mid + 1; else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  /** The paginated gallery; sampleIdx: the rows' sample_idx column (ascending). */
+  function gallery(container, data, sampleIdx) {
     var entries = data.gallery;
     var controls = h("div", undefined, "gallery-controls"), grid = h("div", undefined, "grid"), pager = h("span");
     var select = h("select"), prev = h("button", "previous"), next = h("button", "next");
@@ -211,8 +223,6 @@
     [select, prev, pager, next].forEach(function (x) { controls.appendChild(x); });
     container.appendChild(controls); container.appendChild(grid);
     if (!entries.length) { grid.appendChild(h("p", "No samples pictured (report --gallery 0).", "note")); }
-    var sampleRow = {}, idx = root.FurpeWhatIf.decodeColumn(data.rows.columns.sample_idx, data.rows.n);
-    for (var k = 0; k < data.rows.n; k++) sampleRow[idx[k]] = k;
     function shown() {
       var f = galleryState.filter;
       return entries.filter(function (e) {
@@ -233,7 +243,7 @@
         var cap = h("figcaption");
         cap.appendChild(h("strong", e.title));
         e.caption.forEach(function (line) { cap.appendChild(h("div", line)); });
-        var row = sampleRow[e.sample], d = galleryState.decided;
+        var row = rowOf(sampleIdx, e.sample), d = galleryState.decided;
         if (d && row !== undefined && (d.stage[row] !== e.stage || data.reasons[d.reason[row]] !== e.reason)) {
           cap.appendChild(h("div", "what-if: " + (d.stage[row] === 0 ? "kept" : "dropped, " + data.reasons[d.reason[row]]), "whatif"));
         }

@@ -21,7 +21,8 @@
  *     reason suppresses that part.
  *   temporal (selection/temporal.py temporal_status, after the signals): temporal_accel_rad >
  *     Math.fround(max_temporal_accel) -> temporal_spike (a null score or a null limit keeps the row).
- * Columns arrive as little-endian base64 (payload.py), so float32 scores compare bit-exact.
+ * Columns are the typed arrays of columns.js (payload.py's stored dtypes), so float32 scores
+ * compare bit-exact.
  */
 (function (root) {
   "use strict";
@@ -52,46 +53,6 @@
       reason: "crop_misses_keypoints", columns: ["crop_inside_fraction_body", "crop_inside_fraction_face", "crop_inside_fraction_left_hand", "crop_inside_fraction_right_hand"] }
   ];
   var PARTS = ["body", "face", "left_hand", "right_hand"];
-  var READERS = {
-    f4: [4, "getFloat32"], f8: [8, "getFloat64"], i1: [1, "getInt8"], u1: [1, "getUint8"],
-    i2: [2, "getInt16"], i4: [4, "getInt32"]
-  };
-
-  function base64Bytes(text) {
-    if (typeof atob === "function") {
-      var raw = atob(text);
-      var bytes = new Uint8Array(raw.length);
-      for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
-      return bytes;
-    }
-    return new Uint8Array(Buffer.from(text, "base64")); // node
-  }
-
-  /** One column of payload.py -> Float64Array of n values (NaN for null). */
-  function decodeColumn(spec, n) {
-    var out = new Float64Array(n);
-    if (Object.prototype.hasOwnProperty.call(spec, "c")) {
-      out.fill(spec.c === null ? NaN : spec.c);
-      return out;
-    }
-    var reader = READERS[spec.t];
-    if (!reader) throw new Error("unknown column type " + spec.t);
-    var bytes = base64Bytes(spec.b);
-    if (bytes.length !== reader[0] * n) throw new Error("column has " + bytes.length + " bytes");
-    var view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    var get = view[reader[1]].bind(view);
-    for (var i = 0; i < n; i++) out[i] = get(i * reader[0], true);
-    return out;
-  }
-
-  /** {name: Float64Array} of every column of the payload's rows block. */
-  function decodeRows(rows) {
-    var out = {};
-    Object.keys(rows.columns).forEach(function (name) {
-      out[name] = decodeColumn(rows.columns[name], rows.n);
-    });
-    return out;
-  }
 
   function reasonCodes(reasons) {
     var code = {};
@@ -245,8 +206,7 @@
   }
 
   var api = {
-    STAGE: STAGE, PARTS: PARTS, SIGNAL_RULES: SIGNAL_RULES, decodeColumn: decodeColumn,
-    decodeRows: decodeRows,
+    STAGE: STAGE, PARTS: PARTS, SIGNAL_RULES: SIGNAL_RULES,
     decide: decide, overallMse: overallMse
   };
   if (typeof module === "object" && module.exports) module.exports = api;
