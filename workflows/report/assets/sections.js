@@ -13,24 +13,43 @@
     if (cls) node.className = cls;
     return node;
   }
-  function finite(values) { return values.filter(function (v) { return isFinite(v); }); }
+  /** Axis range of the finite values (> 0 on a log scale) and the extra marks: min / max in
+   * one pass (values: an array or typed array of up to a few million numbers). */
   function range(values, scale, extra) {
-    var v = finite(values.concat(extra || [])).filter(function (x) { return scale !== "log" || x > 0; });
-    if (!v.length) return scale === "log" ? [1e-3, 1] : [0, 1];
-    v.sort(function (a, b) { return a - b; });
-    var lo = v[0], hi = v[v.length - 1];
+    var lo = Infinity, hi = -Infinity;
+    function see(x) {
+      if (!isFinite(x) || (scale === "log" && !(x > 0))) return;
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+    for (var i = 0; i < values.length; i++) see(values[i]);
+    (extra || []).forEach(function (x) { see(x === null ? NaN : x); });
+    if (lo === Infinity) return scale === "log" ? [1e-3, 1] : [0, 1];
     if (scale === "log") return [Math.pow(10, Math.floor(Math.log10(lo))), Math.pow(10, Math.ceil(Math.log10(hi) + 1e-9))];
     if (hi === lo) hi = lo + 1;
     return [Math.min(0, lo), hi + (hi - lo) * 0.05];
   }
-  function pick(cols, name, rows) { return rows.map(function (i) { return cols[name][i]; }); }
+  /** Float64Array of columns[c][i] for every column c and row i < n where keep(i). */
+  function gather(columns, n, keep) {
+    var out = new Float64Array(columns.length * n), k = 0;
+    columns.forEach(function (column) {
+      for (var i = 0; i < n; i++) if (keep(i)) out[k++] = column[i];
+    });
+    return out.subarray(0, k);
+  }
+  function anyFinite(series) {
+    return series.some(function (values) {
+      for (var i = 0; i < values.length; i++) if (isFinite(values[i])) return true;
+      return false;
+    });
+  }
 
   /** One histogram card: title, rule and chart. */
   function card(container, title, rule, spec) {
     var div = h("div", undefined, "card");
     div.appendChild(h("h3", title));
     div.appendChild(h("p", rule, "rule"));
-    if (!finite([].concat.apply([], spec.series)).length) {
+    if (!anyFinite(spec.series)) {
       div.appendChild(h("p", "no scored rows", "note"));
     } else {
       div.appendChild(C.histogram(spec));
@@ -40,51 +59,48 @@
 
   function scores(container, cols, decided, config, data) {
     container.textContent = "";
-    var n = data.rows.n, reached = [], scored2 = [], scored3 = [];
-    for (var i = 0; i < n; i++) {
-      if (cols.pre_stage[i] === 0) reached.push(i);
-      if (cols.pre_stage[i] === 0 && cols.step2_scored[i]) scored2.push(i);
-      if (isFinite(decided.mse[i])) scored3.push(i);
-    }
-    var kpts = pick(cols, "n_confident_kp", reached);
+    var n = data.rows.n, pre = cols.pre_stage, step2 = cols.step2_scored;
+    function reached(i) { return pre[i] === 0; }
+    function scored2(i) { return pre[i] === 0 && step2[i] !== 0; }
+    var kpts = gather([cols.n_confident_kp], n, reached);
     card(container, "step 1: confident keypoints", "kept when >= min_count", {
       series: [kpts], colours: ["#5b8def"], names: ["rows"], lo: 0, hi: 138, bins: 46, scale: "lin",
       threshold: config.min_count, thresholdLabel: "min_count " + config.min_count,
       keep: function (x) { return x >= config.min_count; }, unit: "of 137 OpenPose keypoints" });
-    var betas = pick(cols, "betas_max_abs", scored2), br = range(betas, "lin", [config.betas_max_abs]);
+    var betas = gather([cols.betas_max_abs], n, scored2), br = range(betas, "lin", [config.betas_max_abs]);
     card(container, "step 2: body shape max |beta|", "sample kept when <= betas_max_abs", {
       series: [betas], colours: ["#5b8def"], names: ["rows"], lo: br[0], hi: br[1], bins: 40,
       scale: "lin", threshold: config.betas_max_abs, thresholdLabel: "betas_max_abs " + config.betas_max_abs,
       keep: function (x) { return x <= config.betas_max_abs; }, unit: "standard deviations" });
-    var rot = pick(cols, "rotation_error", scored2), rr = range(rot, "log", [config.rotation_tolerance]);
+    var rot = gather([cols.rotation_error], n, scored2), rr = range(rot, "log", [config.rotation_tolerance]);
     card(container, "step 2: body rotation error", "sample kept when <= rotation_tolerance", {
       series: [rot], colours: ["#5b8def"], names: ["rows"], lo: rr[0], hi: rr[1], bins: 40, scale: "log",
       threshold: config.rotation_tolerance, thresholdLabel: "tolerance " + config.rotation_tolerance,
       keep: function (x) { return x <= config.rotation_tolerance; }, unit: "max |R R^T - I|, |det R - 1|" });
-    var hands = pick(cols, "hand_max_abs_left_hand", scored2).concat(pick(cols, "hand_max_abs_right_hand", scored2));
+    var hands = gather([cols.hand_max_abs_left_hand, cols.hand_max_abs_right_hand], n, scored2);
     var hr = range(hands, "lin", [config.hand_max_abs]);
     card(container, "step 2: hand max |finger rotation| (both hands)", "hand usable when < hand_max_abs", {
       series: [hands], colours: ["#8a6bd8"], names: ["hands"], lo: hr[0], hi: hr[1], bins: 40, scale: "lin",
       threshold: config.hand_max_abs, thresholdLabel: "hand_max_abs " + config.hand_max_abs,
       keep: function (x) { return x < config.hand_max_abs; }, unit: "rad" });
-    var vis = pick(cols, "n_visible_kp_left_hand", scored2).concat(pick(cols, "n_visible_kp_right_hand", scored2));
+    var vis = gather([cols.n_visible_kp_left_hand, cols.n_visible_kp_right_hand], n, scored2);
     card(container, "step 2: visible hand keypoints (both hands)", "hand usable when > hand_min_keypoints", {
       series: [vis], colours: ["#8a6bd8"], names: ["hands"], lo: 0, hi: 22, bins: 22, scale: "lin",
       threshold: config.hand_min_keypoints + 0.5, thresholdLabel: "> " + config.hand_min_keypoints,
       keep: function (x) { return x > config.hand_min_keypoints; }, unit: "keypoints (wrist + 20)" });
-    var mse = pick(decided, "mse", scored3), mr = range(mse, "log", [config.max_mse]);
+    var mse = gather([decided.mse], n, function (i) { return isFinite(decided.mse[i]); }), mr = range(mse, "log", [config.max_mse]);
     card(container, "step 3: reprojection mean squared distance (" + config.mse_frame + ")",
       "kept when <= max_mse (over the parts valid after step 2, recomputed)", {
         series: [mse], colours: ["#e08a2c"], names: ["rows"], lo: mr[0], hi: mr[1], bins: 40, scale: "log",
         threshold: config.max_mse, thresholdLabel: "max_mse " + config.max_mse,
         keep: function (x) { return x <= config.max_mse; },
         unit: config.mse_frame === "px" ? "pixels^2" : "(crop units)^2, crop = [-1, 1]" });
-    var tracked = [];  // the temporal rule (video tracks): rows past step 3 with a score
-    for (var j = 0; j < n; j++) {
-      if ((decided.stage[j] === 0 || decided.stage[j] === 6) && isFinite(cols.temporal_accel_rad[j])) tracked.push(j);
-    }
-    if (!tracked.length) return;
-    var accel = pick(cols, "temporal_accel_rad", tracked), ar = range(accel, "lin", [config.max_temporal_accel]);
+    var accelColumn = cols.temporal_accel_rad;  // the temporal rule (video tracks)
+    var accel = gather([accelColumn], n, function (j) {  // rows past step 3 with a score
+      return (decided.stage[j] === 0 || decided.stage[j] === 6) && isFinite(accelColumn[j]);
+    });
+    if (!accel.length) return;
+    var ar = range(accel, "lin", [config.max_temporal_accel]);
     card(container, "temporal: body angular acceleration along the track", "kept when <= max_temporal_accel", {
       series: [accel], colours: ["#2e9d8a"], names: ["rows"], lo: ar[0], hi: ar[1], bins: 40, scale: "lin",
       threshold: config.max_temporal_accel, thresholdLabel: "max_temporal_accel " + config.max_temporal_accel,
@@ -93,18 +109,16 @@
 
   var cutoff = null;
   function truth(container, cols, decided, data) {
-    var n = data.rows.n, kept = [], dropped = [];
-    for (var i = 0; i < n; i++) {
-      var e = cols.gt_mpjpe_mm[i];
-      if (!isFinite(e)) continue;
-      (decided.stage[i] === 0 ? kept : dropped).push(e);
-    }
+    var n = data.rows.n, errors = cols.gt_mpjpe_mm;
+    function judged(i) { return isFinite(errors[i]); }
+    var kept = gather([errors], n, function (i) { return judged(i) && decided.stage[i] === 0; });
+    var dropped = gather([errors], n, function (i) { return judged(i) && decided.stage[i] !== 0; });
     container.textContent = "";
     if (!kept.length && !dropped.length) {
       container.appendChild(h("p", "No ground truth in this run: the dataset has no 3D joints, so there is no label error to show.", "note"));
       return;
     }
-    var all = kept.concat(dropped).sort(function (a, b) { return a - b; });
+    var all = gather([errors], n, judged).sort();  // typed arrays sort numerically
     if (cutoff === null) cutoff = data.calibration ? data.calibration.max_error_mm : Math.round(all[Math.floor(all.length / 2)]);
     var row = h("div", undefined, "control");
     row.innerHTML = "<label><code>GT error cut-off (mm)</code><span class='help'>a label is good when its " +
@@ -115,9 +129,13 @@
     input.addEventListener("change", function () {
       if (isFinite(Number(input.value)) && Number(input.value) >= 0) { cutoff = Number(input.value); truth(container, cols, decided, data); }
     });
-    var good = function (e) { return e <= cutoff; };
-    var keptGood = kept.filter(good).length, droppedGood = dropped.filter(good).length;
-    var med = function (v) { if (!v.length) return "-"; var s = v.slice().sort(function (a, b) { return a - b; }); return C.fmt(s[Math.floor(s.length / 2)]) + " mm"; };
+    var good = function (values) {
+      var c = 0;
+      for (var k = 0; k < values.length; k++) if (values[k] <= cutoff) c += 1;
+      return c;
+    };
+    var keptGood = good(kept), droppedGood = good(dropped);
+    var med = function (v) { if (!v.length) return "-"; var s = v.slice().sort(); return C.fmt(s[Math.floor(s.length / 2)]) + " mm"; };
     var recallBase = keptGood + droppedGood;
     var lines = [
       "labels with a GT error: " + kept.length + " kept (median " + med(kept) + "), " + dropped.length +
