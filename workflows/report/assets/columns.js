@@ -53,9 +53,17 @@
     if (!has(spec, "m")) return values;
     if (spec.m + ((n + 7) >> 3) > buffer.byteLength) throw new Error("column bitmap outside the rows block");
     var bits = new Uint8Array(buffer, spec.m, (n + 7) >> 3), j = 0;
-    out = new Type(n);
-    for (i = 0; i < n; i++) out[i] = (bits[i >> 3] >> (i & 7)) & 1 ? values[j++] : NaN;
-    if (j !== count) throw new Error("column bitmap marks " + j + " values, the spec " + count);
+    out = new Type(n).fill(NaN);
+    for (var b = 0; b < bits.length; b++) {  // a byte at a time: runs of 8 copied straight
+      var byte = bits[b];
+      i = b << 3;
+      if (byte === 255 && i + 8 <= n) {
+        for (var q = 0; q < 8; q++) out[i + q] = values[j++];
+        continue;
+      }
+      for (; byte; byte >>= 1, i++) if (byte & 1) out[i] = values[j++];
+    }
+    if (j !== count || i > n) throw new Error("column bitmap marks " + j + " values, the spec " + count);
     return out;
   }
 
