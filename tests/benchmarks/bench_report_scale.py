@@ -1,7 +1,9 @@
 """The report page at 10^5 and 10^6 rows: build time, page size, first paint and "ready".
 
 Run: ``pytest tests/benchmarks/bench_report_scale.py -m benchmark -s`` (``FURPE_BENCH_ROWS``:
-comma-separated row counts, default ``100000,1000000``).
+comma-separated row counts, default ``100000,1000000``; ``FURPE_BENCH_BASELINE``: a git
+commit whose report code, ``workflows/report/``, is measured on the same audit in the same
+run, e.g. ``095d76e``, the last one with every column as its own base64 JSON string).
 
 The audit is :func:`tests.support.report_support.random_audit` (every audit column in its
 schema dtype, every kind of row: input and detection failures, few keypoints, step 2 / 3
@@ -18,9 +20,13 @@ resident memory (all its processes) and the page's own line for the in-browser r
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -29,7 +35,31 @@ from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.run_info import RunInfo
 from furpe_label.workflows.report.page import page_data, render_page
 from tests.support.page_timing import probed_copy, time_page
+from tests.support.paths import REPO_ROOT
 from tests.support.report_support import CHROMIUM, random_audit
+
+
+def _baseline_page_module(commit: str, folder: Path) -> ModuleType:
+    """``workflows/report/page.py`` of ``commit`` (with its payload and assets), importable
+    beside the current package: its own report modules are the commit's, the rest today's."""
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "archive", commit, "workflows/report"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    source = folder / "workflows" / "report"
+    name = f"baseline_report_{commit}"
+    for module in ("payload", "page"):
+        text = (source / f"{module}.py").read_text()
+        text = text.replace("furpe_label.workflows.report.payload", f"{name}_payload")
+        path = source / f"{name}_{module}.py"
+        path.write_text(text)
+        spec = importlib.util.spec_from_file_location(f"{name}_{module}", path)
+        loaded = importlib.util.module_from_spec(spec)
+        sys.modules[f"{name}_{module}"] = loaded
+        spec.loader.exec_module(loaded)
+    return sys.modules[f"{name}_page"]
 
 
 def _run_folder(out: Path) -> Path:
@@ -45,13 +75,17 @@ def _run_folder(out: Path) -> Path:
     return out
 
 
-def _build(out: Path, table) -> tuple[Path, float]:
-    """The page of ``table`` written to ``out/report/index.html`` and its build seconds."""
+def _build(out: Path, table, code: ModuleType | None, name: str) -> tuple[Path, float]:
+    """The page of ``table`` written to ``out/report/<name>.html`` by ``code`` (a page module;
+    None: today's) and its build seconds."""
+    build_data, render = (
+        (page_data, render_page) if code is None else (code.page_data, code.render_page)
+    )
     start = time.perf_counter()
-    data = page_data(out, table, SelectionConfig(), [], [], None)
-    page = out / "report" / "index.html"
+    data = build_data(out, table, SelectionConfig(), [], [], None)
+    page = out / "report" / f"{name}.html"
     page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text(render_page(data), encoding="utf-8")
+    page.write_text(render(data), encoding="utf-8")
     return page, time.perf_counter() - start
 
 
@@ -59,24 +93,31 @@ def _build(out: Path, table) -> tuple[Path, float]:
 @pytest.mark.skipif(not CHROMIUM.is_file(), reason="/usr/bin/chromium is not installed")
 def test_report_page_at_scale(tmp_path):
     counts = [int(c) for c in os.environ.get("FURPE_BENCH_ROWS", "100000,1000000").split(",")]
+    codes: dict[str, ModuleType | None] = {"current": None}
+    if os.environ.get("FURPE_BENCH_BASELINE"):
+        commit = os.environ["FURPE_BENCH_BASELINE"]
+        (tmp_path / "baseline").mkdir()
+        codes = {commit: _baseline_page_module(commit, tmp_path / "baseline"), **codes}
     lines = []
     for n in counts:
         start = time.perf_counter()
         table = random_audit(n, seed=11)
         made = time.perf_counter() - start
         out = _run_folder(tmp_path / f"run{n}")
-        page, build_s = _build(out, table)
-        del table
-        size = page.stat().st_size
-        timing = time_page(probed_copy(page, tmp_path / f"probed{n}.html"), tmp_path / f"w{n}")
-        line = (
-            f"{n:>9,} rows | page {size / 1e6:7.1f} MB ({size / n:6.1f} B/row) | "
-            f"build {build_s:6.1f} s | first paint {timing.first_paint_ms / 1e3:6.2f} s | "
-            f"ready {timing.ready_ms / 1e3:6.2f} s | Chromium peak RSS "
-            f"{timing.peak_rss_bytes / 2**20:6.0f} MiB | {timing.decide_text} "
-            f"(audit made in {made:.0f} s)"
-        )
-        print(line, flush=True)
-        lines.append(line)
-        assert timing.ready_ms >= timing.first_paint_ms or timing.ready_ms > 0
+        for name, code in codes.items():
+            page, build_s = _build(out, table, code, name)
+            size = page.stat().st_size
+            probed = probed_copy(page, tmp_path / f"probed-{name}-{n}.html")
+            timing = time_page(probed, tmp_path / f"w-{name}-{n}")
+            line = (
+                f"{name:>8} {n:>9,} rows | page {size / 1e6:7.1f} MB ({size / n:6.1f} B/row) | "
+                f"build {build_s:6.1f} s | first paint {timing.first_paint_ms / 1e3:6.2f} s | "
+                f"ready {timing.ready_ms / 1e3:6.2f} s | Chromium peak RSS "
+                f"{timing.peak_rss_bytes / 2**20:6.0f} MiB | {timing.decide_text} "
+                f"(audit made in {made:.0f} s)"
+            )
+            print(line, flush=True)
+            lines.append(line)
+            page.unlink()
+            probed.unlink()
     print("\n".join(["", "report page at scale:", *lines]))
