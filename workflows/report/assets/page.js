@@ -72,13 +72,19 @@
       return PART_NAMES[p] + " suppressed in " + num(c) + " kept";
     });
     $("suppressed").textContent = suppressed.join(" · ");
-    var keys = {}, order = [];
+    var groups = new Map(), subjects = data.rows.subjects.length;  // by dataset / subject index
     for (var i = 0; i < n; i++) {
-      var key = data.rows.datasets[cols.dataset[i]] + "\u0000" + data.rows.subjects[cols.subject[i]];
-      if (!keys[key]) { keys[key] = { now: [0, 0, 0, 0, 0, 0, 0, 0], was: [0, 0, 0, 0, 0, 0, 0, 0] }; order.push(key); }
-      keys[key].now[decided.stage[i]] += 1;
-      keys[key].was[stored.stage[i]] += 1;
+      var code = cols.dataset[i] * subjects + cols.subject[i], group = groups.get(code);
+      if (!group) {
+        group = { now: [0, 0, 0, 0, 0, 0, 0, 0], was: [0, 0, 0, 0, 0, 0, 0, 0] };
+        groups.set(code, group);
+        group.key = data.rows.datasets[cols.dataset[i]] + "\u0000" + data.rows.subjects[cols.subject[i]];
+      }
+      group.now[decided.stage[i]] += 1;
+      group.was[stored.stage[i]] += 1;
     }
+    var keys = {}, order = [];
+    groups.forEach(function (group) { keys[group.key] = group; order.push(group.key); });
     order.sort();
     table($("funnel-table"), ["dataset", "subject", "inputs", "dropped: input", "keypoints",
       "experts", "fusion", "reprojection", "signals", "temporal", "kept", "kept %"], order.slice(0, 500).map(function (key) {
@@ -91,15 +97,15 @@
   }
 
   function drawReasons(decided) {
-    var counts = {};
+    var counts = new Map();  // by stage * 65536 + reason, in first-seen order
     function add(stage, reason, which) {
       if (stage === 0) return;
-      var key = stage + "/" + reason;
-      counts[key] = counts[key] || { stage: stage, reason: reason, now: 0, was: 0 };
-      counts[key][which] += 1;
+      var key = stage * 65536 + reason, count = counts.get(key);
+      if (!count) { count = { stage: stage, reason: reason, now: 0, was: 0 }; counts.set(key, count); }
+      count[which] += 1;
     }
     for (var i = 0; i < n; i++) { add(decided.stage[i], decided.reason[i], "now"); add(stored.stage[i], stored.reason[i], "was"); }
-    var rows = Object.keys(counts).map(function (k) { return counts[k]; }).sort(function (a, b) {
+    var rows = Array.from(counts.values()).sort(function (a, b) {
       return a.stage - b.stage || b.now - a.now;
     });
     table($("reasons-table"), ["stage", "reason", "meaning", "stored", "what-if"], rows.map(function (r) {
