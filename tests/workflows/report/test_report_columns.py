@@ -1,19 +1,23 @@
 """The report's packed row columns: every kind of column reads back in JavaScript (columns.js,
 run with node) as a typed array of its stored dtype holding exactly the stored values; a
-damaged block is refused by name; the page stays compact at scale."""
+damaged block is refused by name; the page stays compact at scale; float32 typed columns
+decide as Python one float64 step either side of a score."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 
 import numpy as np
 import pytest
 
-from furpe_label.selection import SelectionConfig
+from furpe_label.selection import STAGE_LABELS, SelectionConfig
+from furpe_label.selection.signal_rules import SIGNAL_RULES
+from furpe_label.workflows.audit import recompute, stored_metrics
 from furpe_label.workflows.report.column_pack import ColumnPack, unpack_column
-from furpe_label.workflows.report.payload import row_columns
-from tests.support.report_support import COLUMNS_JS, NODE, random_audit
+from furpe_label.workflows.report.payload import REASONS, row_columns
+from tests.support.report_support import COLUMNS_JS, NODE, node_decisions, random_audit
 
 N = 1003  # not a multiple of 8: the bitmap's last byte is partial
 
@@ -123,3 +127,34 @@ def test_the_rows_block_is_compact():
     assert size / n < 120
     assert rows["columns"]["sample_idx"] == {"t": "i2", "r": 0}
     assert "gt_pa_mpjpe_mm" not in rows["columns"]  # a column no part of the page reads
+
+
+@pytest.mark.skipif(NODE is None, reason="node (Node.js) is not installed")
+def test_float32_columns_decide_as_python_next_to_a_score(tmp_path):
+    """A signal threshold one float64 step either side of a stored float32 score (Python
+    compares the float32 score in float64: the step decides) and a step 2 limit one float64
+    step above one (numpy compares in float32: a tie again) decide as ``recompute`` does."""
+    table = random_audit(1500, seed=8)
+    base = SelectionConfig()
+    metrics = stored_metrics(table, base).columns
+    configs = []
+    for rule in SIGNAL_RULES:
+        values = np.concatenate([metrics[c] for c in set(rule.columns().values())])
+        score = float(np.sort(values[np.isfinite(values)])[len(values) // 3])
+        for direction in (-np.inf, np.inf):
+            edge = float(np.nextafter(score, direction))
+            configs.append(SelectionConfig.furpe(**{rule.field: edge}))
+    betas = metrics["betas_max_abs"][np.isfinite(metrics["betas_max_abs"])]
+    edge = float(np.nextafter(np.float64(np.median(betas)), np.inf))
+    configs.append(dataclasses.replace(base, betas_max_abs=edge))
+    rows = row_columns(table, base)
+    decided = node_decisions(rows, list(REASONS), [c.to_dict() for c in configs], tmp_path)
+    kept = set()
+    for config, browser in zip(configs, decided, strict=True):
+        expected = recompute(table, base, config)
+        assert [STAGE_LABELS[s] for s in browser["stage"]] == (
+            expected["drop_stage"].astype(str).tolist()
+        ), config
+        assert [REASONS[r] for r in browser["reason"]] == expected["drop_reason"].tolist()
+        kept.add(int((expected["drop_stage"] == "kept").sum()))
+    assert len(kept) > 3
