@@ -70,13 +70,13 @@ const api = require(process.argv[2]);
 const columns = require(process.argv[3]);
 const input = JSON.parse(require("fs").readFileSync(process.argv[4], "utf8"));
 columns.decodeRows(input.rows).then(function (cols) {
-const out = input.configs.map(function (config) {
-  const d = api.decide(cols, input.reasons, config);
-  return {stage: Array.from(d.stage), reason: Array.from(d.reason),
-          part_valid: Array.from(d.partValid), status: Array.from(d.status),
-          mse: Array.from(d.mse, function (v) { return isNaN(v) ? null : v; })};
-});
-process.stdout.write(JSON.stringify(out));
+  const out = input.configs.map(function (config) {
+    const d = api.decide(cols, input.reasons, config);
+    return {stage: Array.from(d.stage), reason: Array.from(d.reason),
+            part_valid: Array.from(d.partValid), status: Array.from(d.status),
+            mse: Array.from(d.mse, function (v) { return isNaN(v) ? null : v; })};
+  });
+  process.stdout.write(JSON.stringify(out));
 });
 """
 
