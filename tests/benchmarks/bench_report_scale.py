@@ -15,7 +15,8 @@ report OUT --gallery 0`` builds it (:func:`~furpe_label.workflows.report.page.pa
 parquet parts is not timed). Each page loads in headless Chromium
 (:mod:`tests.support.page_timing`): first paint and "ready" (the what-if decided and every
 section drawn, ``data-ready``) in seconds since navigation start, with the browser's peak
-resident memory (all its processes) and the page's own line for the in-browser re-decision.
+resident memory (all its processes) and the page's own line for the in-browser re-decision;
+the kept count the page shows must be ``audit --what-if``'s (``recompute``) for every row.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import pytest
 from furpe_label.selection import SelectionConfig
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.run_info import RunInfo
+from furpe_label.workflows.audit import recompute
 from furpe_label.workflows.report.page import page_data, render_page
 from tests.support.page_timing import probed_copy, time_page
 from tests.support.paths import REPO_ROOT
@@ -104,6 +106,8 @@ def test_report_page_at_scale(tmp_path):
         table = random_audit(n, seed=11)
         made = time.perf_counter() - start
         out = _run_folder(tmp_path / f"run{n}")
+        base = SelectionConfig()
+        python_kept = int((recompute(table, base, base)["drop_stage"] == "kept").sum())
         for name, code in codes.items():
             page, build_s = _build(out, table, code, name)
             size = page.stat().st_size
@@ -113,10 +117,13 @@ def test_report_page_at_scale(tmp_path):
                 f"{name:>8} {n:>9,} rows | page {size / 1e6:7.1f} MB ({size / n:6.1f} B/row) | "
                 f"build {build_s:6.1f} s | first paint {timing.first_paint_ms / 1e3:6.2f} s | "
                 f"ready {timing.ready_ms / 1e3:6.2f} s | Chromium peak RSS "
-                f"{timing.peak_rss_bytes / 2**20:6.0f} MiB | {timing.decide_text} "
+                f"{timing.peak_rss_bytes / 2**20:6.0f} MiB | kept {timing.kept_text} (Python "
+                f"{python_kept:,}) | {timing.decide_text} "
                 f"(audit made in {made:.0f} s)"
             )
             print(line, flush=True)
+            if name == "current":  # the page's what-if decides every row as Python does
+                assert timing.kept_text == f"{python_kept:,}", (timing.kept_text, python_kept)
             lines.append(line)
             page.unlink()
             probed.unlink()

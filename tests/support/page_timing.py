@@ -3,7 +3,8 @@
 A copy of the page gets a small script at the top of its ``<head>`` that logs, through the
 console, the page's ``first-paint`` / ``first-contentful-paint`` times (PerformanceObserver)
 and the time the page's own script marks the body ``data-ready`` (MutationObserver), all in
-milliseconds since navigation start, with the what-if's own timing line (``#decide-ms``).
+milliseconds since navigation start, with the what-if's own timing line (``#decide-ms``) and
+the kept count it shows (``#kept-count``).
 Chromium runs headless with a debugging port (so it stays open) until that line appears;
 the resident memory of its whole process tree is sampled meanwhile.
 """
@@ -28,6 +29,8 @@ _PROBE = """<script>(function () {
     if (t.ready === undefined || t["first-contentful-paint"] === undefined) return;
     var ms = document.getElementById("decide-ms");
     t.decide = ms ? ms.textContent : "";
+    var kept = document.getElementById("kept-count");
+    t.kept = kept ? kept.textContent : "";
     console.log("BENCH " + JSON.stringify(t));
   }
   new PerformanceObserver(function (list) {
@@ -54,6 +57,7 @@ class PageTiming:
     ready_ms: float
     peak_rss_bytes: int
     decide_text: str
+    kept_text: str
 
 
 def probed_copy(page: Path, target: Path) -> Path:
@@ -125,4 +129,5 @@ def time_page(page: Path, work: Path, timeout_s: float = 900.0) -> PageTiming:
         ready_ms=float(timing["ready"]),
         peak_rss_bytes=peak,
         decide_text=str(timing.get("decide", "")),
+        kept_text=str(timing.get("kept", "")),
     )
