@@ -9,12 +9,13 @@ under two versions' rules, and the old manifest cannot be read with the new sche
 "rerun with the stored settings" is no advice there: the stored run has no value for a
 setting it did not know.
 
-:func:`refuse_other_layout` compares the folder with what this version writes and raises
-:class:`OtherVersionRunError` naming each setting, run.json field and manifest column that is
-missing or unknown, the version that made the folder, and what to do: rerun the same command
-with a new ``--out`` (a free name is suggested) or after deleting the folder, or finish the run
-with the version that made it. It looks at nothing else (a changed setting value is the
-ordinary resume check's: :func:`~.run_info.differences`).
+:func:`refuse_other_layout` compares a folder made by another code version with what this
+version writes and raises :class:`OtherVersionRunError` naming each setting, run.json field and
+manifest column that is missing or unknown (and any setting whose value differs), the version
+that made the folder, and what to do: rerun the same command with a new ``--out`` (a free name
+is suggested) or after deleting the folder, or finish the run with the version that made it.
+A folder of the same code version, or one whose layout matches, is left to the ordinary resume
+check (:func:`~.run_info.differences`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from furpe_label.storage.manifest import manifest_schema
-from furpe_label.storage.run_info import RunConfigChangedError, RunInfo
+from furpe_label.storage.run_info import RunConfigChangedError, RunInfo, differences
 
 __all__ = ["OtherVersionRunError", "layout_gaps", "refuse_other_layout"]
 
@@ -94,16 +95,35 @@ def free_sibling(root: Path) -> Path:
     return root.with_name(f"{root.name}-{number}")
 
 
+def _changed_values(stored: Mapping[str, Any], wanted: RunInfo) -> list[str]:
+    """The ordinary differences of values (not of layout), when the stored run.json reads."""
+    try:
+        old = RunInfo.from_json(stored)
+    except (ValueError, TypeError):
+        return []
+    layout = (": added (", ": removed (")  # config keys: named as settings already
+    lines = differences(old, wanted)
+    return [
+        line
+        for line in lines
+        if not (line.startswith("config.") and any(w in line for w in layout))
+    ]
+
+
 def refuse_other_layout(root: Path, run_json: Path, manifest: Path, wanted: RunInfo) -> None:
     """Raise :class:`OtherVersionRunError` when the run folder ``root`` was made by another
-    version (see the module docstring); return quietly otherwise."""
+    version with another layout (see the module docstring); return quietly otherwise."""
+    try:
+        stored = json.loads(run_json.read_text())
+    except (OSError, ValueError, RecursionError):
+        return  # damaged: the ordinary read names it
+    if not isinstance(stored, Mapping) or stored.get("code_version") == wanted.code_version:
+        return
     gaps = layout_gaps(run_json, manifest, wanted)
     if not gaps:
         return
-    try:
-        made_by = str(json.loads(run_json.read_text()).get("code_version") or "unknown")
-    except (OSError, ValueError, AttributeError):
-        made_by = "unknown"
+    made_by = str(stored.get("code_version") or "unknown")
+    gaps += [f"changed: {line}" for line in _changed_values(stored, wanted)]
     raise OtherVersionRunError(
         f"{root} was made by another furpe-label version ({made_by}; this is "
         f"{wanted.code_version}), which this version cannot resume: its files differ from what "

@@ -15,11 +15,12 @@ from furpe_label.storage.run_layout import OtherVersionRunError, free_sibling
 from tests.support.run_folders import run_info, write_run_folder
 
 
-def _newer(shard_size: int = 2):
-    """What a newer version would write for the same run: one more setting."""
-    info = run_info(shard_size)
-    config = {**info.config, "whole_person": {"tolerance": 0.15}}
-    return dataclasses.replace(info, config=config, code_version="furpe-label newer")
+def _newer(shard_size: int = 2, setting: bool = True):
+    """What a newer version would write for the same run: one more setting (``setting``)."""
+    info = dataclasses.replace(run_info(shard_size), code_version="furpe-label newer")
+    if not setting:
+        return info
+    return dataclasses.replace(info, config={**info.config, "whole_person": {"tolerance": 0.15}})
 
 
 def _drop_manifest_columns(run: RunDir, *names: str) -> None:
@@ -50,8 +51,10 @@ def test_a_folder_lacking_a_setting_and_manifest_columns_names_them_and_what_to_
 def test_a_manifest_of_another_layout_alone_is_refused_before_any_shard_reads_it(tmp_path):
     run = write_run_folder(tmp_path / "out")
     _drop_manifest_columns(run, "track_id")
-    with pytest.raises(OtherVersionRunError, match="manifest column track_id is missing"):
-        run.start(run_info(2))
+    with pytest.raises(OtherVersionRunError) as refused:
+        run.start(_newer(shard_size=4, setting=False))
+    assert "\n  manifest column track_id is missing\n" in str(refused.value)
+    assert "\n  changed: config.shard_size: 2 -> 4\n" in str(refused.value)  # named too
 
 
 def test_run_json_fields_and_settings_unknown_to_this_version_are_named(tmp_path):
@@ -62,7 +65,7 @@ def test_run_json_fields_and_settings_unknown_to_this_version_are_named(tmp_path
     document["config_hash"] = config_hash(document["config"])
     run.run_json.write_text(json.dumps(document))
     with pytest.raises(OtherVersionRunError) as refused:
-        run.start(run_info(2))
+        run.start(_newer(setting=False))
     assert "run.json field checkpoint_sha256 is missing" in str(refused.value)
     assert "setting wrist is unknown to this version" in str(refused.value)
 
@@ -70,6 +73,7 @@ def test_run_json_fields_and_settings_unknown_to_this_version_are_named(tmp_path
 def test_same_layout_resumes_and_a_changed_value_keeps_the_ordinary_refusal(tmp_path):
     run = write_run_folder(tmp_path / "out")
     assert run.start(run_info(2)) == run_info(2)
+    assert run.start(_newer(setting=False)) == run_info(2)  # another version, same layout
     with pytest.raises(RunConfigChangedError) as refused:
         run.start(run_info(4))
     assert not isinstance(refused.value, OtherVersionRunError)
