@@ -74,10 +74,9 @@ class VideoAdapter(DatasetAdapter):
                 found = frame_count(video)
             if found.missing:
                 LOG.warning(
-                    "%s: the header claims %d frames, only %d decode; %d rows made",
+                    "%s: the header claims %d frames, only %d decode (rows for those only)",
                     video,
                     found.claimed,
-                    found.frames,
                     found.frames,
                 )
                 self.skipped[HEADER_FRAMES_MISSING] += found.missing
