@@ -45,6 +45,7 @@ from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.manifest import ManifestError
 from furpe_label.storage.run_info import RunConfigChangedError, RunInfo, differences
 from furpe_label.storage.run_journal import NotARunFolderError, RunJournal, refuse_foreign
+from furpe_label.storage.run_layout import refuse_other_layout
 from furpe_label.storage.run_lock import RunLock
 from furpe_label.storage.shard_digest import DigestCache, shard_file_names, shared_file_names
 from furpe_label.storage.shards import ShardPlan
@@ -112,12 +113,15 @@ class RunDir:
 
         Raises :class:`RunConfigChangedError` naming every difference when the stored run
         used another config, other model / checkpoint files, synthetic flag, experts or
-        detector. A different code version is only logged.
+        detector; its :class:`~.run_layout.OtherVersionRunError` when the folder was made by
+        a version with other settings, run.json fields or manifest columns (saying what to do).
+        A different code version alone is only logged.
         """
         if not self.run_json.exists():
             self.root.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(self.run_json, _json_bytes(info.to_json()), self.journal)
             return info
+        refuse_other_layout(self.root, self.run_json, self.manifest, info)
         stored = self.read_info()
         changed = differences(stored, info)
         if changed:

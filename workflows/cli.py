@@ -93,7 +93,7 @@ def _check_dataset(
     name, root, annotations, allow_outside_root: bool, as_json: bool, report: dict
 ) -> bool:
     """Report one dataset; True when it cannot be labelled as it is (unreadable, or no file
-    that is inside the root and present)."""
+    that is inside the root and a readable regular file)."""
     from furpe_label.workflows.dataset_check import check_dataset
 
     try:
@@ -107,7 +107,7 @@ def _check_dataset(
         for key, value in found.items():
             click.echo(f"  {key}: {value}")
         click.echo("")
-    unusable = found.get("files_missing", 0) + found.get("files_outside_root", 0)
+    unusable = sum(found.get("files_with_reason", {}).values()) + found.get("files_outside_root", 0)
     return "error" in found or unusable == found.get("files", -1)
 
 

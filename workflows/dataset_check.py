@@ -1,9 +1,12 @@
 """``furpe-label check --dataset NAME --root DIR``: can this dataset be labelled as it is?
 
 Builds the manifest the run would build (without finding people) and reports the annotation
-files read, the person instances and images found, image files that are missing on disk (the
-run would drop them with ``image_missing``), annotations skipped with their reasons, and whether
-the dataset carries ground truth (3D joints, fits, whole-body keypoints).
+files read, the person instances and images found, image files the run could not open, under
+the reason the run gives them (:func:`furpe_label.experts.input_files.input_file_problem`, the
+run's own check: ``image_missing`` for a missing file or a dangling link,
+``not_a_regular_file`` for a FIFO, socket, device or folder, ``image_unreadable`` for a path that
+cannot be looked at; none of them is opened), annotations skipped with their reasons, and
+whether the dataset carries ground truth (3D joints, fits, whole-body keypoints).
 
 Rows the manifest already gives a reason (``input_reason``: ``outside_root``, ``invalid_box``)
 are reported on their own (``rows_with_reason``, with examples); files outside the root are
@@ -17,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from furpe_label.experts.input_files import input_file_problem
 from furpe_label.experts.vocabulary import Reason
 from furpe_label.storage.manifest_stream import iter_row_groups
 from furpe_label.storage.path_text import text_to_path
@@ -40,8 +44,10 @@ def check_dataset(
     with the number of rows."""
     adapter = create_adapter(name, root=root, annotations=annotations)
     truth = dict.fromkeys(_TRUTH, 0)
-    rows = files = no_box = missing_count = 0
+    rows = files = no_box = 0
     missing: list[str] = []
+    file_reasons: Counter[str] = Counter()
+    file_examples: dict[str, list[str]] = {}
     outside: set[str] = set()
     named: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}
@@ -78,18 +84,25 @@ def check_dataset(
                     continue
                 previous = path
                 files += 1
-                if not Path(text_to_path(path)).is_file():
-                    missing_count += 1
-                    if len(missing) < MISSING_LISTED:
-                        missing.append(path)
+                problem = input_file_problem(Path(text_to_path(path)))
+                if problem is None:
+                    continue
+                file_reasons[problem.reason.value] += 1
+                listed = file_examples.setdefault(problem.reason.value, [])
+                if len(listed) < MISSING_LISTED:
+                    listed.append(problem.detail)
+                if problem.reason is Reason.IMAGE_MISSING and len(missing) < MISSING_LISTED:
+                    missing.append(path)
     info = adapter.info()
     return {
         "dataset": name,
         "annotations": info["annotations"],
         "person_instances": rows,
         "files": files + len(outside),
-        "files_missing": missing_count,
+        "files_missing": file_reasons[Reason.IMAGE_MISSING.value],
         "missing_examples": missing,
+        "files_with_reason": dict(sorted(file_reasons.items())),
+        "file_reason_examples": file_examples,
         "files_outside_root": len(outside),
         "rows_outside_root_allowed": adapter.outside_root if allow_outside_root else 0,
         "rows_with_reason": dict(sorted(named.items())),

@@ -11,7 +11,8 @@ expose memory although built from allowed globals: numpy dtypes with edited stat
 Entry points: :func:`safe_pickle_load` / :func:`safe_pickle_loads` (``.pkl``),
 :func:`safe_load_npy`, :func:`safe_load_npz` (every member), :class:`NpzMembers` (an ``.npz``
 read member by member, each checked against the size limits of :mod:`.limits` before it is
-inflated), :func:`safe_load_any` (by suffix) and
+inflated, by :class:`NpzInflationBudget`, which streamed readers of members use too),
+:func:`safe_load_any` (by suffix) and
 :func:`read_checkpoint` (``torch.save`` files, zip and legacy formats, without ``torch.load``).
 """
 
@@ -29,11 +30,12 @@ from furpe_label.experts.safe_load.files import (
     safe_pickle_load,
     safe_pickle_loads,
 )
-from furpe_label.experts.safe_load.npz_archive import NpzMembers
+from furpe_label.experts.safe_load.npz_archive import NpzInflationBudget, NpzMembers
 from furpe_label.experts.safe_load.torch_files import read_checkpoint
 
 __all__ = [
     "CheckpointFormatError",
+    "NpzInflationBudget",
     "NpzMembers",
     "SafeLoadError",
     "SizeLimitError",

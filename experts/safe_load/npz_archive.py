@@ -14,6 +14,11 @@ further than its directory entry declares fails zip's CRC check instead). Object
 through the restricted unpickler (or are refused with ``allow_objects=False``). Every problem is
 a :class:`~.errors.SafeLoadError` naming ``path:member``; a member beyond a limit is a
 :class:`~.errors.SizeLimitError`.
+
+The size and inflation checks are :class:`NpzInflationBudget`, the one piece of code every
+reader of ``.npz`` members goes through: :class:`NpzMembers` (a member read whole) and the
+streamed row blocks of large dataset files
+(:func:`furpe_label.workflows.datasets.npz_stream.npz_row_blocks`) alike.
 """
 
 from __future__ import annotations
@@ -55,8 +60,7 @@ class NpzMembers(Mapping[str, Any]):
             infos = archive.infolist()
         self._infos = {info.filename.removesuffix(".npy"): info for info in infos}
         self._read: dict[str, Any] = {}
-        self._archive_bytes = max(self.path.stat().st_size, 1)
-        self._inflated = 0  # declared bytes of the members read so far
+        self._budget = NpzInflationBudget(self.path)
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._read:
@@ -72,23 +76,55 @@ class NpzMembers(Mapping[str, Any]):
 
     def _load(self, key: str, info: zipfile.ZipInfo) -> Any:
         source = f"{self.path}:{key}"
-        check_declared_size(source, info)
-        self._inflated += info.file_size
-        ratio = self._inflated // self._archive_bytes
-        if self._inflated > NPZ_INFLATION_CHECKED_FROM and ratio > MAX_NPZ_INFLATION:
-            raise SizeLimitError(
-                source,
-                f"refused: with this member the archive's members inflate {ratio}-fold "
-                f"({self._archive_bytes} -> {self._inflated} bytes), more than the limit of "
-                f"{MAX_NPZ_INFLATION}-fold (MAX_NPZ_INFLATION in {_LIMITS}; many small zip "
-                "bombs); nothing more was inflated",
-            )
+        self._budget.admit(key, info)
         with (
             attributed(source),
             zipfile.ZipFile(self.path) as archive,
             archive.open(info) as handle,
         ):
             return read_npy(handle, info.file_size, self.allow_objects)  # type: ignore[arg-type]
+
+
+class NpzInflationBudget:
+    """The size limits of one ``.npz`` archive's members, checked before any is inflated.
+
+    :meth:`admit` is called once for every member a reader is about to inflate (whole, or
+    streamed in row blocks); it refuses a member whose declared size passes
+    :data:`~.limits.MAX_NPZ_MEMBER_BYTES`, one above :data:`~.limits.NPZ_INFLATION_CHECKED_FROM`
+    bytes that inflates more than :data:`~.limits.MAX_NPZ_INFLATION` times its compressed size
+    (a zip bomb), and a member with which the members admitted so far together inflate more
+    than that many times the archive's size (many small bombs).
+
+    Args:
+        path: the archive (its size on disk is the measure of the archive-wide check).
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.archive_bytes = max(self.path.stat().st_size, 1)
+        self.inflated = 0
+        """Declared uncompressed bytes of the members admitted so far."""
+
+    def admit(self, key: str, info: zipfile.ZipInfo) -> None:
+        """Count member ``key`` (its directory entry ``info``) or refuse it.
+
+        Raises:
+            SizeLimitError: naming ``path:key``, the sizes and the limit passed; nothing of
+                the member was inflated and it is not counted.
+        """
+        source = f"{self.path}:{key}"
+        check_declared_size(source, info)
+        inflated = self.inflated + info.file_size
+        ratio = inflated // self.archive_bytes
+        if inflated > NPZ_INFLATION_CHECKED_FROM and ratio > MAX_NPZ_INFLATION:
+            raise SizeLimitError(
+                source,
+                f"refused: with this member the archive's members inflate {ratio}-fold "
+                f"({self.archive_bytes} -> {inflated} bytes), more than the limit of "
+                f"{MAX_NPZ_INFLATION}-fold (MAX_NPZ_INFLATION in {_LIMITS}; many small zip "
+                "bombs); nothing more was inflated",
+            )
+        self.inflated = inflated
 
 
 def check_declared_size(source: str, info: zipfile.ZipInfo) -> None:

@@ -15,7 +15,12 @@ storages cannot grow). So both containers are read here, as documented by torch'
 * legacy (before 1.6, e.g. SPIN's checkpoint): pickles of the magic number, protocol 1001 and
   system info, then the object (persistent id ``('storage', type, key, location, numel,
   view)``), then the list of storage keys, then per key an int64 element count and the
-  elements. Storages start as zeros and every one must be filled from the file.
+  elements. Storages start as zeros and every one must be filled from the file, so the
+  storages one pickle names may together hold no more bytes than the file (checked as each is
+  named, before its buffer is allocated: a 1 MB pickle naming thousands of distinct 1 MB
+  storages would otherwise take gigabytes of zeros). DECA's ``deca_model.tar`` as written by a
+  PyTorch before 1.6 (``torch.save(model_dict, ...)``, a dict of three state dicts) is such a
+  file: one container, read like SPIN's.
 
 Tensors are views of the stored elements, checked by :mod:`.torch_objects`. Locations are
 ignored: everything loads on the CPU. A ``state_dict()`` is an ``OrderedDict`` whose
@@ -150,14 +155,23 @@ def _read_legacy(handle: BinaryIO, size: int, numpy_arrays: bool) -> Any:
     if not isinstance(system, dict) or system.get("little_endian") is not True:
         raise RefusedError("a legacy checkpoint written on a big-endian machine")
     storages: dict[str, StoredData] = {}
+    named_bytes = 0  # bytes of the storages named so far: all of them are stored in the file
 
     def persistent_load(pid: Any) -> StoredData:
+        nonlocal named_bytes
         key, dtype, numel, view = _storage_id(pid, 6)
         if view is not None:
             raise RefusedError(f"storage '{key}' is a view of another storage (not supported)")
         if key not in storages:
             if numel * dtype.itemsize > size:
                 raise RefusedError(f"storage '{key}' of {numel} elements, more than the file holds")
+            named_bytes += numel * dtype.itemsize
+            if named_bytes > size:
+                raise RefusedError(
+                    f"storage '{key}' makes the {len(storages) + 1} storages named so far hold "
+                    f"{named_bytes} bytes together, more than the file's {size} bytes (each "
+                    "is stored in the file; refused before its buffer was allocated)"
+                )
             buffer = bytearray(numel * dtype.itemsize)  # zeros until the data is read
             storages[key] = StoredData(key, buffer, dtype, filled=False)
         if storages[key].elements.dtype != dtype or storages[key].elements.numel() != numel:

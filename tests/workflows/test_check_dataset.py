@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+from furpe_label.pipeline.decode import decode_image
 from tests.support.pipeline_support import run_cli, spin_layout_h36m
 
 
@@ -27,3 +28,24 @@ def test_check_names_an_unreadable_dataset(tmp_path):
     (tmp_path / "bad" / "h36m_train.npz").write_text("not an npz")
     code, output = run_cli("check", "--dataset", "h36m", "--root", str(tmp_path / "bad"))
     assert code == 1 and "h36m_train.npz" in output
+
+
+def test_check_gives_each_unusable_file_the_reason_the_run_gives_it(tmp_path):
+    root = spin_layout_h36m(tmp_path / "h36m")
+    images = sorted((root / "images").iterdir())
+    assert len(images) == 2
+    fifo, link = images
+    fifo.unlink()
+    os.mkfifo(fifo)
+    link.unlink()
+    link.symlink_to(root / "images" / "gone.jpg")  # inside the root, dangling
+    code, output = run_cli("check", "--dataset", "h36m", "--root", str(root), "--json")
+    found = json.loads(output)["dataset"]
+    assert found["files_with_reason"] == {"image_missing": 1, "not_a_regular_file": 1}
+    assert found["files_missing"] == 1 and found["missing_examples"] == [str(link)]
+    assert "FIFO" in found["file_reason_examples"]["not_a_regular_file"][0]
+    assert "gone.jpg" in found["file_reason_examples"]["image_missing"][0]
+    for path in (fifo, link):  # the reason the run's decoder gives the same file
+        reason = decode_image(path).reason.value
+        assert found["file_reason_examples"][reason][0].startswith(str(path))
+    assert code == 1, output  # no file of the dataset can be read: nothing to label

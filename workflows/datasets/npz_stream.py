@@ -8,6 +8,11 @@ strings); a member with Python objects (HumanData's dicts), in Fortran order, wh
 disagrees with the member's size, or whose first dimension differs from the others' is not
 streamed: :func:`streamable_members` says which members stream, and callers read the rest with
 the safe loader (:func:`furpe_label.workflows.datasets.readers.load_npz`).
+
+A streamed member is held to the safe loader's size limits before any of it is inflated, through
+the same code (:class:`furpe_label.experts.safe_load.NpzInflationBudget`: declared size,
+compression ratio of the member, and of the members read together against the archive's size):
+a zip bomb refuses the file with the member named, rather than writing billions of rows.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from furpe_label.experts.safe_load import NpzInflationBudget, SizeLimitError
 from furpe_label.workflows.datasets.readers import DatasetError
 
 __all__ = ["DEFAULT_BLOCK_ROWS", "MemberInfo", "npz_row_blocks", "streamable_members"]
@@ -102,7 +108,8 @@ def npz_row_blocks(
         member -> (B, *shape[1:]) array of the block (B = ``block_rows`` except at the end).
 
     Raises:
-        DatasetError: a member that cannot be streamed, or members with different row counts.
+        DatasetError: a member that cannot be streamed, members with different row counts, or
+            a member beyond the safe loader's size limits (``path:member``, the limit named).
     """
     infos = streamable_members(path)
     unknown = [name for name in members if name not in infos]
@@ -114,6 +121,12 @@ def npz_row_blocks(
         raise DatasetError(f"{path}: members have different numbers of rows ({listed})")
     total = rows.pop() if rows else 0
     with zipfile.ZipFile(path) as archive:
+        budget = NpzInflationBudget(path)
+        try:
+            for name in members:
+                budget.admit(name, archive.getinfo(f"{name}.npy"))
+        except SizeLimitError as err:
+            raise DatasetError(str(err)) from err
         streams = {name: archive.open(f"{name}.npy") for name in members}
         try:
             for stream in streams.values():

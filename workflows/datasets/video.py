@@ -2,11 +2,15 @@
 
 Rows: ``video_path`` (absolute), ``frame_index`` (0-based frame to decode), ``frame`` (the same
 number), ``sequence`` (the video's path relative to the root without its suffix, or its stem).
-People in each frame are found at run time (``person_idx`` / ``box_xywh`` null). The frame count
-is the container's (``cv2.CAP_PROP_FRAME_COUNT``); when the container does not say, the frames
-are counted by grabbing them. A video that cannot be opened keeps one row (frame 0) so the run
-reports it (``frame_unreadable``); so does a video that leaves the root (a symlink pointing
-out: ``outside_root``, its frames not even counted). ``frame_step`` takes every k-th frame.
+People in each frame are found at run time (``person_idx`` / ``box_xywh`` null). The frames are
+those that decode (:func:`furpe_label.pipeline.video_frames.frame_count`): the container's count
+when its last claimed frame decodes, else the frames decoded from the start; a header that
+claims more frames than decode (a damaged file) gives rows only for those that do, with a
+warning naming the video and both numbers, and the frames claimed but absent are counted in
+``skipped`` (``frames_claimed_by_header_not_decodable``: manifest metadata, ``check``). A video
+that cannot be opened keeps one row (frame 0) so the run reports it (``frame_unreadable``); so
+does a video that leaves the root (a symlink pointing out: ``outside_root``, its frames not even
+counted). ``frame_step`` takes every k-th frame.
 """
 
 from __future__ import annotations
@@ -14,9 +18,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import cv2
-
-from furpe_label.experts.input_files import input_file_problem
+from furpe_label.pipeline.video_frames import FrameCount, frame_count
 from furpe_label.storage.manifest import ColumnValues
 from furpe_label.workflows.datasets.base import DatasetAdapter
 from furpe_label.workflows.datasets.containment import RootResolver
@@ -26,26 +28,8 @@ from furpe_label.workflows.datasets.readers import DatasetError
 LOG = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
-
-
-def frame_count(path: Path) -> int:
-    """Number of frames of a video (0 when it cannot be opened or is no regular file: a FIFO
-    is never handed to the decoder, which would block on it)."""
-    if input_file_problem(path) is not None:
-        return 0
-    capture = cv2.VideoCapture(str(path))
-    try:
-        if not capture.isOpened():
-            return 0
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        if count > 0:
-            return count
-        count = 0
-        while capture.grab():
-            count += 1
-        return count
-    finally:
-        capture.release()
+HEADER_FRAMES_MISSING = "frames_claimed_by_header_not_decodable"
+"""The ``skipped`` key counting frames a damaged header claims that do not decode."""
 
 
 class VideoAdapter(DatasetAdapter):
@@ -85,9 +69,18 @@ class VideoAdapter(DatasetAdapter):
         resolver = RootResolver(root)
         for video in self.videos():
             if not self.allow_outside_root and not resolver.inside(resolver.resolve(str(video))):
-                count = 0  # a symlink out of the root: one row, marked outside_root, not opened
+                found = FrameCount(0, 0)  # a symlink out of the root: one row, not opened
             else:
-                count = frame_count(video)
+                found = frame_count(video)
+            if found.missing:
+                LOG.warning(
+                    "%s: the header claims %d frames, only %d decode (rows for those only)",
+                    video,
+                    found.claimed,
+                    found.frames,
+                )
+                self.skipped[HEADER_FRAMES_MISSING] += found.missing
+            count = found.frames
             if count == 0:
                 LOG.warning("%s: cannot be opened or has no frames; one row kept", video)
             frames = range(0, max(count, 1), self.frame_step)

@@ -1,17 +1,23 @@
 """Fuzz kind ``checkpoints``: damaged and crafted ``torch.save`` files fed to
 :func:`furpe_label.experts.safe_load.read_checkpoint` (zip and legacy formats).
 
-The seed is a SPIN-like checkpoint (state dict with shared and strided storages, optimizer
-state, ``_metadata``), written in both formats. A case is one of
+The seeds are a SPIN-like checkpoint (state dict with shared and strided storages, optimizer
+state, ``_metadata``), written in both formats, and a DECA-like ``deca_model.tar`` (three state
+dicts nested in one dict, as ``DECA.model_dict()``) written as a PyTorch before 1.6 wrote it
+(``torch.save(..., _use_new_zipfile_serialization=False)``, the legacy container). A case is
+one of
 
-* a byte mutation of either file (flip, insert, drop, truncate);
-* an opcode-aware mutation of the pickles inside (``data.pkl``; the legacy file's consecutive
-  pickles: magic, protocol, system info, object, storage keys);
+* a byte mutation of any of the three files (flip, insert, drop, truncate);
+* an opcode-aware mutation of the pickles inside (``data.pkl``; a legacy file's consecutive
+  pickles: magic, protocol, system info, object, storage keys), SPIN's or DECA's;
 * a zip record change: ``data.pkl`` replaced by a hostile pickle, a storage record dropped,
   truncated, extended or compressed, ``constants.pkl`` or ``code/`` added (TorchScript), byte
   order "big", two ``data.pkl`` records, the record renamed;
 * a legacy file rebuilt: intact, around a hostile object pickle, with a missing, extra or
-  repeated storage key, a wrong element count, or big-endian system info.
+  repeated storage key, a wrong element count, or big-endian system info; or naming many
+  distinct storages that together claim more than the file holds (DECA's dict layout).
+
+DECA cases are named ``deca_model.tar``, the others ``model_checkpoint.pt``.
 
 Accepted results must be plain data, read in full.
 """
@@ -30,8 +36,9 @@ from pathlib import Path
 import torch
 
 from furpe_label.experts.safe_load import SafeLoadError, read_checkpoint
-from tests.support.doubles.fuzz_seeds import _spin_like_checkpoint
+from tests.support.doubles.fuzz_seeds import _spin_like_checkpoint, deca_like_checkpoint
 from tests.support.doubles.hostile_pickles import hostile_pickle
+from tests.support.doubles.legacy_storage_bombs import legacy_storage_bomb
 from tests.support.doubles.pickle_fuzz import check_plain, mutate
 from tests.support.fuzz_harness import FuzzCase
 
@@ -46,6 +53,14 @@ def _seeds() -> tuple[bytes, bytes]:
     torch.save(checkpoint, zip_buffer)
     torch.save(checkpoint, legacy_buffer, _use_new_zipfile_serialization=False)
     return zip_buffer.getvalue(), legacy_buffer.getvalue()
+
+
+@cache
+def _deca_legacy() -> bytes:
+    """The DECA-like ``deca_model.tar`` in the legacy container."""
+    buffer = io.BytesIO()
+    torch.save(deca_like_checkpoint(), buffer, _use_new_zipfile_serialization=False)
+    return buffer.getvalue()
 
 
 def _zip(members: dict[str, bytes], compress: set[str] | None = None) -> bytes:
@@ -117,8 +132,14 @@ def read_zip_bytes(data: bytes) -> dict[str, bytes]:
 def _legacy(rng: random.Random) -> tuple[str, bytes]:
     system = {"protocol_version": 1001, "little_endian": True, "type_sizes": {"int": 4}}
     how = rng.choice(
-        ("intact", "hostile", "missing key", "extra key", "repeated key", "count", "endian")
+        (
+            *("intact", "hostile", "missing key", "extra key", "repeated key", "count"),
+            *("endian", "storage bomb"),
+        )
     )
+    if how == "storage bomb":
+        storages, numel = rng.randint(1, 64), rng.choice((1, 6, 1000, 2**16))
+        return f"legacy {storages} storages of {numel}", legacy_storage_bomb(storages, numel)
     stream = io.BytesIO()
     if how == "endian":
         system["little_endian"] = False
@@ -149,17 +170,25 @@ def cases(seed: int, count: int) -> Iterator[FuzzCase]:
     for index in range(count):
         roll = rng.random()
         zip_file, legacy_file = _seeds()
-        if roll < 0.25:
+        file_name = "model_checkpoint.pt"
+        if roll < 0.2:
             name, data = _bytes(rng.choice((zip_file, legacy_file)), rng)
-        elif roll < 0.4:
+        elif roll < 0.3:
             name, data = "legacy opcode mutation", mutate(legacy_file, 0, rng)
+        elif roll < 0.4:
+            name, data = _bytes(_deca_legacy(), rng)
+            name, file_name = f"deca legacy {name}", "deca_model.tar"
+        elif roll < 0.5:
+            name, data = "deca legacy opcode mutation", mutate(_deca_legacy(), 0, rng)
+            file_name = "deca_model.tar"
         elif roll < 0.75:
             name, data = _zip_record(rng)
         else:
             name, data = _legacy(rng)
+            file_name = "deca_model.tar" if "storages of" in name else file_name
 
-        def build(folder: Path, data: bytes = data) -> Path:
-            path = folder / "model_checkpoint.pt"
+        def build(folder: Path, data: bytes = data, file_name: str = file_name) -> Path:
+            path = folder / file_name
             path.write_bytes(data)
             return path
 

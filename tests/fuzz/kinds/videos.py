@@ -1,12 +1,13 @@
 """Fuzz kind ``videos``: damaged video files through the frame counting of the ``video``
-adapter (:func:`furpe_label.workflows.datasets.video.frame_count`) and the frame decoding a run
+adapter (:func:`furpe_label.pipeline.video_frames.frame_count`) and the frame decoding a run
 uses (:func:`furpe_label.pipeline.decode.decode_video_frames`).
 
 Seeds: two tiny real clips cut from OpenCV's ``vtest.avi`` (``tests/data/opencv_samples/
 vtest_tiny.avi``, Motion-JPEG, and ``vtest_tiny.mp4``, MPEG-4 Part 2; six 96x72 frames each).
 Each case flips, drops, duplicates, inserts or zeroes bytes, truncates the file, or gives it
-the other container's suffix. Every wanted frame (those the container counts, plus two beyond)
-must come back exactly once, decoded as (H, W, 3) uint8 or with a named reason naming the file.
+the other container's suffix. Every wanted frame (those the count gives, plus two beyond)
+must come back exactly once, decoded as (H, W, 3) uint8 or with a named reason naming the file,
+and the count may never exceed the header's claim.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 
 from furpe_label.experts.vocabulary import Reason
 from furpe_label.pipeline.decode import decode_video_frames
-from furpe_label.workflows.datasets.video import frame_count
+from furpe_label.pipeline.video_frames import frame_count
 from tests.support.fuzz_harness import FuzzCase
 from tests.support.real_data import SHIPPED
 
@@ -70,7 +71,10 @@ def cases(seed: int, count: int) -> Iterator[FuzzCase]:
 
 
 def exercise(case: FuzzCase, target: Path) -> str:
-    count = frame_count(target)
+    found = frame_count(target)
+    count = found.frames
+    if found.claimed and count > found.claimed:
+        raise AssertionError(f"{count} frames counted, more than the {found.claimed} claimed")
     wanted = list(range(max(count, 1) + 2))
     frames = list(decode_video_frames(target, wanted))
     if [frame for frame, _ in frames] != wanted:

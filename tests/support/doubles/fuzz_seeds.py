@@ -73,6 +73,42 @@ def _spin_like_checkpoint() -> dict[str, Any]:
     return {"model": model, "optimizer": optimizer, "epoch": 3, "dataset_perm": [2, 0, 1]}
 
 
+def _state_dict(entries: dict[str, torch.Tensor], versions: dict[str, int]) -> OrderedDict:
+    """A ``state_dict()`` with its module version table (``_metadata``, pickled with BUILD)."""
+    state = OrderedDict(entries)
+    state._metadata = OrderedDict((name, {"version": v}) for name, v in versions.items())
+    return state
+
+
+def deca_like_checkpoint() -> dict[str, Any]:
+    """DECA's ``deca_model.tar`` layout (``DECA.model_dict()`` plus the trainer's ``opt``,
+    ``global_step``, ``batch_size``): three state dicts nested in one dict, cut to a few
+    small tensors (``E_flame`` with its ResNet's batch-norm buffers, a strided view)."""
+    generator = torch.Generator().manual_seed(1)
+    linear = torch.randn(8, 5, generator=generator)
+    e_flame = _state_dict(
+        {
+            "encoder.conv1.weight": torch.randn(4, 3, 1, 1, generator=generator),
+            "encoder.bn1.running_mean": torch.zeros(4),
+            "encoder.bn1.num_batches_tracked": torch.tensor(12),
+            "layers.0.weight": linear,
+            "layers.2.weight": linear.t(),  # a strided view sharing a storage
+        },
+        {"": 1, "encoder.bn1": 2},
+    )
+    e_detail = _state_dict({"layers.0.bias": torch.randn(5, generator=generator)}, {"": 1})
+    d_detail = _state_dict({"upsample.0.weight": torch.ones(2, 2, dtype=torch.float16)}, {"": 1})
+    opt = {"state": {0: {"step": 5, "exp_avg": torch.zeros(5)}}, "param_groups": [{"lr": 5e-5}]}
+    return {
+        "E_flame": e_flame,
+        "E_detail": e_detail,
+        "D_detail": d_detail,
+        "opt": opt,
+        "global_step": 150000,
+        "batch_size": 2,
+    }
+
+
 def write_fuzz_seeds(models_dir: Path, out_dir: Path) -> Path:
     """Write the SEED_FILES from a synthetic models folder into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -71,3 +71,42 @@ def test_object_members_and_lying_headers_are_not_streamed(tmp_path):
         next(npz_row_blocks(path, ["good", "objects"]))
     with pytest.raises(DatasetError, match=r"odd\.npz"):  # read whole by the safe loader: refused
         list(npz_column_blocks(path, tmp_path, parse_h36m_name))
+
+
+def _constant_spin(path, rows: int, members: tuple[str, ...]) -> None:
+    """A SPIN-layout npz of ``rows`` rows whose values are all alike (deflated ~1000-fold):
+    ``imgname``, ``center``, ``scale`` and ``members`` (each SPIN's shape, float64 zeros)."""
+    shapes = {"S": (24, 4), "openpose": (25, 3), "part": (24, 3)}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        columns = {"imgname": np.array(["images/S1_Walking.54138969_000001.jpg"] * 8192)}
+        columns |= {"center": np.full((8192, 2), 500.0), "scale": np.full(8192, 4.0)}
+        columns |= {name: np.zeros((8192, *shapes[name])) for name in members}
+        for name, block in columns.items():
+            header = {"descr": np.lib.format.dtype_to_descr(block.dtype), "fortran_order": False}
+            header["shape"] = (rows, *block.shape[1:])
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array_header_2_0(member, header)
+                for start in range(0, rows, len(block)):
+                    member.write(block[: min(len(block), rows - start)].tobytes())
+
+
+@pytest.mark.parametrize(
+    ("rows", "members", "refusal"),
+    [
+        (90_000, ("S",), r"h36m_train\.npz:S: refused: the member inflates \d+-fold"),
+        (60_000, ("S", "openpose"), r"h36m_train\.npz:openpose: refused: .*archive's members"),
+    ],
+    ids=["one bomb member", "members inflating together"],
+)
+def test_streamed_members_are_held_to_the_safe_loaders_limits(tmp_path, rows, members, refusal):
+    root = tmp_path / "h36m"
+    root.mkdir()
+    path = root / "h36m_train.npz"
+    _constant_spin(path, rows, members)
+    assert path.stat().st_size < 400_000  # 70 to 90 MB of rows inflated
+    assert "S" in streamable_members(path)  # the headers are honest: it would stream
+    with pytest.raises(DatasetError, match=refusal + ".*MAX_NPZ_INFLATION"):
+        next(npz_row_blocks(path, ["imgname", "center", "scale", *members]))
+    adapter = create_adapter("h36m", root=root)
+    with pytest.raises(DatasetError, match=refusal):  # what check and run say
+        adapter.write_manifest(tmp_path / "manifest.parquet")
