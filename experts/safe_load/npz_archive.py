@@ -95,12 +95,21 @@ class NpzInflationBudget:
     (a zip bomb), and a member with which the members admitted so far together inflate more
     than that many times the archive's size (many small bombs).
 
+    A reader that streams members in row blocks never holds a whole member, so it passes
+    ``whole_members=False``: the member size cap, which bounds the memory of a whole-member
+    read, is then not applied (a 10^7-row ``S`` member is 16 GB in float64), while both
+    inflation checks still are (a member can still not inflate more than the limit, so what
+    is streamed is bounded by the file on disk).
+
     Args:
         path: the archive (its size on disk is the measure of the archive-wide check).
+        whole_members: whether the reader inflates each member whole (the member size cap
+            applies) or in bounded blocks (it does not).
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, whole_members: bool = True) -> None:
         self.path = Path(path)
+        self.whole_members = whole_members
         self.archive_bytes = max(self.path.stat().st_size, 1)
         self.inflated = 0
         """Declared uncompressed bytes of the members admitted so far."""
@@ -113,7 +122,7 @@ class NpzInflationBudget:
                 the member was inflated and it is not counted.
         """
         source = f"{self.path}:{key}"
-        check_declared_size(source, info)
+        check_declared_size(source, info, self.whole_members)
         inflated = self.inflated + info.file_size
         ratio = inflated // self.archive_bytes
         if inflated > NPZ_INFLATION_CHECKED_FROM and ratio > MAX_NPZ_INFLATION:
@@ -127,10 +136,14 @@ class NpzInflationBudget:
         self.inflated = inflated
 
 
-def check_declared_size(source: str, info: zipfile.ZipInfo) -> None:
-    """Refuse a member whose declared size passes the limits (before anything is inflated)."""
+def check_declared_size(source: str, info: zipfile.ZipInfo, whole_member: bool = True) -> None:
+    """Refuse a member whose declared size passes the limits (before anything is inflated).
+
+    ``whole_member=False`` (a member read in bounded blocks) skips the member size cap and
+    keeps the inflation limit.
+    """
     size, packed = info.file_size, max(info.compress_size, 1)
-    if size > MAX_NPZ_MEMBER_BYTES:
+    if whole_member and size > MAX_NPZ_MEMBER_BYTES:
         raise SizeLimitError(
             source,
             f"refused: the member declares {size} bytes uncompressed, more than the limit of "

@@ -9,10 +9,11 @@ disagrees with the member's size, or whose first dimension differs from the othe
 streamed: :func:`streamable_members` says which members stream, and callers read the rest with
 the safe loader (:func:`furpe_label.workflows.datasets.readers.load_npz`).
 
-A streamed member is held to the safe loader's size limits before any of it is inflated, through
-the same code (:class:`furpe_label.experts.safe_load.NpzInflationBudget`: declared size,
-compression ratio of the member, and of the members read together against the archive's size):
-a zip bomb refuses the file with the member named, rather than writing billions of rows.
+A streamed member is held to the safe loader's inflation limits before any of it is inflated,
+through the same code (:class:`furpe_label.experts.safe_load.NpzInflationBudget`: compression
+ratio of the member, and of the members read together against the archive's size): a zip bomb
+refuses the file with the member named, rather than writing billions of rows. The whole-member
+size cap does not apply (a block, not the member, is in memory), so a 10^7-row file streams.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def npz_row_blocks(
         raise DatasetError(f"{path}: members have different numbers of rows ({listed})")
     total = rows.pop() if rows else 0
     with zipfile.ZipFile(path) as archive:
-        budget = NpzInflationBudget(path)
+        budget = NpzInflationBudget(path, whole_members=False)
         try:
             for name in members:
                 budget.admit(name, archive.getinfo(f"{name}.npy"))

@@ -110,3 +110,20 @@ def test_streamed_members_are_held_to_the_safe_loaders_limits(tmp_path, rows, me
     adapter = create_adapter("h36m", root=root)
     with pytest.raises(DatasetError, match=refusal):  # what check and run say
         adapter.write_manifest(tmp_path / "manifest.parquet")
+
+
+def test_members_beyond_the_whole_member_cap_still_stream(tmp_path, monkeypatch):
+    """The member size cap bounds a whole-member read; a streamed member is read one block at a
+    time, so a member past the cap (here lowered to 64 kB) streams in full, while the whole-member
+    loader refuses the same member."""
+    from furpe_label.experts.safe_load import SizeLimitError, npz_archive, safe_load_npz
+
+    root = tmp_path / "h36m"
+    npz = write_spin_h36m(root / "h36m_train.npz", 1000)  # S: 1000 x 24 x 4 float64, 768 kB
+    monkeypatch.setattr(npz_archive, "MAX_NPZ_MEMBER_BYTES", 65_536)
+    with np.load(npz) as data:
+        expected = data["S"]
+    blocks = list(npz_row_blocks(npz, ["S"], block_rows=256))
+    np.testing.assert_array_equal(np.concatenate([block["S"] for block in blocks]), expected)
+    with pytest.raises(SizeLimitError, match="MAX_NPZ_MEMBER_BYTES"):
+        safe_load_npz(npz)["S"]
