@@ -4,10 +4,11 @@ Where a part's network expert (SPIN body, DECA face, FrankMocap hands) gave an o
 part's 2D keypoints exist, the part's keypoint fitter (:mod:`.body`, :mod:`.face`, :mod:`.hand`)
 runs on the same instance **initialised from the network's output** (SPIN's practice: SMPLify
 refines the regressor's estimate; the network's output is also the prior's centre). That makes
-it cheap and meaningful: cheap because an init record fixes the orientation, so the multi-start
-stages (4 body / 8 hand start rotations) are skipped; meaningful because the fit then moves
-only as far as the 2D evidence pulls the network's pose away. A fit from the mean pose instead
-would carry the depth and left/right ambiguities of 2D fitting into every score.
+it meaningful: the fit moves only as far as the 2D evidence pulls the network's pose away,
+while a fit from the mean pose would carry the depth, facing and left/right ambiguities of 2D
+fitting (its multi-start picks among them) into every score. It is also somewhat cheaper: an
+init fixes the orientation, so the multi-start probes are skipped (5-25 % less CPU than a fit
+from scratch, ``tests/benchmarks/bench_agreement.py``, which measures the cost per sample).
 
 The disagreement per part is measured on the part's 3D model keypoints as its fitter evaluates
 them (body: OpenPose-25 points of SMPL in SPIN's camera-aligned frame; hands: the 21 OpenPose
