@@ -20,11 +20,12 @@ hand points; face: the 68 landmarks), network output against fit, in millimetres
 
 A row gets NaN where no fit ran: no network output (or a non-finite one, or a non-positive
 camera scale, from which no fit can start), a row not asked for, or too few keypoints (the
-fitter leaves the start unchanged and says so with a NaN loss).
+fitter leaves the start unchanged and says so with a NaN loss), or where the fit raised (logged).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,8 @@ AGREEMENT_ROOTS: dict[Part, int | None] = {
 centroid)."""
 
 _MM = 1000.0
+
+logger = logging.getLogger(__name__)
 
 
 def agreement_columns(part: Part) -> tuple[str, str]:
@@ -210,15 +213,18 @@ class AgreementFitters:
                 chosen = np.asarray(rows, bool)[:, part.column] & _startable(record)
                 chosen &= np.isfinite(experts.affines[:, part.column]).all((1, 2))
                 index = np.flatnonzero(chosen)
-                if len(index):
-                    landmarks = None if world_landmarks is None else world_landmarks[index]
-                    mpjpe[index], pa[index] = self.score_part(
-                        part,
-                        record.take(index),
-                        keypoints[index],
-                        experts.affines[index, part.column],
-                        landmarks,
-                    )
+                landmarks = None if world_landmarks is None else world_landmarks[index]
+                try:  # a failed fit costs its scores (NaN), never the shard
+                    if len(index):
+                        mpjpe[index], pa[index] = self.score_part(
+                            part,
+                            record.take(index),
+                            keypoints[index],
+                            experts.affines[index, part.column],
+                            landmarks,
+                        )
+                except Exception:
+                    logger.exception("agreement fit of %d %s instances failed", len(index), part)
             out[mpjpe_column] = mpjpe.astype(np.float32)
             out[pa_column] = pa.astype(np.float32)
         return out

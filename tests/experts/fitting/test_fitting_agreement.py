@@ -153,3 +153,22 @@ def test_score_fills_only_the_chosen_cells_of_parts_with_a_network_output(fitter
     outputs.records[Part.BODY] = negative  # no fit can start from a negative camera scale
     rows[:, Part.BODY.column] = True
     assert np.isnan(fitters.score(outputs, keypoints, None, rows)["agreement_body_mm"]).all()
+
+
+class _FailingFitter:
+    """Test double: a fitter whose fit raises."""
+
+    def fit(self, *args, **kwargs):
+        raise RuntimeError("solver blew up")
+
+
+def test_a_failing_fit_costs_its_scores_not_the_shard(body_case, caplog):
+    network, keypoints, affines = body_case
+    n = len(network)
+    outputs = ExpertOutputs.empty(n, [Reason.OK] * n)
+    outputs.records[Part.BODY] = network
+    outputs.affines[:, Part.BODY.column] = affines
+    rows = np.ones((n, 4), bool)
+    columns = AgreementFitters({Part.BODY: _FailingFitter()}).score(outputs, keypoints, None, rows)
+    assert all(np.isnan(values).all() for values in columns.values())
+    assert "solver blew up" in caplog.text
