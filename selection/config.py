@@ -123,8 +123,9 @@ class SelectionConfig:
             hand when the keypoint fit run beside the network expert, initialised from its
             output, moved the part's 3D keypoints more than this (root-aligned MPJPE, mm;
             :mod:`furpe_label.experts.fitting.agreement`). Off by default: their scale depends
-            on the real checkpoints, which the simulator does not model; ``calibrate`` chooses
-            them on a dataset with ground truth.
+            on the real checkpoints, which the simulator does not model, and one wrong body
+            limb barely moves the body's mean (README); set a start in a selection file, from
+            which ``calibrate`` tunes them on a dataset with ground truth.
     """
 
     body_threshold: float = field(default=0.1, metadata=_SCORING)
