@@ -116,6 +116,7 @@ class Reason(StrEnum):
     EXPERTS_DISAGREE = "experts_disagree"
     CROP_TRUNCATED = "crop_truncated"
     CROP_MISSES_KEYPOINTS = "crop_misses_keypoints"
+    FIT_DISAGREEMENT = "fit_disagreement"
     # what-if re-decisions from stored scores
     NOT_SCORED = "not_scored"
 
@@ -179,6 +180,9 @@ _MEANINGS: dict[Reason, str] = {
     Reason.CROP_TRUNCATED: "signals: too much of the part's crop lies outside the image",
     Reason.CROP_MISSES_KEYPOINTS: "signals: the part's crop holds too few of the part's "
     "confident keypoints",
+    Reason.FIT_DISAGREEMENT: "signals: the keypoint fit run beside the part's network expert "
+    "(initialised from its output) moved the part's 3D joints far from the network's (MPJPE "
+    "above the limit); the part is suppressed (the body: the sample is dropped)",
     Reason.TEMPORAL_SPIKE: "temporal: the body pose jumps between this frame and its "
     "neighbours of the same track (angular acceleration above the limit)",
     Reason.NOT_SCORED: "what-if: the original run never scored this step for the row (an "

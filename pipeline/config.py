@@ -81,6 +81,10 @@ class RunConfig:
         whole_person: when a box cuts its person (grow it once, else ``person_cut_by_box``).
         allow_outside_root: ``--allow-outside-root``: label files the annotations name outside
             ``root`` instead of giving them the reason ``outside_root``.
+        agreement_fit: with network experts (``experts`` set), also fit each part to its
+            keypoints from the network's output, for the agreement scores
+            (:mod:`furpe_label.experts.fitting.agreement`); False saves that cost and leaves
+            the ``agreement_*`` columns null. No effect with the fitting experts.
     """
 
     dataset: str
@@ -98,6 +102,7 @@ class RunConfig:
     duplicates: DuplicateConfig = field(default_factory=DuplicateConfig)
     whole_person: WholePersonConfig = field(default_factory=WholePersonConfig)
     allow_outside_root: bool = False
+    agreement_fit: bool = True
 
     def __post_init__(self) -> None:
         if self.shard_size < 1:

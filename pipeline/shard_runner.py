@@ -16,7 +16,8 @@ fusion + transfer     :mod:`furpe_label.experts.fusion.body_transfer`,
                       :mod:`furpe_label.experts.fusion.fuse`
 step 3                :mod:`furpe_label.selection.step3_reprojection`
 temporal score        :mod:`furpe_label.selection.temporal` (along the shard's video tracks)
-signals               :mod:`furpe_label.selection.signal_scores` (the rules beyond FuRPE)
+signals               :mod:`furpe_label.selection.signal_scores` (the rules beyond FuRPE),
+                      :mod:`furpe_label.experts.fitting.agreement` (network vs fit)
 decisions             :mod:`furpe_label.selection.decisions`
 ground-truth errors   :mod:`furpe_label.pipeline.ground_truth`
 write                 :mod:`furpe_label.pipeline.shard_outputs`, ``RunDir.commit_shard``
@@ -224,10 +225,22 @@ def _label(config: RunConfig, models: WorkerModels, inputs: ShardInputs, timer) 
         signals = score_signals(
             experts, candidate, finite, shapes.betas, models.rig, models.fusion, inputs3, projected
         )
+    with timer(Stage.SIGNALS):  # the agreement: a fit beside each network expert's output
+        agreement = (
+            {}
+            if models.agreement is None
+            else models.agreement.score(
+                experts,
+                kp.keypoints,
+                kp.world_landmarks,
+                finite & (status == Reason.OK) & step3_rows[:, None],
+            )
+        )
     with timer(Stage.TEMPORAL):  # the temporal signal along the shard's tracks
         temporal = _score_temporal(inputs.table, candidate, finite[:, Part.BODY.column])
     metrics = SelectionMetrics(
-        {**step1, **step2, **step3, **signals, **temporal}, selection.scoring_parameters()
+        {**step1, **step2, **step3, **signals, **agreement, **temporal},
+        selection.scoring_parameters(),
     )
     decisions = decide(metrics, selection)
     outcome = combine(decisions, np.array(kp.failure, dtype=object))

@@ -20,11 +20,13 @@ import numpy as np
 from furpe_label.experts.bodymodels.loading import cache_root, load_body_model
 from furpe_label.experts.bodymodels.model_cache import listed_files_problem
 from furpe_label.experts.bodymodels.specs import SYNTHETIC_MANIFEST
+from furpe_label.experts.fitting.agreement import AgreementFitters
 from furpe_label.experts.fusion.config import FusionConfig
 from furpe_label.experts.fusion.kinematics import SmplxRig
 from furpe_label.experts.fusion.shape_transfer import ShapeTransfer
 from furpe_label.experts.keypoints.fast_openpose import OpenPoseFromSMPLX
 from furpe_label.experts.part_experts import ExpertOptions, PartExpert, build_experts
+from furpe_label.experts.vocabulary import Part
 from furpe_label.pipeline.config import RunConfig, RunResources
 from furpe_label.pipeline.keypoint_stage import KeypointSource
 from furpe_label.selection import SelectionConfig
@@ -78,6 +80,8 @@ class WorkerModels:
         transfer: SMPL -> SMPL-X shape transfer.
         hand_mean: (2, 45) left / right mean hand, axis-angle radians (step 2's range check).
         fusion: the fusion rules; selection: the thresholds.
+        agreement: the fitters run beside the network experts (the agreement scores), or None
+            (fitting experts, or ``agreement_fit`` off).
     """
 
     keypoints: KeypointSource
@@ -88,6 +92,7 @@ class WorkerModels:
     hand_mean: np.ndarray
     fusion: FusionConfig
     selection: SelectionConfig
+    agreement: AgreementFitters | None = None
 
 
 def _load(config: RunConfig, resources: RunResources) -> WorkerModels:
@@ -115,6 +120,11 @@ def _load(config: RunConfig, resources: RunResources) -> WorkerModels:
         hand_mean=hand_mean,
         fusion=config.fusion,
         selection=config.selection,
+        agreement=(
+            AgreementFitters.build(models, tuple(Part), resources.device, config.fitting_iterations)
+            if config.experts and config.agreement_fit
+            else None
+        ),
     )
 
 

@@ -118,6 +118,14 @@ class SelectionConfig:
             than this fraction of its crop box lies outside the image.
         min_crop_inside_fraction: suppress a part (drop for the body) when fewer than this
             fraction of its confident keypoints lie inside its crop box.
+        max_body_agreement_mm, max_face_agreement_mm, max_hand_agreement_mm: the agreement
+            rules (runs with network experts): drop the sample (body) or suppress the face /
+            hand when the keypoint fit run beside the network expert, initialised from its
+            output, moved the part's 3D keypoints more than this (root-aligned MPJPE, mm;
+            :mod:`furpe_label.experts.fitting.agreement`). Off by default: their scale depends
+            on the real checkpoints, which the simulator does not model, and one wrong body
+            limb barely moves the body's mean (README); set a start in a selection file, from
+            which ``calibrate`` tunes them on a dataset with ground truth.
     """
 
     body_threshold: float = field(default=0.1, metadata=_SCORING)
@@ -143,6 +151,9 @@ class SelectionConfig:
     max_head_disagreement_rad: float | None = field(default=0.96, metadata=_keep_rule("signals"))
     max_crop_outside_fraction: float | None = field(default=None, metadata=_keep_rule("signals"))
     min_crop_inside_fraction: float | None = field(default=0.5, metadata=_keep_rule("signals"))
+    max_body_agreement_mm: float | None = field(default=None, metadata=_keep_rule("signals"))
+    max_face_agreement_mm: float | None = field(default=None, metadata=_keep_rule("signals"))
+    max_hand_agreement_mm: float | None = field(default=None, metadata=_keep_rule("signals"))
 
     def __post_init__(self) -> None:
         for name in ("body_threshold", "hand_threshold", "face_threshold"):

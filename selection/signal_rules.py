@@ -26,9 +26,13 @@ max_betas_norm                 betas_norm                      above      body  
 max_head_disagreement_rad      head_disagreement_rad           above      body        drop
 max_crop_outside_fraction      crop_outside_fraction_{part}    above      each part   suppress
 min_crop_inside_fraction       crop_inside_fraction_{part}     below      each part   suppress
+max_body_agreement_mm          agreement_body_mm               above      body        drop
+max_face_agreement_mm          agreement_face_mm               above      face        suppress
+max_hand_agreement_mm          agreement_{part}_mm             above      hands       suppress
 =============================  ==============================  =========  ==========  ===========
 
-How each score is computed: :mod:`furpe_label.selection.signal_scores`.
+How each score is computed: :mod:`furpe_label.selection.signal_scores`; the agreement scores:
+:mod:`furpe_label.experts.fitting.agreement` (columns: :mod:`.agreement_columns`).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from typing import Any, Literal
 import numpy as np
 
 from furpe_label.experts.vocabulary import Part, Reason
+from furpe_label.selection.agreement_columns import AGREEMENT_COLUMNS
 from furpe_label.selection.fields import REASONS, Field
 
 __all__ = [
@@ -174,6 +179,30 @@ SIGNAL_RULES: tuple[SignalRule, ...] = (
         "suppress",
         Reason.CROP_MISSES_KEYPOINTS,
     ),
+    SignalRule(
+        "max_body_agreement_mm",
+        "agreement_body_mm",
+        "above",
+        (Part.BODY,),
+        "drop",
+        Reason.FIT_DISAGREEMENT,
+    ),
+    SignalRule(
+        "max_face_agreement_mm",
+        "agreement_face_mm",
+        "above",
+        (Part.FACE,),
+        "suppress",
+        Reason.FIT_DISAGREEMENT,
+    ),
+    SignalRule(
+        "max_hand_agreement_mm",
+        "agreement_{part}_mm",
+        "above",
+        _HANDS,
+        "suppress",
+        Reason.FIT_DISAGREEMENT,
+    ),
 )
 """Every rule beyond FuRPE, in the order they are tried (the first that fires names the
 reason)."""
@@ -249,7 +278,7 @@ def _signal_columns() -> list[Field]:
                 f"fraction of the {part.value}'s confident keypoints inside its crop box",
             )
         )
-    return cols
+    return cols + list(AGREEMENT_COLUMNS.values())
 
 
 SIGNAL_COLUMNS: dict[str, Field] = {column.name: column for column in _signal_columns()}

@@ -145,6 +145,13 @@ def _group_verbosity() -> int:
     default=DEFAULT_FITTING_ITERATIONS,
     show_default=True,
 )
+@click.option(
+    "--agreement-fit/--no-agreement-fit",
+    default=True,
+    show_default=True,
+    help="With --experts: also fit each part to its keypoints from the network's output "
+    "(the agreement scores, agreement_*_mm); --no-agreement-fit saves that cost.",
+)
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 (default: CUDA when present).")
 @click.option(
     "--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE, show_default=True
@@ -226,6 +233,7 @@ def run(**options) -> None:
         detector=_detector(options["detector"], options["openpose"]),
         shard_size=options["shard_size"],
         fitting_iterations=options["fitting_iterations"],
+        agreement_fit=options["agreement_fit"],
         fusion=FusionConfig(wrist=options["wrist"]),
         allow_outside_root=options["allow_outside_root"],
         selection=selection,

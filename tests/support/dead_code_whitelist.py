@@ -23,5 +23,8 @@ _.max_betas_norm
 _.max_head_disagreement_rad
 _.max_crop_outside_fraction
 _.min_crop_inside_fraction
+_.max_body_agreement_mm
+_.max_face_agreement_mm
+_.max_hand_agreement_mm
 
 # Left to the helper that reshapes this code in issue 12 (drop the entry when it is gone)

@@ -50,7 +50,13 @@
     { field: "max_crop_outside_fraction", direction: "above", effect: "suppress",
       reason: "crop_truncated", columns: ["crop_outside_fraction_body", "crop_outside_fraction_face", "crop_outside_fraction_left_hand", "crop_outside_fraction_right_hand"] },
     { field: "min_crop_inside_fraction", direction: "below", effect: "suppress",
-      reason: "crop_misses_keypoints", columns: ["crop_inside_fraction_body", "crop_inside_fraction_face", "crop_inside_fraction_left_hand", "crop_inside_fraction_right_hand"] }
+      reason: "crop_misses_keypoints", columns: ["crop_inside_fraction_body", "crop_inside_fraction_face", "crop_inside_fraction_left_hand", "crop_inside_fraction_right_hand"] },
+    { field: "max_body_agreement_mm", direction: "above", effect: "drop",
+      reason: "fit_disagreement", columns: ["agreement_body_mm", null, null, null] },
+    { field: "max_face_agreement_mm", direction: "above", effect: "suppress",
+      reason: "fit_disagreement", columns: [null, "agreement_face_mm", null, null] },
+    { field: "max_hand_agreement_mm", direction: "above", effect: "suppress",
+      reason: "fit_disagreement", columns: [null, null, "agreement_left_hand_mm", "agreement_right_hand_mm"] }
   ];
   var PARTS = ["body", "face", "left_hand", "right_hand"];
 
