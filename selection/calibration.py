@@ -28,16 +28,13 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from furpe_label.selection.calibration_grids import FLOAT_GRID, RuleGrids, round_threshold
 from furpe_label.selection.calibration_path import tightening_path
 from furpe_label.selection.config import WHAT_IF_KEYS, SelectionConfig
 from furpe_label.selection.decisions import combine, what_if
 
 __all__ = ["CalibrationResult", "OperatingPoint", "calibrate", "calibration_evaluator"]
 
-_FLOAT_GRID = np.geomspace(0.05, 20.0, 49)
-"""Factors applied to a float threshold's current value (plus its current value itself)."""
-_PATH_GRID = _FLOAT_GRID[::2]
-"""The tightening path's coarser grid (the polish refines around its best point)."""
 _MAX_ROUNDS = 2
 _REFINEMENTS = 2
 """Finer grids (17 values between the coarse neighbours, then again) around a float's best."""
@@ -122,25 +119,6 @@ def _evaluator(metrics, input_reasons: np.ndarray, error_mm: np.ndarray, max_err
     return evaluate, int(judged.sum())
 
 
-def _candidates(config: SelectionConfig, name: str, grid: np.ndarray = _FLOAT_GRID) -> list[object]:
-    """Values tried for rule ``name``: a grid around its current value."""
-    current = getattr(config, name)
-    if isinstance(current, bool) or not isinstance(current, int | float):
-        return [current]
-    if isinstance(current, int):
-        return sorted(set(range(0, max(3 * current, 4) + 1)) | {current})
-    return sorted({float(current), *(_round(float(current) * factor) for factor in grid)})
-
-
-def _round(value: float) -> float:
-    """4 significant digits: thresholds a user can read, printed (``%g``) exactly as stored."""
-    return float(f"{value:.4g}")
-
-
-def _path_candidates(config: SelectionConfig, name: str) -> list[object]:
-    return _candidates(config, name, _PATH_GRID)
-
-
 def _better(a: OperatingPoint, b: OperatingPoint, min_precision: float) -> bool:
     """Whether ``a`` beats ``b``: feasible first, then more good rows kept, then precision."""
     a_ok, b_ok = a.precision >= min_precision, b.precision >= min_precision
@@ -176,26 +154,28 @@ def _best_value(
     point: OperatingPoint,
     name: str,
     min_precision: float,
-    base: SelectionConfig,
+    grids: tuple[RuleGrids, SelectionConfig],
 ):
-    """The grid around the run's value, then (floats) two finer grids around the best."""
-    best = _best_of(evaluate, point, name, _candidates(base, name), min_precision)
+    """The grid around the run's value (``grids``: the run's grids and its config), then
+    (floats) two finer grids around the best."""
+    rule_grids, base = grids
+    best = _best_of(evaluate, point, name, rule_grids.candidates(base, name), min_precision)
     value = getattr(best.config, name)
     if isinstance(value, float) and not isinstance(value, bool):
-        step = float(_FLOAT_GRID[1] / _FLOAT_GRID[0])
+        step = float(FLOAT_GRID[1] / FLOAT_GRID[0])
         for _ in range(_REFINEMENTS):
-            finer = [_round(value * f) for f in np.geomspace(1 / step, step, 17)]
+            finer = [round_threshold(value * f) for f in np.geomspace(1 / step, step, 17)]
             best = _best_of(evaluate, best, name, finer, min_precision)
             value, step = getattr(best.config, name), step ** (1 / 8)
     return best
 
 
-def _polish(evaluate: Evaluate, point: OperatingPoint, names, min_precision: float, base):
+def _polish(evaluate: Evaluate, point: OperatingPoint, names, min_precision: float, grids):
     """Coordinate ascent: each rule in turn to its best value, until a round changes nothing."""
     for _ in range(_MAX_ROUNDS):
         before = point
         for name in names:
-            point = _best_value(evaluate, point, name, min_precision, base)
+            point = _best_value(evaluate, point, name, min_precision, grids)
         if point == before:
             break
     return point
@@ -237,14 +217,15 @@ def calibrate(
         )
     start = evaluate(base)
     names = [f.name for f in fields(SelectionConfig) if f.name in WHAT_IF_KEYS.values()]
-    path = tightening_path(evaluate, base, names, _path_candidates)
+    grids = RuleGrids(metrics.columns, np.isfinite(errors), base)
+    path = tightening_path(evaluate, base, names, grids.path_candidates)
     on_path = start
     for candidate in path:
         if _better(candidate, on_path, min_precision):
             on_path = candidate
     point = start
     for origin in (on_path, start):  # the path's best and the run's own, each polished
-        polished = _polish(evaluate, origin, names, min_precision, base)
+        polished = _polish(evaluate, origin, names, min_precision, (grids, base))
         if _better(polished, point, min_precision):
             point = polished
     curve = sorted([*path, point], key=lambda p: (p.recall, -p.precision))

@@ -23,16 +23,19 @@ def _bad(point) -> int:
 
 
 def _orders(evaluate, base: SelectionConfig, names, candidates) -> dict[str, list]:
-    """Rule -> its grid ordered loosest first (rules that change nothing in this run left out)."""
+    """Rule -> its grid ordered loosest first (``None``, off, first of all where it is a
+    candidate; rules that change nothing in this run left out)."""
     orders = {}
     for name in names:
-        values = sorted(set(candidates(base, name)) | {getattr(base, name)})
+        tried = set(candidates(base, name)) | {getattr(base, name)}
+        values = sorted(v for v in tried if v is not None)
+        off = [None] if None in tried else []  # a rule turned off: looser than any value
         if len(values) < 2:
             continue
         low = evaluate(dataclasses.replace(base, **{name: values[0]}))
         high = evaluate(dataclasses.replace(base, **{name: values[-1]}))
         if low.kept != high.kept:
-            orders[name] = values if low.kept > high.kept else values[::-1]
+            orders[name] = off + (values if low.kept > high.kept else values[::-1])
     return orders
 
 

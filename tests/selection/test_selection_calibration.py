@@ -84,3 +84,25 @@ def test_no_ground_truth_or_bad_targets_are_refused():
         calibrate(metrics, inputs, error, BASE, -1.0, 0.9)
     with pytest.raises(ValueError, match="min-precision"):
         calibrate(metrics, inputs, error, BASE, 100.0, 1.5)
+
+
+def test_a_rule_that_is_off_is_turned_on_where_its_score_separates_the_gross_errors():
+    """The agreement rule is off by default; where its score flags the gross errors that step 3
+    cannot see, calibrate turns it on at a value from the run's own scores (and a rule that is
+    off and has no scores stays off)."""
+    metrics, inputs, error = _stored()
+    rng = np.random.default_rng(5)
+    gross = error > 300
+    agreement = np.where(gross, rng.uniform(150, 300, N), rng.uniform(10, 90, N))
+    columns = {**metrics.columns, "agreement_body_mm": agreement.astype(np.float32)}
+    metrics = SelectionMetrics(columns, metrics.scoring)
+    assert BASE.max_body_agreement_mm is None and BASE.max_face_agreement_mm is None
+    result = calibrate(metrics, inputs, error, BASE, max_error_mm=100.0, min_precision=0.85)
+    chosen = result.chosen.config.max_body_agreement_mm
+    assert chosen is not None and 90 <= chosen <= 150
+    assert result.changed()["signals.max_body_agreement_mm"] == (None, chosen)
+    assert result.chosen.config.max_face_agreement_mm is None  # no face scores: stays off
+    blind = {**columns, "agreement_body_mm": np.full(N, np.nan, np.float32)}
+    without = calibrate(SelectionMetrics(blind, metrics.scoring), inputs, error, BASE, 100.0, 0.85)
+    assert without.chosen.config.max_body_agreement_mm is None  # no scores: nothing to turn on
+    assert result.chosen.kept_good > without.chosen.kept_good
