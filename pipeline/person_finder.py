@@ -17,7 +17,13 @@ one row per person found. :func:`find_people` tries, in order:
    HOG people (:mod:`furpe_label.experts.detectors.person_boxes`) that fill the frame
    (``DetectorConfig.min_height_beside_pose``) and whose box centre no BlazePose box holds:
    HOG finds a person seen from behind (``basketball1.png``'s right-hand player), which a
-   face-anchored detector cannot; its smaller boxes beside BlazePose were all clutter.
+   face-anchored detector cannot; its smaller boxes beside BlazePose were all clutter. Nor is
+   a HOG box added that holds the centre of a BlazePose person less than half its height:
+   HOG's window fired on that person (or a group) at the wrong scale. On 50 frames of
+   ``vtest.avi`` (200-249) such boxes, 2.5-4x taller than the walker inside, ended as
+   ``duplicate_person`` of the walker or ``no_person_in_box``, and on the hand-labelled vtest
+   frames they were 2 of the 4 false boxes; a HOG person beside a BlazePose one (a couple
+   walking) is about as tall and stays.
    Measured on the hand-labelled people (``tests/benchmarks/bench_person_detectors.py``,
    square IoU >= 0.5): photos recall 8/9 -> 9/9 with that HOG addition; the face-grown boxes
    add no one there, so they are not used beside BlazePose.
@@ -58,6 +64,7 @@ METHOD_NONE = "none"
 
 _OPENPOSE_MIN_CONF = 0.2  # SPIN bbox_from_openpose detection_thresh
 _OPENPOSE_RESCALE = 1.2  # SPIN bbox_from_openpose rescale
+_HOG_OVER_PERSON = 0.5  # a HOG box over a BlazePose person < this x its height is no person
 DEFAULT_BLAZEPOSE = BlazePoseConfig(box_scale=1.25)
 """BlazePose boxes handed to the keypoint backends are MediaPipe's pose-landmark ROI (1.25 x
 the whole-body circle), not the tighter person extent (1.0) that best matches hand-drawn
@@ -117,13 +124,25 @@ def openpose_people(
     return np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(scores, np.float64)
 
 
+def _holds(holders: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(Q, P) bool: box q of holders (Q, 4) xywh contains the centre of box p of boxes (P, 4)."""
+    centres = boxes[None, :, :2] + boxes[None, :, 2:] / 2
+    inside = (centres >= holders[:, None, :2]) & (
+        centres <= holders[:, None, :2] + holders[:, None, 2:]
+    )
+    return inside.all(-1)
+
+
 def _unheld(boxes: np.ndarray, holders: np.ndarray) -> np.ndarray:
     """(P,) bool: boxes (P, 4) xywh whose centre no box of holders (Q, 4) contains."""
-    centres = boxes[:, None, :2] + boxes[:, None, 2:] / 2
-    inside = (centres >= holders[None, :, :2]) & (
-        centres <= holders[None, :, :2] + holders[None, :, 2:]
-    )
-    return ~inside.all(-1).any(-1)
+    return ~_holds(holders, boxes).any(0)
+
+
+def _over_smaller_person(boxes: np.ndarray, people: np.ndarray) -> np.ndarray:
+    """(P,) bool: boxes (P, 4) xywh holding the centre of a person box of people (Q, 4) that
+    is less than half their height (see the module docstring, step 2)."""
+    small = people[None, :, 3] < _HOG_OVER_PERSON * boxes[:, None, 3]
+    return (_holds(boxes, people) & small).any(1)
 
 
 def detector_people(
@@ -135,7 +154,7 @@ def detector_people(
         if len(boxes):
             hog_boxes, hog_scores = hog_people(image, config)
             tall = hog_boxes[:, 3] >= config.min_height_beside_pose * image.shape[0]
-            extra = _unheld(hog_boxes, boxes) & tall
+            extra = _unheld(hog_boxes, boxes) & tall & ~_over_smaller_person(hog_boxes, boxes)
             boxes = np.concatenate([boxes, hog_boxes[extra]])
             return boxes, np.concatenate([scores, hog_scores[extra]]), METHOD_BLAZEPOSE
     boxes, scores = opencv_people(image, config)
