@@ -3,7 +3,9 @@
 For every person box (pixel xywh):
 
 1. **Body crop**: the box grown by ``body_margin`` x its larger side on every side, clipped to
-   the image. MediaPipe Pose (BlazePose full, 33 landmarks + world landmarks) runs on it.
+   the image. MediaPipe Pose (BlazePose full, 33 landmarks + world landmarks) runs on it; a
+   pose whose torso lies outside the box is a neighbour's, and the crop is searched once more
+   with that neighbour painted over (:mod:`.box_person`).
 2. **Face**: MediaPipe Face Mesh with ``refine_landmarks=True`` (478 points incl. iris) runs on a
    square head window centred on the pose's head landmarks (nose, eyes, ears, mouth corners),
    ``face_window_scale`` x their extent; without a pose, on the body crop.
@@ -52,6 +54,7 @@ from furpe_label.experts.detectors.base import (
     as_boxes,
     box_is_valid,
 )
+from furpe_label.experts.detectors.box_person import mask_person, pose_in_box
 from furpe_label.experts.detectors.boxes import crop_window
 from furpe_label.experts.detectors.hand_assignment import (
     SIDES,
@@ -121,7 +124,8 @@ class MediaPipeDetector(DetectorBase):
         self.version = (
             f"mediapipe {mediapipe.__version__} (pose full, hands full, face mesh refined; "
             f"body_margin={body_margin}, face_window_scale={face_window_scale}, "
-            f"mirrored_input={mirrored_input}, hand_fallback={hand_fallback})"
+            f"mirrored_input={mirrored_input}, hand_fallback={hand_fallback}, "
+            "pose of the box's person)"
         )
 
     @property
@@ -161,7 +165,7 @@ class MediaPipeDetector(DetectorBase):
 
     def _detect_person(self, image: np.ndarray, box: np.ndarray, window: Window) -> PersonKeypoints:
         kps = np.zeros((137, 3), np.float64)
-        pose = self._models.run_pose(image, window)
+        pose = self._box_pose(image, box, window)
         pose33, pose_world = pose if pose is not None else (None, None)
         if pose33 is not None:
             body, mask = convert(pose33, "mediapipe_pose33", "openpose137")
@@ -187,6 +191,17 @@ class MediaPipeDetector(DetectorBase):
             left_hand_world_landmarks=hands_world.get("left"),
             right_hand_world_landmarks=hands_world.get("right"),
         )
+
+    def _box_pose(
+        self, image: np.ndarray, box: np.ndarray, window: Window
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The pose of the box's own person (:mod:`.box_person`): a pose whose torso lies
+        outside the box is a neighbour's, so the crop is searched once more without them."""
+        pose = self._models.run_pose(image, window)
+        if pose is None or pose_in_box(pose[0], box):
+            return pose
+        retry = self._models.run_pose(mask_person(image, window, pose[0]), window)
+        return retry if retry is not None and pose_in_box(retry[0], box) else pose
 
     def _face_window(self, image: np.ndarray, pose33: np.ndarray | None, body: Window) -> Window:
         """Square head window from the pose head landmarks, else the body crop."""

@@ -15,6 +15,7 @@ from furpe_label.pipeline.person_finder import (
     METHOD_OPENPOSE,
     METHOD_WHOLE_IMAGE,
     find_people,
+    over_smaller_person,
 )
 from tests.support.openpose_files import malformed_openpose_files, write_malformed
 from tests.support.real_data import REAL_DATA, SPIN_EXAMPLE
@@ -150,3 +151,23 @@ def test_found_people_do_not_depend_on_opencv_thread_count():
         cv2.setNumThreads(threads)
     np.testing.assert_array_equal(single.boxes, several.boxes)
     np.testing.assert_array_equal(single.scores, several.scores)
+
+
+def test_a_hog_box_over_a_smaller_walker_is_no_person_but_one_beside_the_walker_is():
+    """Boxes of the person pre-pass on vtest.avi (pixels xywh; BlazePose at scale 1.25).
+    Frame 235: HOG's 290-px box around a 96-px walker (all of the walker's box inside it)
+    gave a second kept label of that walker. Frame 223: HOG's 268-px box holds a man in dark
+    clothes BlazePose missed; the couple's BlazePose box only reaches over its left edge."""
+    walkers_235 = np.array(
+        [[5, 160, 92, 92], [227, 150, 96, 96], [416, 240, 148, 148], [608, 95, 97, 97]], float
+    )
+    walkers_223 = np.array(
+        [[46, 170, 96, 96], [304, 149, 105, 105], [509, 276, 138, 138], [626, 98, 86, 86]], float
+    )
+    hog = np.array([[204, 0, 160, 290], [665, 90, 103, 268]], float)
+    assert over_smaller_person(hog[:1], walkers_235).tolist() == [True]
+    assert over_smaller_person(hog[1:], walkers_223).tolist() == [False]
+    # a HOG box as tall as the BlazePose person it overlaps (a couple side by side) stays
+    assert over_smaller_person(np.array([[250, 140, 60, 150]], float), walkers_235).tolist() == [
+        False
+    ]

@@ -126,6 +126,33 @@ def test_ids_do_not_depend_on_row_order_and_videos_are_separate():
     assert shuffled.tolist() == ids[order].tolist()
 
 
+def test_a_tall_box_does_not_hand_its_track_to_a_smaller_person_it_overlaps():
+    """The person pre-pass's boxes on vtest.avi frames 220-228 (pixels): a 239-px HOG box at
+    the top right, over the walking couple (208 px tall in frame 222), then, after two frames
+    without it, a 107-px BlazePose box around a man in dark clothes walking below (inside the
+    tall box: IoU 0.46, heights 1.94x apart). Before the height gate the man took the tall
+    box's track."""
+    videos = ["/vtest.avi"] * 7
+    frames = [220, 221, 222, 225, 226, 227, 228]
+    boxes = np.array(
+        [
+            [679, 122, 89, 239],
+            [679, 122, 89, 239],
+            [685, 148, 83, 208],
+            [664, 215, 104, 107],
+            [654, 210, 114, 116],
+            [637, 197, 131, 141],
+            [640, 200, 125, 125],
+        ],
+        np.float64,
+    )
+    ids = link_tracks(videos, frames, boxes)
+    assert len(set(ids[:3].tolist())) == 1 and len(set(ids[3:].tolist())) == 1
+    assert ids[0] != ids[3]
+    loose = link_tracks(videos, frames, boxes, config=TrackingConfig(max_height_ratio=2.5))
+    assert len(set(loose.tolist())) == 1  # without the height gate: one track
+
+
 def test_bad_input_is_named():
     with pytest.raises(ValueError, match="one entry per row"):
         link_tracks(["/v.mp4"], [0, 1], BOX[None])
@@ -137,6 +164,9 @@ def test_bad_input_is_named():
         TrackingConfig(min_iou=0.0)
     with pytest.raises(ValueError, match="max_missed_frames must be a non-negative integer"):
         TrackingConfig(max_missed_frames=-1)
+    for ratio in (0.5, float("nan"), True):
+        with pytest.raises(ValueError, match="max_height_ratio must be a"):
+            TrackingConfig(max_height_ratio=ratio)
 
 
 def test_manifest_track_ids_keep_the_dataset_ones_and_number_the_rest_after_them():
