@@ -33,162 +33,23 @@ cannot flip a match, and equal totals are resolved the same way by the assignmen
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 from scipy.optimize import linear_sum_assignment
 
-from furpe_label.selection.duplicates import OPENPOSE137_SIGMAS
+from furpe_label.pipeline.track_matching import (
+    SIMILARITY_DECIMALS,
+    Track,
+    TrackingConfig,
+    similarity,
+)
+from furpe_label.selection.oks import OPENPOSE137_SIGMAS
 from furpe_label.storage.manifest import column_array
 
 __all__ = ["SIMILARITY_DECIMALS", "TrackingConfig", "link_tracks", "with_track_ids"]
-
-SIMILARITY_DECIMALS = 6
-"""Similarities are rounded to this many decimals before they are compared or summed."""
-
-
-@dataclass(frozen=True)
-class TrackingConfig:
-    """Gates of the frame-to-frame association.
-
-    Attributes:
-        min_iou: a track and a box match only when the IoU of the track's predicted box and
-            the box is >= this (ByteTrack's second stage uses 0.5 on Kalman predictions; the
-            boxes of a person finder jitter more, so 0.3).
-        min_oks: same for OKS, used where both sides have keypoints (COCO's OKS 0.5 is a
-            loose "same person").
-        max_height_ratio: an IoU match also needs the larger of the two box heights (the
-            track's last, the new box's) to be at most this times the smaller (>= 1; the
-            heights of one walker's boxes in the vtest.avi runs changed by <= 1.45x from one
-            match to the next, BlazePose's square and HOG's tall box included).
-        max_missed_frames: a track survives this many frames of its video without a match.
-        keypoint_confidence: a keypoint with confidence >= this takes part in OKS.
-        min_shared_keypoints: OKS is used only when this many keypoints are confident on both
-            sides; otherwise IoU.
-    """
-
-    min_iou: float = 0.3
-    min_oks: float = 0.5
-    max_height_ratio: float = 1.75
-    max_missed_frames: int = 5
-    keypoint_confidence: float = 0.2
-    min_shared_keypoints: int = 4
-
-    def __post_init__(self) -> None:
-        for name in ("min_iou", "min_oks", "keypoint_confidence"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"{name} must be a number in (0, 1], got {value!r}")
-            if not (math.isfinite(value) and 0.0 < value <= 1.0):
-                raise ValueError(f"{name} must be in (0, 1], got {value!r}")
-        ratio = self.max_height_ratio
-        if isinstance(ratio, bool) or not isinstance(ratio, int | float):
-            raise ValueError(f"max_height_ratio must be a number >= 1, got {ratio!r}")
-        if not (math.isfinite(ratio) and ratio >= 1.0):
-            raise ValueError(f"max_height_ratio must be a finite number >= 1, got {ratio!r}")
-        for name in ("max_missed_frames", "min_shared_keypoints"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-
-
-@dataclass
-class _Track:
-    """A live track: its id, last box (xywh px), keypoints ((K, 3) or None), centre velocity
-    (px per video frame position) and the position of its last match."""
-
-    track_id: int
-    box: np.ndarray
-    keypoints: np.ndarray | None
-    velocity: np.ndarray
-    position: int
-
-    def predicted(self, position: int) -> tuple[np.ndarray, np.ndarray | None]:
-        shift = self.velocity * (position - self.position)
-        box = self.box.copy()
-        box[:2] += shift
-        if self.keypoints is None:
-            return box, None
-        keypoints = self.keypoints.copy()
-        keypoints[:, :2] += shift
-        return box, keypoints
-
-
-def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(A, B) IoU of xywh boxes ``a`` (A, 4) and ``b`` (B, 4), float64."""
-    a0, b0 = a[:, None, :2], b[None, :, :2]
-    a1, b1 = a0 + a[:, None, 2:], b0 + b[None, :, 2:]
-    overlap = np.clip(np.minimum(a1, b1) - np.maximum(a0, b0), 0.0, None).prod(axis=-1)
-    union = a[:, None, 2:].prod(axis=-1) + b[None, :, 2:].prod(axis=-1) - overlap
-    return np.divide(overlap, union, out=np.zeros_like(overlap), where=union > 0)
-
-
-def _oks_matrix(
-    a: np.ndarray, b: np.ndarray, config: TrackingConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """(A, B) OKS of OpenPose-137 keypoints ``a`` (A, 137, 3) and ``b`` (B, 137, 3), as
-    :func:`~furpe_label.selection.duplicates.pairwise_oks` defines it (object area: the box of
-    the confident points of both), and (A, B) counts of keypoints confident in both."""
-    confident_a = np.isfinite(a).all(axis=-1) & (
-        np.nan_to_num(a[..., 2]) >= config.keypoint_confidence
-    )
-    confident_b = np.isfinite(b).all(axis=-1) & (
-        np.nan_to_num(b[..., 2]) >= config.keypoint_confidence
-    )
-    both = confident_a[:, None] & confident_b[None]
-    shared = both.sum(axis=-1)
-
-    def extent(points: np.ndarray, confident: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        xy = np.nan_to_num(points[..., :2])
-        low = np.where(confident[..., None], xy, np.inf).min(axis=1)
-        high = np.where(confident[..., None], xy, -np.inf).max(axis=1)
-        return low, high
-
-    low_a, high_a = extent(a, confident_a)
-    low_b, high_b = extent(b, confident_b)
-    low = np.minimum(low_a[:, None], low_b[None])
-    high = np.maximum(high_a[:, None], high_b[None])
-    size = np.where(np.isfinite(high - low), high - low, 0.0)
-    area = np.maximum(size[..., 0] * size[..., 1], 1.0)
-    d2 = ((np.nan_to_num(a[:, None, :, :2]) - np.nan_to_num(b[None, :, :, :2])) ** 2).sum(-1)
-    variances = (2.0 * OPENPOSE137_SIGMAS) ** 2
-    terms = np.where(both, np.exp(-d2 / (2.0 * area[..., None] * variances)), 0.0)
-    oks = np.divide(terms.sum(axis=-1), shared, out=np.zeros(shared.shape), where=shared > 0)
-    return oks, shared
-
-
-def _similarity(
-    tracks: list[_Track],
-    boxes: np.ndarray,
-    keypoints: np.ndarray | None,
-    position: int,
-    config: TrackingConfig,
-) -> np.ndarray:
-    """(T, D) gated similarity of live tracks and one frame's people (0 where not gated)."""
-    predicted = [track.predicted(position) for track in tracks]
-    track_boxes = np.array([box for box, _ in predicted])
-    iou = _iou_matrix(track_boxes, boxes)
-    heights = track_boxes[:, None, 3], boxes[None, :, 3]
-    ratio = np.maximum(heights[0], heights[1]) / np.maximum(np.minimum(*heights), 1e-9)
-    gated = (np.round(iou, SIMILARITY_DECIMALS) >= config.min_iou) & (
-        np.round(ratio, SIMILARITY_DECIMALS) <= config.max_height_ratio
-    )
-    similarity = np.where(gated, iou, 0.0)
-    with_points = [t for t, (_, points) in enumerate(predicted) if points is not None]
-    if keypoints is None or not with_points:
-        return np.round(similarity, SIMILARITY_DECIMALS)
-    track_points = np.stack([predicted[t][1] for t in with_points])
-    oks, shared = _oks_matrix(track_points, keypoints, config)
-    oks = np.round(oks, SIMILARITY_DECIMALS)
-    use_oks = shared >= config.min_shared_keypoints
-    similarity[with_points] = np.where(
-        use_oks, np.where(oks >= config.min_oks, oks, 0.0), similarity[with_points]
-    )
-    return np.round(similarity, SIMILARITY_DECIMALS)
 
 
 def _frame_order(boxes: np.ndarray, keypoints: np.ndarray | None) -> np.ndarray:
@@ -206,7 +67,7 @@ class _VideoLinker:
     def __init__(self, config: TrackingConfig, next_id: int) -> None:
         self.config = config
         self.next_id = next_id
-        self.live: list[_Track] = []
+        self.live: list[Track] = []
 
     def frame(self, position: int, boxes: np.ndarray, keypoints: np.ndarray | None) -> np.ndarray:
         """Track ids (D,) of one frame's people (boxes (D, 4), keypoints (D, K, 3) or None)."""
@@ -214,15 +75,15 @@ class _VideoLinker:
         self.live = [t for t in self.live if position - t.position <= limit]
         ids = np.full(len(boxes), -1, np.int64)
         if self.live and len(boxes):
-            similarity = _similarity(self.live, boxes, keypoints, position, self.config)
-            rows, cols = linear_sum_assignment(similarity, maximize=True)
+            scores = similarity(self.live, boxes, keypoints, position, self.config)
+            rows, cols = linear_sum_assignment(scores, maximize=True)
             for t, d in zip(rows, cols, strict=True):
-                if similarity[t, d] > 0.0:
+                if scores[t, d] > 0.0:
                     self._update(self.live[t], position, boxes[d], keypoints, d)
                     ids[d] = self.live[t].track_id
         for d in np.flatnonzero(ids < 0):
             points = None if keypoints is None else keypoints[d].copy()
-            track = _Track(self.next_id, boxes[d].copy(), points, np.zeros(2), position)
+            track = Track(self.next_id, boxes[d].copy(), points, np.zeros(2), position)
             self.live.append(track)
             ids[d] = self.next_id
             self.next_id += 1
@@ -230,7 +91,7 @@ class _VideoLinker:
         return ids
 
     @staticmethod
-    def _update(track: _Track, position: int, box: np.ndarray, keypoints, d: int) -> None:
+    def _update(track: Track, position: int, box: np.ndarray, keypoints, d: int) -> None:
         centre = box[:2] + box[2:] / 2
         old_centre = track.box[:2] + track.box[2:] / 2
         track.velocity = (centre - old_centre) / (position - track.position)

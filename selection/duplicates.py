@@ -41,7 +41,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES, OPENPOSE137_PARTS, convert
+from furpe_label.experts.keypoints.conventions import OPENPOSE137_PARTS
+from furpe_label.selection.oks import OPENPOSE137_SIGMAS, pairwise_oks
 
 __all__ = [
     "DEFAULT_DUPLICATE_OKS",
@@ -65,61 +66,6 @@ players: 0)."""
 OKS_MARGIN = 1e-9
 """Tolerance of the threshold comparison (see the module docstring)."""
 
-# COCO-WholeBody's per-keypoint sigmas (jin-s13/COCO-WholeBody evaluation/myeval_wholebody.py,
-# as xtcocotools and mmpose's coco_wholebody dataset info): body 17 (= COCO's), feet 6,
-# face 68, left hand 21, right hand 21.
-_WHOLEBODY_SIGMAS = (
-    # body 17 (COCO)
-    *(0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072),
-    *(0.062, 0.062, 0.107, 0.107, 0.087, 0.087, 0.089, 0.089),
-    # feet 6
-    *(0.068, 0.066, 0.066, 0.092, 0.094, 0.094),
-    # face 68 (dlib order: contour 17, then brows, nose, eyes, mouth)
-    *(0.042, 0.043, 0.044, 0.043, 0.040, 0.035, 0.031, 0.025, 0.020, 0.023, 0.029, 0.032),
-    *(0.037, 0.038, 0.043, 0.041, 0.045, 0.013, 0.012, 0.011, 0.011, 0.012, 0.012, 0.011),
-    *(0.011, 0.013, 0.015, 0.009, 0.007, 0.007, 0.007, 0.012, 0.009, 0.008, 0.016, 0.010),
-    *(0.017, 0.011, 0.009, 0.011, 0.009, 0.007, 0.013, 0.008, 0.011, 0.012, 0.010, 0.034),
-    *(0.008, 0.008, 0.009, 0.008, 0.008, 0.007, 0.010, 0.008, 0.009, 0.009, 0.009, 0.007),
-    *(0.007, 0.008, 0.011, 0.008, 0.008, 0.008, 0.01, 0.008),
-    # left hand 21, right hand 21 (the same values)
-    *(0.029, 0.022, 0.035, 0.037, 0.047, 0.026, 0.025, 0.024, 0.035, 0.018, 0.024),
-    *(0.022, 0.026, 0.017, 0.021, 0.021, 0.032, 0.02, 0.019, 0.022, 0.031),
-    *(0.029, 0.022, 0.035, 0.037, 0.047, 0.026, 0.025, 0.024, 0.035, 0.018, 0.024),
-    *(0.022, 0.026, 0.017, 0.021, 0.021, 0.032, 0.02, 0.019, 0.022, 0.031),
-)
-
-_NOT_IN_WHOLEBODY = {"right_pupil": "right_eye", "left_pupil": "left_eye"}
-"""OpenPose-137 points COCO-WholeBody lacks -> the point whose sigma they take. (The neck and
-the mid-hip, which it lacks too, are OpenPose's midpoints of the shoulders and of the hips, and
-:func:`~furpe_label.experts.keypoints.conventions.convert` derives them as such: the mean of
-the two sigmas, 0.079 and 0.107.)"""
-
-
-def _openpose137_sigmas() -> np.ndarray:
-    wholebody = np.asarray(_WHOLEBODY_SIGMAS, np.float64)[:, None]
-    sigmas, mapped = convert(wholebody, "coco_wholebody133", "openpose137", has_confidence=False)
-    sigmas = sigmas[:, 0]
-    names = KEYPOINT_NAMES["openpose137"]
-    coco = KEYPOINT_NAMES["coco_wholebody133"]
-    for name, source in _NOT_IN_WHOLEBODY.items():
-        index = names.index(name)
-        if mapped[index]:  # pragma: no cover - guards edits of the convention table
-            raise RuntimeError(f"{name} maps to COCO-WholeBody now: drop it from the table")
-        sigmas[index] = _WHOLEBODY_SIGMAS[coco.index(source)]
-        mapped[index] = True
-    if not mapped.all():  # pragma: no cover - guards edits of the convention table
-        missing = [names[i] for i in np.flatnonzero(~mapped)]
-        raise RuntimeError(f"no OKS sigma for OpenPose-137 points {missing}")
-    sigmas.setflags(write=False)
-    return sigmas
-
-
-OPENPOSE137_SIGMAS: np.ndarray = _openpose137_sigmas()
-"""(137,) float64 per-keypoint OKS sigmas in OpenPose-137 order: COCO's for the body points
-COCO-17 has, COCO-WholeBody's for the feet, the 68 face points and the hands (the hand root
-is the wrist, COCO's 0.062 in the body slot and WholeBody's 0.029 in the hand slot); the neck
-and mid-hip the mean of their two ends' (0.079, 0.107), each pupil its eye's (0.025)."""
-
 
 @dataclass(frozen=True)
 class DuplicateConfig:
@@ -138,35 +84,6 @@ class DuplicateConfig:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         if not (ok and math.isfinite(value) and 0.0 < value <= 1.0):
             raise ValueError(f"oks_threshold must be in (0, 1], got {value!r}")
-
-
-def pairwise_oks(keypoints: np.ndarray, confident: np.ndarray) -> np.ndarray:
-    """OKS of every pair of P candidates (see the module docstring).
-
-    Args:
-        keypoints: (P, 137, 3) OpenPose-137 ``(x, y, conf)``, pixels.
-        confident: (P, 137) bool, step 1's confident keypoints.
-
-    Returns:
-        (P, P) float64 symmetric OKS in [0, 1]; the diagonal is 1 where a candidate has a
-        confident keypoint, 0 where it has none.
-    """
-    xy = np.asarray(keypoints, np.float64)[..., :2]
-    confident = np.asarray(confident, bool) & np.isfinite(xy).all(axis=-1)
-    count = len(xy)
-    oks = np.zeros((count, count), np.float64)
-    variances = (2.0 * OPENPOSE137_SIGMAS) ** 2
-    for a in range(count):
-        for b in range(a, count):
-            both = confident[a] & confident[b]
-            if not both.any():
-                continue
-            union = xy[[a, b]][np.stack([confident[a], confident[b]])]
-            extent = union.max(axis=0) - union.min(axis=0)
-            area = max(float(extent[0] * extent[1]), 1.0)
-            d2 = ((xy[a, both] - xy[b, both]) ** 2).sum(axis=1)
-            oks[a, b] = oks[b, a] = float(np.exp(-d2 / (2.0 * area * variances[both])).mean())
-    return oks
 
 
 def duplicate_of(

@@ -13,6 +13,7 @@ __all__ = [
     "containment",
     "intersection_area",
     "iou",
+    "iou_matrix",
     "masked_minmax",
     "points_box",
     "square_boxes",
@@ -71,6 +72,16 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     inter = intersection_area(a, b)
     union = a[2] * a[3] + b[2] * b[3] - inter
     return float(inter / union) if union > 0 else 0.0
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(A, B) float64 intersection over union of pixel xywh boxes ``a`` (A, 4) and ``b`` (B, 4)
+    (0 where a union is empty)."""
+    a0, b0 = a[:, None, :2], b[None, :, :2]
+    a1, b1 = a0 + a[:, None, 2:], b0 + b[None, :, 2:]
+    overlap = np.clip(np.minimum(a1, b1) - np.maximum(a0, b0), 0.0, None).prod(axis=-1)
+    union = a[:, None, 2:].prod(axis=-1) + b[None, :, 2:].prod(axis=-1) - overlap
+    return np.divide(overlap, union, out=np.zeros_like(overlap), where=union > 0)
 
 
 def containment(points: np.ndarray, box: np.ndarray) -> float:

@@ -190,7 +190,7 @@ def test_manifest_track_ids_keep_the_dataset_ones_and_number_the_rest_after_them
 
 def test_track_oks_is_the_duplicate_rule_oks():
     """The tracker's (A, B) OKS equals selection.duplicates.pairwise_oks of each pair."""
-    from furpe_label.pipeline.tracking import _oks_matrix
+    from furpe_label.pipeline.track_matching import _oks_matrix
     from furpe_label.selection.duplicates import pairwise_oks
 
     rng = np.random.default_rng(5)
