@@ -17,8 +17,9 @@ Detectors:
 * ``blazepose+hog+face``: and the face-grown boxes no box holds;
 * ``find_people``: what the person pre-pass runs (:func:`~furpe_label.pipeline.person_finder.
   find_people` without an OpenPose file): BlazePose plus the HOG boxes no BlazePose box holds
-  that are at least 0.3 of the image tall and hold no BlazePose person less than half their
-  height, BlazePose boxes at MediaPipe's ROI scale 1.25;
+  that are at least 0.3 of the image tall (or half the tallest BlazePose box: same numbers
+  here) and hold no BlazePose person less than half their height, BlazePose boxes at
+  MediaPipe's ROI scale 1.25;
   ``find_people@1.0``: the same at box scale 1.0 (the person extent, as ``blazepose``).
 
 Seconds per image are printed too (one pass after a warm-up; this machine's load applies).

@@ -171,3 +171,44 @@ def test_a_hog_box_over_a_smaller_walker_is_no_person_but_one_beside_the_walker_
     assert over_smaller_person(np.array([[250, 140, 60, 150]], float), walkers_235).tolist() == [
         False
     ]
+
+
+WALKERS = REAL_DATA / "opencv_samples" / "vtest_walkers.avi"
+MESSI = REAL_DATA / "opencv_samples" / "messi5.jpg"
+
+
+def _video_frames(path) -> list[np.ndarray]:
+    if not path.is_file():
+        pytest.skip(f"real test data not found: {path}")
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while (read := capture.read())[0]:
+        frames.append(np.ascontiguousarray(read[1][..., ::-1]))
+    capture.release()
+    return frames
+
+
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    low = np.maximum(box[:2], boxes[:, :2])
+    high = np.minimum(box[:2] + box[2:], boxes[:, :2] + boxes[:, 2:])
+    inter = np.clip(high - low, 0, None).prod(-1)
+    return inter / (box[2:].prod() + boxes[:, 2:].prod(-1) - inter)
+
+
+@pytest.mark.parametrize(("frame", "walker"), [(0, [622, 252, 83, 166]), (1, [506, 257, 83, 164])])
+def test_a_walker_blazepose_misses_is_found_by_hog_at_the_scale_of_the_people_found(frame, walker):
+    """vtest.avi frames 204 / 227: a walker 0.28 of the frame tall (under the 0.3 cut for HOG
+    boxes beside BlazePose) whom BlazePose misses; HOG's box is 1.5-1.8x BlazePose's walkers,
+    so it is added, once."""
+    found = find_people(_video_frames(WALKERS)[frame])
+    overlaps = _iou(np.asarray(walker, float), found.boxes.astype(float))
+    assert (overlaps >= 0.7).sum() == 1, found.boxes.round().tolist()
+    assert found.boxes.shape[0] == [6, 5][frame]
+
+
+def test_crowd_boxes_smaller_than_the_person_found_are_not_added():
+    """messi5.jpg: HOG finds spectators 0.26-0.29 of the image tall in the stadium crowd, under
+    a third of the player's BlazePose box: they are not at the scale of the people found."""
+    found = find_people(_rgb(MESSI))
+    assert found.boxes.shape[0] == 2
+    assert (found.boxes[:, 3] >= 0.3 * 342).all()
