@@ -31,6 +31,11 @@ score), and a NaN never fires a rule.
   improvement, ``(as fused - swapped) / count`` of the aligned squared distance in the
   normalised body crop (unit^2 per keypoint), the larger of arms and legs: near-symmetric limbs
   give a ratio anywhere but no gain.
+* ``arms_swap_bone_gain``, ``arms_swap_hand_gain_rad``
+  (:mod:`~furpe_label.selection.limb_swap_scores`) and ``legs_swap_llr``
+  (:mod:`~furpe_label.selection.limb_swap_likelihood`): the same swaps judged with the body
+  expert's own scatter allowed for (the arms' 2D bones, the hand expert's rotation against the
+  body's elbows, the legs' likelihood ratio); they catch swaps the ratio and gain miss.
 * ``pose_limit_excess_rad``: the body expert's joints 1..21 as axis-angle against the loose
   anatomical ranges of :func:`~furpe_label.experts.fitting.limits.smpl_body_limits`: the
   largest excess beyond a range (0 inside every range).
