@@ -147,8 +147,7 @@ def _hypothesis(
     """(N, K, 2) projected keypoints of ``params`` (crop units) and (N, K, 2, C) derivatives."""
 
     def project(changed: Mapping[str, np.ndarray]) -> np.ndarray:
-        pixels = step3.project({**params, **changed}, rows)
-        return step3.frame.image_to_norm(pixels)[:, group.points]
+        return step3.project_norm({**params, **changed}, rows)[:, group.points]
 
     body, orient = np.asarray(params["body_pose"]), np.asarray(params["global_orient"])
     columns = []

@@ -71,7 +71,12 @@ from furpe_label.selection.config import SelectionConfig
 from furpe_label.selection.limb_swap_likelihood import legs_swap_llr
 from furpe_label.selection.limb_swap_scores import arms_swap_bone_gain, arms_swap_hand_gain
 from furpe_label.selection.step1_keypoints import confident_mask
-from furpe_label.selection.step3_reprojection import BodyCropFrame, Camera, score_reprojection
+from furpe_label.selection.step3_reprojection import (
+    BodyCropFrame,
+    Camera,
+    project_keypoints,
+    score_reprojection,
+)
 
 __all__ = [
     "ARM_PAIRS",
@@ -144,6 +149,12 @@ class Step3Inputs:
             rows=rows,
         )
         return projected.astype(np.float64)
+
+    def project_norm(self, fused_params: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+        """(N, 137, 2) float64 the same projection in the normalised body crop, without
+        step 3's scores (cheaper, for many variants)."""
+        params = {**fused_params, "transl": self.transl}
+        return project_keypoints(self.layer, params, self.camera, self.frame, rows)
 
 
 def aligned_error(projected: np.ndarray, detected: np.ndarray, use: np.ndarray) -> np.ndarray:
