@@ -23,8 +23,9 @@ itself predicts:
   row was not scored.
 
 The arms get no such score: on the label-quality simulator the same test on shoulders,
-elbows and wrists had heavy tails on correct labels (the upper body's rotation about the
-spine moves them together); :mod:`furpe_label.selection.limb_swap_scores` scores them.
+elbows and wrists had heavy tails on correct labels (six keypoints, and correct labels whose
+wrists were 0.3-0.5 crop units off fitted the swap better; the same with spine3's rotation
+allowed for); :mod:`furpe_label.selection.limb_swap_scores` scores them.
 
 The noise levels (:data:`EXPERT_ROTATION_NOISE`, :data:`DETECTOR_NOISE`,
 :data:`PLACEMENT_NOISE`) are fixed, typical values (a good body regressor, a keypoint detector
