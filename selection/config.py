@@ -109,6 +109,14 @@ class SelectionConfig:
             the legs) exchanged left <-> right is below this fraction of the error as labelled.
         max_limbs_swap_gain: drop the sample when that swap improves the body keypoints'
             aligned squared distance by more than this per keypoint (normalised crop unit^2).
+        max_arms_swap_bone_gain: drop the sample when exchanging the arms left <-> right
+            brings the 2D arm bones (shoulder -> elbow -> wrist) closer to the detected ones
+            by more than this (mean per bone, normalised crop units).
+        max_arms_swap_hand_gain_rad: drop the sample when exchanging the arms brings the
+            body's elbow rotations closer to the hand expert's hand rotations by more than
+            this (mean over the hands, rad).
+        max_legs_swap_llr: drop the sample when the legs exchanged left <-> right explain the
+            leg keypoints better than the label by a log-likelihood ratio above this.
         max_pose_limit_excess_rad: drop the sample when a body joint's axis-angle component
             lies more than this (rad) beyond its anatomical limit.
         max_betas_norm: drop the sample when the body expert's shape vector is longer than this.
@@ -141,11 +149,14 @@ class SelectionConfig:
     max_temporal_accel: float | None = field(
         default=DEFAULT_MAX_TEMPORAL_ACCEL, metadata=_keep_rule("temporal")
     )
-    max_wrist_disagreement_rad: float | None = field(default=1.4, metadata=_keep_rule("signals"))
+    max_wrist_disagreement_rad: float | None = field(default=1.5, metadata=_keep_rule("signals"))
     max_wrist_twist_rad: float | None = field(default=1.15, metadata=_keep_rule("signals"))
     min_hands_swap_ratio: float | None = field(default=1.0, metadata=_keep_rule("signals"))
-    min_limbs_swap_ratio: float | None = field(default=0.15, metadata=_keep_rule("signals"))
-    max_limbs_swap_gain: float | None = field(default=0.05, metadata=_keep_rule("signals"))
+    min_limbs_swap_ratio: float | None = field(default=0.1, metadata=_keep_rule("signals"))
+    max_limbs_swap_gain: float | None = field(default=0.08, metadata=_keep_rule("signals"))
+    max_arms_swap_bone_gain: float | None = field(default=0.12, metadata=_keep_rule("signals"))
+    max_arms_swap_hand_gain_rad: float | None = field(default=0.65, metadata=_keep_rule("signals"))
+    max_legs_swap_llr: float | None = field(default=3.0, metadata=_keep_rule("signals"))
     max_pose_limit_excess_rad: float | None = field(default=0.35, metadata=_keep_rule("signals"))
     max_betas_norm: float | None = field(default=4.9, metadata=_keep_rule("signals"))
     max_head_disagreement_rad: float | None = field(default=0.96, metadata=_keep_rule("signals"))

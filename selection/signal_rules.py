@@ -21,6 +21,9 @@ max_wrist_twist_rad            wrist_twist_rad_{part}          above      hands 
 min_hands_swap_ratio           hands_swap_ratio                below      both hands  suppress
 min_limbs_swap_ratio           limbs_swap_ratio                below      body        drop
 max_limbs_swap_gain            limbs_swap_gain                 above      body        drop
+max_arms_swap_bone_gain        arms_swap_bone_gain             above      body        drop
+max_arms_swap_hand_gain_rad    arms_swap_hand_gain_rad         above      body        drop
+max_legs_swap_llr              legs_swap_llr                   above      body        drop
 max_pose_limit_excess_rad      pose_limit_excess_rad           above      body        drop
 max_betas_norm                 betas_norm                      above      body        drop
 max_head_disagreement_rad      head_disagreement_rad           above      body        drop
@@ -31,7 +34,8 @@ max_face_agreement_mm          agreement_face_mm               above      face  
 max_hand_agreement_mm          agreement_{part}_mm             above      hands       suppress
 =============================  ==============================  =========  ==========  ===========
 
-How each score is computed: :mod:`furpe_label.selection.signal_scores`; the agreement scores:
+How each score is computed: :mod:`furpe_label.selection.signal_scores` and
+:mod:`furpe_label.selection.limb_swap_scores`; the agreement scores:
 :mod:`furpe_label.experts.fitting.agreement` (columns: :mod:`.agreement_columns`).
 """
 
@@ -145,6 +149,30 @@ SIGNAL_RULES: tuple[SignalRule, ...] = (
         Reason.LIMBS_SWAPPED,
     ),
     SignalRule(
+        "max_arms_swap_bone_gain",
+        "arms_swap_bone_gain",
+        "above",
+        (Part.BODY,),
+        "drop",
+        Reason.LIMBS_SWAPPED,
+    ),
+    SignalRule(
+        "max_arms_swap_hand_gain_rad",
+        "arms_swap_hand_gain_rad",
+        "above",
+        (Part.BODY,),
+        "drop",
+        Reason.LIMBS_SWAPPED,
+    ),
+    SignalRule(
+        "max_legs_swap_llr",
+        "legs_swap_llr",
+        "above",
+        (Part.BODY,),
+        "drop",
+        Reason.LIMBS_SWAPPED,
+    ),
+    SignalRule(
         "max_pose_limit_excess_rad",
         "pose_limit_excess_rad",
         "above",
@@ -249,6 +277,25 @@ def _signal_columns() -> list[Field]:
             "unit^2",
             "the same swap's improvement of the aligned squared distance per keypoint, "
             "normalised body crop (the larger of arms and legs)",
+        ),
+        _score(
+            "arms_swap_bone_gain",
+            "1",
+            "2D arm bones' (shoulder-elbow, elbow-wrist) mean distance to the detected bones "
+            "as labelled minus with the arms exchanged left <-> right and mirrored, "
+            "normalised body crop units",
+        ),
+        _score(
+            "arms_swap_hand_gain_rad",
+            "rad",
+            "mean over the hands of the angle between the body's global elbow rotation and the "
+            "hand expert's rotation, as labelled minus with the arms exchanged and mirrored",
+        ),
+        _score(
+            "legs_swap_llr",
+            "1",
+            "log-likelihood ratio of the leg keypoints with the legs exchanged left <-> right "
+            "and mirrored over as labelled, the body expert's rotation errors allowed for",
         ),
         _score(
             "pose_limit_excess_rad",

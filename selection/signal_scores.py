@@ -31,6 +31,11 @@ score), and a NaN never fires a rule.
   improvement, ``(as fused - swapped) / count`` of the aligned squared distance in the
   normalised body crop (unit^2 per keypoint), the larger of arms and legs: near-symmetric limbs
   give a ratio anywhere but no gain.
+* ``arms_swap_bone_gain``, ``arms_swap_hand_gain_rad``
+  (:mod:`~furpe_label.selection.limb_swap_scores`) and ``legs_swap_llr``
+  (:mod:`~furpe_label.selection.limb_swap_likelihood`): the same swaps judged with the body
+  expert's own scatter allowed for (the arms' 2D bones, the hand expert's rotation against the
+  body's elbows, the legs' likelihood ratio); they catch swaps the ratio and gain miss.
 * ``pose_limit_excess_rad``: the body expert's joints 1..21 as axis-angle against the loose
   anatomical ranges of :func:`~furpe_label.experts.fitting.limits.smpl_body_limits`: the
   largest excess beyond a range (0 inside every range).
@@ -63,8 +68,15 @@ from furpe_label.experts.geometry.rotations import (
 from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES
 from furpe_label.experts.vocabulary import Part
 from furpe_label.selection.config import SelectionConfig
+from furpe_label.selection.limb_swap_likelihood import legs_swap_llr
+from furpe_label.selection.limb_swap_scores import arms_swap_bone_gain, arms_swap_hand_gain
 from furpe_label.selection.step1_keypoints import confident_mask
-from furpe_label.selection.step3_reprojection import BodyCropFrame, Camera, score_reprojection
+from furpe_label.selection.step3_reprojection import (
+    BodyCropFrame,
+    Camera,
+    project_keypoints,
+    score_reprojection,
+)
 
 __all__ = [
     "ARM_PAIRS",
@@ -137,6 +149,12 @@ class Step3Inputs:
             rows=rows,
         )
         return projected.astype(np.float64)
+
+    def project_norm(self, fused_params: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+        """(N, 137, 2) float64 the same projection in the normalised body crop, without
+        step 3's scores (cheaper, for many variants)."""
+        params = {**fused_params, "transl": self.transl}
+        return project_keypoints(self.layer, params, self.camera, self.frame, rows)
 
 
 def aligned_error(projected: np.ndarray, detected: np.ndarray, use: np.ndarray) -> np.ndarray:
@@ -301,15 +319,24 @@ def score_signals(
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.where(both_hands & seen.any(1) & (old > 0), new / old, np.nan)
         out["hands_swap_ratio"] = ratio.astype(np.float32)
-    out["limbs_swap_ratio"] = np.full(n, np.nan, np.float32)
-    out["limbs_swap_gain"] = np.full(n, np.nan, np.float32)
+    for name in ("limbs_swap_ratio", "limbs_swap_gain", "arms_swap_bone_gain", "legs_swap_llr"):
+        out[name] = np.full(n, np.nan, np.float32)
+    hand_gain = np.where(rows, arms_swap_hand_gain(experts, rig), np.nan)
+    out["arms_swap_hand_gain_rad"] = hand_gain.astype(np.float32)
     if rows.any():
         ratios, gains = [], []
         scale = _norm_scale(step3.frame)
+        labelled = candidate.smplx_params()
         for pairs, index in ((ARM_PAIRS, _ARM_POINTS), (LEG_PAIRS, _LEG_POINTS)):
-            params = candidate.smplx_params()
-            params = {**params, "body_pose": swap_limbs(params["body_pose"], pairs)}
+            params = {**labelled, "body_pose": swap_limbs(labelled["body_pose"], pairs)}
             points = step3.project(params, rows)
+            if pairs == ARM_PAIRS:
+                norm = [step3.frame.image_to_norm(p) for p in (original, points, detected[..., :2])]
+                gain = np.where(rows, arms_swap_bone_gain(*norm, use), np.nan)
+                out["arms_swap_bone_gain"] = gain.astype(np.float32)
+            else:
+                llr = legs_swap_llr(step3, labelled, params, rows)
+                out["legs_swap_llr"] = llr
             old, new = errors(original, index), errors(points, index)
             count = use[:, index].sum(1)
             with np.errstate(invalid="ignore", divide="ignore"):

@@ -62,6 +62,7 @@ __all__ = [
     "BodyCropFrame",
     "Camera",
     "overall_reprojection",
+    "project_keypoints",
     "reprojection_status",
     "score_reprojection",
 ]
@@ -231,6 +232,30 @@ def score_reprojection(
     out.update({k: v.astype(np.float32) for k, v in overall_reprojection(out, part_valid).items()})
     mapped = layer.op_mask.cpu().numpy()[None, :, None] & scored[:, None, None]
     return out, np.where(mapped, proj_px, np.nan).astype(np.float32)
+
+
+def project_keypoints(
+    layer: OpenPoseFromSMPLX,
+    params: Mapping[str, np.ndarray],
+    camera: Camera,
+    frame: BodyCropFrame,
+    rows: np.ndarray,
+    chunk_size: int = 4096,
+) -> np.ndarray:
+    """(N, 137, 2) float64 keypoints of ``params`` projected as step 3 projects them, in the
+    normalised body crop, on ``rows`` ((N,) bool; NaN elsewhere and where unmapped); no
+    scores (for the signals that project variants of the candidate many times)."""
+    _check_layer(layer)
+    n = len(frame.affine)
+    out = np.full((n, 137, 2), np.nan)
+    index = np.flatnonzero(np.asarray(rows, dtype=bool).reshape(n))
+    for start in range(0, len(index), chunk_size):
+        chunk = index[start : start + chunk_size]
+        chunk_params = {name: np.asarray(value)[chunk] for name, value in params.items()}
+        _, out[chunk] = _project(
+            layer, chunk_params, _take_camera(camera, chunk, n), frame.take(chunk)
+        )
+    return np.where(layer.op_mask.cpu().numpy()[None, :, None], out, np.nan)
 
 
 def overall_reprojection(

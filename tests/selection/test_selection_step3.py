@@ -12,7 +12,7 @@ from furpe_label.experts.keypoints.fast_openpose import OpenPoseFromSMPLX
 from furpe_label.experts.keypoints.smplx_openpose import smplx_joints_to_openpose137
 from furpe_label.experts.vocabulary import Part, Reason
 from furpe_label.selection import BodyCropFrame, SelectionConfig, score_reprojection
-from furpe_label.selection.step3_reprojection import reprojection_status
+from furpe_label.selection.step3_reprojection import project_keypoints, reprojection_status
 from tests.support.selection_data import keypoint_layer, plausible_smplx_params
 
 N = 6
@@ -168,3 +168,14 @@ def test_keep_rule_boundaries():
         Reason.REPROJECTION_ERROR,
         Reason.OK,
     ]
+
+
+def test_project_keypoints_is_step_3_projection_in_the_crop(layer, scene):
+    params, camera, frame, _, _ = scene
+    rows = np.array([True, False, True, True, True, True])
+    _, projected = _score(layer, scene, rows=rows)
+    norm = project_keypoints(layer, params, camera, frame, rows)
+    mapped = layer.op_mask.numpy()
+    expected = frame.image_to_norm(projected.astype(np.float64))
+    np.testing.assert_allclose(norm[rows][:, mapped], expected[rows][:, mapped], atol=1e-5)
+    assert np.isnan(norm[1]).all() and np.isnan(norm[:, ~mapped]).all()

@@ -85,7 +85,7 @@ def _metrics(n: int, **signals: np.ndarray) -> dict[str, np.ndarray]:
 
 def test_rules_act_after_step_3_dropping_or_suppressing():
     twist = np.array([0.1, 2.0, 0.1, 0.1], np.float32)
-    limbs = np.array([1.0, 1.0, 0.1, 1.0], np.float32)
+    limbs = np.array([1.0, 1.0, 0.05, 1.0], np.float32)  # below the default ratio
     crop_body = np.array([0.0, 0.0, 0.0, 0.9], np.float32)
     columns = _metrics(
         4,

@@ -18,6 +18,9 @@ _.max_wrist_twist_rad
 _.min_hands_swap_ratio
 _.min_limbs_swap_ratio
 _.max_limbs_swap_gain
+_.max_arms_swap_bone_gain
+_.max_arms_swap_hand_gain_rad
+_.max_legs_swap_llr
 _.max_pose_limit_excess_rad
 _.max_betas_norm
 _.max_head_disagreement_rad

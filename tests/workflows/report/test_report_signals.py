@@ -72,3 +72,21 @@ def test_browser_signal_decisions_equal_recompute(tmp_path):
             reasons_seen |= {str(r) for r in decisions.signals()[:, part_column]}
     wanted = {rule.reason.value for rule in SIGNAL_RULES} | {Reason.OK.value}
     assert wanted <= reasons_seen  # every rule fired somewhere
+
+
+def test_each_rule_alone_decides_rows_in_the_browser(tmp_path):
+    """Rules sharing a reason (the limb swaps: ratio, gain, arms' bones, hands' rotations,
+    legs' likelihood) each act on their own column: alone at a stored score, each changes
+    some row's decision from FuRPE's."""
+    table = random_audit(2000, seed=5)
+    rows = row_columns(table, BASE)
+    configs = _configs(table)[1 : 2 + len(SIGNAL_RULES)]  # FuRPE, then each rule alone
+    decided = node_decisions(rows, list(REASONS), [c.to_dict() for c in configs], tmp_path)
+    furpe = decided[0]
+    for rule, browser in zip(SIGNAL_RULES, decided[1:], strict=True):
+        changed = (np.asarray(browser["stage"]) != np.asarray(furpe["stage"])) | (
+            np.asarray(browser["part_valid"]) != np.asarray(furpe["part_valid"])
+        )
+        assert changed.any(), rule.field
+        reasons = {REASONS[r] for r in np.asarray(browser["reason"])[changed]}
+        assert reasons <= {rule.reason.value, Reason.OK.value}, rule.field
