@@ -126,8 +126,11 @@ def _reach_columns(rng: np.random.Generator, n: int) -> dict[str, object]:
     for rule in SIGNAL_RULES:  # scores around each rule's default threshold, some NaN
         default = getattr(SelectionConfig(), rule.field)
         scale = 1.0 if default is None else float(default)
+        # each rule fires on about 1 in 8 scored rows (whatever its direction), so that with
+        # a dozen rules a run still keeps a share of its rows
+        low, high = (-0.7, 0.1) if rule.direction == "above" else (-0.1, 0.7)
         for name in set(rule.columns().values()):
-            values = (scale * 10 ** rng.uniform(-0.7, 0.3, n)).astype(np.float32)
+            values = (scale * 10 ** rng.uniform(low, high, n)).astype(np.float32)
             out[name] = np.where(rng.random(n) < 0.15, np.nan, values).astype(np.float32)
     return out
 
