@@ -37,7 +37,7 @@ from furpe_label.pipeline.people_prepass import expand_people
 from furpe_label.pipeline.progress import Progress, ProgressBar, as_progress
 from furpe_label.pipeline.provenance import run_files
 from furpe_label.pipeline.shard_runner import ShardTask
-from furpe_label.pipeline.split_run import run_split, wants_split
+from furpe_label.pipeline.split_run import discard_keypoints, run_split, wants_split
 from furpe_label.storage.label_store import DEFAULT_CHUNK_SIZE, LabelStore
 from furpe_label.storage.manifest_stream import (
     iter_row_groups,
@@ -177,6 +177,7 @@ def run_labels(
         if split:
             outcomes = run_split(executor, config, resources, run_dir, pending, progress)
         else:
+            discard_keypoints(run_dir)  # a split run's leftovers, when resumed unsplit
             outcomes = executor.run(ShardTask(config, resources, str(run_dir.root)), pending)
         for outcome in outcomes:
             _follow(outcome, summary, bar)

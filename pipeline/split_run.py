@@ -23,7 +23,8 @@ task then expert task, through the executor's ``run``.
 shards without markers. Before submitting, :func:`reusable_keypoints` reads the intermediate of
 every pending shard: one whose digest and rows check out is used (only its expert task runs);
 a damaged one is ignored and its keypoint task runs again (it overwrites it). Intermediates of
-completed shards (a kill between the marker and the removal) are removed. Every task writes its
+completed shards (a kill between the marker and the removal) are removed, and so are all of
+them when a run goes on unsplit (:func:`discard_keypoints`). Every task writes its
 files atomically and both tasks depend only on the manifest, so a resumed split run writes the
 same store as an uninterrupted one, whatever the number of workers.
 
@@ -47,7 +48,15 @@ from furpe_label.pipeline.progress import Progress
 from furpe_label.pipeline.split_tasks import ExpertTask, KeypointTask, shard_rows
 from furpe_label.storage.run_dir import RunDir
 
-__all__ = ["SplitRefusedError", "cluster_slots", "lookahead", "run_split", "wants_split"]
+__all__ = [
+    "SplitRefusedError",
+    "cluster_slots",
+    "discard_keypoints",
+    "lookahead",
+    "reusable_keypoints",
+    "run_split",
+    "wants_split",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -95,16 +104,24 @@ def wants_split(executor: ShardExecutor, split: bool | None) -> bool:
     return split
 
 
+def discard_keypoints(run_dir: RunDir, keep: Sequence[int] = ()) -> None:
+    """Remove the intermediates of every shard not in ``keep`` (committed shards', or all of
+    them when a run goes on unsplit), and the folder once empty."""
+    folder = run_dir.root / KEYPOINTS_FOLDER
+    if not folder.is_dir():
+        return
+    kept = set(keep)
+    for path in folder.glob("*.npz"):
+        if not (path.stem.isdigit() and int(path.stem) in kept):
+            path.unlink(missing_ok=True)
+    if not any(folder.iterdir()):
+        folder.rmdir()
+
+
 def reusable_keypoints(run_dir: RunDir, pending: Sequence[int]) -> dict[int, str]:
     """Shard -> digest of each pending shard's intact intermediate; the intermediates of
     shards not pending (already committed) are removed."""
-    folder = run_dir.root / KEYPOINTS_FOLDER
-    if not folder.is_dir():
-        return {}
-    waiting = set(pending)
-    for path in folder.glob("*.npz"):
-        if not (path.stem.isdigit() and int(path.stem) in waiting):
-            path.unlink(missing_ok=True)
+    discard_keypoints(run_dir, pending)
     found = {}
     for shard_id in pending:
         path = keypoints_file(run_dir.root, shard_id)
@@ -166,6 +183,4 @@ def run_split(
         from furpe_label.pipeline.split_dask import on_dask
 
         yield from on_dask(executor, keypoint, expert, pending, reusable)
-    folder = run_dir.root / KEYPOINTS_FOLDER
-    if folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
+    discard_keypoints(run_dir, [s for s in pending if not run_dir.marker(s).exists()])

@@ -168,3 +168,18 @@ def test_dask_workers_with_resources_run_the_two_tasks_pipelined_within_the_boun
     most = int((tmp_path / "most-intermediates").read_text())
     assert 1 <= most <= lookahead(1, 1)  # at most the look-ahead of shards in flight
     assert not list(tmp_path.glob("intermediate-*"))  # every one consumed
+
+
+def test_discard_keeps_only_the_named_shards_intermediates_and_removes_the_empty_folder(tmp_path):
+    from furpe_label.pipeline.split_run import discard_keypoints
+    from furpe_label.storage.run_dir import RunDir
+
+    folder = tmp_path / "shard_keypoints"
+    folder.mkdir()
+    for name in ("00000.npz", "00001.npz", "00007.npz"):
+        (folder / name).write_bytes(b"x")
+    discard_keypoints(RunDir(tmp_path), [1, 3])
+    assert sorted(p.name for p in folder.iterdir()) == ["00001.npz"]
+    discard_keypoints(RunDir(tmp_path))  # a run going on unsplit
+    assert not folder.exists()
+    discard_keypoints(RunDir(tmp_path))  # nothing there: nothing to do
