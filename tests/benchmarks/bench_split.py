@@ -24,6 +24,7 @@ Every worker loads what its tasks need before the clock starts; the clock covers
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -58,19 +59,24 @@ def spec_cluster(layout: list[dict[str, int]]):  # -> distributed.SpecCluster
     workers = {
         f"worker-{i}": {
             "cls": Nanny,
-            "options": {"nthreads": 1, "resources": resources, "env": thread_env(1)},
+            "options": {
+                "nthreads": 1,
+                "resources": resources,
+                "env": thread_env(1),
+                "host": "127.0.0.1",
+                "silence_logs": logging.WARNING,
+            },
         }
         for i, resources in enumerate(layout)
     }
-    scheduler = {"cls": Scheduler, "options": {"dashboard_address": ":0"}}
-    return SpecCluster(workers=workers, scheduler=scheduler, silence_logs=40)
+    scheduler = {"cls": Scheduler, "options": {"dashboard_address": ":0", "host": "127.0.0.1"}}
+    return SpecCluster(workers=workers, scheduler=scheduler, silence_logs=logging.WARNING)
 
 
-def _warm(config: RunConfig, resources: RunResources) -> bool:
-    """Load on this worker what its tasks need (by the resources it advertises)."""
-    from distributed import get_worker
-
-    advertised = get_worker().state.total_resources
+def _warm(config: RunConfig, resources: RunResources, dask_worker=None) -> bool:
+    """Load on this worker what its tasks need (by the resources it advertises; ``client.run``
+    passes ``dask_worker``)."""
+    advertised = dask_worker.state.total_resources
     if "GPU" in advertised or not advertised.get("CPU"):
         worker_models(config, resources).keypoints.detector()
     if "CPU" in advertised:

@@ -1,7 +1,8 @@
 """The split run end to end (network experts with test-double weights, MediaPipe keypoints):
 kill -9 between a shard's keypoint task and its expert task, then the same command, gives a
 store identical to an uninterrupted split run (the intermediate kept, or redone when damaged);
-1 and 2 Dask workers write identical stores; no intermediate is left."""
+1 and 2 Dask workers write identical stores; the unsplit run writes the same store; no
+intermediate is left."""
 
 from __future__ import annotations
 
@@ -42,8 +43,8 @@ def _args(inputs: tuple[Path, Path], out: Path, *extra: str) -> list[str]:
     return [
         *CLI,
         *("run", "--dataset", "image-folder", "--root", str(images), "--out", str(out)),
-        *("--models", "synthetic", "--experts", str(experts), "--shard-size", "2", "--split"),
-        *extra,
+        *("--models", "synthetic", "--experts", str(experts), "--shard-size", "2"),
+        *(extra if "--no-split" in extra else ("--split", *extra)),
     ]
 
 
@@ -118,3 +119,10 @@ def test_one_and_two_dask_workers_write_identical_stores(tmp_path, inputs):
         output = _run(_args(inputs, tmp_path / workers, "--workers", workers), tmp_path)
         assert f"on {workers} Dask worker(s), split" in output
     _assert_identical(tmp_path / "2", tmp_path / "1")
+
+
+def test_split_and_unsplit_runs_write_identical_stores(tmp_path, inputs, reference):
+    """The expert task decodes the same chunks and gives the experts the same batches."""
+    output = _run(_args(inputs, tmp_path / "out", "--executor", "inline", "--no-split"), tmp_path)
+    assert "split:" not in output
+    _assert_identical(tmp_path / "out", reference)
