@@ -11,7 +11,7 @@ advertises ``GPU``, while the keypoint tasks of later shards run on the workers 
 ``CPU``. **Bounded look-ahead**: at most ``lookahead = CPU slots + 2 x GPU slots`` shards (at
 least 2) are between "keypoint task submitted" and "expert task finished" at any time, so
 every CPU slot has a shard and every GPU slot one running and one ready, and at most that many
-intermediates (``OUT/shard_keypoints/<shard>.npz``, about 2.3 KB per row) exist. The slots are
+intermediates (``OUT/shard_keypoints/<shard>.npz``, about 2.1 KB per row) exist. The slots are
 the sums of the workers' ``CPU`` / ``GPU`` resources, read again before each submission
 (workers that join later count). Expert tasks have the higher priority, so a worker with both
 resources finishes a shard before starting another's keypoints.
