@@ -14,9 +14,9 @@ task                resource   work
                                 removes the file
 ==================  =========  ==============================================================
 
-The expert task decodes rather than receive pixels: a JPEG decode costs a few percent of a
-MediaPipe detection, while the crops of a 10 240-row shard (four 224-pixel parts a row) would
-be about 6 GB on disk against 21 MB of keypoints.
+The expert task decodes rather than receive pixels: decoding took 7 % of the keypoint stage's
+time on the test photos (0.12 s against 1.6 s for 5 photos), while the crops of a 10 240-row
+shard (four 224-pixel parts a row) would be about 6 GB on disk against 21 MB of keypoints.
 """
 
 from __future__ import annotations
