@@ -102,7 +102,10 @@ def _slurm_cluster(options: ClusterOptions):  # -> dask_jobqueue.SLURMCluster
 
 def worker_resources(options: ClusterOptions) -> dict[str, int]:
     """The Dask resources each local or SLURM worker advertises (see the module docstring)."""
-    resources = {"CPU": options.threads_per_worker}
+    threads = options.threads_per_worker
+    if options.cluster == "slurm":  # dask-jobqueue: a job's cores shared by its processes
+        threads = max(1, options.cores // options.workers)
+    resources = {"CPU": threads}
     gpus = options.gpus or (1 if options.split and options.cluster == "local" else 0)
     if gpus:
         resources["GPU"] = gpus

@@ -72,7 +72,9 @@ def test_local_and_slurm_workers_advertise_cpu_and_a_gpu_slot_when_split():
     assert worker_resources(ClusterOptions()) == {"CPU": 1}
     assert worker_resources(ClusterOptions(threads_per_worker=2, gpus=1)) == {"CPU": 2, "GPU": 1}
     assert worker_resources(ClusterOptions(split=True)) == {"CPU": 1, "GPU": 1}
-    assert worker_resources(ClusterOptions(cluster="slurm", split=True)) == {"CPU": 1}
+    assert worker_resources(ClusterOptions(cluster="slurm", split=True)) == {"CPU": 8}  # cores
+    slurm = ClusterOptions(cluster="slurm", workers=2, cores=8, gpus=1)
+    assert worker_resources(slurm) == {"CPU": 4, "GPU": 1}
 
 
 def _records(folder: Path) -> list[dict]:
