@@ -36,7 +36,13 @@ from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.run_dir import RunDir
 from furpe_label.storage.stats import ShardStats
 
-__all__ = ["ExpertTask", "KeypointResultMissingError", "KeypointTask", "shard_rows"]
+__all__ = [
+    "ExpertTask",
+    "KeypointResultMissingError",
+    "KeypointTask",
+    "keypoint_source",
+    "shard_rows",
+]
 
 
 class KeypointResultMissingError(RuntimeError):
@@ -52,7 +58,7 @@ def shard_rows(out: str, shard_id: int) -> np.ndarray:
 _SOURCES: dict[tuple[str, str | None], KeypointSource] = {}
 
 
-def _keypoint_source(config: RunConfig) -> KeypointSource:
+def keypoint_source(config: RunConfig) -> KeypointSource:
     """This process's keypoint source for the run (the detector is created once)."""
     key = (config.detector, config.openpose)
     if key not in _SOURCES:
@@ -80,7 +86,7 @@ class KeypointTask:
             inputs = read_shard_inputs(
                 run_dir.manifest, int(rows[0]), int(rows[-1]) + 1, self.config.decode_limits
             )
-        source = _keypoint_source(self.config)
+        source = keypoint_source(self.config)
         result = shard_keypoints(self.config, source, self.config.selection, inputs, timer)
         return write_keypoints(keypoints_file(self.out, shard_id), result, run_dir.journal)
 

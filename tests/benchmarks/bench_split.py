@@ -36,7 +36,7 @@ import pytest
 from furpe_label.pipeline.config import RunConfig, RunResources
 from furpe_label.pipeline.driver import run_labels
 from furpe_label.pipeline.executors import DaskExecutor
-from furpe_label.pipeline.split_tasks import _keypoint_source
+from furpe_label.pipeline.split_tasks import keypoint_source
 from furpe_label.pipeline.worker_models import worker_models
 from furpe_label.pipeline.worker_threads import ThreadCaps, thread_env
 from furpe_label.workflows.datasets import create_adapter
@@ -80,7 +80,7 @@ def _warm(config: RunConfig, resources: RunResources, dask_worker=None) -> bool:
     if "GPU" in advertised or not advertised.get("CPU"):
         worker_models(config, resources).keypoints.detector()
     if "CPU" in advertised:
-        _keypoint_source(config).detector()
+        keypoint_source(config).detector()
     return True
 
 
