@@ -95,7 +95,9 @@ class KeypointTask:
 class ExpertTask:
     """``task(shard_id, digest) -> ShardStats``: the shard labelled from its keypoint result
     (``digest``: what the keypoint task returned, or what the driver read from a file a
-    killed run left; the file must still have it)."""
+    killed run left; the file must still have it). A retry of a task whose worker died after
+    writing the shard (its marker exists, its intermediate is gone) returns the shard's
+    stored stats."""
 
     config: RunConfig
     resources: RunResources
@@ -104,6 +106,9 @@ class ExpertTask:
     resource = "GPU"
 
     def __call__(self, shard_id: int, digest: str | None = None) -> ShardStats:
+        run_dir = RunDir(self.out)
+        if run_dir.marker(shard_id).exists():  # a retry after the shard was written
+            return run_dir.read_stats(shard_id)
         path = keypoints_file(self.out, shard_id)
         found = read_keypoints(path, shard_rows(self.out, shard_id), digest)
         if found is None:

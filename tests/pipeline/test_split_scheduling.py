@@ -185,3 +185,14 @@ def test_discard_keeps_only_the_named_shards_intermediates_and_removes_the_empty
     discard_keypoints(RunDir(tmp_path))  # a run going on unsplit
     assert not folder.exists()
     discard_keypoints(RunDir(tmp_path))  # nothing there: nothing to do
+
+
+def test_a_retried_expert_task_of_a_written_shard_returns_its_stats(tmp_path):
+    """Its worker died after the marker and the intermediate's removal: no second write."""
+    from furpe_label.pipeline.split_tasks import ExpertTask
+    from furpe_label.storage.run_dir import RunDir
+    from furpe_label.storage.stats import ShardStats
+
+    stats = ShardStats(samples=2, kept=1, drops={"keypoints": {"no_person_in_box": 1}}, shards=1)
+    RunDir(tmp_path).finish_shard(3, stats)
+    assert ExpertTask(None, None, str(tmp_path))(3, "digest-of-the-removed-file") == stats
