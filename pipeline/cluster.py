@@ -2,8 +2,12 @@
 
 :func:`connect` returns a ``distributed.Client``: it joins a running scheduler when given an
 address or a scheduler file, starts SLURM jobs through dask-jobqueue for ``cluster="slurm"``,
-and otherwise starts a LocalCluster of processes on this machine. Workers that own a GPU
-advertise the ``GPU`` resource, which the shard tasks ask for when the run uses one. Each
+and otherwise starts a LocalCluster of processes on this machine. Workers advertise Dask
+resources: every LocalCluster / SLURM worker ``CPU`` (its threads: the split run's keypoint
+tasks ask for one), and those that own a GPU ``GPU`` (the expert tasks of a split run, or every
+shard task of an unsplit run that uses a GPU, ask for one); ``split=True`` gives local workers
+one ``GPU`` slot each even without a GPU (the experts then run on the CPU), so that a forced
+split runs on a laptop (:mod:`.split_run`). Each
 worker's library threads (BLAS, torch, OpenCV) are capped at its ``threads_per_worker``
 (:mod:`.worker_threads`).
 
@@ -27,6 +31,7 @@ __all__ = [
     "connected",
     "dashboard_link",
     "slurm_job_script",
+    "worker_resources",
 ]
 
 LOCAL_DASHBOARD = "127.0.0.1:0"
@@ -46,6 +51,8 @@ class ClusterOptions:
         workers: local worker processes (local) / workers per job (slurm).
         threads_per_worker: threads of each worker process.
         gpus: GPUs per local worker (advertised as the ``GPU`` resource) or per SLURM job.
+        split: the run's ``--split`` choice (None: automatic), for the local workers'
+            resources.
         queue, account, walltime, jobs, memory, cores: SLURM job settings.
     """
 
@@ -61,6 +68,7 @@ class ClusterOptions:
     jobs: int = 1
     memory: str = "32GB"
     cores: int = 8
+    split: bool | None = None
 
     def __post_init__(self) -> None:
         if self.cluster not in ("local", "slurm"):
@@ -78,7 +86,7 @@ def _slurm_cluster(options: ClusterOptions):  # -> dask_jobqueue.SLURMCluster
         raise RuntimeError(
             "--cluster slurm needs dask-jobqueue: pip install 'furpe-label[slurm]'"
         ) from error
-    extra = [f"--resources GPU={options.gpus}"] if options.gpus else []
+    extra = [f"--resources {_resources_text(worker_resources(options))}"]
     directives = [f"--gres=gpu:{options.gpus}"] if options.gpus else []
     return SLURMCluster(
         queue=options.queue,
@@ -90,6 +98,23 @@ def _slurm_cluster(options: ClusterOptions):  # -> dask_jobqueue.SLURMCluster
         worker_extra_args=extra,
         job_extra_directives=directives,
     )
+
+
+def worker_resources(options: ClusterOptions) -> dict[str, int]:
+    """The Dask resources each local or SLURM worker advertises (see the module docstring)."""
+    threads = options.threads_per_worker
+    if options.cluster == "slurm":  # dask-jobqueue: a job's cores shared by its processes
+        threads = max(1, options.cores // options.workers)
+    resources = {"CPU": threads}
+    gpus = options.gpus or (1 if options.split and options.cluster == "local" else 0)
+    if gpus:
+        resources["GPU"] = gpus
+    return resources
+
+
+def _resources_text(resources: dict[str, int]) -> str:
+    """``CPU=1,GPU=1`` (``dask worker --resources``)."""
+    return ",".join(f"{name}={count}" for name, count in resources.items())
 
 
 def slurm_job_script(options: ClusterOptions) -> str:
@@ -120,7 +145,7 @@ def connect(options: ClusterOptions):  # -> distributed.Client
         logger.info("submitted %d SLURM job(s)", options.jobs)
         client = Client(cluster)
     else:
-        resources = {"GPU": options.gpus} if options.gpus else None
+        resources = worker_resources(options)
         cluster = LocalCluster(
             n_workers=options.workers,
             threads_per_worker=options.threads_per_worker,

@@ -7,8 +7,12 @@
    (the driver never holds all rows: SPIN's npz is read in row blocks), then, where rows
    name no person, the person pre-pass runs as tasks on the executor (resumable) and gives
    one row per person found. Row groups hold whole shards: a shard task reads its own rows.
+   (The pre-pass's expanded table is assembled here in one piece: about 250 bytes per row in
+   Arrow, with a peak near 2.4 KB per row of Python objects while it is built; measured on
+   vtest.avi's 795 frames with 3 people each, so about 2.4 GB at 10^6 rows.)
 3. Create (or reopen) ``labels.zarr`` and run every shard without a completion marker on the
-   executor, with a progress bar of samples/s and kept %.
+   executor, with a progress bar of samples/s and kept %: one task per shard, or split into a
+   keypoint task on a CPU slot and an expert task on a GPU slot (:mod:`.split_run`).
 
 What it tells the user goes through a :class:`~furpe_label.pipeline.progress.Progress`: one
 line per phase (manifest, labelling, done) and one bar at a time.
@@ -33,6 +37,7 @@ from furpe_label.pipeline.people_prepass import expand_people
 from furpe_label.pipeline.progress import Progress, ProgressBar, as_progress
 from furpe_label.pipeline.provenance import run_files
 from furpe_label.pipeline.shard_runner import ShardTask
+from furpe_label.pipeline.split_run import discard_keypoints, run_split, wants_split
 from furpe_label.storage.label_store import DEFAULT_CHUNK_SIZE, LabelStore
 from furpe_label.storage.manifest_stream import (
     iter_row_groups,
@@ -127,6 +132,7 @@ def run_labels(
     make_adapter: Callable,
     executor: ShardExecutor,
     progress: bool | Progress = True,
+    split: bool | None = None,
 ) -> RunSummary:
     """Run (or resume) the labelling of ``config`` into ``out`` (see the module docstring).
 
@@ -134,6 +140,8 @@ def run_labels(
         make_adapter: builds the dataset adapter (called only when no manifest is stored).
         executor: where the person pre-pass and the shard tasks run.
         progress: where phase lines and bars go (``True``: stderr, ``False``: the log only).
+        split: keypoints and experts as two tasks per shard (:mod:`.split_run`); None: when
+            the Dask cluster has CPU and GPU resources.
     """
     progress = as_progress(progress)
     started = time.monotonic()
@@ -162,11 +170,16 @@ def run_labels(
             plan.count - len(pending),
             synthetic=info.synthetic,
         )
-        task = ShardTask(config, resources, str(run_dir.root))
+        split = wants_split(executor, split)
         total = sum(plan.length(shard) for shard in pending)
-        progress.phase(_labelling_line(total, len(pending), plan.count, executor))
+        progress.phase(_labelling_line(total, len(pending), plan.count, executor, split))
         bar = progress.bar(total, desc="labelling", unit="samples")
-        for outcome in executor.run(task, pending):
+        if split:
+            outcomes = run_split(executor, config, resources, run_dir, pending, progress)
+        else:
+            discard_keypoints(run_dir)  # a split run's leftovers, when resumed unsplit
+            outcomes = executor.run(ShardTask(config, resources, str(run_dir.root)), pending)
+        for outcome in outcomes:
             _follow(outcome, summary, bar)
         bar.close()
         summary.stats = run_dir.merged_stats()
@@ -191,11 +204,14 @@ def _forget_damaged_shards(run_dir: RunDir, progress: Progress) -> None:
         run_dir.marker(shard_id).unlink(missing_ok=True)
 
 
-def _labelling_line(total: int, pending: int, shards: int, executor: ShardExecutor) -> str:
-    """``labelling 17 person instances (3 shards) on 2 Dask workers``."""
+def _labelling_line(
+    total: int, pending: int, shards: int, executor: ShardExecutor, split: bool
+) -> str:
+    """``labelling 17 person instances (3 shards) on 2 Dask workers``, and how, when split."""
     done = f", {shards - pending} already complete" if pending < shards else ""
     where = getattr(executor, "where", "")  # test doubles may not say
-    return f"labelling {total} person instances ({pending} shard(s){done}) {where}".rstrip()
+    how = ", split: keypoints on CPU slots, experts on GPU slots" if split else ""
+    return f"labelling {total} person instances ({pending} shard(s){done}) {where}".rstrip() + how
 
 
 def _follow(outcome: ShardOutcome, summary: RunSummary, bar: ProgressBar) -> None:

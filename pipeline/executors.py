@@ -9,7 +9,9 @@ goes into its Dask key (``shard-people-00003``) and ``needs_gpu = False`` keeps 
 ``GPU`` resource. Failures are yielded, not raised, so the driver can report every failed
 shard and the completed ones stay completed (a re-run resumes). On Dask, each task first
 sends its worker process's library logs to ``OUT/logs/``
-(:class:`~furpe_label.pipeline.run_logging.WorkerLogs`).
+(:class:`~furpe_label.pipeline.run_logging.WorkerLogs`). The split run's two tasks per shard
+(:mod:`.split_run`) are submitted with a DaskExecutor's client, retries, key prefix and worker
+logs by :mod:`.split_dask`, and run in turn through ``run`` on any other executor.
 """
 
 from __future__ import annotations

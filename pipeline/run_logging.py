@@ -228,8 +228,10 @@ class WorkerLogs:
     verbose: int = 0
     driver_pid: int = 0
 
-    def wrap(self, task: Callable[[int], Any]) -> Callable[[int], Any]:
-        """``task`` with this process's output captured while it runs (picklable)."""
+    def wrap(self, task: Callable[..., Any]) -> Callable[..., Any]:
+        """``task`` (called with the task's arguments: a shard id, and for the split run's
+        expert task the keypoint result's digest) with this process's output captured while it
+        runs (picklable)."""
         return functools.partial(_run_with_logs, self, task)
 
     @contextmanager
@@ -261,6 +263,6 @@ class WorkerLogs:
                     _active["stack"] = None
 
 
-def _run_with_logs(logs: WorkerLogs, task: Callable[[int], Any], shard_id: int) -> Any:
+def _run_with_logs(logs: WorkerLogs, task: Callable[..., Any], *args: Any) -> Any:
     with logs.captured():
-        return task(shard_id)
+        return task(*args)

@@ -184,6 +184,13 @@ def _group_verbosity() -> int:
     show_default=True,
     help="GPUs per worker (local) or per job (slurm).",
 )
+@click.option(
+    "--split/--no-split",
+    default=None,
+    help="Keypoint tasks on CPU slots, expert + fusion + step-3 tasks on GPU slots (Dask "
+    "resources CPU / GPU), pipelined [default: split when the cluster's workers advertise "
+    "both, e.g. --gpus 1; README].",
+)
 @click.option("--walltime", default="04:00:00", show_default=True)
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--dry-run", is_flag=True, help="With --cluster slurm: print the job script.")
@@ -212,6 +219,7 @@ def run(**options) -> None:
         account=options["account"],
         walltime=options["walltime"],
         jobs=options["jobs"],
+        split=options["split"],
     )
     if options["dry_run"]:
         if options["cluster"] != "slurm":
@@ -271,7 +279,13 @@ def run(**options) -> None:
         with run_console(out, verbose) as console:
             if options["executor"] == "inline":
                 summary = run_labels(
-                    config, resources, out, make_adapter, InlineExecutor(), console.progress
+                    config,
+                    resources,
+                    out,
+                    make_adapter,
+                    InlineExecutor(),
+                    console.progress,
+                    options["split"],
                 )
             else:
                 with connected(cluster) as client:
@@ -281,7 +295,13 @@ def run(**options) -> None:
                     logs = WorkerLogs(str(console.logs), verbose, os.getpid())
                     executor = DaskExecutor(client, needs_gpu=options["gpus"] > 0, worker_logs=logs)
                     summary = run_labels(
-                        config, resources, out, make_adapter, executor, console.progress
+                        config,
+                        resources,
+                        out,
+                        make_adapter,
+                        executor,
+                        console.progress,
+                        options["split"],
                     )
             console.summary(summary)
     except (*RUN_REFUSALS, PrepassError) as error:  # one clear message, no traceback

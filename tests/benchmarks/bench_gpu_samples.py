@@ -14,6 +14,13 @@ loaded before the clock starts; the shard runs as a worker runs it
 (:func:`~furpe_label.pipeline.shard_runner.run_shard`). Printed: samples/s, and the share of
 the shard's time in each stage (the GPU is busy in ``experts``; the rest is CPU work that a
 CPU/GPU split of the tasks would overlap).
+
+The split on a GPU: ``pytest tests/benchmarks/bench_gpu_samples.py -m benchmark -s -k split``
+(skipped without CUDA) runs :func:`tests.benchmarks.bench_split.compare` on ``cuda``: MediaPipe
+keypoints, the network experts on the GPU, unsplit vs split with W workers (every worker both
+resources, and W-1 CPU workers + 1 GPU worker). Options: ``FURPE_BENCH_SPLIT_ROWS`` (default
+1024), ``FURPE_BENCH_SPLIT_SHARD`` (default 64), ``FURPE_BENCH_SPLIT_WORKERS`` (default: the
+CPU count, at most 16).
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from furpe_label.pipeline.driver import run_labels
 from furpe_label.pipeline.shard_runner import run_shard
 from furpe_label.pipeline.worker_models import worker_models
 from furpe_label.workflows.datasets import create_adapter
+from tests.benchmarks.bench_split import compare
 from tests.support.doubles.official_checkpoints import write_experts_folder
 from tests.support.spin_h36m import spin_h36m_with_photos
 
@@ -83,3 +91,17 @@ def test_bench_samples_per_second_per_gpu(tmp_path):
         f"fp16 {resources.fp16}, {stats.kept} kept); time by stage: {shares}"
     )
     assert stats.samples == rows
+
+
+@pytest.mark.benchmark
+def test_bench_split_on_a_gpu(tmp_path):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device: run on a GPU machine (bench_split.py measures the CPU)")
+    lines = compare(
+        tmp_path,
+        int(os.environ.get("FURPE_BENCH_SPLIT_ROWS", "1024")),
+        int(os.environ.get("FURPE_BENCH_SPLIT_SHARD", "64")),
+        int(os.environ.get("FURPE_BENCH_SPLIT_WORKERS", str(min(os.cpu_count() or 2, 16)))),
+        "cuda",
+    )
+    print(f"\n{torch.cuda.get_device_name()}\n" + "\n".join(lines))
