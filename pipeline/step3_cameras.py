@@ -24,7 +24,7 @@ import torch
 from furpe_label.experts.geometry.cameras import PerspectiveCamera, WeakPerspectiveCamera
 from furpe_label.experts.vocabulary import Part
 from furpe_label.selection import BodyCropFrame, score_reprojection
-from furpe_label.selection.signal_scores import Step3Inputs
+from furpe_label.selection.step3_inputs import Step3Inputs
 from furpe_label.storage.manifest import column_array
 
 __all__ = ["intrinsics", "perspective_from_weak", "score_step3", "weak_step3_inputs"]

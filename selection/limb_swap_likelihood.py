@@ -45,7 +45,7 @@ from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES
 from furpe_label.selection.step1_keypoints import confident_mask
 
 if TYPE_CHECKING:
-    from furpe_label.selection.signal_scores import Step3Inputs
+    from furpe_label.selection.step3_inputs import Step3Inputs
 
 __all__ = [
     "DETECTOR_NOISE",

@@ -48,35 +48,21 @@ score), and a NaN never fires a rule.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
-import torch
 
 from furpe_label.experts.expert_outputs import ExpertOutputs
-from furpe_label.experts.fitting.limits import smpl_body_limits
 from furpe_label.experts.fusion.config import FusionConfig
 from furpe_label.experts.fusion.fuse import FusedSmplx, fuse_parts
-from furpe_label.experts.fusion.kinematics import LEFT_WRIST, RIGHT_WRIST
-from furpe_label.experts.geometry.kinematics import global_rotations
-from furpe_label.experts.geometry.rotations import (
-    axis_angle_to_matrix,
-    matrix_to_axis_angle,
-    twist_swing_decompose,
-)
 from furpe_label.experts.keypoints.conventions import KEYPOINT_NAMES
 from furpe_label.experts.vocabulary import Part
-from furpe_label.selection.config import SelectionConfig
 from furpe_label.selection.limb_swap_likelihood import legs_swap_llr
 from furpe_label.selection.limb_swap_scores import arms_swap_bone_gain, arms_swap_hand_gain
+from furpe_label.selection.pose_scores import pose_limit_excess, wrist_twist
 from furpe_label.selection.step1_keypoints import confident_mask
-from furpe_label.selection.step3_reprojection import (
-    BodyCropFrame,
-    Camera,
-    project_keypoints,
-    score_reprojection,
-)
+from furpe_label.selection.step3_inputs import Step3Inputs
+from furpe_label.selection.step3_reprojection import BodyCropFrame
 
 __all__ = [
     "ARM_PAIRS",
@@ -114,49 +100,6 @@ _HANDS = (Part.LEFT_HAND, Part.RIGHT_HAND)
 _BODY_JOINTS = 21
 
 
-@dataclass(frozen=True)
-class Step3Inputs:
-    """What step 3 scored the candidate with (N rows), to score variants of it the same way.
-
-    Attributes:
-        layer: the OpenPose-137 keypoint layer (``flat_hand_mean=True``).
-        camera, frame, keypoints2d: as :func:`score_reprojection` takes them.
-        transl: (N, 3) metres, the shape transfer's translation (finite).
-        config: the confidence thresholds.
-        rows: (N,) bool, the rows step 3 scored.
-    """
-
-    layer: torch.nn.Module
-    camera: Camera
-    frame: BodyCropFrame
-    keypoints2d: np.ndarray
-    transl: np.ndarray
-    config: SelectionConfig
-    rows: np.ndarray
-
-    def project(self, fused_params: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
-        """(N, 137, 2) float64 projected keypoints (image pixels) of the parameters
-        ``fused_params`` (smplx names, no transl) on ``rows`` (NaN elsewhere)."""
-        n = len(self.keypoints2d)
-        _, projected = score_reprojection(
-            self.layer,
-            {**fused_params, "transl": self.transl},
-            self.camera,
-            self.frame,
-            self.keypoints2d,
-            np.ones((n, len(Part)), bool),
-            self.config,
-            rows=rows,
-        )
-        return projected.astype(np.float64)
-
-    def project_norm(self, fused_params: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
-        """(N, 137, 2) float64 the same projection in the normalised body crop, without
-        step 3's scores (cheaper, for many variants)."""
-        params = {**fused_params, "transl": self.transl}
-        return project_keypoints(self.layer, params, self.camera, self.frame, rows)
-
-
 def aligned_error(projected: np.ndarray, detected: np.ndarray, use: np.ndarray) -> np.ndarray:
     """(N,) summed squared distance of a keypoint group after moving it onto its detection.
 
@@ -192,43 +135,6 @@ def swap_limbs(body_pose: np.ndarray, pairs: tuple[tuple[int, int], ...]) -> np.
     for left, right in pairs:
         a, b = out[:, left - 1].copy(), out[:, right - 1].copy()
         out[:, left - 1], out[:, right - 1] = b * _MIRROR, a * _MIRROR
-    return out
-
-
-def pose_limit_excess(rotmats: np.ndarray) -> np.ndarray:
-    """(N,) float32 largest excess (rad) of the body's joints 1..21 beyond their limits.
-
-    Args:
-        rotmats: (N, 24, 3, 3) the body expert's SMPL rotation matrices (NaN rows give NaN).
-    """
-    rot = torch.as_tensor(np.asarray(rotmats, np.float64)[:, 1 : _BODY_JOINTS + 1])
-    finite = torch.isfinite(rot).flatten(1).all(1)
-    safe = torch.where(finite[:, None, None, None], rot, torch.eye(3, dtype=torch.float64))
-    pose = matrix_to_axis_angle(safe).reshape(len(rot), -1).numpy()
-    low, high = (bound.numpy()[: 3 * _BODY_JOINTS] for bound in smpl_body_limits())
-    excess = np.maximum(np.maximum(low - pose, pose - high), 0.0).max(axis=1)
-    return np.where(finite.numpy(), excess, np.nan).astype(np.float32)
-
-
-def wrist_twist(experts: ExpertOutputs, betas: np.ndarray, rig) -> np.ndarray:
-    """(N, 2) float32 |twist| (rad) of each hand expert's rotation relative to the body
-    expert's wrist, about the shaped rest forearm (module docstring); NaN without both."""
-    n = len(experts)
-    rotmats = np.asarray(experts.record(Part.BODY).params.rotmats, np.float64)[:, :22]
-    finite = np.isfinite(rotmats).all(axis=(1, 2, 3)) & np.isfinite(betas).all(axis=1)
-    eye = np.eye(3)
-    local = torch.as_tensor(np.where(finite[:, None, None, None], rotmats, eye))
-    body_global = global_rotations(local, rig.parents[:22])
-    rest = rig.rest_joints(torch.as_tensor(np.where(finite[:, None], betas, 0.0)))
-    out = np.full((n, 2), np.nan, np.float32)
-    for side, (hand, wrist) in enumerate(zip(_HANDS, (LEFT_WRIST, RIGHT_WRIST), strict=True)):
-        pose = np.asarray(experts.record(hand).params.pose, np.float64)[:, :3]
-        ok = finite & np.isfinite(pose).all(1)
-        hand_global = axis_angle_to_matrix(torch.as_tensor(np.where(ok[:, None], pose, 0.0)))
-        relative = body_global[:, wrist].transpose(-1, -2) @ hand_global
-        forearm = local[:, wrist].transpose(-1, -2) @ rig.bone_direction(rest, wrist)[..., None]
-        angle, _ = twist_swing_decompose(relative, forearm[..., 0])
-        out[ok, side] = np.abs(angle.numpy())[ok]
     return out
 
 

@@ -22,7 +22,8 @@ from furpe_label.selection.limb_swap_scores import (
     arms_swap_hand_gain,
     bone_distance,
 )
-from furpe_label.selection.signal_scores import ARM_PAIRS, Step3Inputs, swap_limbs
+from furpe_label.selection.signal_scores import ARM_PAIRS, swap_limbs
+from furpe_label.selection.step3_inputs import Step3Inputs
 from tests.support.doubles.expert_outputs import expert_outputs
 from tests.support.selection_data import keypoint_layer, plausible_smplx_params
 

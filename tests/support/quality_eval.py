@@ -34,7 +34,8 @@ from furpe_label.selection import (
     score_reprojection,
     score_validity,
 )
-from furpe_label.selection.signal_scores import Step3Inputs, score_signals
+from furpe_label.selection.signal_scores import score_signals
+from furpe_label.selection.step3_inputs import Step3Inputs
 from tests.support.quality_models import QualityModels
 from tests.support.quality_sim import CLEAN, WRISTS, SimulatedPeople
 
