@@ -198,15 +198,10 @@ def shard_keypoints(
 ) -> ShardKeypointResult:
     """The CPU half over every chunk of ``inputs`` (the split run's keypoint task)."""
     found: list[ChunkKeypoints] = []
-    chunks = inputs.chunks()
-    while True:
-        with timer(Stage.INPUT):
-            chunk = next(chunks, None)
-        if chunk is None:
-            break
+    for chunk in _decoded_chunks(inputs, timer):
         with timer(Stage.KEYPOINTS):
             found.append(chunk_keypoints(config, source, selection, inputs, chunk))
-        del chunk  # the chunk's pixels
+        del chunk  # the chunk's pixels, before the next chunk is decoded
     start, stop = inputs.own_bounds()
     return ShardKeypointResult(
         sample_idx=inputs.table.column("sample_idx").to_numpy()[start:stop].astype(np.int64),
@@ -235,12 +230,7 @@ def observe_shard(
     """
     found: list[ChunkKeypoints] = []
     experts_out: list[ExpertOutputs] = []
-    chunks = inputs.chunks()
-    while True:
-        with timer(Stage.INPUT):
-            chunk = next(chunks, None)
-        if chunk is None:
-            break
+    for chunk in _decoded_chunks(inputs, timer):
         if stored is None:
             with timer(Stage.KEYPOINTS):
                 part = chunk_keypoints(config, source, selection, inputs, chunk)
@@ -249,7 +239,7 @@ def observe_shard(
         with timer(Stage.EXPERTS):
             experts_out.append(chunk_experts(chunk, part, experts))
         found.append(part)
-        del chunk  # the chunk's pixels
+        del chunk  # the chunk's pixels, before the next chunk is decoded
     if stored is not None and len(found) != len(stored.chunk_rows):
         raise RuntimeError(
             f"the keypoint result has {len(stored.chunk_rows)} chunks, the shard {len(found)}"
@@ -260,6 +250,19 @@ def observe_shard(
         step1_ok=np.concatenate([f.step1_ok for f in found]),
         experts=ExpertOutputs.concat(experts_out),
     )
+
+
+def _decoded_chunks(inputs: ShardInputs, timer: StageTimer) -> Iterator:
+    """``inputs``' chunks, each decoded under the input stage's timer; the generator holds no
+    chunk while the next one is decoded."""
+    chunks = inputs.chunks()
+    while True:
+        with timer(Stage.INPUT):
+            chunk = next(chunks, None)
+        if chunk is None:
+            return
+        yield chunk
+        del chunk
 
 
 def _stored_chunk(stored: ShardKeypointResult, index: int, own_rows: int) -> ChunkKeypoints:

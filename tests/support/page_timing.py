@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.support.report_support import CHROMIUM
+from tests.support.report_support import chromium_command
 
 _PROBE = """<script>(function () {
   var t = {};
@@ -80,19 +80,8 @@ def _tree_rss(process: psutil.Process) -> int:
 
 def time_page(page: Path, work: Path, timeout_s: float = 900.0) -> PageTiming:
     """Load ``page`` (already probed: :func:`probed_copy`) in headless Chromium and time it."""
-    profile = work / "chromium-profile"
-    profile.mkdir(parents=True, exist_ok=True)
     command = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        "--enable-logging=stderr",
-        "--v=0",
+        *chromium_command(work),
         "--remote-debugging-port=0",
         "--window-size=1400,1000",
         page.resolve().as_uri(),

@@ -28,12 +28,12 @@ CHROMIUM = Path("/usr/bin/chromium")
 """Debian's chromium, installed by .ci/run (the browser tests skip without it)."""
 
 
-def chromium(url: str, work: Path, *args: str) -> tuple[str, str]:
-    """Run headless Chromium on ``url`` with ``args`` (``--dump-dom``, ``--screenshot=...``);
-    returns stdout and stderr (console messages are logged to stderr as ``:CONSOLE`` lines)."""
+def chromium_command(work: Path) -> list[str]:
+    """Headless Chromium with a fresh profile under ``work``, its console logged to stderr
+    (the flags every page test and the page benchmark share; add flags and the URL)."""
     profile = work / "chromium-profile"
     profile.mkdir(parents=True, exist_ok=True)
-    command = [
+    return [
         str(CHROMIUM),
         "--headless",
         "--no-sandbox",
@@ -44,10 +44,13 @@ def chromium(url: str, work: Path, *args: str) -> tuple[str, str]:
         f"--user-data-dir={profile}",
         "--enable-logging=stderr",
         "--v=0",
-        "--virtual-time-budget=10000",
-        *args,
-        url,
     ]
+
+
+def chromium(url: str, work: Path, *args: str) -> tuple[str, str]:
+    """Run headless Chromium on ``url`` with ``args`` (``--dump-dom``, ``--screenshot=...``);
+    returns stdout and stderr (console messages are logged to stderr as ``:CONSOLE`` lines)."""
+    command = [*chromium_command(work), "--virtual-time-budget=10000", *args, url]
     done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout, done.stderr
