@@ -154,9 +154,15 @@ def parse_what_if(assignments: Sequence[str], base: SelectionConfig) -> Selectio
 
 
 def stored_metrics(table: pa.Table, base: SelectionConfig) -> SelectionMetrics:
-    """The audit's selection scores (every ``METRIC_COLUMNS`` column), scored under ``base``."""
+    """The audit's selection scores (every ``METRIC_COLUMNS`` column), scored under ``base``.
+
+    A null count (``n_confident_*``, ``reproj_n_kp*``: nullable in the schema, never null in
+    the runs' own audits) reads as 0, nothing counted, rather than a NaN cast to an integer.
+    """
     columns = {name: table.column(name).to_numpy(zero_copy_only=False) for name in METRIC_COLUMNS}
     for name, spec in METRIC_COLUMNS.items():
+        if spec.dtype.startswith(("int", "uint")):
+            columns[name] = table.column(name).fill_null(0).to_numpy(zero_copy_only=False)
         if spec.holds_reasons:
             columns[name] = np.asarray(table.column(name).cast(pa.string()).to_pylist(), object)
     return SelectionMetrics(columns, base.scoring_parameters())

@@ -162,3 +162,12 @@ def test_columns_travel_bit_exact_and_constants_fold():
     assert pack.add_float(np.full(4, np.nan, np.float32)) == {"t": "f4", "c": None}
     with pytest.raises(ValueError, match="1-D"):
         pack.add_float(np.zeros((2, 2)))
+
+
+def test_a_null_count_reads_as_nothing_counted(recwarn):
+    """Counts are nullable in the schema: a null reads as 0, never as a NaN cast to int16."""
+    table = random_audit(50, seed=1)
+    assert table.column("n_confident_body").null_count == 50  # the test audit leaves it null
+    metrics = stored_metrics(table, SelectionConfig())
+    assert (metrics.columns["n_confident_body"] == 0).all()
+    assert not [w for w in recwarn if "invalid value encountered in cast" in str(w.message)]
