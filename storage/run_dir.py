@@ -39,15 +39,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from furpe_label.experts.vocabulary import Stage
-from furpe_label.storage.audit import audit_file, audit_table, stored_stages, write_audit_shard
+from furpe_label.storage.audit import audit_file
 from furpe_label.storage.label_store import LabelStore
 from furpe_label.storage.manifest import ManifestError
 from furpe_label.storage.run_info import RunConfigChangedError, RunInfo, differences
 from furpe_label.storage.run_journal import NotARunFolderError, RunJournal, refuse_foreign
 from furpe_label.storage.run_layout import refuse_other_layout
 from furpe_label.storage.run_lock import RunLock
-from furpe_label.storage.shard_digest import DigestCache, shard_file_names, shared_file_names
+from furpe_label.storage.shard_commit import commit_shard
+from furpe_label.storage.shard_digest import DigestCache
 from furpe_label.storage.shards import ShardPlan
 from furpe_label.storage.stats import ShardStats
 
@@ -252,43 +252,9 @@ class RunDir:
         audit: Mapping[str, Any],
         extra_seconds: Mapping[str, float] | None = None,
     ) -> ShardStats:
-        """Write all of one shard's outputs in the safe order and return its stats.
-
-        Checks first (nothing is written on error) that the audit has exactly the shard's
-        samples in order and that ``labels["valid"]`` is True exactly where ``drop_stage`` is kept;
-        then writes the label rows, the audit file, the stats and, last, the marker.
-
-        Args:
-            store: the run's label store (opened "r+").
-            dataset: the audit partition (dataset adapter name).
-            labels: every label field, ``(L, *shape)`` (see :meth:`LabelStore.write_shard`).
-            audit: the shard's audit columns (see :func:`audit_table`).
-            extra_seconds: stage timings without an audit column (e.g. {"write": 1.2}).
-        """
-        table = audit_table(audit)
-        start, stop = store.plan.bounds(shard_id)
-        rows = table.column("sample_idx").to_numpy()
-        if not np.array_equal(rows, np.arange(start, stop)):
-            raise ValueError(
-                f"shard {shard_id}: the audit must have one row per sample "
-                f"{start}..{stop - 1} in order, got {len(rows)} rows"
-            )
-        kept = stored_stages(table) == Stage.KEPT
-        valid = np.asarray(labels.get("valid", kept))
-        if valid.shape != kept.shape or not np.array_equal(valid, kept):
-            raise ValueError(
-                f"shard {shard_id}: labels['valid'] must be True exactly where "
-                "the audit's drop_stage is kept"
-            )
-        store.write_shard(shard_id, labels)
-        part = write_audit_shard(self.audit, dataset, shard_id, table, self.journal)
-        stats = ShardStats.from_audit(table, extra_seconds)
-        audit_part = part.relative_to(self.root).as_posix()
-        files = shared_file_names(store.names) + shard_file_names(
-            store.names, audit_part, shard_id, stats=False
-        )
-        self.finish_shard(shard_id, stats, files)
-        return stats
+        """Write all of one shard's outputs in the safe order and return its stats
+        (:func:`~furpe_label.storage.shard_commit.commit_shard`)."""
+        return commit_shard(self, store, dataset, shard_id, labels, audit, extra_seconds)
 
     def read_stats(self, shard_id: int) -> ShardStats:
         """Stats of one shard.
@@ -322,7 +288,8 @@ class RunDir:
 
     def remove_leftovers(self) -> int:
         """Delete :meth:`leftovers` (hold the lock: a live writer's temporaries look alike)."""
-        partials = list(self.labels.rglob("*.partial")) if self.labels.is_dir() else []
+        own = self.labels.is_dir() and not self.labels.is_symlink()
+        partials = list(self.labels.rglob("*.partial")) if own else []
         for path in partials:
             path.unlink(missing_ok=True)
         return len(partials) + self.journal.remove_leftovers()

@@ -214,6 +214,21 @@ def test_leftover_cleanup_touches_only_names_the_run_wrote(tmp_path):
     assert all(path.read_bytes() == b"mine" for path in users)
 
 
+def test_leftover_cleanup_never_follows_a_linked_label_store(tmp_path):
+    """A labels.zarr that is a link to a folder elsewhere is not the run's own: its
+    ``*.partial`` files are neither listed nor deleted (they belong to whatever is there)."""
+    elsewhere = tmp_path / "elsewhere"
+    partial = elsewhere / "betas" / "c" / "0" / "0.5678abcd.partial"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"theirs")
+    run = RunDir(tmp_path / "run")
+    run.root.mkdir()
+    run.labels.symlink_to(elsewhere, target_is_directory=True)
+    assert list(run.leftovers()) == []
+    assert run.remove_leftovers() == 0
+    assert partial.read_bytes() == b"theirs"
+
+
 def test_an_existing_folder_that_is_no_run_folder_is_refused(tmp_path):
     """Issue 15 item 5: `run --out` on a folder of the user's refuses before writing."""
     (tmp_path / "empty").mkdir()
