@@ -28,6 +28,7 @@ from furpe_label.storage.run_info import RunConfigChangedError
 from furpe_label.storage.run_lock import RunLockedError
 from furpe_label.storage.shards import DEFAULT_SHARD_SIZE
 from furpe_label.workflows.cli_paths import file_in_the_way
+from furpe_label.workflows.cluster_options import cluster_options
 from furpe_label.workflows.console import run_console
 from furpe_label.workflows.datasets import ADAPTERS, create_adapter
 
@@ -156,44 +157,7 @@ def _group_verbosity() -> int:
 @click.option(
     "--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE, show_default=True
 )
-@click.option(
-    "--executor",
-    type=click.Choice(["dask", "inline"]),
-    default="dask",
-    show_default=True,
-    help="dask: LocalCluster / scheduler / SLURM; inline: here.",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Local worker processes (or processes per SLURM job).",
-)
-@click.option("--scheduler", help="Join a running Dask scheduler (tcp://host:8786).")
-@click.option("--scheduler-file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--cluster", type=click.Choice(["local", "slurm"]), default="local", show_default=True
-)
-@click.option("--queue", help="SLURM partition.")
-@click.option("--account", help="SLURM account.")
-@click.option(
-    "--gpus",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="GPUs per worker (local) or per job (slurm).",
-)
-@click.option(
-    "--split/--no-split",
-    default=None,
-    help="Keypoint tasks on CPU slots, expert + fusion + step-3 tasks on GPU slots (Dask "
-    "resources CPU / GPU), pipelined [default: split when the cluster's workers advertise "
-    "both, e.g. --gpus 1; README].",
-)
-@click.option("--walltime", default="04:00:00", show_default=True)
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--dry-run", is_flag=True, help="With --cluster slurm: print the job script.")
+@cluster_options
 @click.option(
     "-v",
     "--verbose",
