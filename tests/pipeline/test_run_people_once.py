@@ -18,32 +18,15 @@ from furpe_label.selection.config import SelectionConfig
 from furpe_label.selection.duplicates import pairwise_oks
 from furpe_label.selection.step1_keypoints import confident_mask
 from furpe_label.storage.manifest import column_array, read_manifest
-from tests.support.pipeline_support import audit_frame, run_cli, store_arrays
-from tests.support.real_data import OPENCV_SAMPLES
+from tests.support.pipeline_support import audit_frame, store_arrays
 
 pytestmark = pytest.mark.slow
 
 VISIBLE = [6, 6, 6, 6, 5, 5, 5, 5, 5, 5, 5, 5]  # people per frame, counted by eye
 
 
-def test_each_person_of_a_real_street_video_gets_at_most_one_label(tmp_path):
-    out = tmp_path / "run"
-    code, output = run_cli(
-        "run",
-        "--dataset",
-        "video",
-        "--root",
-        str(OPENCV_SAMPLES / "vtest_crop12.mp4"),
-        "--out",
-        str(out),
-        "--models",
-        "synthetic",
-        "--executor",
-        "inline",
-        "--fitting-iterations",
-        "4",
-    )
-    assert code == 0, output
+def test_each_person_of_a_real_street_video_gets_at_most_one_label(crop12_run):
+    out = crop12_run
     manifest = read_manifest(out)
     frames = np.array(manifest.column("frame_index").to_pylist())
     audit = audit_frame(out).sort_values("sample_idx")

@@ -15,32 +15,13 @@ import pytest
 from furpe_label.storage.manifest import column_array, read_manifest
 from furpe_label.storage.reader import LabelDataset
 from furpe_label.storage.samplers import TrackClipSampler
-from tests.support.pipeline_support import audit_frame, run_cli, store_arrays
-from tests.support.real_data import OPENCV_SAMPLES
+from tests.support.pipeline_support import audit_frame, store_arrays
 
 pytestmark = pytest.mark.slow
 
 
-def test_people_keep_their_track_over_the_frames_of_a_real_video(tmp_path):
-    out = tmp_path / "run"
-    code, output = run_cli(
-        "run",
-        "--dataset",
-        "video",
-        "--root",
-        str(OPENCV_SAMPLES / "vtest_crop12.mp4"),
-        "--out",
-        str(out),
-        "--models",
-        "synthetic",
-        "--executor",
-        "inline",
-        "--fitting-iterations",
-        "4",
-        "--shard-size",
-        "16",
-    )
-    assert code == 0, output
+def test_people_keep_their_track_over_the_frames_of_a_real_video(crop12_run):
+    out = crop12_run
     manifest = read_manifest(out)
     frames = np.array(manifest.column("frame_index").to_pylist())
     tracks = np.array(manifest.column("track_id").to_pylist())
