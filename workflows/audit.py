@@ -159,12 +159,15 @@ def stored_metrics(table: pa.Table, base: SelectionConfig) -> SelectionMetrics:
     A null count (``n_confident_*``, ``reproj_n_kp*``: nullable in the schema, never null in
     the runs' own audits) reads as 0, nothing counted, rather than a NaN cast to an integer.
     """
-    columns = {name: table.column(name).to_numpy(zero_copy_only=False) for name in METRIC_COLUMNS}
-    for name, spec in METRIC_COLUMNS.items():
-        if spec.dtype.startswith(("int", "uint")):
-            columns[name] = table.column(name).fill_null(0).to_numpy(zero_copy_only=False)
+    columns = {}
+    for name, spec in METRIC_COLUMNS.items():  # each column converted once
+        column = table.column(name)
         if spec.holds_reasons:
-            columns[name] = np.asarray(table.column(name).cast(pa.string()).to_pylist(), object)
+            columns[name] = np.asarray(column.cast(pa.string()).to_pylist(), object)
+        elif spec.dtype.startswith(("int", "uint")):
+            columns[name] = column.fill_null(0).to_numpy(zero_copy_only=False)
+        else:
+            columns[name] = column.to_numpy(zero_copy_only=False)
     return SelectionMetrics(columns, base.scoring_parameters())
 
 
